@@ -1,0 +1,96 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { errnoCode, UsageError } from "./errors.js";
+
+/**
+ * boxscope.yaml has one top-level section per command (`shim`, `exporter`, `logwatcher`, `ship`,
+ * `index`, ...). Each part owns the zod schema of its section (with defaults = the embedded
+ * defaults). Precedence: flag > env (`BOXSCOPE_<SECTION>_<KEY>`) > file > default.
+ */
+export interface ConfigSources {
+  /** Path given with --config; absent means embedded defaults only. */
+  configPath?: string | undefined;
+  /** Values from command-line flags, keyed like the schema; undefined entries are ignored. */
+  flags?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function loadConfig<S extends z.ZodObject>(
+  section: string,
+  schema: S,
+  sources: ConfigSources = {},
+): z.infer<S> {
+  const fromFile = sources.configPath ? readSection(sources.configPath, section) : {};
+  const fromEnv = readEnv(section, Object.keys(schema.shape), sources.env ?? process.env);
+  const fromFlags = Object.fromEntries(
+    Object.entries(sources.flags ?? {}).filter(([, v]) => v !== undefined),
+  );
+  const merged = { ...fromFile, ...fromEnv, ...fromFlags };
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) throw new UsageError(formatIssue(section, parsed.error.issues[0]));
+  return parsed.data;
+}
+
+function readSection(path: string, section: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UsageError(`config file ${path}: cannot read (${errnoCode(e) ?? String(e)})`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new UsageError(`config file ${path}: invalid YAML: ${(e as Error).message.split("\n")[0]}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== "object" || Array.isArray(doc)) {
+    throw new UsageError(`config file ${path}: expected a mapping of sections at the top level`);
+  }
+  const unknown = Object.keys(doc).filter((k) => !KNOWN_SECTIONS.has(k));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `config file ${path}: unknown section "${unknown[0]}" (expected one of ${[...KNOWN_SECTIONS].join(", ")})`,
+    );
+  }
+  const value = (doc as Record<string, unknown>)[section];
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new UsageError(`config file ${path}: section "${section}" must be a mapping`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Sections any command may find in a shared boxscope.yaml; a typo at top level is an error. */
+export const KNOWN_SECTIONS = new Set([
+  "shim",
+  "exporter",
+  "logwatcher",
+  "ship",
+  "index",
+  "dashboards",
+  "up",
+]);
+
+export function envName(section: string, key: string): string {
+  return `BOXSCOPE_${section}_${key}`.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+function readEnv(section: string, keys: string[], env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const raw = env[envName(section, key)];
+    // YAML scalars give env vars the same typing as the file: "5" → 5, "[a, b]" → list.
+    if (raw !== undefined) out[key] = parseYaml(raw);
+  }
+  return out;
+}
+
+function formatIssue(section: string, issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return `config ${section}: invalid`;
+  const at = [section, ...issue.path.map(String)].join(".");
+  if (issue.code === "unrecognized_keys") return `config ${at}: unknown key "${issue.keys[0]}"`;
+  return `config ${at}: ${issue.message}`;
+}

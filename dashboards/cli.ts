@@ -1,0 +1,4 @@
+import type { Command } from "commander";
+
+/** Placeholder until the dashboards issue lands its commands. */
+export function registerDashboardsCommands(_program: Command): void {}
