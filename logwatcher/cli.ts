@@ -1,4 +1,11 @@
 import type { Command } from "commander";
+import { registerIndexCommand } from "./indexer/cli.js";
+import { registerShipCommand } from "./shipper/cli.js";
+import { registerLogwatcherCommand } from "./spool/cli.js";
 
-/** Placeholder until the logwatcher issue lands its commands. */
-export function registerLogwatcherCommands(_program: Command): void {}
+/** The log path's three commands: `logwatcher` (spool), `ship` (→ Kafka), `index` (→ Elasticsearch). */
+export function registerLogwatcherCommands(program: Command): void {
+  registerLogwatcherCommand(program);
+  registerShipCommand(program);
+  registerIndexCommand(program);
+}
