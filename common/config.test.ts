@@ -20,7 +20,10 @@ function configFile(text: string): string {
 }
 
 test("embedded defaults apply without a file", () => {
-  assert.deepEqual(loadConfig("exporter", schema, { env: {} }), { listen: "127.0.0.1:9100", intervalSeconds: 5 });
+  assert.deepEqual(loadConfig("exporter", schema, { env: {} }), {
+    listen: "127.0.0.1:9100",
+    intervalSeconds: 5,
+  });
 });
 
 test("flag beats env beats file", () => {
