@@ -1,4 +1,5 @@
 import { mkdir, realpath, stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { Registry } from "prom-client";
 import { BoxscopeError, errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
@@ -7,10 +8,16 @@ import type { LogwatcherConfig } from "./config.js";
 import { SpoolLinker } from "./linker.js";
 import { createLogwatcherMetrics } from "./metrics.js";
 import { compileFilter } from "./patterns.js";
-import { reconcile } from "./reconcile.js";
+import { reconcile, walkFiles } from "./reconcile.js";
 import { ensureTempDir, relInsideRoot } from "./spool-dir.js";
 import { watchTree } from "./watcher.js";
 
+/**
+ * chokidar lists a new directory and only then watches it, so a file created in that gap gets no
+ * event (a new container's first files are made exactly then). Each new directory is walked again
+ * once these delays have passed (the listing takes milliseconds), then the periodic pass remains.
+ */
+const NEW_DIR_RESCAN_MS = [50, 400];
 /** After inotify runs out for a subtree, reconcile this soon to cover what it missed meanwhile. */
 const GAP_RECONCILE_DELAY_MS = 500;
 
@@ -48,6 +55,13 @@ export async function startLogwatcher(
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
   let gapTimer: NodeJS.Timeout | undefined;
+  const rescans = new Set<NodeJS.Timeout>();
+  const rescanDir = async (relDir: string, at: number): Promise<void> => {
+    for await (const rel of walkFiles(join(root, relDir), log)) {
+      const full = `${relDir}/${rel}`;
+      if (filter(full)) void lk.sync(full, at);
+    }
+  };
   const runReconcile = (why: string): Promise<unknown> => {
     running = running.then(async () => {
       if (stopped) return;
@@ -78,6 +92,16 @@ export async function startLogwatcher(
       dirGone: (relDir) => {
         for (const rel of lk.linkedUnder(relDir)) void lk.sync(rel);
       },
+      dirAdded: (relDir, at) => {
+        if (relDir === "" || relDir.startsWith("..")) return;
+        for (const delay of NEW_DIR_RESCAN_MS) {
+          const timer = setTimeout(() => {
+            rescans.delete(timer);
+            if (!stopped) void rescanDir(relDir, at);
+          }, delay);
+          rescans.add(timer);
+        }
+      },
       polling: (_relDir, code, total) => {
         metrics.errors.inc({
           reason: code === "ENOSPC" ? "inotify_watches_exhausted" : "inotify_instances_exhausted",
@@ -103,6 +127,7 @@ export async function startLogwatcher(
       stopped = true;
       clearInterval(timer);
       clearTimeout(gapTimer);
+      for (const r of rescans) clearTimeout(r);
       await watcher.close();
       await running;
       await lk.drain();

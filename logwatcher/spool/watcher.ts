@@ -10,6 +10,8 @@ import type { PathFilter } from "./patterns.js";
 export interface TreeEvents {
   path(rel: string, eventAt: number): void;
   dirGone(rel: string): void;
+  /** A directory appeared (chokidar reads it before watching it: files made in between are missed). */
+  dirAdded(rel: string, eventAt: number): void;
   /** inotify ran out for `relDir`: it is now polled; a reconcile should cover the gap. */
   polling(relDir: string, code: string, pollingSubtrees: number): void;
   error(reason: string, err: unknown): void;
@@ -55,6 +57,7 @@ export async function watchTree(opts: {
     w.on("change", (p) => events.path(rel(p), performance.now()));
     w.on("unlink", (p) => events.path(rel(p), performance.now()));
     w.on("unlinkDir", (p) => events.dirGone(rel(p)));
+    w.on("addDir", (p) => events.dirAdded(rel(p), performance.now()));
     w.on("error", (e) => void onError(e, kind));
   };
 
