@@ -9,15 +9,10 @@ import { SpoolLinker } from "./linker.js";
 import { createLogwatcherMetrics } from "./metrics.js";
 import { compileFilter } from "./patterns.js";
 import { reconcile, walkFiles } from "./reconcile.js";
+import { NewDirRescanner } from "./rescan.js";
 import { ensureTempDir, relInsideRoot } from "./spool-dir.js";
 import { watchTree } from "./watcher.js";
 
-/**
- * chokidar lists a new directory and only then watches it, so a file created in that gap gets no
- * event (a new container's first files are made exactly then). Each new directory is walked again
- * once these delays have passed (the listing takes milliseconds), then the periodic pass remains.
- */
-const NEW_DIR_RESCAN_MS = [50, 400];
 /** After inotify runs out for a subtree, reconcile this soon to cover what it missed meanwhile. */
 const GAP_RECONCILE_DELAY_MS = 500;
 
@@ -55,13 +50,14 @@ export async function startLogwatcher(
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
   let gapTimer: NodeJS.Timeout | undefined;
-  const rescans = new Set<NodeJS.Timeout>();
-  const rescanDir = async (relDir: string, at: number): Promise<void> => {
+  const rescanner = new NewDirRescanner(async (relDir, at) => {
+    if (stopped) return;
     for await (const rel of walkFiles(join(root, relDir), log)) {
       const full = `${relDir}/${rel}`;
-      if (filter(full)) void lk.sync(full, at);
+      // Only what the watch missed: a linked path has had its event.
+      if (filter(full) && !lk.isLinked(full)) void lk.sync(full, at);
     }
-  };
+  });
   const runReconcile = (why: string): Promise<unknown> => {
     running = running.then(async () => {
       if (stopped) return;
@@ -86,7 +82,7 @@ export async function startLogwatcher(
     log,
     events: {
       path: (rel, at) => {
-        if (rel === "" || rel.startsWith("..")) return;
+        if (rel === "" || rel.startsWith("..") || !filter(rel)) return;
         void lk.sync(rel, at);
       },
       dirGone: (relDir) => {
@@ -94,13 +90,7 @@ export async function startLogwatcher(
       },
       dirAdded: (relDir, at) => {
         if (relDir === "" || relDir.startsWith("..")) return;
-        for (const delay of NEW_DIR_RESCAN_MS) {
-          const timer = setTimeout(() => {
-            rescans.delete(timer);
-            if (!stopped) void rescanDir(relDir, at);
-          }, delay);
-          rescans.add(timer);
-        }
+        rescanner.dirAdded(relDir, at);
       },
       polling: (_relDir, code, total) => {
         metrics.errors.inc({
@@ -127,7 +117,7 @@ export async function startLogwatcher(
       stopped = true;
       clearInterval(timer);
       clearTimeout(gapTimer);
-      for (const r of rescans) clearTimeout(r);
+      rescanner.stop();
       await watcher.close();
       await running;
       await lk.drain();
