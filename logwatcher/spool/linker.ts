@@ -21,6 +21,7 @@ export class SpoolLinker {
   readonly linked = new Map<string, string>();
   private readonly queues = new Map<string, Promise<unknown>>();
   /** Requests queued but not started, by relative path (to coalesce event storms). */
+  private readonly inflight = new Map<string, number>();
   private readonly waiting = new Map<string, { eventAt: number | undefined; result: Promise<SyncOutcome> }>();
   /** Hostile paths already counted, so a planted symlink counts once, not once per reconcile. */
   private readonly reported = new Map<string, Refusal>();
@@ -66,6 +67,12 @@ export class SpoolLinker {
       return "failed" as const;
     });
     this.waiting.set(rel, req);
+    this.inflight.set(rel, (this.inflight.get(rel) ?? 0) + 1);
+    void req.result.then(() => {
+      const n = (this.inflight.get(rel) ?? 1) - 1;
+      if (n <= 0) this.inflight.delete(rel);
+      else this.inflight.set(rel, n);
+    });
     const settled = req.result.then(() => undefined);
     this.queues.set(name, settled);
     void settled.then(() => {
@@ -79,7 +86,9 @@ export class SpoolLinker {
     while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
   }
 
-  isLinked(rel: string): boolean {
+  /** Linked already, or a request for it is queued or running: a rescan need not ask again. */
+  isLinkedOrPending(rel: string): boolean {
+    if (this.inflight.has(rel)) return true;
     try {
       return this.linked.get(linkNameFor(rel)) === rel;
     } catch {

@@ -1,5 +1,4 @@
 import { mkdir, realpath, stat } from "node:fs/promises";
-import { join } from "node:path";
 import type { Registry } from "prom-client";
 import { BoxscopeError, errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
@@ -8,10 +7,10 @@ import type { LogwatcherConfig } from "./config.js";
 import { SpoolLinker } from "./linker.js";
 import { createLogwatcherMetrics } from "./metrics.js";
 import { compileFilter } from "./patterns.js";
-import { reconcile, walkFiles } from "./reconcile.js";
-import { NewDirRescanner } from "./rescan.js";
+import { listFiles, reconcile } from "./reconcile.js";
+import { BurstReconcile, NewDirRescanner } from "./rescan.js";
 import { ensureTempDir, relInsideRoot } from "./spool-dir.js";
-import { watchTree } from "./watcher.js";
+import { type TreeWatcher, watchTree } from "./watcher.js";
 
 /** After inotify runs out for a subtree, reconcile this soon to cover what it missed meanwhile. */
 const GAP_RECONCILE_DELAY_MS = 500;
@@ -50,14 +49,18 @@ export async function startLogwatcher(
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
   let gapTimer: NodeJS.Timeout | undefined;
-  const rescanner = new NewDirRescanner(async (relDir, at) => {
-    if (stopped) return;
-    for await (const rel of walkFiles(join(root, relDir), log)) {
-      const full = `${relDir}/${rel}`;
-      // Only what the watch missed: a linked path has had its event.
-      if (filter(full) && !lk.isLinked(full)) void lk.sync(full, at);
-    }
-  });
+  const burst = new BurstReconcile(() => void runReconcile("after burst"));
+  let watcher: TreeWatcher | undefined;
+  const rescanner = new NewDirRescanner(
+    (relDir) => watcher?.isWatched(relDir) ?? false,
+    async (relDir, at) => {
+      if (stopped) return;
+      for (const rel of await listFiles(root, relDir)) {
+        // Only what the watch missed: a linked or queued path has had its event.
+        if (filter(rel) && !lk.isLinkedOrPending(rel)) void lk.sync(rel, at);
+      }
+    },
+  );
   const runReconcile = (why: string): Promise<unknown> => {
     running = running.then(async () => {
       if (stopped) return;
@@ -74,7 +77,7 @@ export async function startLogwatcher(
     return running;
   };
 
-  const watcher = await watchTree({
+  watcher = await watchTree({
     root,
     filter,
     usePolling: config.usePolling,
@@ -84,6 +87,7 @@ export async function startLogwatcher(
       path: (rel, at) => {
         if (rel === "" || rel.startsWith("..") || !filter(rel)) return;
         void lk.sync(rel, at);
+        burst.event();
       },
       dirGone: (relDir) => {
         for (const rel of lk.linkedUnder(relDir)) void lk.sync(rel);
@@ -107,6 +111,7 @@ export async function startLogwatcher(
     },
   });
   metrics.pollingSubtrees.set(watcher.pollingRoots.size);
+  const tree = watcher;
   log.info({ logRoot: root, spool, include: config.include, exclude: config.exclude }, "watching");
   await runReconcile("start");
   const timer = setInterval(() => void runReconcile("periodic"), config.reconcileIntervalSeconds * 1000);
@@ -118,7 +123,8 @@ export async function startLogwatcher(
       clearInterval(timer);
       clearTimeout(gapTimer);
       rescanner.stop();
-      await watcher.close();
+      burst.stop();
+      await tree.close();
       await running;
       await lk.drain();
       log.info({ links: lk.linked.size }, "stopped");

@@ -19,6 +19,8 @@ export interface TreeEvents {
 
 export interface TreeWatcher {
   readonly pollingRoots: ReadonlySet<string>;
+  /** chokidar's watch on this directory exists (it is set up after the directory is listed). */
+  isWatched(relDir: string): boolean;
   close(): Promise<void>;
 }
 
@@ -134,6 +136,11 @@ export async function watchTree(opts: {
   await new Promise<void>((resolve) => main.once("ready", () => resolve()));
   return {
     pollingRoots,
+    isWatched: (relDir) => {
+      const abs = relDir === "" ? root : join(root, relDir);
+      // chokidar 4 keeps one closer per watched path once fs.watch/watchFile is set on it.
+      return main._closers.has(abs) || (poller?._closers.has(abs) ?? false);
+    },
     async close() {
       await main.close();
       await poller?.close();
