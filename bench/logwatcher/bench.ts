@@ -72,6 +72,7 @@ async function waitUntilReady(kind: string, child: ChildProcess): Promise<void> 
   let err = "";
   child.stderr?.on("data", (d: Buffer) => {
     err += d.toString();
+    if (process.env.BENCH_LOG) process.stderr.write(d);
   });
   while (!err.includes('"msg":"reconciled"')) {
     if (child.exitCode !== null) throw new Error(`logwatcher exited:\n${err}`);

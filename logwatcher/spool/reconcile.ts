@@ -49,6 +49,33 @@ export async function reconcile(opts: {
   return { examined: candidates.size, created, removed, temps };
 }
 
+/**
+ * The cheap pass that follows activity: walk the tree, then look again only at paths that
+ * differ from the links in memory (a file without a link, a link without its file). No per-file
+ * system call for paths that agree. Returns how many paths were looked at again.
+ */
+export async function catchUp(opts: {
+  root: string;
+  filter: PathFilter;
+  linker: SpoolLinker;
+  metrics: LogwatcherMetrics;
+  log: Logger;
+}): Promise<number> {
+  const { root, filter, linker, metrics, log } = opts;
+  const seen = new Set<string>();
+  const differing: string[] = [];
+  for await (const rel of walkFiles(root, log)) {
+    if (!filter(rel)) continue;
+    seen.add(rel);
+    if (!linker.isLinkedOrPending(rel)) differing.push(rel);
+  }
+  for (const rel of linker.linked.values()) if (!seen.has(rel)) differing.push(rel);
+  const outcomes = await mapLimit(differing, RECONCILE_CONCURRENCY, (rel) => linker.sync(rel));
+  const fixed = outcomes.filter((o) => o === "linked" || o === "unlinked").length;
+  if (fixed > 0) metrics.repairs.inc({ kind: "catch_up" }, fixed);
+  return fixed;
+}
+
 /** Relative paths of the non-directory entries directly in `relDir` (none when it is gone). */
 export async function listFiles(root: string, relDir: string): Promise<string[]> {
   try {

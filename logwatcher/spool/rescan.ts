@@ -45,31 +45,34 @@ export class NewDirRescanner {
   }
 }
 
-/** Events in one burst after which a reconcile follows the burst. */
-const BURST_EVENTS = 500;
-/** Quiet time that ends a burst. */
-const BURST_QUIET_MS = 1500;
+/** Quiet time after activity before a catch-up pass. */
+const QUIET_MS = 1000;
+/** Under continuous activity, a catch-up pass still runs this often. */
+const MAX_WAIT_MS = 5000;
 
 /**
- * The kernel's inotify queue holds fs.inotify.max_queued_events (16384) events per instance; a
- * burst larger than the process drains in time overflows it, and Node's fs.watch drops the
- * overflow notice silently. So a large burst is followed, once it calms down, by a reconcile
- * pass instead of waiting for the periodic one.
+ * The kernel's inotify queue holds fs.inotify.max_queued_events (16384) events; when a burst
+ * outruns the process, the overflow is dropped and Node's fs.watch does not say so. After any
+ * activity in the tree, once it calms down (or every few seconds while it lasts), a cheap
+ * catch-up pass compares the tree with the links in memory and looks again at the differences
+ * only, instead of waiting for the periodic full reconcile.
  */
-export class BurstReconcile {
-  private count = 0;
+export class ActivityCatchUp {
+  private first: number | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly reconcile: () => void) {}
+  constructor(private readonly run: () => void) {}
 
-  event(): void {
-    this.count++;
-    if (this.count < BURST_EVENTS) return;
+  activity(): void {
+    const now = performance.now();
+    this.first ??= now;
     clearTimeout(this.timer);
+    const wait = Math.max(0, Math.min(QUIET_MS, this.first + MAX_WAIT_MS - now));
     this.timer = setTimeout(() => {
-      this.count = 0;
-      this.reconcile();
-    }, BURST_QUIET_MS);
+      this.first = undefined;
+      this.timer = undefined;
+      this.run();
+    }, wait);
   }
 
   stop(): void {

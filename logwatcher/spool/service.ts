@@ -7,8 +7,8 @@ import type { LogwatcherConfig } from "./config.js";
 import { SpoolLinker } from "./linker.js";
 import { createLogwatcherMetrics } from "./metrics.js";
 import { compileFilter } from "./patterns.js";
-import { listFiles, reconcile } from "./reconcile.js";
-import { BurstReconcile, NewDirRescanner } from "./rescan.js";
+import { catchUp, listFiles, reconcile } from "./reconcile.js";
+import { ActivityCatchUp, NewDirRescanner } from "./rescan.js";
 import { ensureTempDir, relInsideRoot } from "./spool-dir.js";
 import { type TreeWatcher, watchTree } from "./watcher.js";
 
@@ -49,7 +49,18 @@ export async function startLogwatcher(
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
   let gapTimer: NodeJS.Timeout | undefined;
-  const burst = new BurstReconcile(() => void runReconcile("after burst"));
+  const catchUpAfterActivity = new ActivityCatchUp(() => {
+    running = running.then(async () => {
+      if (stopped) return;
+      const started = performance.now();
+      const fixed = await catchUp({ root, filter, linker: lk, metrics, log }).catch((e: unknown) => {
+        log.error({ err: e }, "catch-up pass failed");
+        return 0;
+      });
+      const level = fixed > 0 ? "warn" : "debug";
+      log[level]({ fixed, ms: Math.round(performance.now() - started) }, "caught up with the tree");
+    });
+  });
   let watcher: TreeWatcher | undefined;
   const rescanner = new NewDirRescanner(
     (relDir) => watcher?.isWatched(relDir) ?? false,
@@ -87,14 +98,16 @@ export async function startLogwatcher(
       path: (rel, at) => {
         if (rel === "" || rel.startsWith("..") || !filter(rel)) return;
         void lk.sync(rel, at);
-        burst.event();
+        catchUpAfterActivity.activity();
       },
       dirGone: (relDir) => {
         for (const rel of lk.linkedUnder(relDir)) void lk.sync(rel);
+        catchUpAfterActivity.activity();
       },
       dirAdded: (relDir, at) => {
         if (relDir === "" || relDir.startsWith("..")) return;
         rescanner.dirAdded(relDir, at);
+        catchUpAfterActivity.activity();
       },
       polling: (_relDir, code, total) => {
         metrics.errors.inc({
@@ -123,7 +136,7 @@ export async function startLogwatcher(
       clearInterval(timer);
       clearTimeout(gapTimer);
       rescanner.stop();
-      burst.stop();
+      catchUpAfterActivity.stop();
       await tree.close();
       await running;
       await lk.drain();
