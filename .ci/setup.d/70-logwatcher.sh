@@ -6,7 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=lib.sh
 source "$here/lib.sh"
-apt_install openjdk-17-jre-headless maven util-linux
+apt_install openjdk-17-jre-headless maven util-linux inotify-tools
 # A user namespace gets its own inotify limit; make sure unprivileged-looking unshare works as root.
 if [ -w /proc/sys/kernel/unprivileged_userns_clone ]; then echo 1 >/proc/sys/kernel/unprivileged_userns_clone; fi
 for attempt in 1 2 3; do

@@ -2,7 +2,11 @@
 // resident memory of the watcher with those 10,000 files watched. Runs boxscope's logwatcher (the
 // real CLI, a child process) and the anchor (bench/logwatcher/anchor.sh: inotifywait + ln -s, what
 // kiver-guard did) on the same workload in the same run, and prints both and their ratios.
-// Usage: npm run bench:logwatcher [-- CONTAINERS FILES_PER_CONTAINER]
+// Usage: npm run bench:logwatcher [-- CONTAINERS FILES_PER_CONTAINER [CONTAINERS_PER_SECOND]]
+// Without a rate, 100 containers write at once as fast as the machine lets them (a storm); with
+// one, containers start at that pace (each still writes its files back to back). A fifth argument
+// "existing" creates the container directories before the watcher starts, so only the files are
+// new (the steady state of running containers), e.g. `-- 1000 10 - existing`.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { watch } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -14,6 +18,9 @@ import { repoRoot } from "../../test/helpers/paths.js";
 
 const containers = Number(process.argv[2] ?? 1000);
 const filesPer = Number(process.argv[3] ?? 10);
+const rate = process.argv[4] && process.argv[4] !== "-" ? Number(process.argv[4]) : undefined;
+/** "existing": the container directories exist (and are watched) before the files appear. */
+const existingDirs = process.argv[5] === "existing";
 /** Containers writing at the same time (each: mkdir its tree, then its files one by one). */
 const PARALLEL = 100;
 
@@ -94,6 +101,10 @@ async function run(kind: "boxscope" | "anchor"): Promise<Result> {
   await mkdir(root);
   await mkdir(spool);
   try {
+    if (existingDirs) {
+      for (let c = 0; c < containers; c++)
+        await mkdir(join(root, `container-${c}`, "app", "logs"), { recursive: true });
+    }
     const child = startWatcher(kind, root, spool);
     await waitUntilReady(kind, child);
     const created = new Map<string, number>();
@@ -102,9 +113,15 @@ async function run(kind: "boxscope" | "anchor"): Promise<Result> {
       if (name && !linkedAt.has(name)) linkedAt.set(name, performance.now());
     });
     let next = 0;
+    const startedAt = performance.now();
     const worker = async (): Promise<void> => {
       while (next < containers) {
         const c = next++;
+        if (rate !== undefined) {
+          const due = startedAt + (c * 1000) / rate;
+          const now = performance.now();
+          if (due > now) await sleep(due - now);
+        }
         const dir = join(root, `container-${c}`, "app", "logs");
         await mkdir(dir, { recursive: true });
         for (let f = 0; f < filesPer; f++) {
@@ -163,7 +180,11 @@ for (const kind of ["boxscope", "anchor"] as const) {
 }
 const total = containers * filesPer;
 console.log(
-  `workload: ${containers} containers x ${filesPer} files = ${total} files, ${PARALLEL} containers writing at once`,
+  `workload: ${containers} containers x ${filesPer} files = ${total} files, ${
+    rate === undefined
+      ? `storm: ${PARALLEL} containers writing at once`
+      : `${rate} containers started per second`
+  }${existingDirs ? ", directories existing and watched before" : ", each in a new directory tree"}`,
 );
 console.log(
   "| watcher | linked | p50 ms | p99 ms | max ms | RSS after burst MB | restart over tree: ready ms / RSS MB |",
