@@ -49,6 +49,16 @@ const cases: ReadonlyArray<[string, string, ContainerIdentity | undefined]> = [
     `/kubepods.slice/kubepods-pod${UID_}.slice/docker-${ID}.scope`,
     { id: ID, runtime: "docker", podUid: UID, qosClass: "guaranteed" },
   ],
+  [
+    "containerd under its own unit, colon form",
+    `/system.slice/containerd.service/kubepods-besteffort-pod${UID_}.slice:cri-containerd:${ID}`,
+    { id: ID, runtime: "containerd", podUid: UID, qosClass: "besteffort" },
+  ],
+  [
+    "cri-o colon form, guaranteed",
+    `/system.slice/crio.service/kubepods-pod${UID_}.slice:crio:${ID}`,
+    { id: ID, runtime: "cri-o", podUid: UID, qosClass: "guaranteed" },
+  ],
   ["k8s pod slice alone is not a container", `/kubepods.slice/kubepods-pod${UID_}.slice`, undefined],
   ["host root", "/", undefined],
   ["systemd service", "/system.slice/cron.service", undefined],

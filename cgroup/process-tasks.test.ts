@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PATH_A, V1_PROC, v1Mounts } from "../test/cgroup/fixtures.js";
 import { handleForPath } from "./handle.js";
+import { findContainerInit, oldestProcess } from "./init.js";
 import { findNamespaceInit, parseNsPid, parseProcStat, readProcStartTicks } from "./process.js";
 import { countTasks, parsePidList, readCgroupPids, readCgroupPidsRecursive } from "./tasks.js";
 
@@ -46,4 +47,14 @@ test("readCgroupPids: cgroup.procs of the memory hierarchy; vanished cgroup → 
 test("countTasks: threads by state across processes; vanished pid 9999 skipped", () => {
   assert.deepEqual(countTasks([1000, 2001, 9999], V1_PROC), { running: 2, blocked: 1, total: 4 });
   assert.deepEqual(countTasks([], V1_PROC), { running: 0, blocked: 0, total: 0 });
+});
+
+test("findContainerInit: namespace init that belongs to the cgroup, else the oldest process", () => {
+  // Container A's cgroup.procs lists 1000 (host namespace), 2001 (ns child) and 9999 (vanished).
+  // 2001's namespace init 2000 is not in the cgroup, so the oldest member wins (1000, start 4000).
+  const h = handleForPath(v1Mounts(), PATH_A);
+  assert.deepEqual(findContainerInit(h, V1_PROC), { initPid: 1000, startTicks: 4000 });
+  assert.deepEqual(oldestProcess([2001, 2000, 9999], V1_PROC), { initPid: 2000, startTicks: 6000 });
+  assert.equal(oldestProcess([9999], V1_PROC), undefined);
+  assert.equal(findContainerInit(handleForPath(v1Mounts(), "/gone"), V1_PROC), undefined);
 });

@@ -10,6 +10,7 @@ import { type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readCpu } from "../../cgroup/cpu.js";
 import { handleForPath, handleForPid } from "../../cgroup/handle.js";
+import { findContainerInit } from "../../cgroup/init.js";
 import { readIo } from "../../cgroup/io.js";
 import { readMemory } from "../../cgroup/memory.js";
 import { readPids } from "../../cgroup/pids.js";
@@ -206,6 +207,7 @@ test("live init detection: a real pid namespace's init, its cgroup, and the host
   assert.deepEqual(found, { initPid, startTicks: readProcStartTicks(initPid) });
   assert.deepEqual(findNamespaceInit(initPid), found);
   assert.equal(findNamespaceInit(ns.pid as number), undefined, "unshare itself stays in the host namespace");
+  assert.deepEqual(findContainerInit(h), found, "from the cgroup: the namespace init, not the older unshare");
   const pc = readProcCgroups(initPid);
   assert.equal(pc?.v1.get("memory") ?? pc?.unified, cg.path("ctr"));
   assert.equal(handleForPid(initPid)?.path, cg.path("ctr"));
