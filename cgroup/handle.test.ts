@@ -63,6 +63,8 @@ test("handleForPath: same path in every hierarchy, normalised", () => {
   assert.equal(handleExists(handleForPath(v1Mounts(), "/no/such/cgroup")), false);
   assert.equal(normalizeCgroupPath(""), "/");
   assert.equal(normalizeCgroupPath("//a/./b/"), "/a/b");
+  assert.equal(normalizeCgroupPath("a/../../../etc"), "/etc", "never above the hierarchy root");
+  assert.equal(handleForPath(v1Mounts(), "../../..").dirs.memory?.dir, `${CG1}/memory`);
   const root = handleForPath(v2Mounts(), "/");
   assert.equal(root.dirs.memory?.dir, CG2);
 });

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MiB, PATH_A, PATH_B, PATH_C, PATH_D, v1Mounts, v2Mounts } from "../test/cgroup/fixtures.js";
 import { parseLimit } from "./fsread.js";
-import { handleForPath } from "./handle.js";
-import { parseMemoryStat, readMemory } from "./memory.js";
+import { ancestorDirs, handleForPath } from "./handle.js";
+import { minLimitOver, parseMemoryStat, readMemory } from "./memory.js";
 
 test("parseLimit: max, -1, v1 page-rounded LONG_MAX and anything ≥ 2^62 are unlimited", () => {
   assert.equal(parseLimit("max\n"), null);
@@ -97,4 +97,19 @@ test("readMemory: a vanished cgroup gives no data and an error naming the file, 
   assert.match(errors[0] ?? "", /^ENOENT reading .*\/docker\/gone\/memory.usage_in_bytes$/);
   const none = readMemory({ path: "/", dirs: {}, unifiedDir: undefined });
   assert.deepEqual(none, { errors: ["memory: controller not mounted"] });
+});
+
+test("minLimitOver: the ancestor walk (used when memory.stat has no hierarchical_* keys)", () => {
+  const h = handleForPath(v1Mounts(), PATH_A);
+  const ctl = h.dirs.memory;
+  assert.ok(ctl);
+  const errors: string[] = [];
+  assert.equal(minLimitOver(ancestorDirs(ctl.dir, ctl.root), "memory.limit_in_bytes", errors), 256 * MiB);
+  assert.equal(
+    minLimitOver(ancestorDirs(ctl.dir, ctl.root), "memory.memsw.limit_in_bytes", errors),
+    512 * MiB,
+  );
+  assert.equal(minLimitOver([ctl.root], "memory.limit_in_bytes", errors), null);
+  assert.equal(minLimitOver([`${ctl.root}/nope`], "memory.limit_in_bytes", errors), null);
+  assert.deepEqual(errors, []);
 });
