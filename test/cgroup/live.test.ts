@@ -3,6 +3,7 @@
  * moving with real work, task counts, init detection in a real pid namespace.
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +13,7 @@ import { readCpu } from "../../cgroup/cpu.js";
 import { handleForPath, handleForPid } from "../../cgroup/handle.js";
 import { findContainerInit } from "../../cgroup/init.js";
 import { readIo } from "../../cgroup/io.js";
+import { listContainerCgroups } from "../../cgroup/list.js";
 import { readMemory } from "../../cgroup/memory.js";
 import { readPids } from "../../cgroup/pids.js";
 import { readProcCgroups } from "../../cgroup/proc-cgroup.js";
@@ -214,4 +216,36 @@ test("live init detection: a real pid namespace's init, its cgroup, and the host
   const snap = readSnapshot(handleForPid(initPid) ?? h);
   assert.ok(snap.memory !== undefined && snap.cpu !== undefined && snap.pids !== undefined);
   assert.equal(snap.pids.current, 3);
+});
+
+test("live listing and snapshot: a docker-named cgroup is found by walking the real hierarchy; no spurious errors", {
+  timeout: 30_000,
+}, async (t) => {
+  const cg = setup(t);
+  if (!cg) return;
+  const id = randomBytes(32).toString("hex");
+  cg.create(`docker/${id}`);
+  const found = listContainerCgroups(cg.mounts).find((c) => c.identity.id === id);
+  assert.ok(found, "the container cgroup is listed");
+  assert.equal(found.path, cg.path(`docker/${id}`));
+  assert.equal(
+    found.identity.runtime,
+    "unknown",
+    "docker/<id> below a test dir is not docker's own /docker/<id>",
+  );
+  const sleeper = await cg.run(`docker/${id}`, ["sleep", "30"]);
+  await pollUntil(
+    () => readCgroupPids(found.handle),
+    (p) => p.includes(sleeper.pid as number),
+  );
+  const snap = readSnapshot(found.handle);
+  assert.deepEqual(snap.errors, [], "every file a real non-root cgroup has is read without error");
+  assert.equal(snap.pids?.current, 1);
+  assert.ok((snap.memory?.usageBytes ?? -1) >= 0);
+  assert.ok(snap.io !== undefined);
+  assert.deepEqual(
+    findContainerInit(found.handle)?.initPid,
+    sleeper.pid,
+    "host-namespace container: its oldest process",
+  );
 });
