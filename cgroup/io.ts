@@ -135,7 +135,7 @@ export function readIo(handle: CgroupHandle): { data?: IoData; errors: string[] 
   if (ctl.version === 2) {
     const text = readOptional(join(ctl.dir, "io.stat"), errors);
     if (text === undefined) {
-      errors.push(`io: missing ${join(ctl.dir, "io.stat")}`);
+      if (ctl.dir !== ctl.root) errors.push(`io: missing ${join(ctl.dir, "io.stat")}`);
       return { errors };
     }
     return { data: parseIoStat(text), errors };

@@ -56,7 +56,9 @@ export function readMemory(handle: CgroupHandle): { data?: MemoryData; errors: s
   const ctl = handle.dirs.memory;
   if (ctl === undefined) return { errors: ["memory: controller not mounted"] };
   const ancestors = ancestorDirs(ctl.dir, ctl.root);
-  return ctl.version === 1 ? readV1(ctl.dir, ancestors, errors) : readV2(ctl.dir, ancestors, errors);
+  return ctl.version === 1
+    ? readV1(ctl.dir, ancestors, errors)
+    : readV2(ctl.dir, ancestors, errors, ctl.dir === ctl.root);
 }
 
 function readV1(dir: string, ancestors: string[], errors: string[]): { data?: MemoryData; errors: string[] } {
@@ -103,8 +105,14 @@ function readV1(dir: string, ancestors: string[], errors: string[]): { data?: Me
   };
 }
 
-function readV2(dir: string, ancestors: string[], errors: string[]): { data?: MemoryData; errors: string[] } {
-  const usage = parseCount(readRequired(join(dir, "memory.current"), errors));
+function readV2(
+  dir: string,
+  ancestors: string[],
+  errors: string[],
+  isRoot: boolean,
+): { data?: MemoryData; errors: string[] } {
+  // The v2 root cgroup has no memory.current: a process there gets the host's values, silently.
+  const usage = parseCount((isRoot ? readOptional : readRequired)(join(dir, "memory.current"), errors));
   if (usage === undefined) return { errors };
   const stat = parseMemoryStat(readRequired(join(dir, "memory.stat"), errors) ?? "", 2);
   const limit = minLimitOver(ancestors, "memory.max", errors);
