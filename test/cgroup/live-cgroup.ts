@@ -38,10 +38,14 @@ export class LiveCgroup {
     this.version = V1_CONTROLLERS.every((c) => this.mounts.v1.has(c)) ? 1 : 2;
   }
 
-  /** Hierarchy roots this tree lives in (deduplicated: co-mounted controllers share one). */
+  /**
+   * Hierarchy roots this tree lives in (deduplicated: co-mounted controllers share one). On hybrid
+   * hosts the controller-less unified hierarchy too, where the kernel keeps each cgroup's PSI files.
+   */
   private roots(): string[] {
     if (this.version === 2) return [this.mounts.unified as string];
-    return [...new Set(V1_CONTROLLERS.map((c) => this.mounts.v1.get(c) as string))];
+    const v1 = [...new Set(V1_CONTROLLERS.map((c) => this.mounts.v1.get(c) as string))];
+    return this.mounts.unified === undefined ? v1 : [...v1, this.mounts.unified];
   }
 
   /** Directory of `rel` (relative to base) in the hierarchy serving `controller`. */
@@ -65,7 +69,7 @@ export class LiveCgroup {
       for (const root of this.roots()) {
         const d = join(root, this.base, level);
         if (existsSync(d)) continue;
-        if (this.version === 2) {
+        if (this.version === 2 && root === this.mounts.unified) {
           // Controllers must be enabled in the parent's subtree_control for the child to get the files.
           const parent = join(d, "..");
           writeFileSync(join(parent, "cgroup.subtree_control"), V2_CONTROLLERS.map((c) => `+${c}`).join(" "));

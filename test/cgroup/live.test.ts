@@ -16,6 +16,7 @@ import { readIo } from "../../cgroup/io.js";
 import { listContainerCgroups } from "../../cgroup/list.js";
 import { readMemory } from "../../cgroup/memory.js";
 import { readPids } from "../../cgroup/pids.js";
+import { readPressure } from "../../cgroup/pressure.js";
 import { readProcCgroups } from "../../cgroup/proc-cgroup.js";
 import { findNamespaceInit, parseNsPid, readProcStartTicks } from "../../cgroup/process.js";
 import { readSnapshot } from "../../cgroup/snapshot.js";
@@ -78,13 +79,16 @@ test("live cpu: one-CPU cpuset, half-CPU quota on the parent, usage rising with 
   assert.deepEqual(before.errors, []);
   assert.deepEqual(before.data?.cpuset, [0]);
   assert.equal(before.data?.quotaCpus, 0.5, "quota set only on the parent");
+  const psi0 = pressureTotal(readPressure(h).data.cpu);
+  // Two busy loops sharing one CPU: always one runnable task waiting, so CPU pressure must rise.
   const busy = await cg.run("child", ["sh", "-c", "while :; do :; done"]);
+  const busy2 = await cg.run("child", ["sh", "-c", "while :; do :; done"]);
   const tasks = await pollUntil(
     () => countTasks(readCgroupPids(h)),
-    (c) => c.running >= 1,
+    (c) => c.running >= 2,
   );
-  assert.equal(tasks.running, 1, "the busy loop is in state R");
-  assert.equal(tasks.total, 1);
+  assert.equal(tasks.running, 2, "both busy loops are in state R (throttled tasks stay R)");
+  assert.equal(tasks.total, 2);
   const mid = await pollUntil(
     () => readCpu(h).data?.usageNs ?? 0,
     (u) => u >= 300e6,
@@ -105,8 +109,26 @@ test("live cpu: one-CPU cpuset, half-CPU quota on the parent, usage rising with 
     (readCpu(handleForPath(cg.mounts, cg.path())).data?.throttle?.throttled ?? 0) > 0 ||
       (throttle?.throttled ?? 0) >= 0,
   );
+  const psi = readPressure(h);
+  assert.deepEqual(psi.errors, []);
+  assert.equal(
+    h.unifiedDir,
+    join(cg.mounts.unified ?? "", cg.path("child")),
+    "PSI comes from the cgroup's own unified dir",
+  );
+  assert.match(psi.data.cpu ?? "", /^some avg10=\d+\.\d\d avg60=\d+\.\d\d avg300=\d+\.\d\d total=\d+\n/);
+  assert.ok(
+    pressureTotal(psi.data.cpu) > psi0,
+    `cpu pressure total rose: ${psi0} → ${pressureTotal(psi.data.cpu)}`,
+  );
   busy.kill("SIGKILL");
+  busy2.kill("SIGKILL");
 });
+
+/** `some … total=N` of a PSI file. */
+function pressureTotal(text: string | undefined): number {
+  return Number(/^some .*total=(\d+)/.exec(text ?? "")?.[1] ?? -1);
+}
 
 test("live pids: pids.max on the parent, pids.current counts threads, refused forks counted", {
   timeout: 30_000,
