@@ -132,7 +132,11 @@ export function hostStat(cpus = 4): HostStat {
   const perCpu = new Map<number, number[]>();
   for (let c = 0; c < cpus; c++) perCpu.set(c, [100 + c, 0, 50, 10000, 3, 0, 1, 0, 0, 0]);
   const total = new Array(10).fill(0);
-  for (const r of perCpu.values()) r.forEach((v, j) => (total[j] += v));
+  for (const r of perCpu.values()) {
+    r.forEach((v, j) => {
+      total[j] += v;
+    });
+  }
   return {
     total,
     perCpu,
