@@ -56,7 +56,7 @@ static void fill_attr(boxfs_t *fs, fuse_ino_t ino, struct stat *st) {
     st->st_mode = S_IFDIR | 0555;
     st->st_nlink = 2;
   } else {
-    /* size 0 like /proc: the length is only known once rendered for a caller (direct_io reads). */
+    /* size: filled per caller by op_getattr */
     st->st_mode = S_IFREG | 0444;
     st->st_nlink = 1;
   }
@@ -70,7 +70,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
       struct fuse_entry_param e;
       memset(&e, 0, sizeof(e));
       e.ino = (fuse_ino_t)i;
-      e.attr_timeout = STATIC_TIMEOUT;
+      e.attr_timeout = fs->nodes[i].is_dir ? STATIC_TIMEOUT : 0.0; /* see op_getattr */
       e.entry_timeout = STATIC_TIMEOUT;
       fill_attr(fs, e.ino, &e.attr);
       fuse_reply_entry(req, &e);
@@ -78,17 +78,6 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
     }
   }
   fuse_reply_err(req, ENOENT);
-}
-
-static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  boxfs_t *fs = fs_of(req);
-  if (!valid_ino(fs, ino)) {
-    fuse_reply_err(req, ENOENT);
-    return;
-  }
-  struct stat st;
-  fill_attr(fs, ino, &st);
-  fuse_reply_attr(req, &st, STATIC_TIMEOUT);
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
@@ -190,6 +179,32 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   fi->noflush = 1; /* nothing to flush: saves a round trip per close */
   /* If the caller went away (interrupted), the kernel never sends release: drop the bytes here. */
   if (fuse_reply_open(req, fi) != 0) content_unref(c);
+}
+
+/*
+ * A file's size is the length of the caller's own rendering (like LXCFS), and is never cached by the
+ * kernel (attr timeout 0): sendfile/splice readers such as busybox `cat` read through the page cache
+ * and stop at i_size, so a size 0 (what /proc says) would give them nothing. The rendering is the
+ * one the following open() then takes from the cache.
+ */
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  boxfs_t *fs = fs_of(req);
+  if (!valid_ino(fs, ino)) {
+    fuse_reply_err(req, ENOENT);
+    return;
+  }
+  struct stat st;
+  fill_attr(fs, ino, &st);
+  if (fs->nodes[ino].is_dir) {
+    fuse_reply_attr(req, &st, STATIC_TIMEOUT);
+    return;
+  }
+  content_t *c = NULL;
+  if (content_for(fs, fs->nodes[ino].view, fuse_req_ctx(req), &c) == 0) {
+    st.st_size = (off_t)c->len;
+    content_unref(c);
+  }
+  fuse_reply_attr(req, &st, 0.0);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
