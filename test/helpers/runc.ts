@@ -68,6 +68,8 @@ export function lxcfsStyleBinds(mountpoint: string): Bind[] {
 export interface RuncLab {
   readonly parentCgroup: string;
   start(spec: ContainerSpec): Promise<RuncContainer>;
+  /** `runc delete -f` then start again with the same spec (what a restart policy does). */
+  restart(name: string): Promise<RuncContainer>;
   /** `runc delete -f` every container, then remove the cgroups; safe to call twice. */
   destroy(): Promise<void>;
 }
@@ -83,10 +85,19 @@ export function createRuncLab(dir: string, part: string): RuncLab {
   buildRootfs(rootfs);
   mkdirSync(state, { recursive: true });
   const names: string[] = [];
+  const specs = new Map<string, ContainerSpec>();
 
   return {
     parentCgroup,
+    async restart(name) {
+      const spec = specs.get(name);
+      if (!spec) throw new Error(`no container ${name} in this lab`);
+      run("runc", ["--root", state, "delete", "-f", name]);
+      names.splice(names.indexOf(name), 1);
+      return this.start(spec);
+    },
     async start(spec) {
+      specs.set(spec.name, spec);
       const bundle = join(dir, `bundle-${spec.name}`);
       mkdirSync(bundle, { recursive: true });
       const cgroupPath = `${parentCgroup}/${spec.name}`;
