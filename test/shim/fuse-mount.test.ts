@@ -49,7 +49,10 @@ test("shim mount: LXCFS layout, host values for host readers, survives abuse, un
     assert.deepEqual(readdirSync(join(mnt, "proc/pressure")).sort(), ["cpu", "io", "memory"]);
     assert.deepEqual(readdirSync(join(mnt, "sys/devices/system/cpu")), ["online"]);
     const ls = execFileSync("ls", ["-l", join(mnt, "proc")], { encoding: "utf8" });
-    assert.match(ls, /-r--r--r-- 1 root root 0 .* meminfo/);
+    assert.match(ls, /-r--r--r-- 1 root root +[1-9]\d* .* meminfo/, "size = the caller's rendering");
+    // busybox cat uses sendfile, which stops at the file size: it must get the whole view.
+    const viaSendfile = execFileSync("busybox", ["cat", join(mnt, "proc/meminfo")], { encoding: "utf8" });
+    assert.match(viaSendfile, /^MemTotal:.*\n[\s\S]*SwapFree:/);
   });
 
   await t.test("every view, read by a host process, says the host's numbers", () => {
