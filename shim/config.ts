@@ -21,8 +21,8 @@ export const shimConfigSchema = z.strictObject({
    * namespace + cgroup without asking the JavaScript thread; 0 = ask on every open.
    */
   mountCacheMs: z.number().int().min(0).max(10_000).default(100),
-  /** `shim mount`: most FUSE worker threads. */
-  mountThreads: z.number().int().min(1).max(256).default(16),
+  /** `shim mount`: FUSE loop threads; 1 is enough (the loop never waits for JavaScript). */
+  mountThreads: z.number().int().min(1).max(256).default(1),
   /** `shim mount`: extra FUSE mount options (comma-separated), added to ro,allow_other,default_permissions. */
   mountOptions: z.string().default(""),
 });

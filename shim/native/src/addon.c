@@ -1,7 +1,8 @@
 /*
- * Node-API glue. JavaScript calls mount(options, render, onExit); FUSE threads ask `render` for a
- * view's bytes through a thread-safe function and block until the JavaScript thread answers. A JS
- * exception or an unexpected value becomes EIO for that open, never a crash.
+ * Node-API glue. JavaScript calls mount(options, render, onExit). On a cache miss the FUSE loop
+ * queues the request to `render` through a thread-safe function and goes on serving; the JavaScript
+ * thread renders and answers the request itself (boxfs_complete). A JS exception or an unexpected
+ * value becomes EIO for that request, never a crash.
  */
 #include <errno.h>
 #include <node_api.h>
@@ -23,15 +24,11 @@ typedef struct {
 } mount_t;
 
 typedef struct {
+  boxfs_call_t *call;
   int view;
   pid_t pid;
   uid_t uid;
   gid_t gid;
-  pthread_mutex_t m;
-  pthread_cond_t cv;
-  int done;
-  int err;
-  content_t *out;
 } js_call_t;
 
 #define CHECK(env, call)                                   \
@@ -41,15 +38,6 @@ typedef struct {
       return NULL;                                         \
     }                                                      \
   } while (0)
-
-static void finish_call(js_call_t *call, int err, content_t *out) {
-  pthread_mutex_lock(&call->m);
-  call->err = err;
-  call->out = out;
-  call->done = 1;
-  pthread_cond_signal(&call->cv);
-  pthread_mutex_unlock(&call->m);
-}
 
 static content_t *content_from_value(napi_env env, napi_value v, int *err) {
   napi_valuetype t;
@@ -81,56 +69,48 @@ static content_t *content_from_value(napi_env env, napi_value v, int *err) {
   return NULL;
 }
 
-/* On the JS thread. env is NULL when Node tears the function down: answer EIO so no FUSE thread waits. */
+/* On the JS thread. env is NULL when Node tears the function down: answer EIO so no request waits. */
 static void call_render(napi_env env, napi_value js_cb, void *context, void *data) {
-  js_call_t *call = data;
-  if (!env || !js_cb) {
-    finish_call(call, EIO, NULL);
-    return;
-  }
-  napi_value argv[4], recv, result;
-  napi_get_undefined(env, &recv);
-  napi_create_int32(env, call->view, &argv[0]);
-  napi_create_int32(env, (int32_t)call->pid, &argv[1]);
-  napi_create_uint32(env, (uint32_t)call->uid, &argv[2]);
-  napi_create_uint32(env, (uint32_t)call->gid, &argv[3]);
-  napi_status s = napi_call_function(env, recv, js_cb, 4, argv, &result);
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) {
-    napi_value exc;
-    napi_get_and_clear_last_exception(env, &exc);
-  }
-  if (s != napi_ok || pending) {
-    finish_call(call, EIO, NULL);
-    return;
-  }
+  js_call_t *jc = data;
+  boxfs_call_t *call = jc->call;
   int err = EIO;
-  content_t *c = content_from_value(env, result, &err);
-  finish_call(call, c ? 0 : err, c);
+  content_t *c = NULL;
+  if (env && js_cb) {
+    napi_value argv[4], recv, result;
+    napi_get_undefined(env, &recv);
+    napi_create_int32(env, jc->view, &argv[0]);
+    napi_create_int32(env, (int32_t)jc->pid, &argv[1]);
+    napi_create_uint32(env, (uint32_t)jc->uid, &argv[2]);
+    napi_create_uint32(env, (uint32_t)jc->gid, &argv[3]);
+    napi_status s = napi_call_function(env, recv, js_cb, 4, argv, &result);
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value exc;
+      napi_get_and_clear_last_exception(env, &exc);
+    } else if (s == napi_ok) {
+      c = content_from_value(env, result, &err);
+    }
+  }
+  free(jc);
+  boxfs_complete(call, c ? 0 : err, c);
 }
 
-/* On a FUSE thread. */
-static int render_via_js(void *ctx, int view, pid_t pid, uid_t uid, gid_t gid, content_t **out) {
+/* On the FUSE loop thread: queue and return at once. */
+static int render_via_js(void *ctx, boxfs_call_t *call, int view, pid_t pid, uid_t uid, gid_t gid) {
   mount_t *m = ctx;
-  js_call_t call = {.view = view, .pid = pid, .uid = uid, .gid = gid};
-  pthread_mutex_init(&call.m, NULL);
-  pthread_cond_init(&call.cv, NULL);
+  js_call_t *jc = malloc(sizeof(*jc));
+  if (!jc) return ENOMEM;
+  *jc = (js_call_t){.call = call, .view = view, .pid = pid, .uid = uid, .gid = gid};
   pthread_mutex_lock(&m->lock);
-  napi_status s = m->alive ? napi_call_threadsafe_function(m->render_tsfn, &call, napi_tsfn_nonblocking)
+  napi_status s = m->alive ? napi_call_threadsafe_function(m->render_tsfn, jc, napi_tsfn_nonblocking)
                            : napi_closing;
   pthread_mutex_unlock(&m->lock);
-  int err = EIO;
-  if (s == napi_ok) {
-    pthread_mutex_lock(&call.m);
-    while (!call.done) pthread_cond_wait(&call.cv, &call.m);
-    pthread_mutex_unlock(&call.m);
-    err = call.err;
-    *out = call.out;
+  if (s != napi_ok) {
+    free(jc);
+    return EIO;
   }
-  pthread_cond_destroy(&call.cv);
-  pthread_mutex_destroy(&call.m);
-  return err;
+  return 0;
 }
 
 static void call_exit(napi_env env, napi_value js_cb, void *context, void *data) {
@@ -147,7 +127,7 @@ static void call_exit(napi_env env, napi_value js_cb, void *context, void *data)
   }
 }
 
-/* On the loop thread, after every FUSE worker has ended: no further render calls can happen. */
+/* On the loop thread, after the loop ended and every queued render was answered: no further calls. */
 static void on_loop_exit(void *ctx, int code) {
   mount_t *m = ctx;
   pthread_mutex_lock(&m->lock);
@@ -241,7 +221,7 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
       .files = (const char *const *)m->files,
       .nfiles = m->nfiles,
       .cache_ttl_ns = (uint64_t)(number_prop(env, argv[0], "cacheTtlMs", 0) * 1e6),
-      .max_threads = (int)number_prop(env, argv[0], "maxThreads", 16),
+      .max_threads = (int)number_prop(env, argv[0], "maxThreads", 1),
       .extra_options = extra,
       .render = render_via_js,
       .on_exit = on_loop_exit,

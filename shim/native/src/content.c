@@ -32,16 +32,14 @@ typedef struct entry {
   struct entry *next;
   uint64_t hash;
   int view;
-  int pending;        /* a thread is rendering this key */
   uint64_t expires;   /* CLOCK_MONOTONIC ns */
-  content_t *content; /* NULL while pending */
+  content_t *content;
   size_t key_len;
   char key[];
 } entry_t;
 
 struct view_cache {
   pthread_mutex_t lock;
-  pthread_cond_t filled;
   uint64_t ttl_ns;
   size_t count;
   entry_t *buckets[BUCKETS];
@@ -66,7 +64,6 @@ view_cache_t *cache_new(uint64_t ttl_ns) {
   view_cache_t *c = calloc(1, sizeof(*c));
   if (!c) return NULL;
   pthread_mutex_init(&c->lock, NULL);
-  pthread_cond_init(&c->filled, NULL);
   c->ttl_ns = ttl_ns;
   return c;
 }
@@ -86,7 +83,6 @@ void cache_free(view_cache_t *cache) {
       e = n;
     }
   }
-  pthread_cond_destroy(&cache->filled);
   pthread_mutex_destroy(&cache->lock);
   free(cache);
 }
@@ -96,7 +92,7 @@ static void sweep_locked(view_cache_t *cache, uint64_t now, int drop_all_idle) {
     entry_t **pp = &cache->buckets[b];
     while (*pp) {
       entry_t *e = *pp;
-      if (!e->pending && (drop_all_idle || e->expires <= now)) {
+      if (drop_all_idle || e->expires <= now) {
         *pp = e->next;
         entry_free(e);
         cache->count--;
@@ -116,30 +112,23 @@ static entry_t **find_locked(view_cache_t *cache, uint64_t h, int view, const ch
   return pp;
 }
 
-cache_lookup_t cache_lookup(view_cache_t *cache, int view, const char *key, size_t len, content_t **out) {
+int cache_get(view_cache_t *cache, int view, const char *key, size_t len, content_t **out) {
   uint64_t h = hash_key(view, key, len);
   pthread_mutex_lock(&cache->lock);
-  for (;;) {
-    entry_t **pp = find_locked(cache, h, view, key, len);
-    entry_t *e = *pp;
-    uint64_t now = now_ns();
-    if (e && e->pending) {
-      pthread_cond_wait(&cache->filled, &cache->lock);
-      continue;
-    }
-    if (e && e->expires > now) {
-      *out = content_ref(e->content);
-      pthread_mutex_unlock(&cache->lock);
-      return CACHE_HIT;
-    }
-    if (e) {
-      /* expired: reuse the entry as the pending marker */
-      content_unref(e->content);
-      e->content = NULL;
-      e->pending = 1;
-      pthread_mutex_unlock(&cache->lock);
-      return CACHE_MISS_OWNER;
-    }
+  entry_t *e = *find_locked(cache, h, view, key, len);
+  int hit = e && e->content && e->expires > now_ns();
+  if (hit) *out = content_ref(e->content);
+  pthread_mutex_unlock(&cache->lock);
+  return hit;
+}
+
+void cache_put(view_cache_t *cache, int view, const char *key, size_t len, content_t *c) {
+  uint64_t h = hash_key(view, key, len);
+  uint64_t now = now_ns();
+  pthread_mutex_lock(&cache->lock);
+  entry_t **pp = find_locked(cache, h, view, key, len);
+  entry_t *e = *pp;
+  if (!e) {
     if (cache->count >= MAX_ENTRIES) {
       sweep_locked(cache, now, 0);
       if (cache->count >= MAX_ENTRIES) sweep_locked(cache, now, 1);
@@ -148,37 +137,17 @@ cache_lookup_t cache_lookup(view_cache_t *cache, int view, const char *key, size
     e = calloc(1, sizeof(entry_t) + len);
     if (!e) {
       pthread_mutex_unlock(&cache->lock);
-      return CACHE_MISS_OWNER; /* render without caching; cache_fill finds no entry */
+      return;
     }
     e->hash = h;
     e->view = view;
-    e->pending = 1;
     e->key_len = len;
     memcpy(e->key, key, len);
     *pp = e;
     cache->count++;
-    pthread_mutex_unlock(&cache->lock);
-    return CACHE_MISS_OWNER;
   }
-}
-
-void cache_fill(view_cache_t *cache, int view, const char *key, size_t len, content_t *c) {
-  uint64_t h = hash_key(view, key, len);
-  pthread_mutex_lock(&cache->lock);
-  entry_t **pp = find_locked(cache, h, view, key, len);
-  entry_t *e = *pp;
-  if (e && e->pending) {
-    if (c) {
-      e->content = content_ref(c);
-      e->expires = now_ns() + cache->ttl_ns;
-      e->pending = 0;
-    } else {
-      /* failed render: forget the key so the next reader tries again */
-      *pp = e->next;
-      entry_free(e);
-      cache->count--;
-    }
-  }
-  pthread_cond_broadcast(&cache->filled);
+  content_unref(e->content);
+  e->content = content_ref(c);
+  e->expires = now + cache->ttl_ns;
   pthread_mutex_unlock(&cache->lock);
 }

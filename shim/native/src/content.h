@@ -19,22 +19,17 @@ content_t *content_ref(content_t *c);
 void content_unref(content_t *c);
 
 /*
- * TTL cache of rendered views keyed by (view, caller key). A miss for a key that another thread is
- * already rendering waits for that render instead of asking JavaScript again (one render per
- * container and view per window, however many readers poll at once).
+ * TTL cache of rendered views keyed by (view, caller key). Misses are rendered asynchronously by
+ * JavaScript, whose own share window makes concurrent misses of one container cheap, so a miss here
+ * never waits for another reader's render (the FUSE loop thread must never block).
  */
 typedef struct view_cache view_cache_t;
 
 view_cache_t *cache_new(uint64_t ttl_ns);
 void cache_free(view_cache_t *cache);
-
-typedef enum { CACHE_HIT, CACHE_MISS_OWNER } cache_lookup_t;
-
-/*
- * Returns CACHE_HIT with *out referenced, or CACHE_MISS_OWNER: the caller must render and then call
- * cache_fill (with the content, or NULL on failure) exactly once for that key.
- */
-cache_lookup_t cache_lookup(view_cache_t *cache, int view, const char *key, size_t key_len, content_t **out);
-void cache_fill(view_cache_t *cache, int view, const char *key, size_t key_len, content_t *c);
+/* 1 with *out referenced on a fresh hit, else 0. */
+int cache_get(view_cache_t *cache, int view, const char *key, size_t key_len, content_t **out);
+/* Stores (a new reference to) c for the TTL, replacing an older entry. */
+void cache_put(view_cache_t *cache, int view, const char *key, size_t key_len, content_t *c);
 
 #endif

@@ -41,6 +41,39 @@ struct boxfs {
   time_t mounted_at;
   int stopping; /* atomic */
   uint64_t opens, cache_hits, renders, render_errors; /* atomic */
+  pthread_mutex_t inflight_lock;
+  pthread_cond_t inflight_zero;
+  int inflight; /* requests handed to render and not yet completed */
+  pthread_mutex_t memo_lock;
+  struct key_memo *memo; /* MEMO_SLOTS */
+};
+
+enum { KIND_OPEN, KIND_GETATTR };
+
+struct boxfs_call {
+  boxfs_t *fs;
+  fuse_req_t req;
+  int kind;
+  fuse_ino_t ino;
+  struct fuse_file_info fi;
+  int view;
+  ssize_t key_len; /* -1: not cacheable */
+  char key[];
+};
+
+/*
+ * The caller key of a pid, remembered for MEMO_NS: an open() is a GETATTR then an OPEN from the same
+ * live process microseconds apart, and reading its /proc files twice was a fifth of a cache hit's
+ * cost. A pid cannot be reused within 2 ms (that needs pid_max forks).
+ */
+#define MEMO_SLOTS 64
+#define MEMO_KEY_CAP 4096
+#define MEMO_NS 2000000ull
+struct key_memo {
+  pid_t pid;
+  uint64_t at;
+  size_t len;
+  char key[MEMO_KEY_CAP];
 };
 
 static inline void count(uint64_t *c) { __atomic_add_fetch(c, 1, __ATOMIC_RELAXED); }
@@ -131,25 +164,116 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) { fuse_reply_err(req, 0); }
 
-static int render_for(boxfs_t *fs, int view, const struct fuse_ctx *ctx, content_t **out) {
-  count(&fs->renders);
-  int err = fs->cfg.render(fs->cfg.ctx, view, ctx->pid, ctx->uid, ctx->gid, out);
-  if (err) count(&fs->render_errors);
-  return err;
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int content_for(boxfs_t *fs, int view, const struct fuse_ctx *ctx, content_t **out) {
-  if (!fs->cache) return render_for(fs, view, ctx, out);
-  char key[KEY_CAP];
-  ssize_t key_len = caller_key(ctx->pid, key, sizeof(key));
-  if (key_len < 0) return render_for(fs, view, ctx, out); /* caller vanished: JS decides */
-  if (cache_lookup(fs->cache, view, key, (size_t)key_len, out) == CACHE_HIT) {
-    count(&fs->cache_hits);
-    return 0;
+static ssize_t caller_key_memo(boxfs_t *fs, pid_t pid, char *key, size_t cap) {
+  struct key_memo *m = &fs->memo[(unsigned)pid % MEMO_SLOTS];
+  uint64_t now = mono_ns();
+  pthread_mutex_lock(&fs->memo_lock);
+  if (m->pid == pid && now - m->at < MEMO_NS && m->len <= cap) {
+    size_t len = m->len;
+    memcpy(key, m->key, len);
+    pthread_mutex_unlock(&fs->memo_lock);
+    return (ssize_t)len;
   }
-  int err = render_for(fs, view, ctx, out);
-  cache_fill(fs->cache, view, key, (size_t)key_len, err ? NULL : *out);
-  return err;
+  pthread_mutex_unlock(&fs->memo_lock);
+  ssize_t len = caller_key(pid, key, cap);
+  if (len >= 0 && (size_t)len <= MEMO_KEY_CAP) {
+    pthread_mutex_lock(&fs->memo_lock);
+    m->pid = pid;
+    m->at = now;
+    m->len = (size_t)len;
+    memcpy(m->key, key, (size_t)len);
+    pthread_mutex_unlock(&fs->memo_lock);
+  }
+  return len;
+}
+
+/* Sends the answer of an open or getattr that has its bytes (consumes the reference). */
+static void answer(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_info *fi,
+                   content_t *c) {
+  if (kind == KIND_OPEN) {
+    fi->fh = (uint64_t)(uintptr_t)c;
+    fi->direct_io = 1; /* like /proc: no page cache, size known only per caller */
+    fi->keep_cache = 0;
+    fi->noflush = 1; /* nothing to flush: saves a round trip per close */
+    /* If the caller went away (interrupted), the kernel never sends release: drop the bytes here. */
+    if (fuse_reply_open(req, fi) != 0) content_unref(c);
+    return;
+  }
+  struct stat st;
+  fill_attr(fs, ino, &st);
+  st.st_size = (off_t)c->len;
+  content_unref(c);
+  fuse_reply_attr(req, &st, 0.0);
+}
+
+static void answer_error(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, int err) {
+  count(&fs->render_errors);
+  if (kind == KIND_OPEN) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  /* stat() of a view never fails (ls must work); the open that follows reports the error. */
+  struct stat st;
+  fill_attr(fs, ino, &st);
+  fuse_reply_attr(req, &st, 0.0);
+}
+
+/* open() or getattr() of a view file: from the cache now, or from JavaScript later. */
+static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_info *fi) {
+  boxfs_t *fs = fs_of(req);
+  const struct fuse_ctx *ctx = fuse_req_ctx(req);
+  int view = fs->nodes[ino].view;
+  char key[KEY_CAP];
+  ssize_t key_len = -1;
+  if (fs->cache) {
+    key_len = caller_key_memo(fs, ctx->pid, key, sizeof(key)); /* -1: caller vanished, JS decides */
+    content_t *c = NULL;
+    if (key_len >= 0 && cache_get(fs->cache, view, key, (size_t)key_len, &c)) {
+      count(&fs->cache_hits);
+      answer(fs, req, kind, ino, fi, c);
+      return;
+    }
+  }
+  boxfs_call_t *call = malloc(sizeof(boxfs_call_t) + (key_len > 0 ? (size_t)key_len : 0));
+  if (!call) {
+    answer_error(fs, req, kind, ino, ENOMEM);
+    return;
+  }
+  call->fs = fs;
+  call->req = req;
+  call->kind = kind;
+  call->ino = ino;
+  if (fi) call->fi = *fi;
+  call->view = view;
+  call->key_len = key_len;
+  if (key_len > 0) memcpy(call->key, key, (size_t)key_len);
+  count(&fs->renders);
+  pthread_mutex_lock(&fs->inflight_lock);
+  fs->inflight++;
+  pthread_mutex_unlock(&fs->inflight_lock);
+  int err = fs->cfg.render(fs->cfg.ctx, call, view, ctx->pid, ctx->uid, ctx->gid);
+  if (err) boxfs_complete(call, err, NULL);
+}
+
+void boxfs_complete(boxfs_call_t *call, int err, content_t *c) {
+  boxfs_t *fs = call->fs;
+  if (err || !c) {
+    content_unref(c);
+    answer_error(fs, call->req, call->kind, call->ino, err ? err : EIO);
+  } else {
+    if (fs->cache && call->key_len >= 0) cache_put(fs->cache, call->view, call->key, (size_t)call->key_len, c);
+    answer(fs, call->req, call->kind, call->ino, &call->fi, c);
+  }
+  free(call);
+  pthread_mutex_lock(&fs->inflight_lock);
+  if (--fs->inflight == 0) pthread_cond_broadcast(&fs->inflight_zero);
+  pthread_mutex_unlock(&fs->inflight_lock);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
@@ -167,18 +291,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     fuse_reply_err(req, EACCES);
     return;
   }
-  content_t *c = NULL;
-  int err = content_for(fs, fs->nodes[ino].view, fuse_req_ctx(req), &c);
-  if (err) {
-    fuse_reply_err(req, err);
-    return;
-  }
-  fi->fh = (uint64_t)(uintptr_t)c;
-  fi->direct_io = 1; /* like /proc: no page cache, size unknown up front */
-  fi->keep_cache = 0;
-  fi->noflush = 1; /* nothing to flush: saves a round trip per close */
-  /* If the caller went away (interrupted), the kernel never sends release: drop the bytes here. */
-  if (fuse_reply_open(req, fi) != 0) content_unref(c);
+  serve(req, KIND_OPEN, ino, fi);
 }
 
 /*
@@ -193,18 +306,13 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     fuse_reply_err(req, ENOENT);
     return;
   }
-  struct stat st;
-  fill_attr(fs, ino, &st);
   if (fs->nodes[ino].is_dir) {
+    struct stat st;
+    fill_attr(fs, ino, &st);
     fuse_reply_attr(req, &st, STATIC_TIMEOUT);
     return;
   }
-  content_t *c = NULL;
-  if (content_for(fs, fs->nodes[ino].view, fuse_req_ctx(req), &c) == 0) {
-    st.st_size = (off_t)c->len;
-    content_unref(c);
-  }
-  fuse_reply_attr(req, &st, 0.0);
+  serve(req, KIND_GETATTR, ino, NULL);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
@@ -293,11 +401,32 @@ static void *loop_main(void *arg) {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, NULL);
-  struct fuse_loop_config *lc = fuse_loop_cfg_create();
-  fuse_loop_cfg_set_clone_fd(lc, 0);
-  fuse_loop_cfg_set_max_threads(lc, (unsigned)fs->cfg.max_threads);
-  int res = fuse_session_loop_mt(fs->se, lc);
-  fuse_loop_cfg_destroy(lc);
+  int res;
+  if (fs->cfg.max_threads <= 1) {
+    res = fuse_session_loop(fs->se);
+  } else {
+    struct fuse_loop_config *lc = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_clone_fd(lc, 0);
+    fuse_loop_cfg_set_max_threads(lc, (unsigned)fs->cfg.max_threads);
+    res = fuse_session_loop_mt(fs->se, lc);
+    fuse_loop_cfg_destroy(lc);
+  }
+  /* Requests still with JavaScript reply through the session: wait for them (JS answers even while
+   * Node shuts down, with EIO), at most 10 s; past that leak the session rather than free it under
+   * a late reply. */
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 10;
+  int drained = 1;
+  pthread_mutex_lock(&fs->inflight_lock);
+  while (fs->inflight > 0 && drained) {
+    if (pthread_cond_timedwait(&fs->inflight_zero, &fs->inflight_lock, &until) == ETIMEDOUT) drained = 0;
+  }
+  pthread_mutex_unlock(&fs->inflight_lock);
+  if (!drained) {
+    fs->cfg.on_exit(fs->cfg.ctx, __atomic_load_n(&fs->stopping, __ATOMIC_ACQUIRE) ? 0 : EIO);
+    return NULL;
+  }
   fuse_session_unmount(fs->se);
   fuse_session_destroy(fs->se);
   fs->se = NULL;
@@ -347,6 +476,10 @@ boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len) {
   fs->cfg = *cfg;
   fs->mountpoint = strdup(cfg->mountpoint);
   fs->mounted_at = time(NULL);
+  pthread_mutex_init(&fs->inflight_lock, NULL);
+  pthread_cond_init(&fs->inflight_zero, NULL);
+  pthread_mutex_init(&fs->memo_lock, NULL);
+  fs->memo = calloc(MEMO_SLOTS, sizeof(struct key_memo));
   if (build_tree(fs, err, err_len) != 0) goto fail;
   if (cfg->cache_ttl_ns > 0) fs->cache = cache_new(cfg->cache_ttl_ns);
 
@@ -377,6 +510,7 @@ boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len) {
   return fs;
 fail:
   cache_free(fs->cache);
+  free(fs->memo);
   free(fs->mountpoint);
   free(fs);
   return NULL;
