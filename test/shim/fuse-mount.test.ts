@@ -100,7 +100,8 @@ test("shim mount: LXCFS layout, host values for host readers, survives abuse, un
 
   const cg = createLiveCgroup("fuse");
   t.after(() => cg.destroy());
-  writeFileSync(join(cg.dir("memory"), "memory.limit_in_bytes"), String(256 << 20));
+  // 2 GiB: room for 1,000 concurrent shells and greps (at 256 MiB the memcg OOM killer took some).
+  writeFileSync(join(cg.dir("memory"), "memory.limit_in_bytes"), String(2048 * 1024 * 1024));
 
   await t.test("a reader inside a cgroup sees its limit; 1,000 concurrent readers all get it", async () => {
     const script = `for i in $(seq 1000); do (grep MemTotal ${mnt}/proc/meminfo 2>&1 || echo FAIL) & done; wait`;
@@ -114,7 +115,7 @@ test("shim mount: LXCFS layout, host values for host readers, survives abuse, un
     });
     const lines = res.trim().split("\n");
     const distinct = [...new Set(lines.map((l) => l.replace(/\s+/g, " ")))];
-    assert.deepEqual(distinct, ["MemTotal: 262144 kB"], `daemon log: ${daemon?.log()}`);
+    assert.deepEqual(distinct, ["MemTotal: 2097152 kB"], `daemon log: ${daemon?.log()}`);
     assert.equal(lines.length, 1000);
   });
 
