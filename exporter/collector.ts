@@ -1,5 +1,3 @@
-import type { Logger } from "../common/logger.js";
-
 /** Label name → value; every series of a family carries the family's label names. */
 export type Labels = Readonly<Record<string, string>>;
 
@@ -20,6 +18,8 @@ export interface SampleSink {
 export interface CollectedView {
   /** Samples of a family from this scrape ([] when its collector failed or emitted none). */
   samples(name: string): ReadonlyArray<{ readonly labels: Labels; readonly value: number }>;
+  /** Increments per scrape: sources shared by several collectors (the container list) cache by it. */
+  readonly scrapeId: number;
   /** Collector name → whether it succeeded this scrape. */
   readonly collectorUp: ReadonlyMap<string, boolean>;
 }
@@ -37,10 +37,4 @@ export interface Collector {
   start?(): Promise<void>;
   stop?(): Promise<void>;
   collect(sink: SampleSink, view: CollectedView): Promise<void> | void;
-}
-
-export interface CollectorDeps {
-  readonly logger: Logger;
-  /** Root under which /proc, /sys... are read ("/" in production); tests may point elsewhere. */
-  readonly now?: () => number;
 }

@@ -1,7 +1,8 @@
 import { accessSync, constants, readFileSync } from "node:fs";
 import { z } from "zod";
 import { type ConfigSources, loadConfig } from "../common/config.js";
-import { UsageError } from "../common/errors.js";
+import { errnoCode, UsageError } from "../common/errors.js";
+import { parseTeamMapping } from "./labels.js";
 import { DEFAULT_LISTEN, parseListen } from "./listen.js";
 
 const regex = z.string().min(1);
@@ -103,8 +104,9 @@ export function validateExporterConfig(cfg: ExporterConfig): ExporterConfig {
   unique([...cfg.logRules.map((r) => r.name), ...cfg.kernelRules.map((r) => r.name)], "logRules/kernelRules");
   if (cfg.team.mappingFile !== "") {
     try {
-      readFileSync(cfg.team.mappingFile, "utf8");
+      parseTeamMapping(readFileSync(cfg.team.mappingFile, "utf8"), cfg.team.mappingFile);
     } catch (e) {
+      if (!errnoCode(e)) throw new UsageError(`config exporter.team.mappingFile: ${(e as Error).message}`);
       throw new UsageError(
         `config exporter.team.mappingFile: cannot read ${cfg.team.mappingFile} (${(e as NodeJS.ErrnoException).code ?? e})`,
       );

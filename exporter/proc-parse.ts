@@ -36,16 +36,6 @@ export function parseConntrackStat(text: string): Map<string, number> {
   return sums;
 }
 
-/** Field 22 (starttime, clock ticks since boot) of /proc/<pid>/stat; comm may contain spaces and ')'. */
-export function parseStatStartTicks(text: string): number {
-  const close = text.lastIndexOf(")");
-  const rest = text.slice(close + 2).split(" ");
-  // rest[0] is field 3 (state), so field 22 is rest[19].
-  const n = Number(rest[19]);
-  if (close < 0 || !Number.isFinite(n)) throw new Error("unexpected /proc/<pid>/stat");
-  return n;
-}
-
 /** `btime` (boot time, Unix seconds) from /proc/stat. */
 export function parseBtime(text: string): number {
   const m = /^btime (\d+)$/m.exec(text);

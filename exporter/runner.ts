@@ -28,6 +28,7 @@ export class CollectorRunner {
   private readonly families = new Map<string, ScrapedFamily>();
   private readonly owner = new Map<string, Collector>();
   private readonly failuresLogged = new Set<string>();
+  private scrapeId = 0;
 
   constructor(
     private readonly collectors: readonly Collector[],
@@ -86,6 +87,7 @@ export class CollectorRunner {
     const view: CollectedView = {
       samples: (name) => collected.get(name) ?? [],
       collectorUp: up,
+      scrapeId: ++this.scrapeId,
     };
     const runOne = async (c: Collector): Promise<void> => {
       const own = new Map<string, Sample[]>(c.metrics.map((m) => [m.name, []]));
