@@ -83,6 +83,8 @@ export const DEFAULT_SHARE_WINDOW_MS = 100;
 export interface ViewRendererOptions {
   /** Where host /proc is (fixture trees in tests). Default /proc. */
   readonly procRoot?: string;
+  /** Where the host files the views fall back to are (meminfo, stat...). Default procRoot. */
+  readonly hostProcRoot?: string;
   /** Where host /sys is (cpu/online). Default /sys. */
   readonly sysRoot?: string;
   /** Cgroup hierarchies; default read from <procRoot>/self/mountinfo once. */
@@ -161,6 +163,7 @@ const MAX_PID_ENTRIES = 65536;
 export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer {
   const procRoot = opts.procRoot ?? "/proc";
   const sysRoot = opts.sysRoot ?? "/sys";
+  const hostProcRoot = opts.hostProcRoot ?? procRoot;
   const mounts = opts.mounts ?? readCgroupMounts(procRoot);
   const cfsQuota = opts.cfsQuota ?? true;
   const cacheAsUsed = opts.cacheAsUsed ?? CACHE_AS_USED_NONE;
@@ -184,7 +187,7 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
   const hostText = (view: ViewPath, at: number): string =>
     hostPart(`text:${view}`, at, () => {
       const f = HOST_FILE[view];
-      return readQuiet(join(f.root === "proc" ? procRoot : sysRoot, f.file)) ?? "";
+      return readQuiet(join(f.root === "proc" ? hostProcRoot : sysRoot, f.file)) ?? "";
     });
   const hostMeminfo = (at: number): HostMeminfo =>
     hostPart("meminfo", at, () => parseMeminfo(hostText("proc/meminfo", at)));
