@@ -19,6 +19,8 @@ export interface SamplerPassStats {
   readonly slices: number;
   /** Longest synchronous stretch of the pass, ms: how long the event loop was blocked at most. */
   readonly longestSliceMs: number;
+  /** Slowest single cgroup of the pass, ms (a slice cannot be shorter than its slowest cgroup). */
+  readonly slowestCgroupMs: number;
   readonly durationMs: number;
 }
 
@@ -134,13 +136,16 @@ export function createLoadavgSampler(opts: LoadavgSamplerOptions): LoadavgSample
     let vanished = 0;
     let slices = 0;
     let longest = 0;
+    let slowest = 0;
     let i = 0;
     while (i < order.length && !stopped) {
       const sliceStart = performance.now();
       const at = now();
       let inSlice = 0;
       while (i < order.length && inSlice < sliceSize) {
+        const one = performance.now();
         const outcome = sampleOne(order[i] as string, at);
+        slowest = Math.max(slowest, performance.now() - one);
         if (outcome === "sampled") sampled++;
         else if (outcome === "vanished") vanished++;
         else forgotten++;
@@ -158,6 +163,7 @@ export function createLoadavgSampler(opts: LoadavgSamplerOptions): LoadavgSample
       forgotten,
       slices,
       longestSliceMs: longest,
+      slowestCgroupMs: slowest,
       durationMs: performance.now() - started,
     };
   }
