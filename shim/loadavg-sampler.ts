@@ -77,6 +77,7 @@ export function createLoadavgSampler(opts: LoadavgSamplerOptions): LoadavgSample
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<SamplerPassStats> | undefined;
   let stopped = false;
+  let started = false;
 
   function sampleOne(path: string, at: number): "sampled" | "vanished" | "forgotten" {
     let entry = entries.get(path);
@@ -195,13 +196,16 @@ export function createLoadavgSampler(opts: LoadavgSamplerOptions): LoadavgSample
     },
     runPass,
     start: () => {
+      if (started) return;
+      started = true;
       stopped = false;
-      if (timer === undefined) {
-        void runPass().finally(schedule);
-      }
+      void runPass()
+        .catch((e: unknown) => opts.logger?.error({ err: e }, "loadavg pass failed"))
+        .finally(schedule);
     },
     stop: async () => {
       stopped = true;
+      started = false;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       await running;
