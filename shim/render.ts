@@ -159,6 +159,9 @@ interface PidEntry {
 }
 
 const MAX_PID_ENTRIES = 65536;
+/** A loadavg sample younger than this stands in for a live thread count in stat's procs_running. */
+const SAMPLE_FRESH_MS = 10_000;
+const IDLE_FORGET_MS = 10 * 60_000;
 /** Minimum reuse time of the host's CPU list (cpuinfo): it changes only with CPU hotplug. */
 const STATIC_HOST_WINDOW_MS = 1000;
 
@@ -272,7 +275,13 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
     return c.start?.startTicks;
   }
 
+  let lastSweep = now();
   function containerFor(handle: CgroupHandle, at: number): ContainerState {
+    // Bounded memory under container churn: state of containers nobody read for 10 min goes.
+    if (at - lastSweep > 60_000) {
+      lastSweep = at;
+      for (const [path, old] of containers) if (at - old.lastUsed > IDLE_FORGET_MS) containers.delete(path);
+    }
     let c = containers.get(handle.path);
     if (c === undefined) {
       c = {
@@ -344,7 +353,12 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
           counters = advanceStatCounters(c.statCounters, statReading(cpu, visible, elapsedSec * USER_HZ));
           c.statCounters = counters;
         }
-        return renderStat({ host: hostStat(at), counters, tasks: tasksOf(c, at) });
+        // procs_running/blocked: the sampler's count when recent (counting a big container's
+        // threads costs one read per thread, too much for every read of /proc/stat), else live.
+        opts.sampler?.track(c.handle.path);
+        const sample = opts.sampler?.get(c.handle.path);
+        const recent = sample !== undefined && Date.now() - sample.sampledAtMs <= SAMPLE_FRESH_MS;
+        return renderStat({ host: hostStat(at), counters, tasks: recent ? sample : tasksOf(c, at) });
       }
       case "proc/loadavg": {
         opts.sampler?.track(c.handle.path);
@@ -427,7 +441,7 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
     cgroupForPid(pid) {
       return resolvePid(pid)?.cgroupPath;
     },
-    forgetIdle(idleMs = 10 * 60_000) {
+    forgetIdle(idleMs = IDLE_FORGET_MS) {
       const at = now();
       for (const [path, c] of containers) if (at - c.lastUsed > idleMs) containers.delete(path);
     },
