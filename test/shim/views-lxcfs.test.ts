@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { createViewRenderer } from "../../shim/render.js";
@@ -66,11 +66,8 @@ test("LXCFS 5 cross-check: MemTotal, MemFree, processors and uptime agree for th
     await cg.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
-  const hostCpus = readFileSync("/sys/fs/cgroup/cpuset/cpuset.effective_cpus", "utf8").trim();
-  writeFileSync(join(cg.dir("memory"), "memory.limit_in_bytes"), String(256 * MiB));
-  writeFileSync(join(cg.dir("cpuset"), "cpuset.cpus"), hostCpus);
-  writeFileSync(join(cg.dir("cpu"), "cpu.cfs_period_us"), "100000");
-  writeFileSync(join(cg.dir("cpu"), "cpu.cfs_quota_us"), "50000");
+  cg.setMemoryLimit(256 * MiB);
+  cg.setQuota(50_000, 100_000);
 
   // Two LXCFS mounts: the default (CPU count from the cpuset only) and --enable-cfs (from the quota).
   const plainDir = join(dir, "plain");
