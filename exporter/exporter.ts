@@ -51,6 +51,7 @@ export async function startExporter(
       await server.stop();
       kmsg?.stop();
       await runner.stop();
+      containers.close();
     },
   };
 }
