@@ -1,7 +1,7 @@
-import { listContainerCgroups } from "../cgroup/list.js";
 import { readCgroupMounts } from "../cgroup/mounts.js";
 import type { CgroupHandle, CgroupMounts, ContainerIdentity } from "../cgroup/types.js";
 import { CgroupFileCache } from "./cgroup-files.js";
+import { ContainerLister } from "./container-list.js";
 import {
   type ContainerCpu,
   type ContainerMemory,
@@ -30,17 +30,23 @@ export class ContainerSource {
   private readonly files = new CgroupFileCache();
   private readonly readers = new ContainerReaders(this.files);
 
+  private readonly lister: ContainerLister;
+
   constructor(
     private readonly labeler: ContainerLabeler,
     private readonly cgroupPrefix: string,
-  ) {}
+    fullWalkMs: number,
+  ) {
+    this.lister = new ContainerLister(fullWalkMs);
+  }
 
   containers(scrapeId: number): LiveContainer[] {
     if (this.cached?.scrapeId === scrapeId) return this.cached.list;
     this.readers.beginScrape(scrapeId);
     // Mounts rarely change, but re-reading them costs one small file and survives remounts.
     this.mounts = readCgroupMounts();
-    const list = listContainerCgroups(this.mounts)
+    const list = this.lister
+      .list(this.mounts)
       .filter((c) => this.cgroupPrefix === "" || c.path.startsWith(this.cgroupPrefix))
       .map((c) => ({ ...c, labels: this.labeler.labelsFor(c.identity, c.identity.id) }));
     this.labeler.retain(new Set(list.map((c) => c.identity.id)));
