@@ -48,6 +48,15 @@ async function waitUp(url: string): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
+async function waitContainers(url: string, n: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const m = /^boxscope_containers (\d+)$/m.exec(await (await fetch(url)).text());
+    if (m && Number(m[1]) >= n) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`exporter did not see ${n} containers within 30 s`);
+}
+
 interface Result {
   p50: number;
   p99: number;
@@ -89,10 +98,12 @@ async function main(): Promise<void> {
       `for d in /sys/fs/cgroup/*/${parent} /sys/fs/cgroup/${parent}; do [ -d "$d" ] && rmdir "$d"; done`,
     ]);
   };
-  process.on("SIGINT", () => {
-    cleanup();
-    process.exit(130);
-  });
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.on(sig, () => {
+      cleanup();
+      process.exit(130);
+    });
+  }
   try {
     const boxPort = await freePort();
     const nodePort = await freePort();
@@ -120,7 +131,8 @@ async function main(): Promise<void> {
         const script = `${cg.procsFiles.map((f) => `echo $$ > ${f}`).join(" && ")} && exec sleep 3600`;
         sleepers.push(spawn("sh", ["-c", script], { stdio: "ignore" }));
       }
-      await new Promise((r) => setTimeout(r, 500)); // let the sleepers enter their cgroups
+      // New container parents show up at the exporter's next full walk (fullWalkSeconds): wait for it.
+      await waitContainers(boxUrl, n);
       const b = await measure(boxUrl, box.pid as number);
       const o = await measure(neUrl, ne.pid as number);
       const line = `| ${n} | ${b.p50.toFixed(1)} | ${b.p99.toFixed(1)} | ${b.cpuMs.toFixed(2)} | ${b.series} | ${o.p50.toFixed(1)} | ${o.p99.toFixed(1)} | ${o.cpuMs.toFixed(2)} | ${o.series} | ${(b.p50 / o.p50).toFixed(2)} | ${(b.cpuMs / o.cpuMs).toFixed(2)} |`;
