@@ -70,6 +70,11 @@ export const exporterSchema = z.strictObject({
   logPollMs: z.number().int().min(50).max(60000).default(1000),
   /** How often /dev/kmsg is drained, ms (OOM detection latency). */
   kmsgPollMs: z.number().int().min(20).max(2000).default(250),
+  /**
+   * Seconds between full walks of the cgroup tree; in between, only directories that held
+   * containers are re-read (a container under a brand-new parent, e.g. a new pod, shows up this late).
+   */
+  fullWalkSeconds: z.number().min(0).max(3600).default(10),
   /** Only container cgroups under this cgroup path prefix are reported ("" = all). */
   cgroupPrefix: z.string().default(""),
 });

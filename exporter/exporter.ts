@@ -20,7 +20,7 @@ export async function startExporter(
 ): Promise<RunningService & { address: string }> {
   const logger = deps.logger;
   const labeler = new ContainerLabeler(config, logger);
-  const containers = new ContainerSource(labeler, config.cgroupPrefix);
+  const containers = new ContainerSource(labeler, config.cgroupPrefix, config.fullWalkSeconds * 1000);
   const kmsg = config.kmsg ? new KmsgSource(config.kmsgPath, config.kmsgPollMs, logger) : undefined;
   const collectors = COLLECTORS.map((make) => make({ config, logger, containers, labeler, kmsg }));
   const runner = new CollectorRunner(collectors, deps.registry, logger);
@@ -51,6 +51,7 @@ export async function startExporter(
       await server.stop();
       kmsg?.stop();
       await runner.stop();
+      containers.close();
     },
   };
 }
