@@ -20,7 +20,7 @@ test("every dashboard builds with a unique uid, the datasource and instance vari
     for (const p of panels) {
       assert.ok((p.targets ?? []).length > 0, `${file} "${p.title}" has no query`);
       for (const t of p.targets ?? []) {
-        assert.equal(t.datasource?.uid, "${datasource}", `${file} "${p.title}" datasource`);
+        assert.equal(t.datasource?.uid, DS.uid, `${file} "${p.title}" datasource`);
         assert.match(t.expr ?? "", /\$instance/, `${file} "${p.title}" ignores the instance variable`);
       }
     }
