@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { HEALTH_WORDS } from "./common.js";
+import { DS, type HEALTH_WORDS } from "./common.js";
 import { allDashboards } from "./index.js";
 import { interpolate, metricsOf, panelQueries } from "./inspect.js";
 
