@@ -53,7 +53,7 @@ export async function startLogwatcher(
       const started = performance.now();
       try {
         const r = await reconcile({ root, spool, filter, linker: lk, metrics, log });
-        const level = r.created + r.removed + r.temps > 0 ? "info" : "debug";
+        const level = r.created + r.removed + r.temps > 0 || why !== "periodic" ? "info" : "debug";
         log[level]({ why, ...r, ms: Math.round(performance.now() - started) }, "reconciled");
       } catch (e) {
         metrics.errors.inc({ reason: "reconcile" });
