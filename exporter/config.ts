@@ -86,12 +86,22 @@ export function defaultExporterConfig(): ExporterConfig {
   return exporterSchema.parse({});
 }
 
-/** Loads and validates the section: beyond types, regexes compile and named files are readable. */
-export function loadExporterConfig(sources: ConfigSources): ExporterConfig {
-  return validateExporterConfig(loadConfig("exporter", exporterSchema, sources));
+/**
+ * Loads and validates the section: beyond types, regexes compile and named files are readable.
+ * `requireKmsg: false` (for `boxscope up` on embedded defaults, possibly not root) skips the
+ * /dev/kmsg check; startExporter then runs without the kernel-log sources and logs why.
+ */
+export function loadExporterConfig(
+  sources: ConfigSources,
+  opts: { requireKmsg?: boolean } = {},
+): ExporterConfig {
+  return validateExporterConfig(loadConfig("exporter", exporterSchema, sources), opts);
 }
 
-export function validateExporterConfig(cfg: ExporterConfig): ExporterConfig {
+export function validateExporterConfig(
+  cfg: ExporterConfig,
+  opts: { requireKmsg?: boolean } = {},
+): ExporterConfig {
   parseListen(cfg.listen, "config exporter.listen");
   cfg.keyProcesses.forEach((r, i) => {
     compile(r.pattern, `keyProcesses.${i}.pattern`);
@@ -117,7 +127,7 @@ export function validateExporterConfig(cfg: ExporterConfig): ExporterConfig {
       );
     }
   }
-  if (cfg.kmsg) {
+  if (cfg.kmsg && opts.requireKmsg !== false) {
     try {
       accessSync(cfg.kmsgPath, constants.R_OK);
     } catch (e) {

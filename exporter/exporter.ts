@@ -21,16 +21,27 @@ export async function startExporter(
   const logger = deps.logger;
   const labeler = new ContainerLabeler(config, logger);
   const containers = new ContainerSource(labeler, config.cgroupPrefix, config.fullWalkSeconds * 1000);
-  const kmsg = config.kmsg ? new KmsgSource(config.kmsgPath, config.kmsgPollMs, logger) : undefined;
+  let kmsg = config.kmsg ? new KmsgSource(config.kmsgPath, config.kmsgPollMs, logger) : undefined;
+  try {
+    kmsg?.open();
+  } catch (e) {
+    // `boxscope up` as non-root: run without the kernel-log sources rather than not at all.
+    // (`boxscope exporter` already refused such a config at load time, naming exporter.kmsgPath.)
+    logger.warn(
+      { err: e, path: config.kmsgPath },
+      "cannot read the kernel log: OOM kills from kmsg and kernel log rules are off",
+    );
+    kmsg = undefined;
+  }
   const collectors = COLLECTORS.map((make) => make({ config, logger, containers, labeler, kmsg }));
   const runner = new CollectorRunner(collectors, deps.registry, logger);
-  await runner.start();
   try {
-    kmsg?.start();
+    await runner.start();
   } catch (e) {
-    await runner.stop();
+    kmsg?.stop();
     throw e;
   }
+  kmsg?.start();
   let server: RunningService & { address: string };
   try {
     server = await startMetricsServer({

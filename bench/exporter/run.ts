@@ -87,6 +87,7 @@ async function measure(url: string, pid: number): Promise<Result> {
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("bench:exporter needs root (it creates cgroups)");
   const parent = `boxscope-bench-exporter-${randomId()}`;
+  const loadStart = readFileSync("/proc/loadavg", "utf8").trim();
   const cgroups: TestContainerCgroup[] = [];
   const sleepers: ChildProcess[] = [];
   const children: ChildProcess[] = [];
@@ -139,6 +140,9 @@ async function main(): Promise<void> {
       rows.push(line);
       process.stderr.write(`${line}\n`);
     }
+    console.log(
+      `load average at start / end: ${loadStart} / ${readFileSync("/proc/loadavg", "utf8").trim()}`,
+    );
     console.log(
       `scrapes per point: ${SCRAPES}; host: ${readFileSync("/proc/cpuinfo", "utf8").match(/^model name\s*:\s*(.*)$/m)?.[1]}, ${
         readFileSync("/proc/cpuinfo", "utf8").match(/^processor/gm)?.length

@@ -186,7 +186,8 @@ export function createContainerCgroup(
           try {
             rmdirSync(dir);
             break;
-          } catch {
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === "ENOENT") break;
             if (!isParent) spawnSync("sleep", ["0.05"]);
           }
         }
