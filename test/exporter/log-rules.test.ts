@@ -1,8 +1,19 @@
 import assert from "node:assert/strict";
-import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import {
+  accessSync,
+  appendFileSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { requirePrereq } from "../helpers/prereq.js";
 import { startTestExporter, value, waitFor } from "./helpers.js";
 
 test("log lines matching a rule raise its counter: appends, new nested files, rotation; old lines are not counted", {
@@ -57,4 +68,40 @@ test("log lines matching a rule raise its counter: appends, new nested files, ro
   appendFileSync(app, "OR done\n");
   // "ERROR done" is now a complete matching line.
   await waitFor("app_error = 4", async () => ((await count("app_error")) === 4 ? true : undefined), 5000);
+});
+
+test("a kernel log line matching a kernel rule raises its kmsg counter (one shared /dev/kmsg reader)", {
+  timeout: 30_000,
+}, async (t) => {
+  const writable = (() => {
+    try {
+      accessSync("/dev/kmsg", constants.R_OK | constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  if (!requirePrereq(t, writable, "needs root to read and write /dev/kmsg")) return;
+  const marker = `boxscope-test-exporter-${randomBytes(4).toString("hex")}`;
+  const exp = await startTestExporter({
+    logRoot: "/",
+    kmsgPollMs: 50,
+    kernelRules: [{ name: "test_marker", regex: `${marker} happened` }],
+  });
+  t.after(() => exp.stop());
+  const count = async () =>
+    value(await exp.samples(), "boxscope_log_pattern_matches_total", { rule: "test_marker", source: "kmsg" });
+  assert.equal(await count(), 0);
+  // Root may inject a record into the kernel log; the exporter reads it like any kernel message.
+  writeFileSync("/dev/kmsg", `${marker} happened\n`);
+  writeFileSync("/dev/kmsg", `${marker} unrelated\n`);
+  await waitFor("test_marker = 1", async () => ((await count()) === 1 ? true : undefined), 5000, 50);
+  const s = await exp.samples();
+  for (const rule of ["kernel_oom_kill", "kernel_conntrack_table_full", "kernel_hung_task", "kernel_bug"]) {
+    assert.notEqual(
+      value(s, "boxscope_log_pattern_matches_total", { rule, source: "kmsg" }),
+      undefined,
+      rule,
+    );
+  }
 });
