@@ -9,6 +9,8 @@ import { join } from "node:path";
  * (setMemoryLimit, setQuota...) and this helper writes the right file for the version.
  */
 const V1_CONTROLLERS = ["memory", "cpu", "cpuacct", "cpuset", "pids", "blkio"] as const;
+/** The v1 controllers a live cgroup is created in on a hybrid/v1 host (shim/fuse tests use it too). */
+export const LIVE_CONTROLLERS = V1_CONTROLLERS;
 const V2_CONTROLLERS = ["cpuset", "cpu", "io", "memory", "pids"] as const;
 const ROOT = "/sys/fs/cgroup";
 
@@ -29,6 +31,8 @@ export interface LiveCgroup {
   readonly version: 1 | 2;
   /** Path inside the hierarchies, e.g. `/boxscope-test-views-ab12cd`. */
   readonly path: string;
+  /** The cgroup's directory serving a v1 controller (on v2: the one unified directory). */
+  dir(v1Controller: (typeof V1_CONTROLLERS)[number]): string;
   setMemoryLimit(bytes: number): void;
   setCpuset(cpus: string): void;
   setQuota(quotaUs: number, periodUs: number): void;
@@ -73,6 +77,7 @@ export function createLiveCgroup(part: string): LiveCgroup {
   return {
     version: v,
     path,
+    dir,
     setMemoryLimit(bytes) {
       if (v === 1) writeFileSync(join(dir("memory"), "memory.limit_in_bytes"), String(bytes));
       else writeFileSync(join(dir("memory"), "memory.max"), String(bytes));
