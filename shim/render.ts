@@ -19,7 +19,7 @@ import { readMemory } from "../cgroup/memory.js";
 import { readCgroupMounts } from "../cgroup/mounts.js";
 import { readPressure } from "../cgroup/pressure.js";
 import { readProcCgroups } from "../cgroup/proc-cgroup.js";
-import { findNamespaceInit, readProcStartTicks } from "../cgroup/process.js";
+import { findNamespaceInit, readPidNamespace, readProcStartTicks } from "../cgroup/process.js";
 import { countTasks, readCgroupPids, readCgroupPidsRecursive } from "../cgroup/tasks.js";
 import type {
   CgroupHandle,
@@ -177,6 +177,8 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
   const log = opts.logger;
   const containers = new Map<string, ContainerState>();
   const pids = new Map<number, PidEntry>();
+  /** Container pid namespace (`pid:[inode]`) → its init and cgroup, for pids not seen before. */
+  const namespaces = new Map<string, PidEntry & { init: NonNullable<PidEntry["init"]> }>();
   const hostCache = new Map<string, Timed<unknown>>();
 
   const fresh = <T>(t: Timed<T> | undefined, at: number): t is Timed<T> =>
@@ -391,6 +393,15 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
     }
     const cached = pids.get(pid);
     if (cached !== undefined && cached.startTicks === startTicks) return cached;
+    // A new pid in a container's pid namespace we already know (e.g. each `cat /proc/meminfo` of a
+    // polling loop): one readlink, and the namespace's init re-validated by its start time.
+    const ns = readPidNamespace(pid, procRoot);
+    const known = ns === undefined ? undefined : namespaces.get(ns);
+    if (known !== undefined && readProcStartTicks(known.init.pid, procRoot) === known.init.startTicks) {
+      const entry: PidEntry = { ...known, startTicks };
+      remember(pid, entry);
+      return entry;
+    }
     const nsInit = findNamespaceInit(pid, procRoot);
     const owner = nsInit?.initPid ?? pid;
     const procCgroups = readProcCgroups(owner, procRoot);
@@ -402,9 +413,17 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
       handle,
       init: nsInit === undefined ? undefined : { pid: nsInit.initPid, startTicks: nsInit.startTicks },
     };
+    remember(pid, entry);
+    if (ns !== undefined && entry.init !== undefined) {
+      if (namespaces.size >= MAX_PID_ENTRIES) namespaces.clear();
+      namespaces.set(ns, { ...entry, init: entry.init });
+    }
+    return entry;
+  }
+
+  function remember(pid: number, entry: PidEntry): void {
     if (pids.size >= MAX_PID_ENTRIES) pids.clear();
     pids.set(pid, entry);
-    return entry;
   }
 
   const unknownView = (view: string): RenderResult =>

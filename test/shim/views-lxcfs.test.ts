@@ -90,7 +90,7 @@ test("LXCFS 5 cross-check: MemTotal, MemFree, processors and uptime agree for th
     `cat ${cfs.mnt}/proc/cpuinfo > ${out}/cpuinfo-cfs`,
   ].join("; ");
   const reader = cg.spawnInside(
-    `exec unshare --pid --fork sh -c 'sleep 1.5; ${reads}; echo done; exec sleep 60'`,
+    `exec unshare --pid --fork sh -c 'sleep 1.5; ${reads}; sleep 60 & echo done; exec sleep 60'`,
   );
   await waitForOutput(reader, "done");
   const initPid = nsInitOf(reader.pid as number);
@@ -117,6 +117,16 @@ test("LXCFS 5 cross-check: MemTotal, MemFree, processors and uptime agree for th
   // Both are the age of the namespace's init; ours is read a moment later.
   assert.ok(ourUp >= theirUp && ourUp - theirUp < 3, `uptime ${ourUp} vs LXCFS ${theirUp}`);
   assert.ok(ourUp < 30, "a fresh namespace's uptime, not the host's");
+  // Another process of the same namespace (the init's child) is served the same container, through
+  // the renderer's namespace cache once the init is known.
+  const shared = createViewRenderer({ shareWindowMs: 0 });
+  assert.equal(shared.cgroupForPid(initPid), cg.path);
+  const child = nsInitOf(initPid);
+  assert.notEqual(child, initPid);
+  assert.equal(shared.cgroupForPid(child), cg.path);
+  const childUptime = shared.renderForPid("proc/uptime", child);
+  assert.ok(childUptime.ok);
+  assert.ok(Math.abs(Number(childUptime.value.split(" ")[0]) - ourUp) < 3, "the init's age, not the child's");
 
   const processors = (text: string): number => (text.match(/^processor\s*:/gm) ?? []).length;
   const hostCount = processors(readFileSync("/proc/cpuinfo", "utf8"));
