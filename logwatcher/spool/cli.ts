@@ -1,4 +1,73 @@
 import type { Command } from "commander";
+import { Registry } from "prom-client";
+import { loadConfig } from "../../common/config.js";
+import { UsageError } from "../../common/errors.js";
+import { createLogger } from "../../common/logger.js";
+import { runUntilSignal } from "../../common/service.js";
+import { logwatcherConfigSchema } from "./config.js";
+import { startLogwatcher } from "./service.js";
 
-/** Placeholder until its issue lands the command. */
-export function registerLogwatcherCommand(_program: Command): void {}
+interface LogwatcherFlags {
+  logRoot?: string;
+  spool?: string;
+  include?: string[];
+  exclude?: string[];
+  reconcileIntervalSeconds?: number;
+  polling?: boolean;
+  pollingIntervalMs?: number;
+}
+
+const globList = (v: string): string[] =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
+const positiveNumber =
+  (flag: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new UsageError(`${flag}: expected a positive number, got "${v}"`);
+    return n;
+  };
+
+/** `boxscope logwatcher`: keeps the spool of unique symlinks in step with the log tree. */
+export function registerLogwatcherCommand(program: Command): void {
+  program
+    .command("logwatcher")
+    .description("keep a flat spool of unique symlinks in step with every log file under the log root")
+    .option("--log-root <dir>", "host log directory, one subdirectory per container (default /app/log)")
+    .option("--spool <dir>", "flat directory of symlinks for the shipper (default /var/lib/boxscope/spool)")
+    .option("--include <globs>", "comma-separated globs of files to link (default *.log)", globList)
+    .option("--exclude <globs>", "comma-separated globs to skip (default *.gz)", globList)
+    .option(
+      "--reconcile-interval-seconds <n>",
+      "full tree/spool check every n seconds (default 60)",
+      positiveNumber("--reconcile-interval-seconds"),
+    )
+    .option("--polling", "poll instead of inotify (network filesystems)")
+    .option(
+      "--polling-interval-ms <n>",
+      "poll period (default 1000)",
+      positiveNumber("--polling-interval-ms"),
+    )
+    .action(async (flags: LogwatcherFlags, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<{ config?: string; logLevel: string }>();
+      const config = loadConfig("logwatcher", logwatcherConfigSchema, {
+        configPath: globals.config,
+        flags: {
+          logRoot: flags.logRoot,
+          spool: flags.spool,
+          include: flags.include,
+          exclude: flags.exclude,
+          reconcileIntervalSeconds: flags.reconcileIntervalSeconds,
+          usePolling: flags.polling,
+          pollingIntervalMs: flags.pollingIntervalMs,
+        },
+      });
+      const logger = createLogger({ level: globals.logLevel });
+      const service = await startLogwatcher(config, { logger, registry: new Registry() });
+      process.exitCode = await runUntilSignal([service], logger);
+    });
+}

@@ -91,10 +91,13 @@ function containerMeminfoKb(
   }
   set("Mapped", kbOf(s.mapped));
   set("Shmem", shmem);
-  set("Slab", kbOf(s.slab));
-  set("SReclaimable", sReclaimable);
-  set("KReclaimable", sReclaimable);
-  set("SUnreclaim", kbOf(s.slabUnreclaimable));
+  // Slab is per cgroup on v2 only. Unknown (v1), the host's slab must not stand in: procps adds
+  // SReclaimable to buff/cache, so the host's ~100 MB would show in every small container.
+  const slabKnown = s.slab !== undefined || sReclaimable !== undefined;
+  set("Slab", slabKnown ? kbOf(s.slab) : 0);
+  set("SReclaimable", slabKnown ? sReclaimable : 0);
+  set("KReclaimable", slabKnown ? sReclaimable : 0);
+  set("SUnreclaim", slabKnown ? kbOf(s.slabUnreclaimable) : 0);
 
   const swap = containerSwapKb(memory, host.get("SwapTotal") ?? 0);
   if (swap !== undefined) {

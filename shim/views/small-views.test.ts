@@ -42,10 +42,21 @@ test("uptime never negative; idle clamped at 0; missing inputs give the host's",
       hostUptimeSec: 595.11,
       hostIdleSec: 1113.53,
       startTicks: undefined,
-      visibleCpus: 1,
-      cpuUsageNs: 1,
+      visibleCpus: 2,
+      cpuUsageNs: undefined,
     }),
     "595.11 1113.53\n",
+  );
+  assert.equal(
+    renderUptime({
+      hostUptimeSec: 100,
+      hostIdleSec: 150,
+      startTicks: undefined,
+      visibleCpus: 2,
+      cpuUsageNs: 5e9,
+    }),
+    "100.00 195.00\n",
+    "start unknown: host uptime, idle still over the visible CPUs",
   );
   assert.equal(formatCentis(0.29), "0.29");
   assert.equal(formatCentis(12.999), "12.99");

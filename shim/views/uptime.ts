@@ -4,7 +4,7 @@ export interface UptimeInput {
   /** The host's /proc/uptime: seconds since boot (CLOCK_BOOTTIME) and idle seconds over all CPUs. */
   readonly hostUptimeSec: number;
   readonly hostIdleSec: number;
-  /** Start of the container's init in clock ticks since boot (/proc/<pid>/stat field 22); undefined → host's. */
+  /** Start of the container's init in clock ticks since boot (/proc/<pid>/stat field 22); undefined → host's uptime. */
   readonly startTicks: number | undefined;
   /** Clock ticks per second of field 22 (sysconf(_SC_CLK_TCK), 100 on Linux). */
   readonly clkTck?: number;
@@ -19,11 +19,13 @@ export interface UptimeInput {
  * clamped at 0. Printed like the kernel, `%lu.%02lu %lu.%02lu` with truncated centiseconds.
  */
 export function renderUptime(input: UptimeInput): string {
-  if (input.startTicks === undefined) {
-    return `${formatCentis(input.hostUptimeSec)} ${formatCentis(input.hostIdleSec)}\n`;
-  }
   const clk = input.clkTck ?? USER_HZ;
-  const uptime = Math.max(0, input.hostUptimeSec - input.startTicks / clk);
+  // Start unknown (no process readable in the cgroup): the host's uptime, and idle still in the
+  // container's terms over that time, as /proc/stat computes it.
+  const uptime =
+    input.startTicks === undefined
+      ? input.hostUptimeSec
+      : Math.max(0, input.hostUptimeSec - input.startTicks / clk);
   const idle =
     input.cpuUsageNs === undefined
       ? input.hostIdleSec

@@ -1,0 +1,155 @@
+import type * as cog from "@grafana/grafana-foundation-sdk/cog";
+import * as common from "@grafana/grafana-foundation-sdk/common";
+import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import { DataqueryBuilder, PromQueryFormat } from "@grafana/grafana-foundation-sdk/prometheus";
+import { PanelBuilder as StatPanelBuilder } from "@grafana/grafana-foundation-sdk/stat";
+import { PanelBuilder as TablePanelBuilder } from "@grafana/grafana-foundation-sdk/table";
+import { PanelBuilder as TimeseriesPanelBuilder } from "@grafana/grafana-foundation-sdk/timeseries";
+
+/** Every panel and variable queries the datasource the viewer picks in the `datasource` variable. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana variable syntax, interpolated by Grafana.
+export const DS: common.DataSourceRef = { type: "prometheus", uid: "${datasource}" };
+
+/** Selector for the chosen host(s); `instance` is a multi-value variable, hence the regex match. */
+export const INSTANCE = 'instance=~"$instance"';
+
+export function datasourceVariable(): dashboard.DatasourceVariableBuilder {
+  return new dashboard.DatasourceVariableBuilder("datasource").label("Data source").type("prometheus");
+}
+
+/** Hosts that run the boxscope exporter (every exporter publishes boxscope_host_pid_max). */
+export function instanceVariable(): dashboard.QueryVariableBuilder {
+  return new dashboard.QueryVariableBuilder("instance")
+    .label("Host")
+    .datasource(DS)
+    .query({ query: "label_values(boxscope_host_pid_max, instance)", refId: "instance" })
+    .definition("label_values(boxscope_host_pid_max, instance)")
+    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
+    .sort(dashboard.VariableSort.AlphabeticalAsc)
+    .multi(true)
+    .includeAll(true)
+    .allValue(".+");
+}
+
+export function query(expr: string, legend = "", refId = "A"): DataqueryBuilder {
+  return new DataqueryBuilder().datasource(DS).expr(expr).legendFormat(legend).refId(refId).range();
+}
+
+/** Queries get refIds A, B, C... in order. */
+function withQueries<T extends { withTarget(t: cog.Builder<cog.Dataquery>): T }>(
+  panel: T,
+  queries: [expr: string, legend: string][],
+): T {
+  queries.forEach(([expr, legend], i) => {
+    panel.withTarget(query(expr, legend, String.fromCharCode(65 + i)));
+  });
+  return panel;
+}
+
+const steps = (warn: number, crit: number): dashboard.Threshold[] => [
+  { value: null, color: "green" },
+  { value: warn, color: "orange" },
+  { value: crit, color: "red" },
+];
+
+export interface PanelSpec {
+  title: string;
+  description: string;
+  unit?: string;
+  queries: [expr: string, legend: string][];
+  /** Warning and critical lines, the alert thresholds (same unit as the panel). */
+  thresholds?: [warn: number, crit: number];
+  min?: number;
+  max?: number;
+  w?: number;
+  h?: number;
+}
+
+export function timeseries(p: PanelSpec): TimeseriesPanelBuilder {
+  const b = new TimeseriesPanelBuilder()
+    .title(p.title)
+    .description(p.description)
+    .datasource(DS)
+    .unit(p.unit ?? "short")
+    .span(p.w ?? 12)
+    .height(p.h ?? 8);
+  if (p.min !== undefined) b.min(p.min);
+  if (p.max !== undefined) b.max(p.max);
+  if (p.thresholds) {
+    b.thresholds(
+      new dashboard.ThresholdsConfigBuilder()
+        .mode(dashboard.ThresholdsMode.Absolute)
+        .steps(steps(...p.thresholds)),
+    ).thresholdsStyle(
+      new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Line),
+    );
+  }
+  return withQueries(b, p.queries);
+}
+
+export function stat(p: PanelSpec & { mappings?: dashboard.ValueMapping[] }): StatPanelBuilder {
+  const b = new StatPanelBuilder()
+    .title(p.title)
+    .description(p.description)
+    .datasource(DS)
+    .unit(p.unit ?? "short")
+    .span(p.w ?? 6)
+    .height(p.h ?? 5)
+    .colorMode(common.BigValueColorMode.Background)
+    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]));
+  if (p.mappings) b.mappings(p.mappings);
+  if (p.thresholds) {
+    b.thresholds(
+      new dashboard.ThresholdsConfigBuilder()
+        .mode(dashboard.ThresholdsMode.Absolute)
+        .steps(steps(...p.thresholds)),
+    );
+  }
+  return withQueries(b, p.queries);
+}
+
+/** A table of the latest values (instant queries), e.g. which alerts fire or which containers exist. */
+export function table(p: PanelSpec): TablePanelBuilder {
+  const b = new TablePanelBuilder()
+    .title(p.title)
+    .description(p.description)
+    .datasource(DS)
+    .span(p.w ?? 24)
+    .height(p.h ?? 8);
+  p.queries.forEach(([expr, legend], i) => {
+    b.withTarget(
+      new DataqueryBuilder()
+        .datasource(DS)
+        .expr(expr)
+        .legendFormat(legend)
+        .refId(String.fromCharCode(65 + i))
+        .instant()
+        .format(PromQueryFormat.Table),
+    );
+  });
+  return b;
+}
+
+/** Maps a numeric value to a word and a colour (Grafana value mappings). */
+export function valueWords(words: Record<number, [text: string, color: string]>): dashboard.ValueMapping[] {
+  const options: Record<string, dashboard.ValueMappingResult> = {};
+  Object.entries(words).forEach(([value, [text, color]], index) => {
+    options[value] = { text, color, index };
+  });
+  return [{ type: dashboard.MappingType.ValueToText, options }];
+}
+
+/** The host health code (boxscope_host_health_status) in words, as vivo's Grafana showed it. */
+export const HEALTH_WORDS = valueWords({
+  0: ["ok", "green"],
+  1: ["monitoring problem", "purple"],
+  2: ["network problem", "orange"],
+  3: ["PID exhaustion", "red"],
+  4: ["memory (container OOM kill)", "red"],
+  5: ["key process down", "red"],
+  6: ["log partition full", "red"],
+});
+
+export function row(title: string): dashboard.RowBuilder {
+  return new dashboard.RowBuilder(title);
+}

@@ -1,0 +1,144 @@
+import { lstat } from "node:fs/promises";
+import { join } from "node:path";
+import { errnoCode } from "../../common/errors.js";
+import type { Logger } from "../../common/logger.js";
+import { checkEligible, HOSTILE_REFUSALS, type Refusal } from "./eligibility.js";
+import type { LogwatcherMetrics } from "./metrics.js";
+import { linkNameFor } from "./naming.js";
+import type { PathFilter } from "./patterns.js";
+import { createLinkAtomically, inspectEntry, unlinkQuiet } from "./spool-dir.js";
+
+export type SyncOutcome = "linked" | "unlinked" | "unchanged" | "refused" | "failed";
+
+/**
+ * Makes the spool agree with one path of the log tree, looking at both as they are *now*. Watch
+ * events and reconcile passes both only say "look at this path again", so a stale event or a
+ * reconcile racing a burst cannot undo newer work. Operations on one link name run one at a time
+ * (a keyed queue); different names run concurrently.
+ */
+export class SpoolLinker {
+  /** Names of the links we keep, with their relative path (the gauge, unlinkDir lookups). */
+  readonly linked = new Map<string, string>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Hostile paths already counted, so a planted symlink counts once, not once per reconcile. */
+  private readonly reported = new Map<string, Refusal>();
+
+  constructor(
+    private readonly root: string,
+    private readonly spool: string,
+    private readonly filter: PathFilter,
+    private readonly metrics: LogwatcherMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  /** Re-examines `rel`; `eventAt` (performance.now() of the watch event) feeds the latency histogram. */
+  sync(rel: string, eventAt?: number): Promise<SyncOutcome> {
+    let name: string;
+    try {
+      name = linkNameFor(rel);
+    } catch {
+      return Promise.resolve("refused");
+    }
+    const prev = this.queues.get(name) ?? Promise.resolve();
+    const next = prev.then(() => this.syncNow(rel, name, eventAt));
+    const settled = next.catch(() => undefined);
+    this.queues.set(name, settled);
+    void settled.then(() => {
+      if (this.queues.get(name) === settled) this.queues.delete(name);
+    });
+    return next.catch((e: unknown) => {
+      this.fail("io", { rel, link: name, err: e }, "spool update failed");
+      return "failed" as const;
+    });
+  }
+
+  /** Resolves once every queued operation has finished. */
+  async drain(): Promise<void> {
+    while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
+  }
+
+  /** Relative paths of our links at or below directory `relDir`. */
+  linkedUnder(relDir: string): string[] {
+    const prefix = `${relDir}/`;
+    return [...this.linked.values()].filter((rel) => rel.startsWith(prefix));
+  }
+
+  private async syncNow(rel: string, name: string, eventAt: number | undefined): Promise<SyncOutcome> {
+    const verdict = await checkEligible(this.root, rel, this.filter);
+    const entry = await inspectEntry(this.spool, this.root, name);
+    if (!verdict.ok) {
+      this.noteRefusal(rel, verdict.reason, verdict.detail);
+      if (entry.kind === "owned" && entry.rel === rel) {
+        await unlinkQuiet(join(this.spool, name));
+        this.linked.delete(name);
+        this.metrics.linkEvents.inc({ op: "unlink" });
+        this.log.debug({ rel, link: name, reason: verdict.reason }, "unlinked");
+        return "unlinked";
+      }
+      if (entry.kind !== "owned") this.linked.delete(name);
+      return verdict.reason === "gone" || verdict.reason === "not_included" ? "unchanged" : "refused";
+    }
+    this.reported.delete(rel);
+    if (entry.kind === "owned" && entry.rel === rel) {
+      this.linked.set(name, rel);
+      return "unchanged";
+    }
+    if (entry.kind === "foreign") {
+      this.fail(
+        "name_taken",
+        { rel, link: name, what: entry.what },
+        "spool name taken by an entry boxscope did not make",
+      );
+      return "failed";
+    }
+    if (entry.kind === "owned") {
+      // Two paths hashing to one name (48-bit hash: only by accident or malice). The link that is
+      // there keeps the name while its file is eligible; two files never share a link.
+      const other = await checkEligible(this.root, entry.rel, this.filter);
+      if (other.ok) {
+        this.fail(
+          "name_conflict",
+          { rel, link: name, holder: entry.rel },
+          "two log files map to one spool name",
+        );
+        return "failed";
+      }
+    }
+    const target = join(this.root, rel);
+    const done = await createLinkAtomically(this.spool, name, target, async () => {
+      // Race-aware: the path may have been swapped (for a symlink, a FIFO...) since the check.
+      const again = await checkEligible(this.root, rel, this.filter);
+      return again.ok && again.dev === verdict.dev && again.ino === verdict.ino;
+    });
+    if (!done) return "unchanged"; // changed under us: its own watch event re-examines it
+    this.linked.set(name, rel);
+    this.metrics.linkEvents.inc({ op: "link" });
+    if (eventAt !== undefined) this.metrics.linkLatency.observe((performance.now() - eventAt) / 1000);
+    this.log.debug({ rel, link: name }, "linked");
+    return "linked";
+  }
+
+  private noteRefusal(rel: string, reason: Refusal, detail: string | undefined): void {
+    if (!HOSTILE_REFUSALS.has(reason) && reason !== "stat_error") return;
+    if (this.reported.get(rel) === reason) return;
+    this.reported.set(rel, reason);
+    this.metrics.errors.inc({ reason: `refused_${reason}` });
+    this.log.warn({ rel, reason, detail }, "refused to link a log-tree entry");
+  }
+
+  /** Forget refusal notes for paths that no longer exist (bounded memory under churn). */
+  async pruneRefusals(): Promise<void> {
+    for (const rel of [...this.reported.keys()]) {
+      try {
+        await lstat(join(this.root, rel));
+      } catch (e) {
+        if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") this.reported.delete(rel);
+      }
+    }
+  }
+
+  private fail(reason: string, ctx: Record<string, unknown>, msg: string): void {
+    this.metrics.errors.inc({ reason });
+    this.log.error(ctx, msg);
+  }
+}
