@@ -1,13 +1,28 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { Registry } from "prom-client";
 import { stringify } from "yaml";
+import { silentLogger } from "../../common/logger.js";
 import { allDashboards } from "../../dashboards/index.js";
 import { interpolate, metricsOf, panelQueries } from "../../dashboards/inspect.js";
+import { startMetricsServer } from "../../exporter/server.js";
+import { logwatcherConfigSchema } from "../../logwatcher/spool/config.js";
+import { startLogwatcher } from "../../logwatcher/spool/service.js";
 import {
   cgroupsWritable,
   createContainerCgroup,
@@ -151,6 +166,36 @@ test("e2e: a real OOM kill fires BoxscopeContainerOOMKilled in Prometheus and re
     30_000,
   );
 
+  // The logwatcher, its metrics served the way the exporter serves its own, so the log pipeline
+  // dashboard's logwatcher panels have data. Two container log files get linked.
+  const logRoot = join(dir, "log");
+  mkdirSync(join(logRoot, "shop", "deep", "er"), { recursive: true });
+  const spoolDir = join(dir, "spool");
+  const lwRegistry = new Registry();
+  const logwatcher = await startLogwatcher(
+    logwatcherConfigSchema.parse({ logRoot, spool: spoolDir, reconcileIntervalSeconds: 5 }),
+    { logger: silentLogger(), registry: lwRegistry },
+  );
+  cleanups.push(() => logwatcher.stop());
+  const lwServer = await startMetricsServer({
+    registry: lwRegistry,
+    listen: "127.0.0.1:0",
+    logger: silentLogger(),
+  });
+  cleanups.push(() => lwServer.stop());
+  writeFileSync(join(logRoot, "shop", "app.log"), "started\n");
+  writeFileSync(join(logRoot, "shop", "deep", "er", "worker.log"), "started\n");
+  const links = await waitFor(
+    "the logwatcher to link both log files",
+    async () => {
+      const l = readdirSync(spoolDir);
+      return l.length >= 2 ? l : undefined;
+    },
+    20_000,
+  );
+  // A link lost behind the watcher's back: the periodic reconcile repairs it (and counts it).
+  rmSync(join(spoolDir, links[0] as string));
+
   const prom = await startPrometheus(
     stringify({
       global: { scrape_interval: "1s", evaluation_interval: "1s", scrape_timeout: "1s" },
@@ -158,6 +203,10 @@ test("e2e: a real OOM kill fires BoxscopeContainerOOMKilled in Prometheus and re
       alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${am.port}`] }] }] },
       scrape_configs: [
         { job_name: "boxscope", static_configs: [{ targets: [`127.0.0.1:${exporterPort}`] }] },
+        {
+          job_name: "boxscope-logwatcher",
+          static_configs: [{ targets: [lwServer.address.replace(/^https?:\/\//, "")] }],
+        },
       ],
     }),
   );
@@ -231,6 +280,15 @@ test("e2e: a real OOM kill fires BoxscopeContainerOOMKilled in Prometheus and re
   }
   // The search team owns nothing that fired: it got nothing.
   assert.ok(!team.received.some((r) => r.path === "/team/search"), "search team got someone else's alert");
+
+  await waitFor(
+    "the logwatcher's reconcile repair to reach Prometheus",
+    async () => {
+      const r = await promQuery(prom.url, "boxscope_logwatcher_reconcile_repairs_total");
+      return r.length > 0 ? r : undefined;
+    },
+    30_000,
+  );
 
   await t.test("every panel query of every dashboard runs against this Prometheus", async (t2) => {
     const present = presentSignals();
