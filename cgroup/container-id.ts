@@ -7,6 +7,8 @@
  *   podman              …/libpod-<id>.scope, /libpod_parent/libpod-<id> (libpod-conmon-<id> is the monitor)
  *   kubernetes cgroupfs /kubepods[/burstable|/besteffort]/pod<uid>/<id>
  *   kubernetes systemd  /kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_with_underscores>.slice/<runtime>-<id>.scope
+ *   containerd inside a unit (kind, nested nodes), as /proc/<pid>/cgroup shows it:
+ *                       /system.slice/containerd.service/kubepods-burstable-pod<uid_>.slice:cri-containerd:<id>
  * Only full 64-hex ids are recognised (every runtime above generates those), so unrelated
  * hex-named cgroups (session managers, 32-hex ids) are not mistaken for containers. The outermost
  * container in a path wins: a process in a sub-cgroup of a container (systemd inside, docker in
@@ -30,6 +32,14 @@ const BARE_ID = new RegExp(`^${ID}$`);
 const POD_CGROUPFS = /^pod([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 const POD_SYSTEMD =
   /^kubepods(?:-(burstable|besteffort))?-pod([0-9a-f]{8}_[0-9a-f]{4}_[0-9a-f]{4}_[0-9a-f]{4}_[0-9a-f]{12})\.slice$/;
+/** `<pod slice>:<runtime>:<id>`: systemd-style names that containerd puts under its own unit. */
+const POD_SLICE_COLON =
+  /^kubepods(?:-(burstable|besteffort))?-pod([0-9a-f]{8}_[0-9a-f]{4}_[0-9a-f]{4}_[0-9a-f]{4}_[0-9a-f]{12})\.slice:(cri-containerd|crio|docker):([0-9a-f]{64})$/;
+const COLON_RUNTIME: Record<string, Runtime> = {
+  "cri-containerd": "containerd",
+  crio: "cri-o",
+  docker: "docker",
+};
 const QOS_CGROUPFS = new Set(["burstable", "besteffort"]);
 
 export function containerIdentityFromPath(path: string): ContainerIdentity | undefined {
@@ -39,6 +49,15 @@ export function containerIdentityFromPath(path: string): ContainerIdentity | und
   let qosClass: ContainerIdentity["qosClass"];
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i] as string;
+    const colon = POD_SLICE_COLON.exec(part);
+    if (colon) {
+      return {
+        id: colon[4] as string,
+        runtime: COLON_RUNTIME[colon[3] as string] ?? "unknown",
+        podUid: (colon[2] as string).replaceAll("_", "-"),
+        qosClass: (colon[1] as "burstable" | "besteffort" | undefined) ?? "guaranteed",
+      };
+    }
     if (part === "kubepods" || part === "kubepods.slice") {
       inKubepods = true;
       continue;

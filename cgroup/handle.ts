@@ -90,9 +90,17 @@ export function handleForPath(mounts: CgroupMounts, path: string): CgroupHandle 
   return build(mounts, () => p, p, p);
 }
 
-/** `docker/abc/` → `/docker/abc`; `` → `/`. */
+/**
+ * `docker/abc/` → `/docker/abc`; `` → `/`. `..` pops a component but never climbs above the
+ * hierarchy root, so a user-supplied `--cgroup` can never name a directory outside the cgroup fs.
+ */
 export function normalizeCgroupPath(path: string): string {
-  const parts = path.split("/").filter((s) => s !== "" && s !== ".");
+  const parts: string[] = [];
+  for (const s of path.split("/")) {
+    if (s === "" || s === ".") continue;
+    if (s === "..") parts.pop();
+    else parts.push(s);
+  }
   return `/${parts.join("/")}`;
 }
 

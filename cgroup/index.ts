@@ -5,6 +5,7 @@ export * from "./cpulist.js";
 export * from "./fsread.js";
 export * from "./handle.js";
 export * from "./host.js";
+export * from "./init.js";
 export * from "./io.js";
 export * from "./list.js";
 export * from "./memory.js";

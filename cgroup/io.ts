@@ -72,7 +72,6 @@ function firstBlkio(
   return undefined;
 }
 
-const variants = (stat: string): string[] => [`blkio.${stat}`, `blkio.bfq.${stat}`];
 const NS_PER_MS = 1e6;
 
 /** Combines v1 blkio files into per-device stats (pure, for tests). */
@@ -136,18 +135,34 @@ export function readIo(handle: CgroupHandle): { data?: IoData; errors: string[] 
   if (ctl.version === 2) {
     const text = readOptional(join(ctl.dir, "io.stat"), errors);
     if (text === undefined) {
-      errors.push(`io: missing ${join(ctl.dir, "io.stat")}`);
+      if (ctl.dir !== ctl.root) errors.push(`io: missing ${join(ctl.dir, "io.stat")}`);
       return { errors };
     }
     return { data: parseIoStat(text), errors };
   }
   const d = ctl.dir;
+  // Scheduler statistics: BFQ names first (CFQ is gone since 5.0), then CFQ. When the serviced
+  // file is missing or all zero, the other scheduler files are not read at all (they would be
+  // missing or zero too): on mq-deadline/none devices only the throttle counters move.
+  let prefix: string | undefined;
+  let serviced: Map<string, BlkioOps> | undefined;
+  for (const p of ["blkio.bfq.", "blkio."]) {
+    const text = readOptional(join(d, `${p}io_serviced_recursive`), errors);
+    if (text !== undefined) {
+      prefix = p;
+      serviced = parseBlkioRecursive(text);
+      break;
+    }
+  }
+  const schedActive = serviced !== undefined && [...serviced.values()].some((o) => o.total > 0);
+  const sched = (stat: string): Map<string, BlkioOps> | undefined =>
+    schedActive ? firstBlkio(d, [`${prefix}${stat}`], errors) : undefined;
   const files = {
-    serviced: firstBlkio(d, variants("io_serviced_recursive"), errors),
-    serviceBytes: firstBlkio(d, variants("io_service_bytes_recursive"), errors),
-    merged: firstBlkio(d, variants("io_merged_recursive"), errors),
-    serviceTime: firstBlkio(d, variants("io_service_time_recursive"), errors),
-    waitTime: firstBlkio(d, variants("io_wait_time_recursive"), errors),
+    serviced: schedActive ? serviced : undefined,
+    serviceBytes: sched("io_service_bytes_recursive"),
+    merged: sched("io_merged_recursive"),
+    serviceTime: sched("io_service_time_recursive"),
+    waitTime: sched("io_wait_time_recursive"),
     throttleServiced: firstBlkio(
       d,
       ["blkio.throttle.io_serviced_recursive", "blkio.throttle.io_serviced"],
@@ -159,7 +174,7 @@ export function readIo(handle: CgroupHandle): { data?: IoData; errors: string[] 
       errors,
     ),
   };
-  if (files.serviced === undefined && files.throttleServiced === undefined) {
+  if (serviced === undefined && files.throttleServiced === undefined) {
     errors.push(`io: no blkio statistics files in ${d}`);
     return { errors };
   }

@@ -9,8 +9,9 @@ export function readPids(handle: CgroupHandle): { data?: PidsData; errors: strin
   const errors: string[] = [];
   const ctl = handle.dirs.pids;
   if (ctl === undefined) return { errors: ["pids: controller not mounted"] };
-  // The root cgroup has no pids.current on v1 (nor pids.max on either version).
-  const current = parseCount(readRequired(join(ctl.dir, "pids.current"), errors));
+  // The root cgroup has no pids.current on v1 (nor pids.max on either version): not an error there.
+  const read = ctl.dir === ctl.root ? readOptional : readRequired;
+  const current = parseCount(read(join(ctl.dir, "pids.current"), errors));
   if (current === undefined) return { errors };
   const max = minLimitOver(ancestorDirs(ctl.dir, ctl.root), "pids.max", errors);
   const events = parseFlatKeyed(readOptional(join(ctl.dir, "pids.events"), errors) ?? "");

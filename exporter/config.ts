@@ -70,6 +70,11 @@ export const exporterSchema = z.strictObject({
   logPollMs: z.number().int().min(50).max(60000).default(1000),
   /** How often /dev/kmsg is drained, ms (OOM detection latency). */
   kmsgPollMs: z.number().int().min(20).max(2000).default(250),
+  /**
+   * Seconds between full walks of the cgroup tree; in between, only directories that held
+   * containers are re-read (a container under a brand-new parent, e.g. a new pod, shows up this late).
+   */
+  fullWalkSeconds: z.number().min(0).max(3600).default(10),
   /** Only container cgroups under this cgroup path prefix are reported ("" = all). */
   cgroupPrefix: z.string().default(""),
 });
@@ -81,12 +86,22 @@ export function defaultExporterConfig(): ExporterConfig {
   return exporterSchema.parse({});
 }
 
-/** Loads and validates the section: beyond types, regexes compile and named files are readable. */
-export function loadExporterConfig(sources: ConfigSources): ExporterConfig {
-  return validateExporterConfig(loadConfig("exporter", exporterSchema, sources));
+/**
+ * Loads and validates the section: beyond types, regexes compile and named files are readable.
+ * `requireKmsg: false` (for `boxscope up` on embedded defaults, possibly not root) skips the
+ * /dev/kmsg check; startExporter then runs without the kernel-log sources and logs why.
+ */
+export function loadExporterConfig(
+  sources: ConfigSources,
+  opts: { requireKmsg?: boolean } = {},
+): ExporterConfig {
+  return validateExporterConfig(loadConfig("exporter", exporterSchema, sources), opts);
 }
 
-export function validateExporterConfig(cfg: ExporterConfig): ExporterConfig {
+export function validateExporterConfig(
+  cfg: ExporterConfig,
+  opts: { requireKmsg?: boolean } = {},
+): ExporterConfig {
   parseListen(cfg.listen, "config exporter.listen");
   cfg.keyProcesses.forEach((r, i) => {
     compile(r.pattern, `keyProcesses.${i}.pattern`);
@@ -112,7 +127,7 @@ export function validateExporterConfig(cfg: ExporterConfig): ExporterConfig {
       );
     }
   }
-  if (cfg.kmsg) {
+  if (cfg.kmsg && opts.requireKmsg !== false) {
     try {
       accessSync(cfg.kmsgPath, constants.R_OK);
     } catch (e) {

@@ -1,7 +1,13 @@
-import { listContainerCgroups } from "../cgroup/list.js";
-import { readMemory } from "../cgroup/memory.js";
 import { readCgroupMounts } from "../cgroup/mounts.js";
-import type { CgroupHandle, CgroupMounts, ContainerIdentity, MemoryData } from "../cgroup/types.js";
+import type { CgroupHandle, CgroupMounts, ContainerIdentity } from "../cgroup/types.js";
+import { CgroupFileCache } from "./cgroup-files.js";
+import { ContainerLister } from "./container-list.js";
+import {
+  type ContainerCpu,
+  type ContainerMemory,
+  type ContainerPids,
+  ContainerReaders,
+} from "./container-readers.js";
 import type { ContainerLabeler, ContainerLabels } from "./labels.js";
 
 /** A live container as every container collector sees it in one scrape. */
@@ -20,18 +26,27 @@ export interface LiveContainer {
 export class ContainerSource {
   private mounts: CgroupMounts | undefined;
   private cached: { scrapeId: number; list: LiveContainer[] } | undefined;
-  private memoryCache = new Map<string, MemoryData | undefined>();
+  private memoryCache = new Map<string, ContainerMemory | undefined>();
+  private readonly files = new CgroupFileCache();
+  private readonly readers = new ContainerReaders(this.files);
+
+  private readonly lister: ContainerLister;
 
   constructor(
     private readonly labeler: ContainerLabeler,
     private readonly cgroupPrefix: string,
-  ) {}
+    fullWalkMs: number,
+  ) {
+    this.lister = new ContainerLister(fullWalkMs);
+  }
 
   containers(scrapeId: number): LiveContainer[] {
     if (this.cached?.scrapeId === scrapeId) return this.cached.list;
+    this.readers.beginScrape(scrapeId);
     // Mounts rarely change, but re-reading them costs one small file and survives remounts.
     this.mounts = readCgroupMounts();
-    const list = listContainerCgroups(this.mounts)
+    const list = this.lister
+      .list(this.mounts)
       .filter((c) => this.cgroupPrefix === "" || c.path.startsWith(this.cgroupPrefix))
       .map((c) => ({ ...c, labels: this.labeler.labelsFor(c.identity, c.identity.id) }));
     this.labeler.retain(new Set(list.map((c) => c.identity.id)));
@@ -41,11 +56,24 @@ export class ContainerSource {
   }
 
   /** Memory data of a listed container, read once per scrape (memory and OOM collectors share it). */
-  memory(c: LiveContainer): MemoryData | undefined {
+  memory(c: LiveContainer): ContainerMemory | undefined {
     if (this.memoryCache.has(c.path)) return this.memoryCache.get(c.path);
-    const data = readMemory(c.handle).data;
+    const data = this.readers.memory(c.handle);
     this.memoryCache.set(c.path, data);
     return data;
+  }
+
+  cpu(c: LiveContainer): ContainerCpu | undefined {
+    return this.readers.cpu(c.handle);
+  }
+
+  pids(c: LiveContainer): ContainerPids | undefined {
+    return this.readers.pids(c.handle);
+  }
+
+  /** Closes the cached descriptors (exporter stop). */
+  close(): void {
+    this.files.close();
   }
 }
 

@@ -20,17 +20,28 @@ export async function startExporter(
 ): Promise<RunningService & { address: string }> {
   const logger = deps.logger;
   const labeler = new ContainerLabeler(config, logger);
-  const containers = new ContainerSource(labeler, config.cgroupPrefix);
-  const kmsg = config.kmsg ? new KmsgSource(config.kmsgPath, config.kmsgPollMs, logger) : undefined;
+  const containers = new ContainerSource(labeler, config.cgroupPrefix, config.fullWalkSeconds * 1000);
+  let kmsg = config.kmsg ? new KmsgSource(config.kmsgPath, config.kmsgPollMs, logger) : undefined;
+  try {
+    kmsg?.open();
+  } catch (e) {
+    // `boxscope up` as non-root: run without the kernel-log sources rather than not at all.
+    // (`boxscope exporter` already refused such a config at load time, naming exporter.kmsgPath.)
+    logger.warn(
+      { err: e, path: config.kmsgPath },
+      "cannot read the kernel log: OOM kills from kmsg and kernel log rules are off",
+    );
+    kmsg = undefined;
+  }
   const collectors = COLLECTORS.map((make) => make({ config, logger, containers, labeler, kmsg }));
   const runner = new CollectorRunner(collectors, deps.registry, logger);
-  await runner.start();
   try {
-    kmsg?.start();
+    await runner.start();
   } catch (e) {
-    await runner.stop();
+    kmsg?.stop();
     throw e;
   }
+  kmsg?.start();
   let server: RunningService & { address: string };
   try {
     server = await startMetricsServer({
@@ -51,6 +62,7 @@ export async function startExporter(
       await server.stop();
       kmsg?.stop();
       await runner.stop();
+      containers.close();
     },
   };
 }

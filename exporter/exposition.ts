@@ -41,6 +41,8 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
 export function renderExposition(families: readonly Family[], format: ExpositionFormat): string {
   const om = format === "openmetrics";
   const out: string[] = [];
+  // Container series share one labels object across families: format each object once.
+  const labelCache = new WeakMap<object, string>();
   for (const f of families) {
     const isCounter = f.type === "counter";
     // OpenMetrics names the counter family without `_total` and its sample with it.
@@ -49,7 +51,15 @@ export function renderExposition(families: readonly Family[], format: Exposition
     out.push(`# TYPE ${familyName} ${om || isKnownTextType(f.type) ? f.type : "untyped"}`);
     for (const v of f.values) {
       const sampleName = v.metricName ?? (om && isCounter ? `${familyName}_total` : f.name);
-      out.push(`${sampleName}${formatLabels(v.labels, v.sharedLabels)} ${formatValue(v.value)}`);
+      let labels: string | undefined;
+      if (v.labels && !v.sharedLabels) {
+        labels = labelCache.get(v.labels);
+        if (labels === undefined) {
+          labels = formatLabels(v.labels, undefined);
+          labelCache.set(v.labels, labels);
+        }
+      } else labels = formatLabels(v.labels, v.sharedLabels);
+      out.push(`${sampleName}${labels} ${formatValue(v.value)}`);
     }
   }
   if (om) out.push("# EOF");
@@ -75,6 +85,7 @@ function formatLabels(
 }
 
 function escapeLabel(s: string): string {
+  if (!/[\\\n"]/.test(s)) return s;
   return s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 }
 

@@ -21,7 +21,7 @@ export const SELF_METRICS: readonly MetricSpec[] = [
 ];
 
 /**
- * Runs every collector once per scrape (in parallel; derived ones after), publishing each
+ * Runs every collector once per scrape (in order; derived ones last), publishing each
  * collector's samples only when it succeeded, plus the self metrics.
  */
 export class CollectorRunner {
@@ -114,7 +114,9 @@ export class CollectorRunner {
       }
       durations.set(c.name, Number(process.hrtime.bigint() - t0) / 1e9);
     };
-    await Promise.all(this.collectors.filter((c) => !c.derived).map(runOne));
+    // One after another: most collectors are synchronous file reads, so running them "in parallel"
+    // gains nothing and would make each one's duration include the others'.
+    for (const c of this.collectors.filter((c) => !c.derived)) await runOne(c);
     for (const c of this.collectors.filter((c) => c.derived)) await runOne(c);
 
     for (const [name, family] of this.families) {

@@ -32,7 +32,7 @@ const COUNTERS: ReadonlyArray<[column: string, metric: string, help: string]> = 
  * host): entries vs limit and the per-CPU stat counters summed. Without the nf_conntrack module
  * the files are absent: the metrics are absent and one line is logged, the collector stays up.
  */
-export function conntrackCollector(logger: Logger): Collector {
+export function conntrackCollector(logger: Logger, procRoot = "/proc"): Collector {
   let loggedAbsent = false;
   return {
     name: "conntrack",
@@ -54,8 +54,8 @@ export function conntrackCollector(logger: Logger): Collector {
       let max: string;
       try {
         [count, max] = await Promise.all([
-          readFile("/proc/sys/net/netfilter/nf_conntrack_count", "utf8"),
-          readFile("/proc/sys/net/netfilter/nf_conntrack_max", "utf8"),
+          readFile(`${procRoot}/sys/net/netfilter/nf_conntrack_count`, "utf8"),
+          readFile(`${procRoot}/sys/net/netfilter/nf_conntrack_max`, "utf8"),
         ]);
       } catch (e) {
         if (errnoCode(e) !== "ENOENT") throw e;
@@ -66,7 +66,7 @@ export function conntrackCollector(logger: Logger): Collector {
       loggedAbsent = false;
       sink.add("boxscope_conntrack_entries", parseIntFile(count, "nf_conntrack_count"));
       sink.add("boxscope_conntrack_entries_limit", parseIntFile(max, "nf_conntrack_max"));
-      const stat = parseConntrackStat(await readFile("/proc/net/stat/nf_conntrack", "utf8"));
+      const stat = parseConntrackStat(await readFile(`${procRoot}/net/stat/nf_conntrack`, "utf8"));
       for (const [column, name] of COUNTERS) {
         const v = stat.get(column);
         if (v !== undefined) sink.add(name, v);

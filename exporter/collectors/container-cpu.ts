@@ -1,4 +1,3 @@
-import { readCpu } from "../../cgroup/cpu.js";
 import type { Collector } from "../collector.js";
 import { CONTAINER_LABEL_NAMES, type ContainerSource } from "../containers.js";
 
@@ -22,7 +21,7 @@ export function containerCpuCollector(source: ContainerSource): Collector {
     ],
     collect(sink, view) {
       for (const c of source.containers(view.scrapeId)) {
-        const { data } = readCpu(c.handle);
+        const data = source.cpu(c);
         if (!data) continue;
         sink.add("boxscope_container_cpu_usage_seconds_total", data.usageNs / 1e9, c.labels);
         if (data.quotaCpus !== null) sink.add("boxscope_container_cpu_limit_cpus", data.quotaCpus, c.labels);

@@ -1,5 +1,5 @@
-import type { MemoryData } from "../../cgroup/types.js";
 import type { Collector } from "../collector.js";
+import type { ContainerMemory } from "../container-readers.js";
 import { CONTAINER_LABEL_NAMES, type ContainerSource } from "../containers.js";
 
 export interface CacheAsUsed {
@@ -12,14 +12,14 @@ export interface CacheAsUsed {
  * counted as used "based on experience" (memcg reclaims neither slab nor dirty cache well):
  * `active_file`, or `percent`% of the cache. Pure.
  */
-export function strictUsageBytes(m: MemoryData, rule: CacheAsUsed): number {
+export function strictUsageBytes(m: ContainerMemory, rule: CacheAsUsed): number {
   const cache = m.stat.cache ?? 0;
   const counted = rule.mode === "active_file" ? (m.stat.activeFile ?? 0) : (cache * rule.percent) / 100;
   return Math.max(0, m.usageBytes - cache + Math.min(counted, cache));
 }
 
 /** usage − inactive_file, clamped at 0 (what the kernel would not reclaim first; cAdvisor's meaning). */
-export function workingSetBytes(m: MemoryData): number {
+export function workingSetBytes(m: ContainerMemory): number {
   return Math.max(0, m.usageBytes - (m.stat.inactiveFile ?? 0));
 }
 

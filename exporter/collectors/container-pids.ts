@@ -1,4 +1,3 @@
-import { readPids } from "../../cgroup/pids.js";
 import type { Collector } from "../collector.js";
 import { CONTAINER_LABEL_NAMES, type ContainerSource } from "../containers.js";
 
@@ -22,7 +21,7 @@ export function containerPidsCollector(source: ContainerSource): Collector {
     ],
     collect(sink, view) {
       for (const c of source.containers(view.scrapeId)) {
-        const { data } = readPids(c.handle);
+        const data = source.pids(c);
         if (!data) continue; // vanished mid-scrape or no pids controller: no series
         sink.add("boxscope_container_pids", data.current, c.labels);
         if (data.max !== null) sink.add("boxscope_container_pids_limit", data.max, c.labels);

@@ -36,10 +36,17 @@ export class KmsgSource {
     return () => this.listeners.delete(listener);
   }
 
-  start(): void {
+  /** Opens the log and skips its backlog; throws when it cannot be read. Records after this are kept. */
+  open(): void {
     if (this.fd !== undefined) return;
     this.fd = openSync(this.path, constants.O_RDONLY | constants.O_NONBLOCK);
     this.drain(false);
+  }
+
+  /** Starts delivering (call once the subscribers are in place). */
+  start(): void {
+    this.open();
+    if (this.timer) return;
     this.timer = setInterval(() => this.drain(true), this.pollMs);
     this.timer.unref();
   }

@@ -13,8 +13,13 @@ import { extname, posix } from "node:path";
 
 /** Linux NAME_MAX: bytes, not characters. */
 export const NAME_MAX_BYTES = 255;
-/** Spool entries we create before renaming them into place; never a final link name. */
-export const TEMP_PREFIX = ".boxscope-tmp-";
+/**
+ * The spool subdirectory holding half-made links (symlink there, then rename into the spool). A
+ * subdirectory, not dot-named temp links beside the real ones: Flume's TAILDIR would match a temp
+ * link with a `spool/.*` filegroup and re-read the file from byte 0 once it is renamed. Readers
+ * skip directories. No link name ever starts with this prefix.
+ */
+export const TEMP_PREFIX = ".boxscope-tmp";
 export const SEPARATOR = "__";
 const HASH_HEX_CHARS = 12;
 /** Extensions longer than this are left inside the cut prefix rather than kept whole. */

@@ -5,7 +5,7 @@ import type { Logger } from "../../common/logger.js";
 import type { SpoolLinker, SyncOutcome } from "./linker.js";
 import type { LogwatcherMetrics } from "./metrics.js";
 import type { PathFilter } from "./patterns.js";
-import { inspectEntry, isOwnTemp, listSpool, unlinkQuiet } from "./spool-dir.js";
+import { inspectEntry, listSpool, removeStaleTemps } from "./spool-dir.js";
 
 /** How many paths a reconcile pass examines at once (bounded fds, keeps the event path responsive). */
 const RECONCILE_CONCURRENCY = 16;
@@ -33,15 +33,12 @@ export async function reconcile(opts: {
   const { root, spool, filter, linker, metrics, log } = opts;
   const candidates = new Set<string>();
   for await (const rel of walkFiles(root, log)) if (filter(rel)) candidates.add(rel);
-  let temps = 0;
   for (const name of await listSpool(spool)) {
     const entry = await inspectEntry(spool, root, name).catch(() => undefined);
     if (entry?.kind === "owned") candidates.add(entry.rel);
-    else if (entry?.kind === "temp" && !isOwnTemp(name)) {
-      // Left by a crash between symlink() and rename(): never visible to readers under a log name.
-      if (await unlinkQuiet(join(spool, name))) temps++;
-    }
   }
+  // Left by a crash between symlink() and rename(): never visible to readers under a log name.
+  const temps = await removeStaleTemps(spool, root);
   if (temps > 0) metrics.repairs.inc({ kind: "temp" }, temps);
   const outcomes = await mapLimit([...candidates], RECONCILE_CONCURRENCY, (rel) => linker.sync(rel));
   const created = outcomes.filter((o) => o === "linked").length;

@@ -8,7 +8,7 @@ import { SpoolLinker } from "./linker.js";
 import { createLogwatcherMetrics } from "./metrics.js";
 import { compileFilter } from "./patterns.js";
 import { reconcile } from "./reconcile.js";
-import { relInsideRoot } from "./spool-dir.js";
+import { ensureTempDir, relInsideRoot } from "./spool-dir.js";
 import { watchTree } from "./watcher.js";
 
 /** After inotify runs out for a subtree, reconcile this soon to cover what it missed meanwhile. */
@@ -38,6 +38,7 @@ export async function startLogwatcher(
       `logwatcher: spool ${spool} and log root ${root} must not contain each other (containers write the log root)`,
     );
   }
+  await ensureTempDir(spool);
   const filter = compileFilter(config.include, config.exclude);
   let linker: SpoolLinker | undefined;
   const metrics = createLogwatcherMetrics(deps.registry, () => linker?.linked.size ?? 0);

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { lstat, readdir, readlink, rename, symlink, unlink } from "node:fs/promises";
+import { lstat, mkdir, readdir, readlink, rename, symlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { errnoCode } from "../../common/errors.js";
 import { linkNameFor, TEMP_PREFIX } from "./naming.js";
@@ -8,14 +8,20 @@ import { linkNameFor, TEMP_PREFIX } from "./naming.js";
  * The spool directory's entries, as seen by the logwatcher. Ownership rule (no manifest, no
  * xattr, so it survives a crash at any moment and needs no extra state): an entry is ours when it
  * is a symlink whose target is an absolute path inside the log root and whose name is exactly the
- * name the scheme gives that target (`linkNameFor(rel)`), or a symlink named `.boxscope-tmp-*`
- * (our half-made links). Everything else is foreign and never touched.
+ * name the scheme gives that target (`linkNameFor(rel)`), plus the `.boxscope-tmp/` subdirectory
+ * and the symlinks into the log root inside it (our half-made links). Everything else is foreign
+ * and never touched.
  */
 export type SpoolEntry =
   | { kind: "absent" }
   | { kind: "owned"; rel: string }
-  | { kind: "temp" }
   | { kind: "foreign"; what: string };
+
+export const tempDir = (spool: string): string => join(spool, TEMP_PREFIX);
+
+export async function ensureTempDir(spool: string): Promise<void> {
+  await mkdir(tempDir(spool), { recursive: true, mode: 0o755 });
+}
 
 export function relInsideRoot(root: string, target: string): string | undefined {
   const prefix = root.endsWith("/") ? root : `${root}/`;
@@ -34,7 +40,8 @@ export async function inspectEntry(spool: string, root: string, name: string): P
     if (errnoCode(e) === "ENOENT") return { kind: "absent" };
     throw e;
   }
-  if (!isLink) return { kind: "foreign", what: "not a symlink" };
+  if (!isLink)
+    return { kind: "foreign", what: name === TEMP_PREFIX ? "our temp directory" : "not a symlink" };
   let target: string;
   try {
     target = await readlink(path);
@@ -44,7 +51,6 @@ export async function inspectEntry(spool: string, root: string, name: string): P
   }
   const rel = relInsideRoot(root, target);
   if (rel === undefined) return { kind: "foreign", what: `symlink to ${target}` };
-  if (name.startsWith(TEMP_PREFIX)) return { kind: "temp" };
   if (linkNameFor(rel) !== name)
     return { kind: "foreign", what: `name does not follow the scheme for ${rel}` };
   return { kind: "owned", rel };
@@ -65,8 +71,14 @@ export async function createLinkAtomically(
   target: string,
   beforeRename: () => Promise<boolean>,
 ): Promise<boolean> {
-  const temp = join(spool, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}`);
-  await symlink(target, temp);
+  const temp = join(tempDir(spool), `${process.pid}-${randomBytes(6).toString("hex")}`);
+  try {
+    await symlink(target, temp);
+  } catch (e) {
+    if (errnoCode(e) !== "ENOENT") throw e;
+    await ensureTempDir(spool); // someone removed it; make it again
+    await symlink(target, temp);
+  }
   try {
     if (!(await beforeRename())) {
       await unlinkQuiet(temp);
@@ -91,7 +103,25 @@ export async function unlinkQuiet(path: string): Promise<boolean> {
   }
 }
 
-/** Temp entries made by this process carry its pid; a reconcile must not remove in-flight ones. */
-export function isOwnTemp(name: string): boolean {
-  return name.startsWith(`${TEMP_PREFIX}${process.pid}-`);
+/**
+ * Removes half-made links left in the temp directory by a crash (any process but this one: this
+ * process's own are in flight). Only symlinks into the log root are removed. Returns how many.
+ */
+export async function removeStaleTemps(spool: string, root: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(tempDir(spool));
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") return 0;
+    throw e;
+  }
+  let removed = 0;
+  for (const name of names) {
+    if (name.startsWith(`${process.pid}-`)) continue;
+    const path = join(tempDir(spool), name);
+    const target = await readlink(path).catch(() => undefined);
+    if (target !== undefined && relInsideRoot(root, target) !== undefined && (await unlinkQuiet(path)))
+      removed++;
+  }
+  return removed;
 }

@@ -126,17 +126,20 @@ export function createContainerCgroup(
       created.push(dir);
     }
   };
+  const parentDirs: string[] = [];
   const v1Controllers = ["memory", "pids", "cpu", "cpuacct"].filter((c) => mounts.v1.has(c));
   if (v1Controllers.length > 0) {
     for (const c of v1Controllers) {
       const root = mounts.v1.get(c) as string;
       mk(join(root, parentName));
+      parentDirs.push(join(root, parentName));
       mk(join(root, parentName, id));
       dirs.set(c, join(root, parentName, id));
     }
   } else if (mounts.unified) {
     const parent = join(mounts.unified, parentName);
     mk(parent);
+    parentDirs.push(parent);
     const available = readFileSync(join(mounts.unified, "cgroup.subtree_control"), "utf8");
     const want = ["memory", "pids", "cpu"].filter((c) => available.includes(c));
     writeFileSync(join(parent, "cgroup.subtree_control"), want.map((c) => `+${c}`).join(" "));
@@ -175,15 +178,24 @@ export function createContainerCgroup(
           }
         } catch {}
       }
+      // Leaves first, retrying while killed processes exit; a shared parent is removed by whichever
+      // cgroup of it is cleaned up last (one attempt: it fails while siblings remain).
       for (const dir of created.reverse()) {
-        for (let i = 0; i < 50; i++) {
+        const isParent = !dir.endsWith(id);
+        for (let i = 0; i < (isParent ? 1 : 50); i++) {
           try {
             rmdirSync(dir);
             break;
-          } catch {
-            spawnSync("sleep", ["0.05"]);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === "ENOENT") break;
+            if (!isParent) spawnSync("sleep", ["0.05"]);
           }
         }
+      }
+      for (const root of parentDirs) {
+        try {
+          rmdirSync(root);
+        } catch {}
       }
     },
   };

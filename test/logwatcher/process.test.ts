@@ -69,7 +69,7 @@ test(
       const { expected, actual } = await waitForSpool(root, spool);
       assert.deepEqual(actual, expected, `round ${round}: spool after kill + restart`);
       assert.ok(expected.length > 0);
-      assert.ok(!readdirSync(spool).some((n) => n.startsWith(".boxscope-tmp-")), "no half-made links remain");
+      assert.deepEqual(readdirSync(join(spool, ".boxscope-tmp")), [], "no half-made links remain");
       restart.child.kill("SIGTERM");
       assert.deepEqual(await exited(restart.child), { code: 0, signal: null }, "clean exit 0 on SIGTERM");
     }

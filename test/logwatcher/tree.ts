@@ -50,6 +50,7 @@ export function expectedFiles(root: string): string[] {
 export function spoolTargets(spool: string, root: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(spool)) {
+    if (name === ".boxscope-tmp") continue; // the spool's own temp directory; readers skip directories
     const p = join(spool, name);
     if (!lstatSync(p).isSymbolicLink()) {
       out.push(`!not-a-link:${name}`);
