@@ -188,7 +188,9 @@ test("e2e: a real OOM kill fires BoxscopeContainerOOMKilled in Prometheus and re
   const links = await waitFor(
     "the logwatcher to link both log files",
     async () => {
-      const l = readdirSync(spoolDir);
+      const l = readdirSync(spoolDir, { withFileTypes: true })
+        .filter((e) => e.isSymbolicLink())
+        .map((e) => e.name);
       return l.length >= 2 ? l : undefined;
     },
     20_000,
