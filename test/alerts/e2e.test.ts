@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { Registry } from "prom-client";
 import { stringify } from "yaml";
+import { loadRules } from "../../alerts/rules.js";
 import { silentLogger } from "../../common/logger.js";
 import { allDashboards } from "../../dashboards/index.js";
 import { interpolate, metricsOf, panelQueries } from "../../dashboards/inspect.js";
@@ -298,6 +299,29 @@ test("e2e: a real OOM kill fires BoxscopeContainerOOMKilled in Prometheus and re
     },
     30_000,
   );
+
+  await t.test("every metric the rules and dashboards read is one the running services publish", async () => {
+    const families = new Set<string>();
+    for (const url of [
+      `${exporterUrl}/metrics`,
+      `http://${lwServer.address.replace(/^https?:\/\//, "")}/metrics`,
+    ]) {
+      const text = await (await fetch(url)).text();
+      for (const m of text.matchAll(/^# TYPE (\S+) /gm)) families.add(m[1] as string);
+    }
+    const read = new Set([
+      ...loadRules(join(repoRoot, "alerts")).flatMap((r) => metricsOf(r.expr)),
+      ...allDashboards().flatMap(({ dashboard }) =>
+        panelQueries(dashboard).flatMap((q) => metricsOf(q.expr)),
+      ),
+    ]);
+    const present = presentSignals();
+    const absent = absentSignals();
+    for (const m of read) {
+      assert.ok(present.has(m) || absent.has(m), `${m}: decide whether this signal exists on this host`);
+      if (present.has(m) && m !== "ALERTS") assert.ok(families.has(m), `${m} is read but not published`);
+    }
+  });
 
   await t.test("every panel query of every dashboard runs against this Prometheus", async (t2) => {
     const present = presentSignals();
