@@ -51,7 +51,8 @@ async function startParts(
 ): Promise<RunningService[]> {
   // Configs first: a bad key anywhere stops `up` before anything is mounted or bound.
   const shimCfg = loadConfig("shim", shimConfigSchema, sources);
-  const exporterCfg = loadExporterConfig(sources);
+  // Without root the exporter runs without the kernel-log sources (one warning) instead of refusing.
+  const exporterCfg = loadExporterConfig(sources, { requireKmsg: false });
   const logwatcherCfg = loadConfig("logwatcher", logwatcherConfigSchema, sources);
   // One registry: the exporter's /metrics also serves the logwatcher's metrics.
   const registry = new Registry();

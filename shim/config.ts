@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { ViewRendererOptions } from "./render.js";
 import type { CacheAsUsed } from "./views/meminfo.js";
 
 /**
@@ -32,4 +33,11 @@ export function cacheAsUsedOf(cfg: Pick<ShimConfig, "cacheAsUsed" | "cacheAsUsed
   return cfg.cacheAsUsed === "percent"
     ? { mode: "percent", percent: cfg.cacheAsUsedPercent }
     : { mode: cfg.cacheAsUsed };
+}
+
+/** The view renderer's options from the `shim` section (the mount adds mounts, sampler, logger). */
+export function viewRendererOptionsOf(
+  cfg: Pick<ShimConfig, "cfsQuota" | "cacheAsUsed" | "cacheAsUsedPercent" | "shareWindowMs">,
+): Pick<ViewRendererOptions, "cfsQuota" | "cacheAsUsed" | "shareWindowMs"> {
+  return { cfsQuota: cfg.cfsQuota, cacheAsUsed: cacheAsUsedOf(cfg), shareWindowMs: cfg.shareWindowMs };
 }

@@ -19,6 +19,8 @@ export interface SamplerPassStats {
   readonly slices: number;
   /** Longest synchronous stretch of the pass, ms: how long the event loop was blocked at most. */
   readonly longestSliceMs: number;
+  /** Slowest single cgroup of the pass, ms (a slice cannot be shorter than its slowest cgroup). */
+  readonly slowestCgroupMs: number;
   readonly durationMs: number;
 }
 
@@ -75,6 +77,7 @@ export function createLoadavgSampler(opts: LoadavgSamplerOptions): LoadavgSample
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<SamplerPassStats> | undefined;
   let stopped = false;
+  let started = false;
 
   function sampleOne(path: string, at: number): "sampled" | "vanished" | "forgotten" {
     let entry = entries.get(path);
@@ -134,13 +137,16 @@ export function createLoadavgSampler(opts: LoadavgSamplerOptions): LoadavgSample
     let vanished = 0;
     let slices = 0;
     let longest = 0;
+    let slowest = 0;
     let i = 0;
     while (i < order.length && !stopped) {
       const sliceStart = performance.now();
       const at = now();
       let inSlice = 0;
       while (i < order.length && inSlice < sliceSize) {
+        const one = performance.now();
         const outcome = sampleOne(order[i] as string, at);
+        slowest = Math.max(slowest, performance.now() - one);
         if (outcome === "sampled") sampled++;
         else if (outcome === "vanished") vanished++;
         else forgotten++;
@@ -158,6 +164,7 @@ export function createLoadavgSampler(opts: LoadavgSamplerOptions): LoadavgSample
       forgotten,
       slices,
       longestSliceMs: longest,
+      slowestCgroupMs: slowest,
       durationMs: performance.now() - started,
     };
   }
@@ -189,13 +196,16 @@ export function createLoadavgSampler(opts: LoadavgSamplerOptions): LoadavgSample
     },
     runPass,
     start: () => {
+      if (started) return;
+      started = true;
       stopped = false;
-      if (timer === undefined) {
-        void runPass().finally(schedule);
-      }
+      void runPass()
+        .catch((e: unknown) => opts.logger?.error({ err: e }, "loadavg pass failed"))
+        .finally(schedule);
     },
     stop: async () => {
       stopped = true;
+      started = false;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       await running;

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { GlobalOptions } from "../cli/main.js";
 import { loadConfig } from "../common/config.js";
 import { UsageError } from "../common/errors.js";
-import { cacheAsUsedOf, shimConfigSchema } from "./config.js";
+import { shimConfigSchema, viewRendererOptionsOf } from "./config.js";
 import { createViewRenderer, VIEW_PATHS } from "./render.js";
 
 interface RenderFlags {
@@ -46,7 +46,7 @@ export function renderCommand(view: string, flags: RenderFlags, configPath?: str
         flags.cacheAsUsedPercent === undefined ? undefined : Number(flags.cacheAsUsedPercent),
     },
   });
-  const renderer = createViewRenderer({ cfsQuota: cfg.cfsQuota, cacheAsUsed: cacheAsUsedOf(cfg) });
+  const renderer = createViewRenderer(viewRendererOptionsOf(cfg));
   let result: ReturnType<typeof renderer.renderForPid>;
   if (flags.pid !== undefined) {
     if (!/^\d+$/.test(flags.pid) || Number(flags.pid) <= 0) {

@@ -19,7 +19,7 @@ import { readMemory } from "../cgroup/memory.js";
 import { readCgroupMounts } from "../cgroup/mounts.js";
 import { readPressure } from "../cgroup/pressure.js";
 import { readProcCgroups } from "../cgroup/proc-cgroup.js";
-import { findNamespaceInit, readProcStartTicks } from "../cgroup/process.js";
+import { findNamespaceInit, readPidNamespace, readProcStartTicks } from "../cgroup/process.js";
 import { countTasks, readCgroupPids, readCgroupPidsRecursive } from "../cgroup/tasks.js";
 import type {
   CgroupHandle,
@@ -159,6 +159,9 @@ interface PidEntry {
 }
 
 const MAX_PID_ENTRIES = 65536;
+/** A loadavg sample younger than this stands in for a live thread count in stat's procs_running. */
+const SAMPLE_FRESH_MS = 10_000;
+const IDLE_FORGET_MS = 10 * 60_000;
 /** Minimum reuse time of the host's CPU list (cpuinfo): it changes only with CPU hotplug. */
 const STATIC_HOST_WINDOW_MS = 1000;
 
@@ -174,6 +177,8 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
   const log = opts.logger;
   const containers = new Map<string, ContainerState>();
   const pids = new Map<number, PidEntry>();
+  /** Container pid namespace (`pid:[inode]`) → its init and cgroup, for pids not seen before. */
+  const namespaces = new Map<string, PidEntry & { init: NonNullable<PidEntry["init"]> }>();
   const hostCache = new Map<string, Timed<unknown>>();
 
   const fresh = <T>(t: Timed<T> | undefined, at: number): t is Timed<T> =>
@@ -272,7 +277,13 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
     return c.start?.startTicks;
   }
 
+  let lastSweep = now();
   function containerFor(handle: CgroupHandle, at: number): ContainerState {
+    // Bounded memory under container churn: state of containers nobody read for 10 min goes.
+    if (at - lastSweep > 60_000) {
+      lastSweep = at;
+      for (const [path, old] of containers) if (at - old.lastUsed > IDLE_FORGET_MS) containers.delete(path);
+    }
     let c = containers.get(handle.path);
     if (c === undefined) {
       c = {
@@ -344,7 +355,12 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
           counters = advanceStatCounters(c.statCounters, statReading(cpu, visible, elapsedSec * USER_HZ));
           c.statCounters = counters;
         }
-        return renderStat({ host: hostStat(at), counters, tasks: tasksOf(c, at) });
+        // procs_running/blocked: the sampler's count when recent (counting a big container's
+        // threads costs one read per thread, too much for every read of /proc/stat), else live.
+        opts.sampler?.track(c.handle.path);
+        const sample = opts.sampler?.get(c.handle.path);
+        const recent = sample !== undefined && Date.now() - sample.sampledAtMs <= SAMPLE_FRESH_MS;
+        return renderStat({ host: hostStat(at), counters, tasks: recent ? sample : tasksOf(c, at) });
       }
       case "proc/loadavg": {
         opts.sampler?.track(c.handle.path);
@@ -377,6 +393,15 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
     }
     const cached = pids.get(pid);
     if (cached !== undefined && cached.startTicks === startTicks) return cached;
+    // A new pid in a container's pid namespace we already know (e.g. each `cat /proc/meminfo` of a
+    // polling loop): one readlink, and the namespace's init re-validated by its start time.
+    const ns = readPidNamespace(pid, procRoot);
+    const known = ns === undefined ? undefined : namespaces.get(ns);
+    if (known !== undefined && readProcStartTicks(known.init.pid, procRoot) === known.init.startTicks) {
+      const entry: PidEntry = { ...known, startTicks };
+      remember(pid, entry);
+      return entry;
+    }
     const nsInit = findNamespaceInit(pid, procRoot);
     const owner = nsInit?.initPid ?? pid;
     const procCgroups = readProcCgroups(owner, procRoot);
@@ -388,9 +413,17 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
       handle,
       init: nsInit === undefined ? undefined : { pid: nsInit.initPid, startTicks: nsInit.startTicks },
     };
+    remember(pid, entry);
+    if (ns !== undefined && entry.init !== undefined) {
+      if (namespaces.size >= MAX_PID_ENTRIES) namespaces.clear();
+      namespaces.set(ns, { ...entry, init: entry.init });
+    }
+    return entry;
+  }
+
+  function remember(pid: number, entry: PidEntry): void {
     if (pids.size >= MAX_PID_ENTRIES) pids.clear();
     pids.set(pid, entry);
-    return entry;
   }
 
   const unknownView = (view: string): RenderResult =>
@@ -427,7 +460,7 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
     cgroupForPid(pid) {
       return resolvePid(pid)?.cgroupPath;
     },
-    forgetIdle(idleMs = 10 * 60_000) {
+    forgetIdle(idleMs = IDLE_FORGET_MS) {
       const at = now();
       for (const [path, c] of containers) if (at - c.lastUsed > idleMs) containers.delete(path);
     },

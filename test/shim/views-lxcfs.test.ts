@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { createViewRenderer } from "../../shim/render.js";
@@ -66,11 +66,8 @@ test("LXCFS 5 cross-check: MemTotal, MemFree, processors and uptime agree for th
     await cg.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
-  const hostCpus = readFileSync("/sys/fs/cgroup/cpuset/cpuset.effective_cpus", "utf8").trim();
-  writeFileSync(join(cg.dir("memory"), "memory.limit_in_bytes"), String(256 * MiB));
-  writeFileSync(join(cg.dir("cpuset"), "cpuset.cpus"), hostCpus);
-  writeFileSync(join(cg.dir("cpu"), "cpu.cfs_period_us"), "100000");
-  writeFileSync(join(cg.dir("cpu"), "cpu.cfs_quota_us"), "50000");
+  cg.setMemoryLimit(256 * MiB);
+  cg.setQuota(50_000, 100_000);
 
   // Two LXCFS mounts: the default (CPU count from the cpuset only) and --enable-cfs (from the quota).
   const plainDir = join(dir, "plain");
@@ -93,7 +90,7 @@ test("LXCFS 5 cross-check: MemTotal, MemFree, processors and uptime agree for th
     `cat ${cfs.mnt}/proc/cpuinfo > ${out}/cpuinfo-cfs`,
   ].join("; ");
   const reader = cg.spawnInside(
-    `exec unshare --pid --fork sh -c 'sleep 1.5; ${reads}; echo done; exec sleep 60'`,
+    `exec unshare --pid --fork sh -c 'sleep 1.5; ${reads}; sleep 60 & echo done; exec sleep 60'`,
   );
   await waitForOutput(reader, "done");
   const initPid = nsInitOf(reader.pid as number);
@@ -120,6 +117,16 @@ test("LXCFS 5 cross-check: MemTotal, MemFree, processors and uptime agree for th
   // Both are the age of the namespace's init; ours is read a moment later.
   assert.ok(ourUp >= theirUp && ourUp - theirUp < 3, `uptime ${ourUp} vs LXCFS ${theirUp}`);
   assert.ok(ourUp < 30, "a fresh namespace's uptime, not the host's");
+  // Another process of the same namespace (the init's child) is served the same container, through
+  // the renderer's namespace cache once the init is known.
+  const shared = createViewRenderer({ shareWindowMs: 0 });
+  assert.equal(shared.cgroupForPid(initPid), cg.path);
+  const child = nsInitOf(initPid);
+  assert.notEqual(child, initPid);
+  assert.equal(shared.cgroupForPid(child), cg.path);
+  const childUptime = shared.renderForPid("proc/uptime", child);
+  assert.ok(childUptime.ok);
+  assert.ok(Math.abs(Number(childUptime.value.split(" ")[0]) - ourUp) < 3, "the init's age, not the child's");
 
   const processors = (text: string): number => (text.match(/^processor\s*:/gm) ?? []).length;
   const hostCount = processors(readFileSync("/proc/cpuinfo", "utf8"));

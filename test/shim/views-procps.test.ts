@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { handleForPath } from "../../cgroup/handle.js";
@@ -10,7 +10,7 @@ import { countTasks, readCgroupPidsRecursive } from "../../cgroup/tasks.js";
 import { createLoadavgSampler } from "../../shim/loadavg-sampler.js";
 import { createViewRenderer } from "../../shim/render.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { createLiveCgroup, liveCgroupsAvailable, runInside, waitForOutput } from "./live-cgroup.js";
+import { createLiveCgroup, deviceOf, liveCgroupsAvailable, runInside, waitForOutput } from "./live-cgroup.js";
 
 const MiB = 1024 * 1024;
 const BOUND = [
@@ -32,19 +32,6 @@ function field(text: string, key: string): number {
 
 const hasCommand = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 
-/** The block device holding `dir`, from mountinfo. */
-function deviceOf(dir: string): string {
-  let best = { mp: "", dev: "0:0" };
-  for (const l of readFileSync("/proc/self/mountinfo", "utf8").trim().split("\n")) {
-    const f = l.split(" ");
-    const mp = f[4] as string;
-    if ((dir === mp || dir.startsWith(mp === "/" ? "/" : `${mp}/`)) && mp.length >= best.mp.length) {
-      best = { mp, dev: f[2] as string };
-    }
-  }
-  return best.dev;
-}
-
 test("procps and sysstat read the rendered views bind-mounted over /proc", { timeout: 60_000 }, async (t) => {
   if (!requirePrereq(t, liveCgroupsAvailable(), "needs root and cgroup v1 controllers")) return;
   const tools = ["free", "vmstat", "uptime", "top", "iostat", "unshare", "getconf"];
@@ -57,12 +44,9 @@ test("procps and sysstat read the rendered views bind-mounted over /proc", { tim
     await cg.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
-  writeFileSync(join(cg.dir("memory"), "memory.limit_in_bytes"), String(256 * MiB));
-  writeFileSync(join(cg.dir("cpu"), "cpu.cfs_period_us"), "100000");
-  writeFileSync(join(cg.dir("cpu"), "cpu.cfs_quota_us"), "50000");
-  const dev = deviceOf(dir);
-  // v1 blkio counts a cgroup's I/O only on devices with a throttle rule (no CFQ since Linux 5.0).
-  writeFileSync(join(cg.dir("blkio"), "blkio.throttle.write_bps_device"), `${dev} ${100 * 1024 ** 3}`);
+  cg.setMemoryLimit(256 * MiB);
+  cg.setQuota(50_000, 100_000);
+  cg.countIoOn(deviceOf(dir));
 
   const hog = cg.spawnInside(
     `exec ${process.execPath} -e "const b = Buffer.alloc(64 * 2 ** 20, 1); console.log('ready', b[1]); setInterval(() => {}, 1e6)"`,
