@@ -49,6 +49,7 @@ export async function startShim(
         cacheTtlMs: cfg.mountCacheMs,
         threads: cfg.mountThreads,
         mountOptions: cfg.mountOptions,
+        healStale: cfg.mountHealStale,
       },
       { logger, source: toViewSource(renderer), ...(deps.binding ? { binding: deps.binding } : {}) },
     );
