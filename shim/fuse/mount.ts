@@ -27,6 +27,8 @@ export interface ShimMountOptions {
 export interface RunningShimMount extends RunningService {
   readonly mountpoint: string;
   stats(): NativeStats;
+  /** Stale binds replaced (and not) in running containers at start. */
+  repaired(): { rebound: number; failed: number };
 }
 
 const EIO = constants.errno.EIO;
@@ -65,6 +67,7 @@ export async function startShimMount(
     (code) => onExit(code),
   );
   // Before "mounted" is logged: a supervisor (or test) waiting for it sees running containers repaired.
+  const repaired = { rebound: 0, failed: 0 };
   try {
     const dev = liveDev(mountpoint);
     const served = readServedDevs(mountpoint);
@@ -72,6 +75,8 @@ export async function startShimMount(
     if (opts.healStale !== false) {
       const dead = new Set([...served, ...deadDevs].filter((d) => d !== dev));
       const healed = await healStaleBinds(mountpoint, dead, binding, log);
+      repaired.rebound = healed.rebound;
+      repaired.failed = healed.failed;
       if (healed.namespaces > 0) log.info({ ...healed }, "stale bind mounts repaired");
     }
   } catch (e) {
@@ -90,6 +95,7 @@ export async function startShimMount(
     mountpoint,
     done,
     stats: () => binding.stats(handle),
+    repaired: () => repaired,
     async stop() {
       if (stopping) return;
       stopping = true;
