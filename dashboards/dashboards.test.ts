@@ -9,6 +9,14 @@ test("every dashboard builds with a unique uid, the datasource and instance vari
   assert.equal(all.length, 3);
   assert.equal(new Set(all.map((d) => d.dashboard.uid)).size, all.length);
   for (const { file, dashboard } of all) {
+    const ids = (dashboard.panels ?? []).map((p) => (p as { id?: number }).id);
+    assert.ok(
+      ids.every((id) => typeof id === "number" && id > 0),
+      `${file}: panel without id`,
+    );
+    assert.equal(new Set(ids).size, ids.length, `${file}: duplicate panel ids`);
+  }
+  for (const { file, dashboard } of all) {
     const vars = (dashboard.templating?.list ?? []).map((v) => v.name);
     assert.deepEqual(vars.slice(0, 2), ["datasource", "instance"], file);
     const panels = (dashboard.panels ?? []).filter((p) => p.type !== "row") as {

@@ -135,7 +135,24 @@ export function hostDashboard(): dashboard.Dashboard {
         ],
       }),
     )
-    .withRow(row("Memory: container OOM kills"))
+    .withRow(row("Memory: containers near their limit, OOM kills"))
+    .withPanel(
+      timeseries({
+        title: "Top containers by memory % of limit (cache counted as used)",
+        description:
+          "The strict view the memory alert uses: warning 75%, critical 85% of the limit, lower than the host's 90%.",
+        unit: "percentunit",
+        min: 0,
+        max: 1,
+        thresholds: [0.75, 0.85],
+        queries: [
+          [
+            `topk(10, boxscope_container_memory_strict_usage_bytes{${INSTANCE}} / boxscope_container_memory_limit_bytes{${INSTANCE}})`,
+            "{{container_name}} {{container_id}} ({{team}})",
+          ],
+        ],
+      }),
+    )
     .withPanel(
       timeseries({
         title: "Container OOM kills (last hour)",
@@ -147,7 +164,6 @@ export function hostDashboard(): dashboard.Dashboard {
             "{{container_name}} {{container_id}} ({{team}})",
           ],
         ],
-        w: 24,
       }),
     )
     .withRow(row("Key processes"))

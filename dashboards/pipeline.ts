@@ -97,7 +97,7 @@ export function pipelineDashboard(): dashboard.Dashboard {
     )
     .withPanel(
       timeseries({
-        title: "Oldest position age",
+        title: "Positions file age",
         description:
           "How long the oldest unshipped position has not advanced. Alert: 5 min warning, 30 min critical.",
         unit: "s",

@@ -6,7 +6,7 @@ import { checkEligible, HOSTILE_REFUSALS, type Refusal } from "./eligibility.js"
 import type { LogwatcherMetrics } from "./metrics.js";
 import { linkNameFor } from "./naming.js";
 import type { PathFilter } from "./patterns.js";
-import { createLinkAtomically, inspectEntry, unlinkQuiet } from "./spool-dir.js";
+import { createLinkAtomically, createLinkIfAbsent, inspectEntry, unlinkQuiet } from "./spool-dir.js";
 
 export type SyncOutcome = "linked" | "unlinked" | "unchanged" | "refused" | "failed";
 
@@ -20,6 +20,9 @@ export class SpoolLinker {
   /** Names of the links we keep, with their relative path (the gauge, unlinkDir lookups). */
   readonly linked = new Map<string, string>();
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Requests queued but not started, by relative path (to coalesce event storms). */
+  private readonly inflight = new Map<string, number>();
+  private readonly waiting = new Map<string, { eventAt: number | undefined; result: Promise<SyncOutcome> }>();
   /** Hostile paths already counted, so a planted symlink counts once, not once per reconcile. */
   private readonly reported = new Map<string, Refusal>();
 
@@ -31,7 +34,11 @@ export class SpoolLinker {
     private readonly log: Logger,
   ) {}
 
-  /** Re-examines `rel`; `eventAt` (performance.now() of the watch event) feeds the latency histogram. */
+  /**
+   * Re-examines `rel`; `eventAt` (performance.now() of the watch event) feeds the latency
+   * histogram. A request for a path whose previous request has not started yet joins it: that
+   * one will look at the tree when it runs, which is after this request was made.
+   */
   sync(rel: string, eventAt?: number): Promise<SyncOutcome> {
     let name: string;
     try {
@@ -39,22 +46,54 @@ export class SpoolLinker {
     } catch {
       return Promise.resolve("refused");
     }
+    const waiting = this.waiting.get(rel);
+    if (waiting) {
+      if (eventAt !== undefined && (waiting.eventAt === undefined || eventAt < waiting.eventAt)) {
+        waiting.eventAt = eventAt;
+      }
+      return waiting.result;
+    }
+    const req: { eventAt: number | undefined; result: Promise<SyncOutcome> } = {
+      eventAt,
+      result: Promise.resolve("unchanged"),
+    };
     const prev = this.queues.get(name) ?? Promise.resolve();
-    const next = prev.then(() => this.syncNow(rel, name, eventAt));
-    const settled = next.catch(() => undefined);
+    const next = prev.then(() => {
+      this.waiting.delete(rel);
+      return this.syncNow(rel, name, req.eventAt);
+    });
+    req.result = next.catch((e: unknown) => {
+      this.fail("io", { rel, link: name, err: e }, "spool update failed");
+      return "failed" as const;
+    });
+    this.waiting.set(rel, req);
+    this.inflight.set(rel, (this.inflight.get(rel) ?? 0) + 1);
+    void req.result.then(() => {
+      const n = (this.inflight.get(rel) ?? 1) - 1;
+      if (n <= 0) this.inflight.delete(rel);
+      else this.inflight.set(rel, n);
+    });
+    const settled = req.result.then(() => undefined);
     this.queues.set(name, settled);
     void settled.then(() => {
       if (this.queues.get(name) === settled) this.queues.delete(name);
     });
-    return next.catch((e: unknown) => {
-      this.fail("io", { rel, link: name, err: e }, "spool update failed");
-      return "failed" as const;
-    });
+    return req.result;
   }
 
   /** Resolves once every queued operation has finished. */
   async drain(): Promise<void> {
     while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
+  }
+
+  /** Linked already, or a request for it is queued or running: a rescan need not ask again. */
+  isLinkedOrPending(rel: string): boolean {
+    if (this.inflight.has(rel)) return true;
+    try {
+      return this.linked.get(linkNameFor(rel)) === rel;
+    } catch {
+      return false;
+    }
   }
 
   /** Relative paths of our links at or below directory `relDir`. */
@@ -65,6 +104,15 @@ export class SpoolLinker {
 
   private async syncNow(rel: string, name: string, eventAt: number | undefined): Promise<SyncOutcome> {
     const verdict = await checkEligible(this.root, rel, this.filter);
+    if (verdict.ok) {
+      this.reported.delete(rel);
+      if (this.linked.get(name) !== rel) {
+        // Fast path for a new file: symlink(2) makes the link whole or not at all, and never
+        // replaces an entry (EEXIST), so it cannot clobber a foreign one.
+        const made = await createLinkIfAbsent(this.spool, name, join(this.root, rel));
+        if (made) return this.confirmNew(rel, name, verdict, eventAt);
+      }
+    }
     const entry = await inspectEntry(this.spool, this.root, name);
     if (!verdict.ok) {
       this.noteRefusal(rel, verdict.reason, verdict.detail);
@@ -75,10 +123,9 @@ export class SpoolLinker {
         this.log.debug({ rel, link: name, reason: verdict.reason }, "unlinked");
         return "unlinked";
       }
-      if (entry.kind !== "owned") this.linked.delete(name);
+      if (this.linked.get(name) === rel) this.linked.delete(name);
       return verdict.reason === "gone" || verdict.reason === "not_included" ? "unchanged" : "refused";
     }
-    this.reported.delete(rel);
     if (entry.kind === "owned" && entry.rel === rel) {
       this.linked.set(name, rel);
       return "unchanged";
@@ -104,13 +151,35 @@ export class SpoolLinker {
         return "failed";
       }
     }
+    // Replacing (or racing a removal): symlink under a temp name, re-check, rename over.
     const target = join(this.root, rel);
     const done = await createLinkAtomically(this.spool, name, target, async () => {
-      // Race-aware: the path may have been swapped (for a symlink, a FIFO...) since the check.
       const again = await checkEligible(this.root, rel, this.filter);
       return again.ok && again.dev === verdict.dev && again.ino === verdict.ino;
     });
     if (!done) return "unchanged"; // changed under us: its own watch event re-examines it
+    return this.linkedNow(rel, name, eventAt);
+  }
+
+  /**
+   * Race-aware: the path may have been swapped (for a symlink, a FIFO...) between the check and
+   * the symlink; if the file there now is not the one checked, the new link goes again at once.
+   */
+  private async confirmNew(
+    rel: string,
+    name: string,
+    checked: { dev: number; ino: number },
+    eventAt: number | undefined,
+  ): Promise<SyncOutcome> {
+    const again = await lstat(join(this.root, rel)).catch(() => undefined);
+    if (!again?.isFile() || again.dev !== checked.dev || again.ino !== checked.ino || again.nlink > 1) {
+      await unlinkQuiet(join(this.spool, name));
+      return "unchanged"; // the swap has its own watch event, which re-examines the path
+    }
+    return this.linkedNow(rel, name, eventAt);
+  }
+
+  private linkedNow(rel: string, name: string, eventAt: number | undefined): SyncOutcome {
     this.linked.set(name, rel);
     this.metrics.linkEvents.inc({ op: "link" });
     if (eventAt !== undefined) this.metrics.linkLatency.observe((performance.now() - eventAt) / 1000);

@@ -1,4 +1,4 @@
-import { opendir } from "node:fs/promises";
+import { opendir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
@@ -47,6 +47,16 @@ export async function reconcile(opts: {
   if (removed > 0) metrics.repairs.inc({ kind: "stale" }, removed);
   await linker.pruneRefusals();
   return { examined: candidates.size, created, removed, temps };
+}
+
+/** Relative paths of the non-directory entries directly in `relDir` (none when it is gone). */
+export async function listFiles(root: string, relDir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(join(root, relDir), { withFileTypes: true });
+    return entries.filter((d) => !d.isDirectory()).map((d) => `${relDir}/${d.name}`);
+  } catch {
+    return [];
+  }
 }
 
 /** Relative paths of every non-directory entry below `root`; symlinked directories are not entered. */

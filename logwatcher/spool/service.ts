@@ -7,9 +7,10 @@ import type { LogwatcherConfig } from "./config.js";
 import { SpoolLinker } from "./linker.js";
 import { createLogwatcherMetrics } from "./metrics.js";
 import { compileFilter } from "./patterns.js";
-import { reconcile } from "./reconcile.js";
+import { listFiles, reconcile } from "./reconcile.js";
+import { BurstReconcile, NewDirRescanner } from "./rescan.js";
 import { ensureTempDir, relInsideRoot } from "./spool-dir.js";
-import { watchTree } from "./watcher.js";
+import { type TreeWatcher, watchTree } from "./watcher.js";
 
 /** After inotify runs out for a subtree, reconcile this soon to cover what it missed meanwhile. */
 const GAP_RECONCILE_DELAY_MS = 500;
@@ -48,6 +49,18 @@ export async function startLogwatcher(
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
   let gapTimer: NodeJS.Timeout | undefined;
+  const burst = new BurstReconcile(() => void runReconcile("after burst"));
+  let watcher: TreeWatcher | undefined;
+  const rescanner = new NewDirRescanner(
+    (relDir) => watcher?.isWatched(relDir) ?? false,
+    async (relDir, at) => {
+      if (stopped) return;
+      for (const rel of await listFiles(root, relDir)) {
+        // Only what the watch missed: a linked or queued path has had its event.
+        if (filter(rel) && !lk.isLinkedOrPending(rel)) void lk.sync(rel, at);
+      }
+    },
+  );
   const runReconcile = (why: string): Promise<unknown> => {
     running = running.then(async () => {
       if (stopped) return;
@@ -64,7 +77,7 @@ export async function startLogwatcher(
     return running;
   };
 
-  const watcher = await watchTree({
+  watcher = await watchTree({
     root,
     filter,
     usePolling: config.usePolling,
@@ -72,11 +85,16 @@ export async function startLogwatcher(
     log,
     events: {
       path: (rel, at) => {
-        if (rel === "" || rel.startsWith("..")) return;
+        if (rel === "" || rel.startsWith("..") || !filter(rel)) return;
         void lk.sync(rel, at);
+        burst.event();
       },
       dirGone: (relDir) => {
         for (const rel of lk.linkedUnder(relDir)) void lk.sync(rel);
+      },
+      dirAdded: (relDir, at) => {
+        if (relDir === "" || relDir.startsWith("..")) return;
+        rescanner.dirAdded(relDir, at);
       },
       polling: (_relDir, code, total) => {
         metrics.errors.inc({
@@ -93,6 +111,7 @@ export async function startLogwatcher(
     },
   });
   metrics.pollingSubtrees.set(watcher.pollingRoots.size);
+  const tree = watcher;
   log.info({ logRoot: root, spool, include: config.include, exclude: config.exclude }, "watching");
   await runReconcile("start");
   const timer = setInterval(() => void runReconcile("periodic"), config.reconcileIntervalSeconds * 1000);
@@ -103,7 +122,9 @@ export async function startLogwatcher(
       stopped = true;
       clearInterval(timer);
       clearTimeout(gapTimer);
-      await watcher.close();
+      rescanner.stop();
+      burst.stop();
+      await tree.close();
       await running;
       await lk.drain();
       log.info({ links: lk.linked.size }, "stopped");

@@ -60,8 +60,19 @@ export async function listSpool(spool: string): Promise<string[]> {
   return readdir(spool);
 }
 
+/** symlink(2) straight to the final name: false (nothing done) when any entry has that name. */
+export async function createLinkIfAbsent(spool: string, name: string, target: string): Promise<boolean> {
+  try {
+    await symlink(target, join(spool, name));
+    return true;
+  } catch (e) {
+    if (errnoCode(e) === "EEXIST") return false;
+    throw e;
+  }
+}
+
 /**
- * Creates `name` → `target` atomically: symlink under a temp name, let the caller re-check the
+ * Replaces (or creates) `name` → `target` atomically: symlink under a temp name, let the caller re-check the
  * source (`beforeRename` returns false to abort), then rename over. A crash leaves either nothing,
  * a temp entry (removed by the next reconcile), or the finished link; never a half-written name.
  */

@@ -118,9 +118,11 @@ test("live Alertmanager: PE and owning team both notified; critical inhibits war
       const res = await fetch(`${am.url}/api/v2/alerts`);
       const list = (await res.json()) as { labels: Record<string, string>; status: { state: string } }[];
       const m = new Map(list.map((a) => [key(a.labels), a.status.state]));
-      return m.size === 5 && m.get("BoxscopeKeyProcessRestarting/dockerd/info") === "suppressed"
-        ? m
-        : undefined;
+      const settled =
+        m.size === 5 &&
+        m.get("BoxscopeKeyProcessRestarting/dockerd/info") === "suppressed" &&
+        m.get("BoxscopeContainerMemoryNearLimit/c1/warning") === "suppressed";
+      return settled ? m : undefined;
     },
     20_000,
   );

@@ -267,3 +267,19 @@ test("config errors: missing log root, spool inside the log root", TIMEOUT, asyn
   await assert.rejects(bad({ spool: join(root, "spool") }), /must not contain each other/);
   assert.throws(() => logwatcherConfigSchema.parse({ includ: ["*.log"] }));
 });
+
+test(
+  "files written the instant their new directories appear are all linked (no reconcile)",
+  TIMEOUT,
+  async (t) => {
+    const { root, spool, begin } = await start(t, { reconcileIntervalSeconds: 3600 });
+    await begin();
+    for (let c = 0; c < 200; c++) {
+      mkdirSync(join(root, `n${c}`, "a", "b"), { recursive: true });
+      writeFileSync(join(root, `n${c}`, "a", "b", "x.log"), "x\n");
+      writeFileSync(join(root, `n${c}`, "y.log"), "y\n");
+    }
+    await converge(root, spool, "200 new containers written at once");
+    assert.equal(expectedFiles(root).length, 400);
+  },
+);

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# logwatcher: Java 17 + Maven to fetch and run Apache Flume 1.11 (the TAILDIR consumer the tests
+# read the spool with), util-linux's unshare (inotify-limit test in a user namespace), and the
+# Flume jars prefetched into ${BOXSCOPE_CACHE:-$HOME/.cache/boxscope}/flume-1.11.0.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+apt_install openjdk-17-jre-headless maven util-linux
+# A user namespace gets its own inotify limit; make sure unprivileged-looking unshare works as root.
+if [ -w /proc/sys/kernel/unprivileged_userns_clone ]; then echo 1 >/proc/sys/kernel/unprivileged_userns_clone; fi
+for attempt in 1 2 3; do
+  if bash "$here/../../scripts/flume.sh" >/dev/null; then exit 0; fi
+  echo "flume prefetch failed (attempt $attempt); retrying" >&2
+  sleep $((attempt * 5))
+done
+echo "flume prefetch failed: the Flume test will fail under CI=true" >&2
+exit 1
