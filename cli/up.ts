@@ -59,7 +59,7 @@ async function startParts(
   const started: RunningService[] = [];
   try {
     if (wanted("shim", up.shim, shimPrerequisite(), logger)) {
-      started.push(await startShim(shimCfg, { logger: logger.child({ part: "shim" }) }));
+      started.push(await startShim(shimCfg, { logger: logger.child({ part: "shim" }), registry }));
     }
     if (wanted("logwatcher", up.logwatcher, logRootPrerequisite(logwatcherCfg.logRoot), logger)) {
       started.push(await startLogwatcher(logwatcherCfg, { logger, registry }));

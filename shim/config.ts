@@ -26,6 +26,11 @@ export const shimConfigSchema = z.strictObject({
   mountThreads: z.number().int().min(1).max(256).default(1),
   /** `shim mount`: extra FUSE mount options (comma-separated), added to ro,allow_other,default_permissions. */
   mountOptions: z.string().default(""),
+  /**
+   * `shim mount`: on start, replace binds of a dead daemon's files in running containers' mount
+   * namespaces with the live files, so they recover without a restart.
+   */
+  mountHealStale: z.boolean().default(true),
 });
 export type ShimConfig = z.infer<typeof shimConfigSchema>;
 

@@ -12,6 +12,7 @@ interface MountFlags {
   cacheMs?: string;
   threads?: string;
   options?: string;
+  healStale?: boolean;
 }
 
 /** `boxscope shim mount [--mountpoint DIR]`: the FUSE daemon, in the foreground until SIGTERM/SIGINT. */
@@ -25,6 +26,10 @@ export function registerShimMountCommand(shim: Command): void {
     .option("--cache-ms <n>", "re-serve a container's rendered view for this many ms (shim.mountCacheMs)")
     .option("--threads <n>", "most FUSE worker threads (shim.mountThreads)")
     .option("--options <opts>", "extra FUSE mount options, comma-separated (shim.mountOptions)")
+    .option(
+      "--no-heal-stale",
+      "do not repair containers' binds of a dead daemon on start (shim.mountHealStale)",
+    )
     .action(async (flags: MountFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const cfg = mountConfig(flags, globals.config);
@@ -50,6 +55,8 @@ export function mountConfig(flags: MountFlags, configPath?: string): ShimConfig 
       mountCacheMs: intFlag("--cache-ms", flags.cacheMs),
       mountThreads: intFlag("--threads", flags.threads),
       mountOptions: flags.options,
+      // commander sets healStale=true by default for --no-*: only a given flag overrides the config.
+      mountHealStale: flags.healStale === false ? false : undefined,
     },
   });
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { constants } from "node:os";
 import { test } from "node:test";
 import { pino } from "pino";
+import { staleBinds } from "./heal.js";
 import { renderWithLogOnce } from "./mount.js";
 import { parseMountinfo } from "./mountpoint.js";
 
@@ -33,7 +34,21 @@ test("mountinfo: mount point and fs type, octal escapes undone", () => {
     "42 27 0:39 / /var/lib/box\\040scope ro,nosuid - fuse.boxscope boxscope ro,allow_other\n" +
     "22 1 0:21 / /proc rw - proc proc rw\n";
   assert.deepEqual(parseMountinfo(text), [
-    { mountPoint: "/var/lib/box scope", fsType: "fuse.boxscope" },
-    { mountPoint: "/proc", fsType: "proc" },
+    { mountPoint: "/var/lib/box scope", fsType: "fuse.boxscope", dev: "0:39", root: "/" },
+    { mountPoint: "/proc", fsType: "proc", dev: "0:21", root: "/" },
+  ]);
+});
+
+test("stale binds: boxscope mounts of another (dead) connection, counted per mount point", () => {
+  const text = [
+    "900 800 0:77 /proc/meminfo /proc/meminfo ro - fuse.boxscope boxscope ro",
+    "901 800 0:77 /proc/stat /proc/stat ro - fuse.boxscope boxscope ro",
+    "902 900 0:78 /proc/meminfo /proc/meminfo ro - fuse.boxscope boxscope ro",
+    "903 800 0:90 /proc/uptime /proc/uptime ro - fuse.boxscope boxscope ro",
+    "904 800 0:21 / /proc rw - proc proc rw",
+  ].join("\n");
+  assert.deepEqual(staleBinds(text, new Set(["0:77", "0:78"])), [
+    { mountPoint: "/proc/meminfo", root: "/proc/meminfo", count: 2 },
+    { mountPoint: "/proc/stat", root: "/proc/stat", count: 1 },
   ]);
 });

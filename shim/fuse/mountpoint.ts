@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, statfsSync, statSync } from "node:fs";
 import { constants } from "node:os";
 import { BoxscopeError, errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
@@ -8,9 +8,13 @@ import type { FuseBinding } from "./native.js";
 export interface MountEntry {
   mountPoint: string;
   fsType: string;
+  /** major:minor of the filesystem: a dead FUSE connection's binds keep the old one. */
+  dev: string;
+  /** The path inside the filesystem that is mounted (a bind of one file: "/proc/meminfo"). */
+  root: string;
 }
 
-/** Parses /proc/self/mountinfo (mount point is field 5, fs type follows the " - " separator). */
+/** Parses /proc/<pid>/mountinfo (dev, root and mount point are fields 3-5; fs type follows " - "). */
 export function parseMountinfo(text: string): MountEntry[] {
   const out: MountEntry[] = [];
   for (const line of text.split("\n")) {
@@ -18,10 +22,10 @@ export function parseMountinfo(text: string): MountEntry[] {
     if (sep < 0) continue;
     const left = line.slice(0, sep).split(" ");
     const right = line.slice(sep + 3).split(" ");
-    const mp = left[4];
+    const [, , dev, root, mp] = left;
     const type = right[0];
-    if (mp === undefined || type === undefined) continue;
-    out.push({ mountPoint: unescapeOctal(mp), fsType: type });
+    if (mp === undefined || root === undefined || dev === undefined || type === undefined) continue;
+    out.push({ mountPoint: unescapeOctal(mp), fsType: type, dev, root: unescapeOctal(root) });
   }
   return out;
 }
@@ -36,12 +40,19 @@ function unescapeOctal(s: string): string {
  * failing. A live boxscope mount there means another daemon is running: that is an error, not
  * something to stack on.
  */
-export function prepareMountpoint(dir: string, binding: FuseBinding, log: Logger): { recovered: number } {
+export function prepareMountpoint(
+  dir: string,
+  binding: FuseBinding,
+  log: Logger,
+): { recovered: number; deadDevs: string[] } {
   let recovered = 0;
-  // Each dead daemon that mounted here left one layer; peel them all (bounded).
+  const deadDevs: string[] = [];
+  // Each dead daemon that mounted here left one layer; peel them all (bounded). statfs, not stat:
+  // the kernel may answer a stat of the mount's root from cached attributes even when the daemon is
+  // dead, but always sends STATFS to the daemon.
   for (let i = 0; i < 16; i++) {
     try {
-      statSync(dir);
+      statfsSync(dir);
       break;
     } catch (e) {
       const code = errnoCode(e);
@@ -52,6 +63,10 @@ export function prepareMountpoint(dir: string, binding: FuseBinding, log: Logger
       if (code !== "ENOTCONN") {
         throw new BoxscopeError(`mountpoint ${dir}: cannot stat (${code ?? String(e)})`, { dir });
       }
+      const dead = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"))
+        .filter((m) => m.mountPoint === dir)
+        .at(-1);
+      if (dead) deadDevs.push(dead.dev);
       const rc = binding.detach(dir);
       if (rc !== 0) {
         throw new BoxscopeError(
@@ -75,7 +90,7 @@ export function prepareMountpoint(dir: string, binding: FuseBinding, log: Logger
     );
   }
   if (!statSync(dir).isDirectory()) throw new BoxscopeError(`mountpoint ${dir}: not a directory`, { dir });
-  return { recovered };
+  return { recovered, deadDevs };
 }
 
 export function errnoName(errno: number): string {

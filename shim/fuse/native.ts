@@ -39,6 +39,12 @@ export interface FuseBinding {
   stats(handle: MountHandle): NativeStats;
   /** Lazy unmount (MNT_DETACH); 0 or an errno number. */
   detach(path: string): number;
+  /**
+   * In the mount namespace of `pid`: lazy-unmount `staleCounts[i]` mounts at `targets[i]`, then
+   * attach a clone of `sources[i]` (our namespace) there. Resolves to an errno (0 = done) per entry;
+   * rejects with an errno when it could not enter the namespace at all.
+   */
+  rebind(pid: number, sources: string[], targets: string[], staleCounts: number[]): Promise<number[]>;
 }
 
 /** shim/native/build/Release/boxscope_fuse.node, whether running from source or from dist/. */

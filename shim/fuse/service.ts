@@ -1,3 +1,4 @@
+import type { Registry } from "prom-client";
 import { handleExists, handleForPath } from "../../cgroup/handle.js";
 import { listContainerCgroups } from "../../cgroup/list.js";
 import { readCgroupMounts } from "../../cgroup/mounts.js";
@@ -6,6 +7,7 @@ import type { Logger } from "../../common/logger.js";
 import { cacheAsUsedOf, type ShimConfig } from "../config.js";
 import { createLoadavgSampler } from "../loadavg-sampler.js";
 import { createViewRenderer, toViewSource, VIEW_PATHS } from "../render.js";
+import { registerShimMetrics } from "./metrics.js";
 import { type RunningShimMount, startShimMount } from "./mount.js";
 import type { FuseBinding } from "./native.js";
 
@@ -18,7 +20,7 @@ const FORGET_IDLE_EVERY_MS = 60_000;
  */
 export async function startShim(
   cfg: ShimConfig,
-  deps: { logger: Logger; binding?: FuseBinding },
+  deps: { logger: Logger; registry?: Registry; binding?: FuseBinding },
 ): Promise<RunningShimMount> {
   const logger = deps.logger;
   const mounts = readCgroupMounts();
@@ -49,6 +51,7 @@ export async function startShim(
         cacheTtlMs: cfg.mountCacheMs,
         threads: cfg.mountThreads,
         mountOptions: cfg.mountOptions,
+        healStale: cfg.mountHealStale,
       },
       { logger, source: toViewSource(renderer), ...(deps.binding ? { binding: deps.binding } : {}) },
     );
@@ -57,6 +60,7 @@ export async function startShim(
     await sampler.stop();
     throw e;
   }
+  if (deps.registry) registerShimMetrics(deps.registry, mount.stats, mount.repaired);
   return {
     ...mount,
     async stop() {

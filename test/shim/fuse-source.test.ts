@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { pino } from "pino";
+import { Registry } from "prom-client";
+import { registerShimMetrics } from "../../shim/fuse/metrics.js";
 import { type RunningShimMount, startShimMount } from "../../shim/fuse/mount.js";
 import { isRoot, requirePrereq } from "../helpers/prereq.js";
 import { hasDevFuse, mountedFsType } from "./fuse-daemon.js";
@@ -59,6 +61,14 @@ test("mount in-process: view sources' strings, Buffers and throws; errors logged
   // stat sees the caller's length (sendfile readers need it); busybox cat uses sendfile.
   assert.equal((await run("stat", ["-c", "%s", join(mnt, "a/bytes")])).stdout.trim(), "3");
   assert.equal((await run("busybox", ["cat", join(mnt, "a/bytes")])).stdout, "hi\n");
+
+  const registry = new Registry();
+  registerShimMetrics(registry, mount.stats, mount.repaired);
+  const text2 = await registry.metrics();
+  const value = (name: string): number => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text2)?.[1]);
+  assert.ok(value("boxscope_shim_opens_total") >= 22, text2);
+  assert.ok(value("boxscope_shim_render_errors_total") >= 20, text2);
+  assert.equal(value("boxscope_shim_cache_hits_total"), 0, "cache off in this test");
 
   await mount.stop();
   mount = undefined;

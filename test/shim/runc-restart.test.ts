@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { isRoot, requirePrereq } from "../helpers/prereq.js";
-import { createRuncLab, lxcfsStyleBinds, runcAvailable } from "../helpers/runc.js";
+import { createRuncLab, lxcfsStyleBinds, type RuncContainer, runcAvailable } from "../helpers/runc.js";
 import { type DaemonUnderTest, hasDevFuse, mountedFsType, startDaemon } from "./fuse-daemon.js";
 
-const MEMTOTAL = "grep MemTotal /proc/meminfo";
+const MEMTOTAL = "grep MemTotal /proc/meminfo && grep -c ^processor /proc/cpuinfo";
 /**
  * runc stats the bind sources while it sets the container up, before it writes the limits: that
  * renders the views for the new cgroup without limits, and reads share a rendering for the share
@@ -15,7 +15,19 @@ const MEMTOTAL = "grep MemTotal /proc/meminfo";
  */
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 500));
 
-test("daemon killed with SIGKILL, started again: same path works; older containers see ENOTCONN until restarted", {
+async function assertSees(c: RuncContainer, kb: number): Promise<void> {
+  const r = await c.exec(MEMTOTAL);
+  assert.equal(r.code, 0, `${c.name}: ${r.stderr}`);
+  assert.match(r.stdout, new RegExp(`MemTotal:\\s+${kb} kB\\n1\\n`), c.name);
+}
+
+async function assertStale(c: RuncContainer): Promise<void> {
+  const r = await c.exec(MEMTOTAL);
+  assert.notEqual(r.code, 0, `${c.name} still reads: ${r.stdout}`);
+  assert.match(r.stderr, /Transport endpoint is not connected/);
+}
+
+test("daemon restarts: same path works; running containers' stale binds are repaired (or ENOTCONN with --no-heal-stale)", {
   timeout: 180_000,
 }, async (t) => {
   if (!requirePrereq(t, isRoot() && hasDevFuse(), "needs root and /dev/fuse")) return;
@@ -29,39 +41,52 @@ test("daemon killed with SIGKILL, started again: same path works; older containe
     for (const d of daemons) await d.stop("SIGTERM");
     rmSync(dir, { recursive: true, force: true });
   });
-  const first = await startDaemon(mnt);
-  daemons.push(first);
+  const start = async (args: string[] = []): Promise<DaemonUnderTest> => {
+    const d = await startDaemon(mnt, args);
+    daemons.push(d);
+    return d;
+  };
   const binds = lxcfsStyleBinds(mnt);
+  const first = await start();
   const before = await lab.start({ name: "before", memoryBytes: 256 << 20, cpus: "0", binds });
   await settle();
-  assert.match((await before.exec(MEMTOTAL)).stdout, /MemTotal:\s+262144 kB/);
+  await assertSees(before, 262144);
 
+  // 1. SIGKILL: the host mount and every container bind answer ENOTCONN.
   assert.deepEqual(await first.stop("SIGKILL"), { code: null, signal: "SIGKILL" });
   assert.throws(() => statSync(join(mnt, "proc")), { code: "ENOTCONN" }, "the dead daemon's mount is stale");
-  const dead = await before.exec(MEMTOTAL);
-  assert.notEqual(dead.code, 0);
-  assert.match(dead.stderr, /Transport endpoint is not connected/);
+  await assertStale(before);
 
-  const second = await startDaemon(mnt);
-  daemons.push(second);
+  // 2. Started again without healing (LXCFS's behaviour): the path works again, new containers see
+  //    their numbers, containers started before keep ENOTCONN until restarted.
+  const second = await start(["--no-heal-stale"]);
   assert.match(second.log(), /detached a stale mount left by a dead daemon/);
   assert.equal(mountedFsType(mnt), "fuse.boxscope");
   assert.equal(statSync(join(mnt, "proc/meminfo")).isFile(), true);
-
-  // The old container's bind mounts still point at the dead connection: this is what users see
-  // until they restart it (documented in docs/shim.md and deploy/README.md).
-  const still = await before.exec(MEMTOTAL);
-  assert.notEqual(still.code, 0);
-  assert.match(still.stderr, /Transport endpoint is not connected/);
-
+  await assertStale(before);
   const after = await lab.start({ name: "after", memoryBytes: 512 << 20, cpus: "0", binds });
   await settle();
-  assert.match((await after.exec(MEMTOTAL)).stdout, /MemTotal:\s+524288 kB/);
+  await assertSees(after, 524288);
 
-  // Restarting the old container (what the runbook says) brings its views back.
-  const restarted = await lab.restart("before");
+  // 3. Killed again, started with healing (the default): both containers recover without a restart.
+  await second.stop("SIGKILL");
+  await assertStale(after);
+  const third = await start();
+  assert.match(third.log(), /stale bind mounts repaired/);
+  await assertSees(before, 262144);
+  await assertSees(after, 524288);
+
+  // 4. A clean stop (SIGTERM) also leaves the binds dead (the connection is aborted); the next start
+  //    repairs them the same way.
+  assert.deepEqual(await third.stop("SIGTERM"), { code: 0, signal: null });
+  assert.equal(mountedFsType(mnt), undefined);
+  await assertStale(before);
+  const fourth = await start();
+  await assertSees(before, 262144);
+
+  // Restarting a container (the runbook's fallback) works too.
+  const restarted = await lab.restart("after");
   await settle();
-  assert.match((await restarted.exec(MEMTOTAL)).stdout, /MemTotal:\s+262144 kB/);
-
-  assert.deepEqual(await second.stop("SIGTERM"), { code: 0, signal: null });
+  await assertSees(restarted, 524288);
+  assert.deepEqual(await fourth.stop("SIGTERM"), { code: 0, signal: null });
 });

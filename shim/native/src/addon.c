@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fs.h"
+#include "rebind.h"
 
 typedef struct {
   boxfs_t *fs;
@@ -301,12 +302,98 @@ static napi_value js_detach(napi_env env, napi_callback_info info) {
   return out;
 }
 
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  pid_t pid;
+  int n;
+  char **sources;
+  char **targets;
+  int *stale;
+  int *results;
+  int err;
+} rebind_work_t;
+
+/* On a libuv pool thread: the JavaScript thread stays free to answer FUSE requests meanwhile. */
+static void rebind_execute(napi_env env, void *data) {
+  rebind_work_t *w = data;
+  w->err = rebind_in_namespace(w->pid, w->n, (const char *const *)w->sources, (const char *const *)w->targets,
+                               w->stale, w->results);
+}
+
+static void rebind_complete(napi_env env, napi_status status, void *data) {
+  rebind_work_t *w = data;
+  napi_value out;
+  if (w->err) {
+    napi_create_int32(env, w->err, &out);
+    napi_reject_deferred(env, w->deferred, out);
+  } else {
+    napi_create_array_with_length(env, (size_t)w->n, &out);
+    for (int i = 0; i < w->n; i++) {
+      napi_value v;
+      napi_create_int32(env, w->results[i], &v);
+      napi_set_element(env, out, (uint32_t)i, v);
+    }
+    napi_resolve_deferred(env, w->deferred, out);
+  }
+  for (int i = 0; i < w->n; i++) {
+    free(w->sources[i]);
+    free(w->targets[i]);
+  }
+  free(w->sources);
+  free(w->targets);
+  free(w->stale);
+  free(w->results);
+  napi_delete_async_work(env, w->work);
+  free(w);
+}
+
+/* rebind(pid, sources[], targets[], staleCounts[]) → Promise<errno[]> (rejects with an errno) */
+static napi_value js_rebind(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t pid = 0;
+  uint32_t n = 0, n2 = 0, n3 = 0;
+  if (argc < 4 || napi_get_value_int32(env, argv[0], &pid) != napi_ok ||
+      napi_get_array_length(env, argv[1], &n) != napi_ok || napi_get_array_length(env, argv[2], &n2) != napi_ok ||
+      napi_get_array_length(env, argv[3], &n3) != napi_ok || n != n2 || n != n3 || n == 0) {
+    napi_throw_type_error(env, NULL, "rebind(pid, sources, targets, staleCounts): arrays of one length");
+    return NULL;
+  }
+  rebind_work_t *w = calloc(1, sizeof(*w));
+  w->pid = pid;
+  w->n = (int)n;
+  w->sources = calloc(n, sizeof(char *));
+  w->targets = calloc(n, sizeof(char *));
+  w->stale = calloc(n, sizeof(int));
+  w->results = calloc(n, sizeof(int));
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    napi_get_element(env, argv[1], i, &v);
+    w->sources[i] = string_arg(env, v);
+    napi_get_element(env, argv[2], i, &v);
+    w->targets[i] = string_arg(env, v);
+    napi_get_element(env, argv[3], i, &v);
+    napi_get_value_int32(env, v, &w->stale[i]);
+    if (!w->sources[i]) w->sources[i] = strdup("");
+    if (!w->targets[i]) w->targets[i] = strdup("");
+  }
+  napi_value promise, name;
+  CHECK(env, napi_create_promise(env, &w->deferred, &promise));
+  napi_create_string_utf8(env, "boxscope.rebind", NAPI_AUTO_LENGTH, &name);
+  CHECK(env, napi_create_async_work(env, NULL, name, rebind_execute, rebind_complete, w, &w->work));
+  CHECK(env, napi_queue_async_work(env, w->work));
+  return promise;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"detach", NULL, js_detach, NULL, NULL, NULL, napi_default, NULL},
+      {"rebind", NULL, js_rebind, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
