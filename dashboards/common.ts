@@ -72,11 +72,14 @@ function withQueries<T extends { withTarget(t: cog.Builder<cog.Dataquery>): T }>
   return panel;
 }
 
-const steps = (warn: number, crit: number): dashboard.Threshold[] => [
-  { value: null, color: "green" },
-  { value: warn, color: "orange" },
-  { value: crit, color: "red" },
-];
+/** Green below `warn`, orange from it, red from `crit`: the alert's warning and critical levels. */
+function alertThresholds([warn, crit]: [warn: number, crit: number]): dashboard.ThresholdsConfigBuilder {
+  return new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps([
+    { value: null, color: "green" },
+    { value: warn, color: "orange" },
+    { value: crit, color: "red" },
+  ]);
+}
 
 export interface PanelSpec {
   title: string;
@@ -102,11 +105,7 @@ export function timeseries(p: PanelSpec): TimeseriesPanelBuilder {
   if (p.min !== undefined) b.min(p.min);
   if (p.max !== undefined) b.max(p.max);
   if (p.thresholds) {
-    b.thresholds(
-      new dashboard.ThresholdsConfigBuilder()
-        .mode(dashboard.ThresholdsMode.Absolute)
-        .steps(steps(...p.thresholds)),
-    ).thresholdsStyle(
+    b.thresholds(alertThresholds(p.thresholds)).thresholdsStyle(
       new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Line),
     );
   }
@@ -132,11 +131,7 @@ export function stat(p: PanelSpec & { mappings?: dashboard.ValueMapping[] }): St
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]));
   if (p.mappings) b.mappings(p.mappings);
   if (p.thresholds) {
-    b.thresholds(
-      new dashboard.ThresholdsConfigBuilder()
-        .mode(dashboard.ThresholdsMode.Absolute)
-        .steps(steps(...p.thresholds)),
-    );
+    b.thresholds(alertThresholds(p.thresholds));
   }
   return withQueries(b, p.queries);
 }
