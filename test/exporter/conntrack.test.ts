@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { test } from "node:test";
+import { randomId } from "../helpers/container-cgroup.js";
 import { repoRoot } from "../helpers/paths.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { parseSamples, randomId, value, waitFor } from "./helpers.js";
+import { parseSamples, value, waitFor } from "./helpers.js";
 
 const has = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 

@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { cgroupsWritable, createContainerCgroup } from "../helpers/container-cgroup.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { cgroupsWritable, createContainerCgroup, find, parseSamples, startTestExporter } from "./helpers.js";
+import { find, parseSamples, startTestExporter } from "./helpers.js";
 
 const hasPromtool = (): boolean => spawnSync("sh", ["-c", "command -v promtool"]).status === 0;
 
