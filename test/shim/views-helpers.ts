@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { handleForPath } from "../../cgroup/handle.js";
 import { readCgroupMounts } from "../../cgroup/mounts.js";
 import { countTasks, readCgroupPidsRecursive } from "../../cgroup/tasks.js";
@@ -10,8 +9,6 @@ export function meminfoField(text: string, key: string): number {
   if (!m) throw new Error(`no ${key} in\n${text}`);
   return Number(m[1]);
 }
-
-export const hasCommand = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 
 /**
  * A loadavg sampler that samples only `cgroupPath` (no container listing, so other cgroups on the

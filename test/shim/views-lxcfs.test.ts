@@ -4,9 +4,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import { join } from "node:path";
 import { test } from "node:test";
 import { createViewRenderer } from "../../shim/render.js";
-import { requirePrereq } from "../helpers/prereq.js";
+import { hasCommand, requirePrereq } from "../helpers/prereq.js";
 import { createLiveCgroup, liveCgroupsAvailable, sleep, waitForOutput } from "./live-cgroup.js";
-import { hasCommand, meminfoField } from "./views-helpers.js";
+import { meminfoField } from "./views-helpers.js";
 
 const MiB = 1024 * 1024;
 

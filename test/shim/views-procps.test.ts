@@ -5,9 +5,9 @@ import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { parseDiskstats } from "../../cgroup/host.js";
 import { createViewRenderer } from "../../shim/render.js";
-import { requirePrereq } from "../helpers/prereq.js";
+import { hasCommand, requirePrereq } from "../helpers/prereq.js";
 import { createLiveCgroup, deviceOf, liveCgroupsAvailable, runInside, waitForOutput } from "./live-cgroup.js";
-import { hasCommand, meminfoField, samplerOfOneCgroup } from "./views-helpers.js";
+import { meminfoField, samplerOfOneCgroup } from "./views-helpers.js";
 
 const MiB = 1024 * 1024;
 const BOUND = [
