@@ -13,22 +13,48 @@ export const DS: common.DataSourceRef = { type: "prometheus", uid: "${datasource
 /** Selector for the chosen host(s); `instance` is a multi-value variable, hence the regex match. */
 export const INSTANCE = 'instance=~"$instance"';
 
-export function datasourceVariable(): dashboard.DatasourceVariableBuilder {
+function datasourceVariable(): dashboard.DatasourceVariableBuilder {
   return new dashboard.DatasourceVariableBuilder("datasource").label("Data source").type("prometheus");
 }
 
-/** Hosts that run the boxscope exporter (every exporter publishes boxscope_host_pid_max). */
-export function instanceVariable(): dashboard.QueryVariableBuilder {
-  return new dashboard.QueryVariableBuilder("instance")
-    .label("Host")
+/** A variable whose values a Prometheus query lists, sorted alphabetically, refreshed with the time range. */
+export function queryVariable(name: string, label: string, q: string): dashboard.QueryVariableBuilder {
+  return new dashboard.QueryVariableBuilder(name)
+    .label(label)
     .datasource(DS)
-    .query({ query: "label_values(boxscope_host_pid_max, instance)", refId: "instance" })
-    .definition("label_values(boxscope_host_pid_max, instance)")
+    .query({ query: q, refId: name })
+    .definition(q)
     .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
-    .sort(dashboard.VariableSort.AlphabeticalAsc)
+    .sort(dashboard.VariableSort.AlphabeticalAsc);
+}
+
+/** Hosts that run the boxscope exporter (every exporter publishes boxscope_host_pid_max). */
+function instanceVariable(): dashboard.QueryVariableBuilder {
+  return queryVariable("instance", "Host", "label_values(boxscope_host_pid_max, instance)")
     .multi(true)
     .includeAll(true)
     .allValue(".+");
+}
+
+/**
+ * What every boxscope dashboard shares: tags, refresh, last 3 hours, crosshair tooltips, and the
+ * datasource and host variables; callers add their own variables and panels.
+ */
+export function boxscopeDashboard(
+  title: string,
+  uid: string,
+  description: string,
+): dashboard.DashboardBuilder {
+  return new dashboard.DashboardBuilder(title)
+    .uid(uid)
+    .description(description)
+    .tags(["boxscope", "generated"])
+    .refresh("30s")
+    .time({ from: "now-3h", to: "now" })
+    .timezone("browser")
+    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .withVariable(datasourceVariable())
+    .withVariable(instanceVariable());
 }
 
 export function query(expr: string, legend = "", refId = "A"): DataqueryBuilder {
@@ -46,11 +72,14 @@ function withQueries<T extends { withTarget(t: cog.Builder<cog.Dataquery>): T }>
   return panel;
 }
 
-const steps = (warn: number, crit: number): dashboard.Threshold[] => [
-  { value: null, color: "green" },
-  { value: warn, color: "orange" },
-  { value: crit, color: "red" },
-];
+/** Green below `warn`, orange from it, red from `crit`: the alert's warning and critical levels. */
+function alertThresholds([warn, crit]: [warn: number, crit: number]): dashboard.ThresholdsConfigBuilder {
+  return new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps([
+    { value: null, color: "green" },
+    { value: warn, color: "orange" },
+    { value: crit, color: "red" },
+  ]);
+}
 
 export interface PanelSpec {
   title: string;
@@ -76,15 +105,18 @@ export function timeseries(p: PanelSpec): TimeseriesPanelBuilder {
   if (p.min !== undefined) b.min(p.min);
   if (p.max !== undefined) b.max(p.max);
   if (p.thresholds) {
-    b.thresholds(
-      new dashboard.ThresholdsConfigBuilder()
-        .mode(dashboard.ThresholdsMode.Absolute)
-        .steps(steps(...p.thresholds)),
-    ).thresholdsStyle(
+    b.thresholds(alertThresholds(p.thresholds)).thresholdsStyle(
       new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Line),
     );
   }
   return withQueries(b, p.queries);
+}
+
+/** A share of a limit (0..1) drawn as a percentage, with the alert's warning and critical lines. */
+export function percentOfLimit(
+  p: Omit<PanelSpec, "unit" | "min" | "max" | "thresholds"> & { thresholds: [warn: number, crit: number] },
+): TimeseriesPanelBuilder {
+  return timeseries({ ...p, unit: "percentunit", min: 0, max: 1 });
 }
 
 export function stat(p: PanelSpec & { mappings?: dashboard.ValueMapping[] }): StatPanelBuilder {
@@ -99,11 +131,7 @@ export function stat(p: PanelSpec & { mappings?: dashboard.ValueMapping[] }): St
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]));
   if (p.mappings) b.mappings(p.mappings);
   if (p.thresholds) {
-    b.thresholds(
-      new dashboard.ThresholdsConfigBuilder()
-        .mode(dashboard.ThresholdsMode.Absolute)
-        .steps(steps(...p.thresholds)),
-    );
+    b.thresholds(alertThresholds(p.thresholds));
   }
   return withQueries(b, p.queries);
 }
@@ -149,6 +177,9 @@ export const HEALTH_WORDS = valueWords({
   5: ["key process down", "red"],
   6: ["log partition full", "red"],
 });
+
+/** Legend of a per-container series: name, full id and team (names may be empty or reused). */
+export const CONTAINER_LEGEND = "{{container_name}} {{container_id}} ({{team}})";
 
 export function row(title: string): dashboard.RowBuilder {
   return new dashboard.RowBuilder(title);

@@ -1,9 +1,9 @@
-import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import {
-  DS,
-  datasourceVariable,
+  boxscopeDashboard,
   INSTANCE,
-  instanceVariable,
+  percentOfLimit,
+  queryVariable,
   row,
   stat,
   table,
@@ -15,15 +15,11 @@ const C = `${INSTANCE}, container_id=~"$container"`;
 
 /** Containers known on the chosen hosts, by full id (names may be empty or reused). */
 function containerVariable(): dashboard.QueryVariableBuilder {
-  const q = `label_values(boxscope_container_info{${INSTANCE}}, container_id)`;
-  return new dashboard.QueryVariableBuilder("container")
-    .label("Container")
-    .datasource(DS)
-    .query({ query: q, refId: "container" })
-    .definition(q)
-    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
-    .sort(dashboard.VariableSort.AlphabeticalAsc)
-    .multi(false);
+  return queryVariable(
+    "container",
+    "Container",
+    `label_values(boxscope_container_info{${INSTANCE}}, container_id)`,
+  ).multi(false);
 }
 
 /**
@@ -32,16 +28,11 @@ function containerVariable(): dashboard.QueryVariableBuilder {
  * and its OOM kills.
  */
 export function containerDashboard(): dashboard.Dashboard {
-  return new dashboard.DashboardBuilder("boxscope / container")
-    .uid("boxscope-container")
-    .description("One container's memory, CPU, pids and OOM kills against its limits.")
-    .tags(["boxscope", "generated"])
-    .refresh("30s")
-    .time({ from: "now-3h", to: "now" })
-    .timezone("browser")
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .withVariable(datasourceVariable())
-    .withVariable(instanceVariable())
+  return boxscopeDashboard(
+    "boxscope / container",
+    "boxscope-container",
+    "One container's memory, CPU, pids and OOM kills against its limits.",
+  )
     .withVariable(containerVariable())
     .withPanel(
       table({
@@ -68,13 +59,10 @@ export function containerDashboard(): dashboard.Dashboard {
       }),
     )
     .withPanel(
-      timeseries({
+      percentOfLimit({
         title: "Memory % of limit, both views",
         description:
           "Strict view vs working set, as a share of the limit. Alert on the strict view: warning 75%, critical 85% (lower than the host's 90%).",
-        unit: "percentunit",
-        min: 0,
-        max: 1,
         thresholds: [0.75, 0.85],
         queries: [
           [

@@ -1,9 +1,10 @@
-import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import {
-  datasourceVariable,
+  boxscopeDashboard,
+  CONTAINER_LEGEND,
   HEALTH_WORDS,
   INSTANCE,
-  instanceVariable,
+  percentOfLimit,
   row,
   stat,
   table,
@@ -16,18 +17,11 @@ import {
  * alert thresholds drawn as lines so a viewer sees how close the host is to paging someone.
  */
 export function hostDashboard(): dashboard.Dashboard {
-  return new dashboard.DashboardBuilder("boxscope / host overview")
-    .uid("boxscope-host")
-    .description(
-      "Host thresholds watched by boxscope: PIDs, conntrack, OOM kills, key processes, log partition.",
-    )
-    .tags(["boxscope", "generated"])
-    .refresh("30s")
-    .time({ from: "now-3h", to: "now" })
-    .timezone("browser")
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .withVariable(datasourceVariable())
-    .withVariable(instanceVariable())
+  return boxscopeDashboard(
+    "boxscope / host overview",
+    "boxscope-host",
+    "Host thresholds watched by boxscope: PIDs, conntrack, OOM kills, key processes, log partition.",
+  )
     .withRow(row("Health"))
     .withPanel(
       stat({
@@ -51,13 +45,10 @@ export function hostDashboard(): dashboard.Dashboard {
     )
     .withRow(row("PIDs"))
     .withPanel(
-      timeseries({
+      percentOfLimit({
         title: "Threads vs kernel.pid_max and threads-max",
         description:
           "Every thread holds a PID; pid_max is global to the host and all containers. Alert: warning 75%, critical 90%.",
-        unit: "percentunit",
-        min: 0,
-        max: 1,
         thresholds: [0.75, 0.9],
         queries: [
           [
@@ -86,23 +77,15 @@ export function hostDashboard(): dashboard.Dashboard {
       timeseries({
         title: "Top containers by pids",
         description: "The containers holding most PIDs: where a thread leak shows first.",
-        queries: [
-          [
-            `topk(10, boxscope_container_pids{${INSTANCE}})`,
-            "{{container_name}} {{container_id}} ({{team}})",
-          ],
-        ],
+        queries: [[`topk(10, boxscope_container_pids{${INSTANCE}})`, CONTAINER_LEGEND]],
         w: 24,
       }),
     )
     .withRow(row("Network: connection tracking"))
     .withPanel(
-      timeseries({
+      percentOfLimit({
         title: "Conntrack table fill",
         description: "nf_conntrack entries / nf_conntrack_max. Alert: warning 75%, critical 90%.",
-        unit: "percentunit",
-        min: 0,
-        max: 1,
         thresholds: [0.75, 0.9],
         queries: [
           [
@@ -137,18 +120,15 @@ export function hostDashboard(): dashboard.Dashboard {
     )
     .withRow(row("Memory: containers near their limit, OOM kills"))
     .withPanel(
-      timeseries({
+      percentOfLimit({
         title: "Top containers by memory % of limit (cache counted as used)",
         description:
           "The strict view the memory alert uses: warning 75%, critical 85% of the limit, lower than the host's 90%.",
-        unit: "percentunit",
-        min: 0,
-        max: 1,
         thresholds: [0.75, 0.85],
         queries: [
           [
             `topk(10, boxscope_container_memory_strict_usage_bytes{${INSTANCE}} / boxscope_container_memory_limit_bytes{${INSTANCE}})`,
-            "{{container_name}} {{container_id}} ({{team}})",
+            CONTAINER_LEGEND,
           ],
         ],
       }),
@@ -161,7 +141,7 @@ export function hostDashboard(): dashboard.Dashboard {
         queries: [
           [
             `max without (source) (increase(boxscope_container_oom_kills_total{${INSTANCE}}[1h]))`,
-            "{{container_name}} {{container_id}} ({{team}})",
+            CONTAINER_LEGEND,
           ],
         ],
       }),
@@ -189,12 +169,9 @@ export function hostDashboard(): dashboard.Dashboard {
     )
     .withRow(row("Logs"))
     .withPanel(
-      timeseries({
+      percentOfLimit({
         title: "Log partition used",
         description: "Space and inodes used on the log partition. Alert: warning 80%, critical 90% used.",
-        unit: "percentunit",
-        min: 0,
-        max: 1,
         thresholds: [0.8, 0.9],
         queries: [
           [

@@ -1,24 +1,22 @@
-import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
-import { datasourceVariable, INSTANCE, instanceVariable, row, timeseries } from "./common.js";
+import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import { boxscopeDashboard, INSTANCE, row, timeseries } from "./common.js";
 
 const rate = (metric: string, by = "instance") =>
   `sum by (${by}) (rate(${metric}{${INSTANCE}}[$__rate_interval]))`;
+
+const linkLatency = (quantile: number) =>
+  `histogram_quantile(${quantile}, sum by (instance, le) (rate(boxscope_logwatcher_link_latency_seconds_bucket{${INSTANCE}}[$__rate_interval])))`;
 
 /**
  * The log pipeline, vivo's kiver-guard → Flume → Kafka → Elasticsearch made boxscope's:
  * logwatcher (unique symlinks in a flat spool), shipper (spool → Kafka), indexer (Kafka → Elasticsearch).
  */
 export function pipelineDashboard(): dashboard.Dashboard {
-  return new dashboard.DashboardBuilder("boxscope / log pipeline")
-    .uid("boxscope-log-pipeline")
-    .description("logwatcher, shipper and indexer: is every log file linked, shipped to Kafka and indexed?")
-    .tags(["boxscope", "generated"])
-    .refresh("30s")
-    .time({ from: "now-3h", to: "now" })
-    .timezone("browser")
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .withVariable(datasourceVariable())
-    .withVariable(instanceVariable())
+  return boxscopeDashboard(
+    "boxscope / log pipeline",
+    "boxscope-log-pipeline",
+    "logwatcher, shipper and indexer: is every log file linked, shipped to Kafka and indexed?",
+  )
     .withRow(row("logwatcher: spool of unique symlinks"))
     .withPanel(
       timeseries({
@@ -47,14 +45,8 @@ export function pipelineDashboard(): dashboard.Dashboard {
         unit: "s",
         w: 8,
         queries: [
-          [
-            `histogram_quantile(0.5, sum by (instance, le) (rate(boxscope_logwatcher_link_latency_seconds_bucket{${INSTANCE}}[$__rate_interval])))`,
-            "{{instance}} p50",
-          ],
-          [
-            `histogram_quantile(0.99, sum by (instance, le) (rate(boxscope_logwatcher_link_latency_seconds_bucket{${INSTANCE}}[$__rate_interval])))`,
-            "{{instance}} p99",
-          ],
+          [linkLatency(0.5), "{{instance}} p50"],
+          [linkLatency(0.99), "{{instance}} p99"],
         ],
       }),
     )

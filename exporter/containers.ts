@@ -1,5 +1,5 @@
 import { readCgroupMounts } from "../cgroup/mounts.js";
-import type { CgroupHandle, CgroupMounts, ContainerIdentity } from "../cgroup/types.js";
+import type { CgroupHandle, ContainerIdentity } from "../cgroup/types.js";
 import { CgroupFileCache } from "./cgroup-files.js";
 import { ContainerLister } from "./container-list.js";
 import {
@@ -24,9 +24,10 @@ export interface LiveContainer {
  * of vanished containers disappear.
  */
 export class ContainerSource {
-  private mounts: CgroupMounts | undefined;
-  private cached: { scrapeId: number; list: LiveContainer[] } | undefined;
-  private memoryCache = new Map<string, ContainerMemory | undefined>();
+  /** This scrape's list, and memory data read during it (by cgroup path). */
+  private cached:
+    | { scrapeId: number; list: LiveContainer[]; memory: Map<string, ContainerMemory | undefined> }
+    | undefined;
   private readonly files = new CgroupFileCache();
   private readonly readers = new ContainerReaders(this.files);
 
@@ -44,22 +45,21 @@ export class ContainerSource {
     if (this.cached?.scrapeId === scrapeId) return this.cached.list;
     this.readers.beginScrape(scrapeId);
     // Mounts rarely change, but re-reading them costs one small file and survives remounts.
-    this.mounts = readCgroupMounts();
     const list = this.lister
-      .list(this.mounts)
+      .list(readCgroupMounts())
       .filter((c) => this.cgroupPrefix === "" || c.path.startsWith(this.cgroupPrefix))
       .map((c) => ({ ...c, labels: this.labeler.labelsFor(c.identity, c.identity.id) }));
     this.labeler.retain(new Set(list.map((c) => c.identity.id)));
-    this.cached = { scrapeId, list };
-    this.memoryCache = new Map();
+    this.cached = { scrapeId, list, memory: new Map() };
     return list;
   }
 
   /** Memory data of a listed container, read once per scrape (memory and OOM collectors share it). */
   memory(c: LiveContainer): ContainerMemory | undefined {
-    if (this.memoryCache.has(c.path)) return this.memoryCache.get(c.path);
+    const read = this.cached?.memory;
+    if (read?.has(c.path)) return read.get(c.path);
     const data = this.readers.memory(c.handle);
-    this.memoryCache.set(c.path, data);
+    read?.set(c.path, data);
     return data;
   }
 

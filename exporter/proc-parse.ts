@@ -1,12 +1,12 @@
 /** Pure parsers of host /proc and /sys text used by the host collectors. No I/O here. */
 
+import { parseLoadavg } from "../cgroup/host.js";
+
 /** /proc/loadavg "0.15 0.06 0.01 3/103 7217": the 4th field's total is every task (thread) alive. */
 export function parseLoadavgThreads(text: string): number {
-  const field = text.trim().split(/\s+/)[3];
-  const total = field?.split("/")[1];
-  const n = total === undefined ? Number.NaN : Number(total);
-  if (!Number.isInteger(n)) throw new Error(`unexpected /proc/loadavg: ${JSON.stringify(text.trim())}`);
-  return n;
+  const loadavg = parseLoadavg(text);
+  if (!loadavg) throw new Error(`unexpected /proc/loadavg: ${JSON.stringify(text.trim())}`);
+  return loadavg.total;
 }
 
 /** A single-integer file such as /proc/sys/kernel/pid_max. */

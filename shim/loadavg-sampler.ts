@@ -86,7 +86,6 @@ export function createLoadavgSampler(opts: LoadavgSamplerOptions): LoadavgSample
       counts = opts.countTasks(path);
     } catch (e) {
       opts.logger?.debug({ cgroup: path, err: e }, "loadavg sample failed");
-      counts = undefined;
     }
     if (counts === undefined) {
       if (entry === undefined) entry = { sample: undefined, misses: 0 };
@@ -179,13 +178,16 @@ export function createLoadavgSampler(opts: LoadavgSamplerOptions): LoadavgSample
     return running;
   }
 
+  /** One pass, then the next one intervalMs later (until stopped). */
+  function passThenSchedule(): void {
+    void runPass()
+      .catch((e: unknown) => opts.logger?.error({ err: e }, "loadavg pass failed"))
+      .finally(schedule);
+  }
+
   function schedule(): void {
     if (stopped) return;
-    timer = setTimeout(() => {
-      runPass()
-        .catch((e: unknown) => opts.logger?.error({ err: e }, "loadavg pass failed"))
-        .finally(schedule);
-    }, intervalMs);
+    timer = setTimeout(passThenSchedule, intervalMs);
     timer.unref();
   }
 
@@ -199,9 +201,7 @@ export function createLoadavgSampler(opts: LoadavgSamplerOptions): LoadavgSample
       if (started) return;
       started = true;
       stopped = false;
-      void runPass()
-        .catch((e: unknown) => opts.logger?.error({ err: e }, "loadavg pass failed"))
-        .finally(schedule);
+      passThenSchedule();
     },
     stop: async () => {
       stopped = true;

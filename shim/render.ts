@@ -184,13 +184,22 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
   const fresh = <T>(t: Timed<T> | undefined, at: number): t is Timed<T> =>
     t !== undefined && at - t.at < windowMs;
 
-  function hostPart<T>(key: string, at: number, compute: () => T, window = windowMs): T {
-    const cached = hostCache.get(key) as Timed<T> | undefined;
+  /** `compute()`'s value for `key`, reused while younger than `window`. */
+  function remembered<T>(
+    cache: Map<string, Timed<unknown>>,
+    key: string,
+    at: number,
+    compute: () => T,
+    window = windowMs,
+  ): T {
+    const cached = cache.get(key) as Timed<T> | undefined;
     if (cached !== undefined && at - cached.at < window) return cached.value;
     const value = compute();
-    hostCache.set(key, { at, value });
+    cache.set(key, { at, value });
     return value;
   }
+  const hostPart = <T>(key: string, at: number, compute: () => T, window = windowMs): T =>
+    remembered(hostCache, key, at, compute, window);
   const hostText = (view: ViewPath, at: number): string =>
     hostPart(`text:${view}`, at, () => {
       const f = HOST_FILE[view];
@@ -221,13 +230,8 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
   const hostSwapTotalKb = (at: number): number =>
     hostMeminfo(at).entries.find((e) => e.key === "SwapTotal")?.value ?? 0;
 
-  function part<T>(c: ContainerState, key: string, at: number, read: () => T): T {
-    const cached = c.parts.get(key) as Timed<T> | undefined;
-    if (fresh(cached, at)) return cached.value;
-    const value = read();
-    c.parts.set(key, { at, value });
-    return value;
-  }
+  const part = <T>(c: ContainerState, key: string, at: number, read: () => T): T =>
+    remembered(c.parts, key, at, read);
   const withErrors = <T>(path: string, r: { data?: T; errors: string[] }): T | undefined => {
     if (r.errors.length > 0)
       log?.debug({ cgroup: path, errors: r.errors }, "cgroup read incomplete; host values fill in");

@@ -11,7 +11,11 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { createContainerCgroup, randomId, type TestContainerCgroup } from "../../test/exporter/helpers.js";
+import {
+  createContainerCgroup,
+  randomId,
+  type TestContainerCgroup,
+} from "../../test/helpers/container-cgroup.js";
 import { repoRoot } from "../../test/helpers/paths.js";
 
 const args = process.argv.slice(2);

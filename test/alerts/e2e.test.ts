@@ -2,8 +2,6 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import {
-  accessSync,
-  constants,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -28,9 +26,11 @@ import {
   cgroupsWritable,
   createContainerCgroup,
   enterCgroupScript,
+  kmsgReadable,
+  oomKill,
   randomId,
   type TestContainerCgroup,
-} from "../exporter/helpers.js";
+} from "../helpers/container-cgroup.js";
 import { repoRoot } from "../helpers/paths.js";
 import { requirePrereq } from "../helpers/prereq.js";
 import {
@@ -47,15 +47,6 @@ import { testAlertmanagerConfig } from "./alertmanager-config.js";
 import { absentSignals, presentSignals } from "./signals.js";
 
 const MiB = 1024 * 1024;
-
-const kmsgReadable = (): boolean => {
-  try {
-    accessSync("/dev/kmsg", constants.R_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Caps a test cgroup's CPU at half a CPU (v1 cpu.cfs_quota_us, v2 cpu.max) so the CPU-limit series exists. */
 function limitCpu(cg: TestContainerCgroup): void {
@@ -236,8 +227,7 @@ test("e2e: a real OOM kill fires BoxscopeContainerOOMKilled in Prometheus and re
   assert.ok(ruleCount >= 30, `Prometheus loaded only ${ruleCount} rules from alerts/`);
 
   // A real OOM kill: `tail /dev/zero` buffers one endless line until the 32 MiB memcg kills it.
-  const hog = spawn("sh", ["-c", enterCgroupScript(oom, "tail /dev/zero")], { stdio: "ignore" });
-  const [, signal] = (await once(hog, "exit")) as [number | null, NodeJS.Signals | null];
+  const { signal } = await oomKill(oom);
   assert.equal(signal, "SIGKILL", "the hog should be OOM-killed");
   const memDir = oom.dirs.get("memory");
   if (memDir) assert.match(readFileSync(join(memDir, "memory.oom_control"), "utf8"), /oom_kill [1-9]/);

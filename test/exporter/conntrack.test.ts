@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { test } from "node:test";
+import { randomId } from "../helpers/container-cgroup.js";
 import { repoRoot } from "../helpers/paths.js";
-import { requirePrereq } from "../helpers/prereq.js";
-import { parseSamples, randomId, value, waitFor } from "./helpers.js";
-
-const has = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+import { hasCommand, requirePrereq } from "../helpers/prereq.js";
+import { parseSamples, value, waitFor } from "./helpers.js";
 
 function run(args: string[], input?: string): void {
   const r = spawnSync(args[0] as string, args.slice(1), { input, encoding: "utf8" });
@@ -64,7 +63,7 @@ const NFT_RULES = `table inet bxs {
 test("conntrack entries rise with many loopback TCP connections in a network namespace with conntrack active", {
   timeout: 60_000,
 }, async (t) => {
-  const ok = process.getuid?.() === 0 && has("ip") && has("nft") && has("curl");
+  const ok = process.getuid?.() === 0 && hasCommand("ip") && hasCommand("nft") && hasCommand("curl");
   if (!requirePrereq(t, ok, "needs root, ip (iproute2), nft (nftables) and curl")) return;
   const ns = `boxscope-test-exporter-${randomId()}`;
   run(["ip", "netns", "add", ns]);

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { test } from "node:test";
-import { randomId, startTestExporter, value, waitFor } from "./helpers.js";
+import { randomId } from "../helpers/container-cgroup.js";
+import { startTestExporter, value, waitFor } from "./helpers.js";
 
 test("a watched key process: up 1, down 0 when stopped, up again with restarts +1", {
   timeout: 30_000,

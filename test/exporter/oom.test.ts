@@ -1,35 +1,14 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { accessSync, constants } from "node:fs";
 import { test } from "node:test";
-import { requirePrereq } from "../helpers/prereq.js";
 import {
   cgroupsWritable,
   createContainerCgroup,
-  enterCgroupScript,
+  kmsgReadable,
+  oomKill,
   randomId,
-  startTestExporter,
-  type TestContainerCgroup,
-  value,
-  waitFor,
-} from "./helpers.js";
-
-const kmsgReadable = (): boolean => {
-  try {
-    accessSync("/dev/kmsg", constants.R_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Runs a memory hog (`tail /dev/zero` buffers an endless line) in the cgroup; resolves when it dies. */
-async function oomKill(cg: TestContainerCgroup): Promise<{ signal: NodeJS.Signals | null; at: number }> {
-  const child = spawn("sh", ["-c", enterCgroupScript(cg, "tail /dev/zero")], { stdio: "ignore" });
-  const [, signal] = (await once(child, "exit")) as [number | null, NodeJS.Signals | null];
-  return { signal, at: Date.now() };
-}
+} from "../helpers/container-cgroup.js";
+import { requirePrereq } from "../helpers/prereq.js";
+import { startTestExporter, value, waitFor } from "./helpers.js";
 
 test("a 32 MiB cgroup's OOM kill is counted within 2 s from the cgroup and from /dev/kmsg, even after the container is gone", {
   timeout: 60_000,

@@ -3,15 +3,9 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { cgroupsWritable, createContainerCgroup, enterCgroupScript } from "../helpers/container-cgroup.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import {
-  cgroupsWritable,
-  createContainerCgroup,
-  enterCgroupScript,
-  startTestExporter,
-  value,
-  waitFor,
-} from "./helpers.js";
+import { startTestExporter, value, waitFor } from "./helpers.js";
 
 test("a pids-limited cgroup running 200 threads: container pids metrics match pids.current", {
   timeout: 60_000,

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { requirePrereq } from "../helpers/prereq.js";
+import { hasCommand, requirePrereq } from "../helpers/prereq.js";
 import { startTestExporter, waitFor } from "./helpers.js";
-
-const hasPrometheus = (): boolean => spawnSync("sh", ["-c", "command -v prometheus"]).status === 0;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -22,7 +20,7 @@ async function freePort(): Promise<number> {
 test("a real Prometheus scrapes the exporter (it negotiates OpenMetrics first) and stores its series", {
   timeout: 60_000,
 }, async (t) => {
-  if (!requirePrereq(t, hasPrometheus(), "needs prometheus (Debian package prometheus)")) return;
+  if (!requirePrereq(t, hasCommand("prometheus"), "needs prometheus (Debian package prometheus)")) return;
   const exp = await startTestExporter({
     kmsg: false,
     logRoot: "/",

@@ -4,15 +4,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { requirePrereq } from "../helpers/prereq.js";
-import { cgroupsWritable, createContainerCgroup, find, parseSamples, startTestExporter } from "./helpers.js";
-
-const hasPromtool = (): boolean => spawnSync("sh", ["-c", "command -v promtool"]).status === 0;
+import { cgroupsWritable, createContainerCgroup } from "../helpers/container-cgroup.js";
+import { hasCommand, requirePrereq } from "../helpers/prereq.js";
+import { find, parseSamples, startTestExporter } from "./helpers.js";
 
 test("promtool check metrics accepts the exporter's output, with containers, rules and teams", {
   timeout: 30_000,
 }, async (t) => {
-  if (!requirePrereq(t, hasPromtool(), "needs promtool (Debian package prometheus)")) return;
+  if (!requirePrereq(t, hasCommand("promtool"), "needs promtool (Debian package prometheus)")) return;
   const dir = mkdtempSync(join(tmpdir(), "boxscope-test-exporter-promtool-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   let containerId: string | undefined;

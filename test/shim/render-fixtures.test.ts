@@ -18,6 +18,7 @@ import {
   v2Mounts,
 } from "../cgroup/fixtures.js";
 import { fixturePath } from "../helpers/paths.js";
+import { meminfoField } from "./views-helpers.js";
 
 /** The host's own files (12 CPUs, 2 GiB of swap) the views fall back to and pass through. */
 const HOST = fixturePath("shim", "host");
@@ -38,23 +39,17 @@ function view(r: ReturnType<typeof renderer>, v: string, path: string): string {
   return res.value;
 }
 
-function field(text: string, key: string): number {
-  const m = new RegExp(`^${key.replace(/[()]/g, "\\$&")}:\\s+(\\d+)`, "m").exec(text);
-  if (!m) throw new Error(`no ${key} in\n${text}`);
-  return Number(m[1]);
-}
-
 const processors = (text: string): number => (text.match(/^processor\t: \d+$/gm) ?? []).length;
 
 test("v1 fixture, limits only on the pod (ancestor): memory, swap, cpuset 0-3,8,10-11 and quota 0.5", () => {
   const r = renderer(V1_ROOT, v1Mounts());
   const mem = view(r, "proc/meminfo", PATH_A);
-  assert.equal(field(mem, "MemTotal"), 256 * 1024, "the pod's 256 MiB limit applies to its container");
-  assert.equal(field(mem, "MemFree"), 256 * 1024 - 100 * 1024);
-  assert.equal(field(mem, "MemAvailable"), 156 * 1024 + 16 * 1024 + 24 * 1024);
-  assert.equal(field(mem, "SwapTotal"), 256 * 1024, "memsw 512 MiB − mem 256 MiB on the pod");
-  assert.equal(field(mem, "SwapFree"), 256 * 1024 - 10 * 1024);
-  assert.equal(field(mem, "Committed_AS"), 170688, "fields a cgroup cannot tell are the host's");
+  assert.equal(meminfoField(mem, "MemTotal"), 256 * 1024, "the pod's 256 MiB limit applies to its container");
+  assert.equal(meminfoField(mem, "MemFree"), 256 * 1024 - 100 * 1024);
+  assert.equal(meminfoField(mem, "MemAvailable"), 156 * 1024 + 16 * 1024 + 24 * 1024);
+  assert.equal(meminfoField(mem, "SwapTotal"), 256 * 1024, "memsw 512 MiB − mem 256 MiB on the pod");
+  assert.equal(meminfoField(mem, "SwapFree"), 256 * 1024 - 10 * 1024);
+  assert.equal(meminfoField(mem, "Committed_AS"), 170688, "fields a cgroup cannot tell are the host's");
   assert.match(view(r, "proc/swaps", PATH_A), /^none {36}virtual\t262144\t\t10240\t\t-1$/m);
   // quota 0.5 CPU on the pod → 1 CPU; without the quota the 7 CPUs of the cpuset, renumbered
   assert.equal(processors(view(r, "proc/cpuinfo", PATH_A)), 1);
@@ -82,8 +77,8 @@ test("v1 fixture: quota 1.5 on a cpuset inherited from the parent, unlimited swa
   assert.equal(processors(view(r, "proc/cpuinfo", PATH_B)), 2, "ceil(1.5) of the parent's 2-5");
   assert.match(view(r, "proc/cpuinfo", PATH_B), /^core id\t\t: 2$/m, "the first CPUs of the cpuset: 2 and 3");
   const mem = view(r, "proc/meminfo", PATH_B);
-  assert.equal(field(mem, "MemTotal"), 512 * 1024);
-  assert.equal(field(mem, "SwapTotal"), 2097152, "no memsw files: the host's swap lines");
+  assert.equal(meminfoField(mem, "MemTotal"), 512 * 1024);
+  assert.equal(meminfoField(mem, "SwapTotal"), 2097152, "no memsw files: the host's swap lines");
   assert.equal(
     view(r, "proc/swaps", PATH_B),
     readFileSync(join(HOST, "proc/swaps"), "utf8"),
@@ -94,12 +89,12 @@ test("v1 fixture: quota 1.5 on a cpuset inherited from the parent, unlimited swa
 test("v2 fixture: memory.max/swap.max on the pod slice, cpu.max 1.5, io.stat, pressure", () => {
   const r = renderer(V2_ROOT, v2Mounts());
   const mem = view(r, "proc/meminfo", PATH_C);
-  assert.equal(field(mem, "MemTotal"), 256 * 1024);
-  assert.equal(field(mem, "MemFree"), 256 * 1024 - 150 * 1024);
-  assert.equal(field(mem, "Slab"), 4096);
-  assert.equal(field(mem, "SReclaimable"), 3072);
-  assert.equal(field(mem, "SwapTotal"), 128 * 1024, "memory.swap.max of the pod");
-  assert.equal(field(mem, "SwapFree"), 127 * 1024);
+  assert.equal(meminfoField(mem, "MemTotal"), 256 * 1024);
+  assert.equal(meminfoField(mem, "MemFree"), 256 * 1024 - 150 * 1024);
+  assert.equal(meminfoField(mem, "Slab"), 4096);
+  assert.equal(meminfoField(mem, "SReclaimable"), 3072);
+  assert.equal(meminfoField(mem, "SwapTotal"), 128 * 1024, "memory.swap.max of the pod");
+  assert.equal(meminfoField(mem, "SwapFree"), 127 * 1024);
   assert.equal(processors(view(r, "proc/cpuinfo", PATH_C)), 2);
   assert.equal(view(r, "sys/devices/system/cpu/online", PATH_C), "0-1\n");
   // LXCFS serves the host's stat and diskstats on v2; boxscope spreads cpu.stat over the visible CPUs
@@ -122,8 +117,8 @@ test("v2 fixture: memory.max/swap.max on the pod slice, cpu.max 1.5, io.stat, pr
 test("v2 fixture: unlimited memory keeps the host's MemTotal; missing files fall back to the host", () => {
   const r = renderer(V2_ROOT, v2Mounts());
   const mem = view(r, "proc/meminfo", PATH_D);
-  assert.equal(field(mem, "MemTotal"), 24684092);
-  assert.equal(field(mem, "MemFree"), 24684092 - 50 * 1024);
+  assert.equal(meminfoField(mem, "MemTotal"), 24684092);
+  assert.equal(meminfoField(mem, "MemFree"), 24684092 - 50 * 1024);
   // no io.stat and no pressure files in this container: the host's files, byte for byte
   assert.equal(view(r, "proc/diskstats", PATH_D), readFileSync(join(HOST, "proc/diskstats"), "utf8"));
   assert.equal(view(r, "proc/pressure/io", PATH_D), readFileSync(join(HOST, "proc/pressure/io"), "utf8"));
@@ -161,14 +156,18 @@ test("a reused pid is re-resolved: the start time changed, so the old container'
   const r = renderer(root, mounts, { shareWindowMs: 0 });
   const first = r.renderForPid("proc/meminfo", pid);
   assert.ok(first.ok);
-  assert.equal(field(first.value, "MemTotal"), 256 * 1024, `pid ${pid} is in container ${ID_C.slice(0, 12)}`);
+  assert.equal(
+    meminfoField(first.value, "MemTotal"),
+    256 * 1024,
+    `pid ${pid} is in container ${ID_C.slice(0, 12)}`,
+  );
   assert.equal(r.cgroupForPid(pid), PATH_C);
   // the process exits and a new one in another container gets the same pid
   writeFileSync(join(root, "proc", String(pid), "stat"), procStat(pid, 2000));
   writeFileSync(join(root, "proc", String(pid), "cgroup"), `0::${PATH_D}\n`);
   const second = r.renderForPid("proc/meminfo", pid);
   assert.ok(second.ok);
-  assert.equal(field(second.value, "MemTotal"), 24684092);
+  assert.equal(meminfoField(second.value, "MemTotal"), 24684092);
   assert.equal(r.cgroupForPid(pid), PATH_D);
 });
 
@@ -176,12 +175,20 @@ test("reads within the share window share one reading; later reads see the chang
   const { root, mounts } = mutableV2(t);
   let clock = 0;
   const r = renderer(root, mounts, { shareWindowMs: 100, now: () => clock });
-  const before = field(view(r, "proc/meminfo", PATH_C), "MemFree");
+  const before = meminfoField(view(r, "proc/meminfo", PATH_C), "MemFree");
   writeFileSync(join(root, "sys/fs/cgroup", PATH_C, "memory.current"), String(200 * 1024 * 1024));
   clock = 50;
-  assert.equal(field(view(r, "proc/meminfo", PATH_C), "MemFree"), before, "within 100 ms: same reading");
+  assert.equal(
+    meminfoField(view(r, "proc/meminfo", PATH_C), "MemFree"),
+    before,
+    "within 100 ms: same reading",
+  );
   clock = 150;
-  assert.equal(field(view(r, "proc/meminfo", PATH_C), "MemFree"), 56 * 1024, "after the window: re-read");
+  assert.equal(
+    meminfoField(view(r, "proc/meminfo", PATH_C), "MemFree"),
+    56 * 1024,
+    "after the window: re-read",
+  );
 });
 
 test("stat served through the renderer never goes backwards when cpu.stat does", (t) => {

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { test } from "node:test";
-import { handleForPath } from "../../cgroup/handle.js";
 import { parseDiskstats, parseStat } from "../../cgroup/host.js";
-import { readCgroupMounts } from "../../cgroup/mounts.js";
-import { countTasks, readCgroupPidsRecursive } from "../../cgroup/tasks.js";
-import { createLoadavgSampler } from "../../shim/loadavg-sampler.js";
 import { createViewRenderer } from "../../shim/render.js";
 import { requirePrereq } from "../helpers/prereq.js";
 import {
@@ -16,14 +12,9 @@ import {
   sleep,
   waitForOutput,
 } from "./live-cgroup.js";
+import { meminfoField, samplerOfOneCgroup } from "./views-helpers.js";
 
 const MiB = 1024 * 1024;
-
-function field(text: string, key: string): number {
-  const m = new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(text);
-  if (!m) throw new Error(`no ${key} in\n${text}`);
-  return Number(m[1]);
-}
 
 test("live cgroup (v1 on this hybrid host, or v2): every view moves the way the kernel's would", {
   timeout: 120_000,
@@ -76,15 +67,15 @@ test("live cgroup (v1 on this hybrid host, or v2): every view moves the way the 
 
   await t.test("meminfo: MemTotal = 256 MiB, MemFree falls when the cgroup allocates 100 MiB", async () => {
     const before = view("proc/meminfo");
-    assert.equal(field(before, "MemTotal"), 256 * 1024);
+    assert.equal(meminfoField(before, "MemTotal"), 256 * 1024);
     const hog = cg.spawnInside(
       `exec ${process.execPath} -e "const b = Buffer.alloc(100 * 2 ** 20, 1); console.log('ready', b[5]); setInterval(() => {}, 1e6)"`,
     );
     await waitForOutput(hog, "ready");
     const after = view("proc/meminfo");
-    const fell = field(before, "MemFree") - field(after, "MemFree");
+    const fell = meminfoField(before, "MemFree") - meminfoField(after, "MemFree");
     assert.ok(fell >= 95 * 1024, `MemFree fell by ${fell} kB`);
-    assert.ok(field(after, "MemAvailable") >= field(after, "MemFree"));
+    assert.ok(meminfoField(after, "MemAvailable") >= meminfoField(after, "MemFree"));
     hog.kill("SIGKILL");
   });
 
@@ -118,13 +109,7 @@ test("live cgroup (v1 on this hybrid host, or v2): every view moves the way the 
       t.after(() => threaded.kill("SIGKILL"));
       await waitForOutput(threaded, "ready");
       const threadsNow = cg.threadCount();
-      const mounts = readCgroupMounts();
-      const sampler = createLoadavgSampler({
-        listCgroups: () => [],
-        countTasks: (p) => countTasks(readCgroupPidsRecursive(handleForPath(mounts, p))),
-      });
-      sampler.track(cg.path);
-      await sampler.runPass();
+      const sampler = await samplerOfOneCgroup(cg.path);
       const withSampler = createViewRenderer({ shareWindowMs: 0, sampler });
       const res = withSampler.renderForCgroup("proc/loadavg", cg.path);
       assert.ok(res.ok);

@@ -4,18 +4,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import { join } from "node:path";
 import { test } from "node:test";
 import { createViewRenderer } from "../../shim/render.js";
-import { requirePrereq } from "../helpers/prereq.js";
+import { hasCommand, requirePrereq } from "../helpers/prereq.js";
 import { createLiveCgroup, liveCgroupsAvailable, sleep, waitForOutput } from "./live-cgroup.js";
+import { meminfoField } from "./views-helpers.js";
 
 const MiB = 1024 * 1024;
-
-function field(text: string, key: string): number {
-  const m = new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(text);
-  if (!m) throw new Error(`no ${key} in\n${text}`);
-  return Number(m[1]);
-}
-
-const hasCommand = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 
 /** Mounts LXCFS (the Debian package) at a fresh directory; resolves once its files appear. */
 async function startLxcfs(
@@ -103,12 +96,12 @@ test("LXCFS 5 cross-check: MemTotal, MemFree, processors and uptime agree for th
   const ours = render("proc/meminfo");
   const theirs = readFileSync(join(out, "meminfo"), "utf8");
 
-  assert.equal(field(ours, "MemTotal"), field(theirs, "MemTotal"));
-  assert.equal(field(ours, "MemTotal"), 256 * 1024);
+  assert.equal(meminfoField(ours, "MemTotal"), meminfoField(theirs, "MemTotal"));
+  assert.equal(meminfoField(ours, "MemTotal"), 256 * 1024);
   // The cgroup's usage moves a little between LXCFS's read and ours (page tables, the cat itself).
   assert.ok(
-    Math.abs(field(ours, "MemFree") - field(theirs, "MemFree")) <= 4096,
-    `${field(ours, "MemFree")} vs ${field(theirs, "MemFree")}`,
+    Math.abs(meminfoField(ours, "MemFree") - meminfoField(theirs, "MemFree")) <= 4096,
+    `${meminfoField(ours, "MemFree")} vs ${meminfoField(theirs, "MemFree")}`,
   );
 
   const [ourUp] = render("proc/uptime").split(" ").map(Number);

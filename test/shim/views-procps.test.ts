@@ -3,14 +3,11 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
-import { handleForPath } from "../../cgroup/handle.js";
 import { parseDiskstats } from "../../cgroup/host.js";
-import { readCgroupMounts } from "../../cgroup/mounts.js";
-import { countTasks, readCgroupPidsRecursive } from "../../cgroup/tasks.js";
-import { createLoadavgSampler } from "../../shim/loadavg-sampler.js";
 import { createViewRenderer } from "../../shim/render.js";
-import { requirePrereq } from "../helpers/prereq.js";
+import { hasCommand, requirePrereq } from "../helpers/prereq.js";
 import { createLiveCgroup, deviceOf, liveCgroupsAvailable, runInside, waitForOutput } from "./live-cgroup.js";
+import { meminfoField, samplerOfOneCgroup } from "./views-helpers.js";
 
 const MiB = 1024 * 1024;
 const BOUND = [
@@ -23,14 +20,6 @@ const BOUND = [
   "proc/swaps",
   "sys/devices/system/cpu/online",
 ] as const;
-
-function field(text: string, key: string): number {
-  const m = new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(text);
-  if (!m) throw new Error(`no ${key} in\n${text}`);
-  return Number(m[1]);
-}
-
-const hasCommand = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 
 test("procps and sysstat read the rendered views bind-mounted over /proc", { timeout: 60_000 }, async (t) => {
   if (!requirePrereq(t, liveCgroupsAvailable(), "needs root and cgroup v1 controllers")) return;
@@ -55,13 +44,7 @@ test("procps and sysstat read the rendered views bind-mounted over /proc", { tim
   const dd = await runInside(cg, `dd if=/dev/zero of=${dir}/f bs=1M count=4 oflag=direct 2>&1`);
   assert.equal(dd.code, 0, dd.stdout);
 
-  const mounts = readCgroupMounts();
-  const sampler = createLoadavgSampler({
-    listCgroups: () => [],
-    countTasks: (p) => countTasks(readCgroupPidsRecursive(handleForPath(mounts, p))),
-  });
-  sampler.track(cg.path);
-  await sampler.runPass();
+  const sampler = await samplerOfOneCgroup(cg.path);
   const renderer = createViewRenderer({ sampler, shareWindowMs: 0 });
   const files = join(dir, "views");
   const rendered = new Map<string, string>();
@@ -87,8 +70,8 @@ test("procps and sysstat read the rendered views bind-mounted over /proc", { tim
     const mem = /^Mem:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/m.exec(out);
     assert.ok(mem, out);
     assert.equal(Number(mem[1]), 256 * MiB);
-    assert.equal(Number(mem[3]), field(meminfo, "MemFree") * 1024);
-    assert.equal(Number(mem[6]), field(meminfo, "MemAvailable") * 1024);
+    assert.equal(Number(mem[3]), meminfoField(meminfo, "MemFree") * 1024);
+    assert.equal(Number(mem[6]), meminfoField(meminfo, "MemAvailable") * 1024);
     assert.ok(Number(mem[2]) >= 60 * MiB, `used ${mem[2]} includes the 64 MiB buffer`);
   });
 
@@ -96,7 +79,7 @@ test("procps and sysstat read the rendered views bind-mounted over /proc", { tim
     const lines = inViews("vmstat").trim().split("\n");
     const header = (lines[1] ?? "").trim().split(/\s+/);
     const values = (lines[2] ?? "").trim().split(/\s+/).map(Number);
-    assert.equal(values[header.indexOf("free")], field(meminfo, "MemFree"));
+    assert.equal(values[header.indexOf("free")], meminfoField(meminfo, "MemFree"));
     assert.equal(values[header.indexOf("buff")], 0);
     const idle = values[header.indexOf("id")] ?? -1;
     assert.ok(idle >= 0 && idle <= 100);
