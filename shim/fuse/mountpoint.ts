@@ -57,7 +57,7 @@ export function prepareMountpoint(
     } catch (e) {
       const code = errnoCode(e);
       if (code === "ENOENT") {
-        mkdirSync(dir, { recursive: true });
+        makeDirs(dir);
         break;
       }
       if (code !== "ENOTCONN") {
@@ -91,6 +91,24 @@ export function prepareMountpoint(
   }
   if (!statSync(dir).isDirectory()) throw new BoxscopeError(`mountpoint ${dir}: not a directory`, { dir });
   return { recovered, deadDevs };
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdirSync never returns for some paths (below
+ * /proc it spins on ENOENT), and a bad --mountpoint must end in one clear error.
+ */
+function makeDirs(dir: string): void {
+  let path = "";
+  for (const part of dir.split("/").filter(Boolean)) {
+    path += `/${part}`;
+    try {
+      mkdirSync(path);
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code !== "EEXIST")
+        throw new BoxscopeError(`mountpoint ${dir}: cannot create ${path} (${code ?? String(e)})`, { dir });
+    }
+  }
 }
 
 export function errnoName(errno: number): string {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,6 +40,7 @@ test("daemon restarts: same path works; running containers' stale binds are repa
   t.after(async () => {
     await lab.destroy();
     for (const d of daemons) await d.stop("SIGTERM");
+    spawnSync("umount", ["-l", mnt]); // a daemon killed mid-test leaves its mount; no-op otherwise
     rmSync(dir, { recursive: true, force: true });
   });
   const start = async (args: string[] = []): Promise<DaemonUnderTest> => {
