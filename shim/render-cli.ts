@@ -1,4 +1,61 @@
 import type { Command } from "commander";
+import type { GlobalOptions } from "../cli/main.js";
+import { loadConfig } from "../common/config.js";
+import { UsageError } from "../common/errors.js";
+import { shimConfigSchema, viewRendererOptionsOf } from "./config.js";
+import { createViewRenderer, VIEW_PATHS } from "./render.js";
 
-/** Placeholder until the views issue lands `shim render`. */
-export function registerShimRenderCommand(_shim: Command): void {}
+interface RenderFlags {
+  pid?: string;
+  cgroup?: string;
+  cfsQuota?: boolean;
+  cacheAsUsed?: string;
+  cacheAsUsedPercent?: string;
+}
+
+/** `boxscope shim render VIEW (--pid N | --cgroup PATH)`: one view, exactly as the mount serves it. */
+export function registerShimRenderCommand(shim: Command): void {
+  shim
+    .command("render")
+    .description(`print one view as the mount would serve it; VIEW is one of: ${VIEW_PATHS.join(", ")}`)
+    .argument("<view>", "e.g. proc/meminfo")
+    .option("--pid <n>", "render for this host pid (the cgroup of its pid namespace's init)")
+    .option("--cgroup <path>", "render for this cgroup path, e.g. /docker/<id>")
+    .option("--no-cfs-quota", "do not limit the CPU count to ceil(CFS quota) (config shim.cfsQuota)")
+    .option("--cache-as-used <mode>", "count page cache as used: none | active_file | percent")
+    .option("--cache-as-used-percent <n>", "percentage of Cached for --cache-as-used percent")
+    .action((view: string, flags: RenderFlags, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const text = renderCommand(view, flags, globals.config);
+      process.stdout.write(text);
+    });
+}
+
+/** The command's work, separate from commander so tests can call it. Throws UsageError on bad input. */
+export function renderCommand(view: string, flags: RenderFlags, configPath?: string): string {
+  if ((flags.pid === undefined) === (flags.cgroup === undefined)) {
+    throw new UsageError("shim render: give exactly one of --pid N or --cgroup PATH");
+  }
+  const cfg = loadConfig("shim", shimConfigSchema, {
+    configPath,
+    flags: {
+      // commander sets cfsQuota=true by default for --no-*: only a given flag overrides the config.
+      cfsQuota: flags.cfsQuota === false ? false : undefined,
+      cacheAsUsed: flags.cacheAsUsed,
+      cacheAsUsedPercent:
+        flags.cacheAsUsedPercent === undefined ? undefined : Number(flags.cacheAsUsedPercent),
+    },
+  });
+  const renderer = createViewRenderer(viewRendererOptionsOf(cfg));
+  let result: ReturnType<typeof renderer.renderForPid>;
+  if (flags.pid !== undefined) {
+    if (!/^\d+$/.test(flags.pid) || Number(flags.pid) <= 0) {
+      throw new UsageError(`shim render: --pid expects a positive integer, got "${flags.pid}"`);
+    }
+    result = renderer.renderForPid(view, Number(flags.pid));
+  } else {
+    result = renderer.renderForCgroup(view, flags.cgroup as string);
+  }
+  if (!result.ok) throw new UsageError(`shim render: ${result.error.message}`);
+  return result.value;
+}

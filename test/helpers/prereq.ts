@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import type { TestContext } from "node:test";
 
 /**
@@ -14,3 +15,6 @@ export function requirePrereq(t: TestContext, present: boolean, why: string): bo
 }
 
 export const isRoot = (): boolean => process.getuid?.() === 0;
+
+/** Is `cmd` on PATH (a prerequisite binary such as promtool, nft, lxcfs)? */
+export const hasCommand = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;

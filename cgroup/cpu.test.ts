@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  PATH_A,
+  PATH_B,
+  PATH_C,
+  PATH_D,
+  V1_ROOT,
+  V2_ROOT,
+  v1Mounts,
+  v2Mounts,
+} from "../test/cgroup/fixtures.js";
+import { parseCfsQuota, parseCpuMax, parseUsageAll, parseUsagePercpu, readCpu } from "./cpu.js";
+import { handleForPath } from "./handle.js";
+
+test("parseCpuMax / parseCfsQuota", () => {
+  assert.equal(parseCpuMax("max 100000\n"), null);
+  assert.equal(parseCpuMax("50000 100000\n"), 0.5);
+  assert.equal(parseCpuMax("150000 100000"), 1.5);
+  assert.equal(parseCpuMax("junk"), undefined);
+  assert.equal(parseCfsQuota("-1\n", "100000\n"), null);
+  assert.equal(parseCfsQuota("25000\n", "100000\n"), 0.25);
+  assert.equal(parseCfsQuota("25000\n", "0\n"), undefined);
+});
+
+test("parseUsageAll: header skipped, dense per CPU; parseUsagePercpu: trailing space", () => {
+  assert.deepEqual(parseUsageAll("cpu user system\n0 10 5\n2 7 1\n"), [
+    { userNs: 10, systemNs: 5 },
+    { userNs: 0, systemNs: 0 },
+    { userNs: 7, systemNs: 1 },
+  ]);
+  assert.deepEqual(parseUsagePercpu("4 5 \n"), [
+    { userNs: 4, systemNs: 0 },
+    { userNs: 5, systemNs: 0 },
+  ]);
+});
+
+test("readCpu v1: cpuset 0-3,8,10-11, quota half a CPU set on the pod, cpuacct.stat ticks → ns, usage_all", () => {
+  const { data, errors } = readCpu(handleForPath(v1Mounts(), PATH_A), { sysRoot: `${V1_ROOT}/sys` });
+  assert.deepEqual(errors, []);
+  assert.ok(data);
+  assert.equal(data.version, 1);
+  assert.deepEqual(data.cpuset, [0, 1, 2, 3, 8, 10, 11]);
+  assert.equal(data.quotaCpus, 0.5);
+  assert.equal(data.usageNs, 4e9);
+  assert.equal(data.userNs, 250 * 1e7);
+  assert.equal(data.systemNs, 120 * 1e7);
+  assert.equal(data.perCpu?.length, 4);
+  assert.deepEqual(data.perCpu?.[1], { userNs: 1.5e9, systemNs: 0.7e9 });
+  assert.deepEqual(data.throttle, { periods: 120, throttled: 30, throttledNs: 1.5e9 });
+});
+
+test("readCpu v1: empty own cpuset → nearest ancestor's; own quota 1.5; usage_user/sys ns; usage_percpu fallback", () => {
+  const { data, errors } = readCpu(handleForPath(v1Mounts(), PATH_B), { sysRoot: `${V1_ROOT}/sys` });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(data?.cpuset, [2, 3, 4, 5]);
+  assert.equal(data?.quotaCpus, 1.5);
+  assert.equal(data?.userNs, 6e9);
+  assert.equal(data?.systemNs, 3e9);
+  assert.deepEqual(data?.perCpu, [
+    { userNs: 4e9, systemNs: 0 },
+    { userNs: 5e9, systemNs: 0 },
+  ]);
+  assert.equal(data?.throttle, undefined, "no cpu.stat in the fixture");
+});
+
+test("readCpu v2: cpuset.cpus.effective, cpu.max min over ancestors, cpu.stat µs → ns, throttling", () => {
+  const { data, errors } = readCpu(handleForPath(v2Mounts(), PATH_C), { sysRoot: `${V2_ROOT}/sys` });
+  assert.deepEqual(errors, []);
+  assert.ok(data);
+  assert.equal(data.version, 2);
+  assert.deepEqual(data.cpuset, [0, 1, 2, 3, 8, 10, 11]);
+  assert.equal(data.quotaCpus, 1.5);
+  assert.equal(data.usageNs, 2.5e9);
+  assert.equal(data.userNs, 1.8e9);
+  assert.equal(data.systemNs, 0.7e9);
+  assert.equal(data.perCpu, undefined);
+  assert.deepEqual(data.throttle, { periods: 400, throttled: 25, throttledNs: 750e6 });
+});
+
+test("readCpu v2: no cpuset files anywhere below the root → root's effective list; no cpu.max → unlimited", () => {
+  const { data, errors } = readCpu(handleForPath(v2Mounts(), PATH_D), { sysRoot: `${V2_ROOT}/sys` });
+  assert.deepEqual(errors, []);
+  assert.equal(data?.cpuset.length, 12);
+  assert.equal(data?.quotaCpus, null);
+  assert.equal(data?.usageNs, 100_000);
+});
+
+test("readCpu: no cpuset controller → host online CPUs; vanished cgroup → no data, errors, no throw", () => {
+  const h = handleForPath(v2Mounts(), "/gone");
+  const { data, errors } = readCpu({ ...h, dirs: { cpu: h.dirs.cpu } } as typeof h, {
+    sysRoot: `${V2_ROOT}/sys`,
+  });
+  assert.equal(data, undefined);
+  assert.ok(errors.some((e) => e.includes("no usage counters")));
+  const onlyUnified = readCpu(
+    { path: "/", dirs: {}, unifiedDir: `${V2_ROOT}/sys/fs/cgroup` },
+    { sysRoot: `${V2_ROOT}/sys` },
+  );
+  assert.deepEqual(onlyUnified.data?.cpuset, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  assert.equal(onlyUnified.data?.usageNs, 999_999_999_000);
+});

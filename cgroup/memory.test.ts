@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { MiB, PATH_A, PATH_B, PATH_C, PATH_D, v1Mounts, v2Mounts } from "../test/cgroup/fixtures.js";
+import { parseLimit } from "./fsread.js";
+import { ancestorDirs, handleForPath } from "./handle.js";
+import { minLimitOver, parseMemoryStat, readMemory } from "./memory.js";
+
+test("parseLimit: max, -1, v1 page-rounded LONG_MAX and anything ≥ 2^62 are unlimited", () => {
+  assert.equal(parseLimit("max\n"), null);
+  assert.equal(parseLimit("-1"), null);
+  assert.equal(parseLimit("9223372036854771712\n"), null);
+  assert.equal(parseLimit("9223372036854775807"), null);
+  assert.equal(parseLimit(String(2 ** 62)), null);
+  assert.equal(parseLimit("268435456\n"), 268435456);
+  assert.equal(parseLimit("0"), 0);
+  assert.equal(parseLimit("garbage"), undefined);
+  assert.equal(parseLimit(undefined), undefined);
+});
+
+test("parseMemoryStat v1: hierarchical total_* values win over local ones", () => {
+  const s = parseMemoryStat(
+    "cache 1\ntotal_cache 10\nactive_file 2\ntotal_active_file 20\ntotal_rss 30\nshmem 5\n",
+    1,
+  );
+  assert.equal(s.cache, 10);
+  assert.equal(s.activeFile, 20);
+  assert.equal(s.rss, 30);
+  assert.equal(s.shmem, 5, "falls back to the local key when total_ is absent");
+  assert.equal(s.slab, undefined);
+  assert.equal(s.raw.get("cache"), 1);
+});
+
+test("parseMemoryStat v2: kernel names normalised", () => {
+  const s = parseMemoryStat(
+    "anon 100\nfile 200\nfile_mapped 3\nfile_dirty 4\nfile_writeback 5\nslab 9\nslab_reclaimable 6\nslab_unreclaimable 3\n",
+    2,
+  );
+  assert.deepEqual(
+    [s.rss, s.cache, s.mapped, s.dirty, s.writeback, s.slab, s.slabReclaimable, s.slabUnreclaimable],
+    [100, 200, 3, 4, 5, 9, 6, 3],
+  );
+  assert.equal(s.activeAnon, undefined);
+});
+
+test("readMemory v1: limit only on the pod (256 MiB) is the container's effective limit; swap from memsw", () => {
+  const { data, errors } = readMemory(handleForPath(v1Mounts(), PATH_A));
+  assert.deepEqual(errors, []);
+  assert.ok(data);
+  assert.equal(data.version, 1);
+  assert.equal(data.limitBytes, 256 * MiB);
+  assert.equal(data.usageBytes, 100 * MiB);
+  assert.equal(data.swapLimitBytes, 256 * MiB, "memsw 512 MiB − mem 256 MiB");
+  assert.equal(data.swapUsageBytes, 10 * MiB);
+  assert.equal(data.oomKills, 2);
+  assert.equal(data.oomEvents, 5);
+  assert.equal(data.stat.cache, 40 * MiB);
+  assert.equal(data.stat.writeback, 4096);
+  assert.equal(data.stat.unevictable, 8192);
+});
+
+test("readMemory v1: swap accounting off (no memsw files) → swap undefined; own limit; no oom_kill line", () => {
+  const { data, errors } = readMemory(handleForPath(v1Mounts(), PATH_B));
+  assert.deepEqual(errors, []);
+  assert.equal(data?.limitBytes, 512 * MiB);
+  assert.equal(data?.swapLimitBytes, undefined);
+  assert.equal(data?.swapUsageBytes, undefined);
+  assert.equal(data?.oomKills, undefined);
+});
+
+test("readMemory v2: memory.max on the pod slice; swap.max min over ancestors; memory.events", () => {
+  const { data, errors } = readMemory(handleForPath(v2Mounts(), PATH_C));
+  assert.deepEqual(errors, []);
+  assert.ok(data);
+  assert.equal(data.version, 2);
+  assert.equal(data.limitBytes, 256 * MiB);
+  assert.equal(data.usageBytes, 150 * MiB);
+  assert.equal(data.swapLimitBytes, 128 * MiB);
+  assert.equal(data.swapUsageBytes, MiB);
+  assert.equal(data.oomKills, 1);
+  assert.equal(data.oomEvents, 3);
+  assert.equal(data.stat.slabReclaimable, 3 * MiB);
+  assert.equal(data.stat.inactiveFile, 26 * MiB);
+});
+
+test("readMemory v2: unlimited everywhere ('max') → null; swap files absent → undefined", () => {
+  const { data, errors } = readMemory(handleForPath(v2Mounts(), PATH_D));
+  assert.deepEqual(errors, []);
+  assert.equal(data?.limitBytes, null);
+  assert.equal(data?.swapLimitBytes, undefined);
+  assert.equal(data?.usageBytes, 50 * MiB);
+});
+
+test("readMemory: a vanished cgroup gives no data and an error naming the file, never a throw", () => {
+  const { data, errors } = readMemory(handleForPath(v1Mounts(), "/docker/gone"));
+  assert.equal(data, undefined);
+  assert.equal(errors.length, 1);
+  assert.match(errors[0] ?? "", /^ENOENT reading .*\/docker\/gone\/memory.usage_in_bytes$/);
+  const none = readMemory({ path: "/", dirs: {}, unifiedDir: undefined });
+  assert.deepEqual(none, { errors: ["memory: controller not mounted"] });
+});
+
+test("minLimitOver: the ancestor walk (used when memory.stat has no hierarchical_* keys)", () => {
+  const h = handleForPath(v1Mounts(), PATH_A);
+  const ctl = h.dirs.memory;
+  assert.ok(ctl);
+  const errors: string[] = [];
+  assert.equal(minLimitOver(ancestorDirs(ctl.dir, ctl.root), "memory.limit_in_bytes", errors), 256 * MiB);
+  assert.equal(
+    minLimitOver(ancestorDirs(ctl.dir, ctl.root), "memory.memsw.limit_in_bytes", errors),
+    512 * MiB,
+  );
+  assert.equal(minLimitOver([ctl.root], "memory.limit_in_bytes", errors), null);
+  assert.equal(minLimitOver([`${ctl.root}/nope`], "memory.limit_in_bytes", errors), null);
+  assert.deepEqual(errors, []);
+});

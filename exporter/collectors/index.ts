@@ -1,0 +1,54 @@
+import type { Logger } from "../../common/logger.js";
+import type { Collector } from "../collector.js";
+import type { ExporterConfig } from "../config.js";
+import type { ContainerSource } from "../containers.js";
+import type { ContainerLabeler } from "../labels.js";
+import type { KmsgSource } from "../sources/kmsg.js";
+import { conntrackCollector } from "./conntrack.js";
+import { containerCpuCollector } from "./container-cpu.js";
+import { containerInfoCollector } from "./container-info.js";
+import { containerMemoryCollector } from "./container-memory.js";
+import { containerOomCollector } from "./container-oom.js";
+import { containerPidsCollector } from "./container-pids.js";
+import { healthCollector } from "./health.js";
+import { hostPidsCollector } from "./host-pids.js";
+import { keyProcessesCollector } from "./key-processes.js";
+import { logPartitionCollector } from "./log-partition.js";
+import { BUILTIN_KERNEL_RULES, logPatternsCollector } from "./log-patterns.js";
+
+/** What a collector factory may use; shared sources are built once by the exporter. */
+export interface CollectorContext {
+  readonly config: ExporterConfig;
+  readonly logger: Logger;
+  readonly containers: ContainerSource;
+  readonly labeler: ContainerLabeler;
+  /** The single kernel-log reader, absent when exporter.kmsg is off. */
+  readonly kmsg: KmsgSource | undefined;
+}
+
+/**
+ * The collector list. Adding a collector = one file under collectors/ plus one line here; the
+ * runner, the server and the other collectors are untouched.
+ */
+export const COLLECTORS: ReadonlyArray<(ctx: CollectorContext) => Collector> = [
+  () => hostPidsCollector(),
+  (ctx) => conntrackCollector(ctx.logger),
+  (ctx) => logPartitionCollector(ctx.config.logRoot, ctx.logger),
+  (ctx) => keyProcessesCollector(ctx.config.keyProcesses),
+  (ctx) =>
+    logPatternsCollector(
+      {
+        fileRules: ctx.config.logRules,
+        kernelRules: [...(ctx.config.kernelPatterns ? BUILTIN_KERNEL_RULES : []), ...ctx.config.kernelRules],
+        pollMs: ctx.config.logPollMs,
+      },
+      ctx.kmsg,
+      ctx.logger,
+    ),
+  (ctx) => containerInfoCollector(ctx.containers),
+  (ctx) => containerPidsCollector(ctx.containers),
+  (ctx) => containerMemoryCollector(ctx.containers, ctx.config.cacheAsUsed),
+  (ctx) => containerCpuCollector(ctx.containers),
+  (ctx) => containerOomCollector(ctx.containers, ctx.labeler, ctx.kmsg),
+  () => healthCollector(),
+];

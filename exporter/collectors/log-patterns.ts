@@ -1,0 +1,75 @@
+import type { Logger } from "../../common/logger.js";
+import type { Collector } from "../collector.js";
+import type { KmsgSource } from "../sources/kmsg.js";
+import { FileTailer } from "../sources/tail.js";
+
+/** Kernel log patterns every host should alert on (exporter.kernelPatterns). */
+export const BUILTIN_KERNEL_RULES: ReadonlyArray<{ name: string; regex: string }> = [
+  { name: "kernel_oom_kill", regex: "oom-kill:|Out of memory: Kill" },
+  { name: "kernel_conntrack_table_full", regex: "nf_conntrack: table full" },
+  { name: "kernel_hung_task", regex: "blocked for more than \\d+ seconds" },
+  { name: "kernel_bug", regex: "kernel BUG at|^BUG: " },
+];
+
+export interface LogPatternsOptions {
+  readonly fileRules: ReadonlyArray<{ name: string; glob: string; regex: string }>;
+  readonly kernelRules: ReadonlyArray<{ name: string; regex: string }>;
+  readonly pollMs: number;
+}
+
+/**
+ * Counts lines matching configured rules: `source="file"` from tailed log files, `source="kmsg"`
+ * from the shared kernel log reader. Every rule's series exists from start (at 0), so
+ * `increase()` sees the first match.
+ */
+export function logPatternsCollector(
+  opts: LogPatternsOptions,
+  kmsg: KmsgSource | undefined,
+  logger: Logger,
+): Collector {
+  const fileRules = opts.fileRules.map((r) => ({ ...r, re: new RegExp(r.regex), count: 0 }));
+  const kernelRules = kmsg ? opts.kernelRules.map((r) => ({ ...r, re: new RegExp(r.regex), count: 0 })) : [];
+  const globs = [...new Set(fileRules.map((r) => r.glob))];
+  const rulesByGlob = globs.map((g) => fileRules.filter((r) => r.glob === g));
+  const tailer =
+    globs.length > 0
+      ? new FileTailer(
+          globs,
+          opts.pollMs,
+          (gi, line) => {
+            for (const r of rulesByGlob[gi] ?? []) if (r.re.test(line)) r.count++;
+          },
+          logger,
+        )
+      : undefined;
+  let unsubscribe: (() => void) | undefined;
+  return {
+    name: "log_patterns",
+    metrics: [
+      {
+        name: "boxscope_log_pattern_matches_total",
+        help: 'Lines matching a log rule since the exporter started; source="file" (tailed files) or "kmsg" (kernel log).',
+        type: "counter",
+        labelNames: ["rule", "source"],
+      },
+    ],
+    async start() {
+      await tailer?.start();
+      if (kmsg && kernelRules.length > 0) {
+        unsubscribe = kmsg.subscribe((rec) => {
+          for (const r of kernelRules) if (r.re.test(rec.message)) r.count++;
+        });
+      }
+    },
+    async stop() {
+      unsubscribe?.();
+      await tailer?.stop();
+    },
+    collect(sink) {
+      for (const r of fileRules)
+        sink.add("boxscope_log_pattern_matches_total", r.count, { rule: r.name, source: "file" });
+      for (const r of kernelRules)
+        sink.add("boxscope_log_pattern_matches_total", r.count, { rule: r.name, source: "kmsg" });
+    },
+  };
+}

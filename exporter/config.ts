@@ -1,0 +1,158 @@
+import { accessSync, constants, readFileSync } from "node:fs";
+import { z } from "zod";
+import { type ConfigSources, loadConfig } from "../common/config.js";
+import { errnoCode, UsageError } from "../common/errors.js";
+import { parseTeamMapping } from "./labels.js";
+import { DEFAULT_LISTEN, parseListen } from "./listen.js";
+
+const regex = z.string().min(1);
+
+/** The `exporter` section of boxscope.yaml; every key also has an env var (BOXSCOPE_EXPORTER_*). */
+export const exporterSchema = z.strictObject({
+  /** HOST:PORT; loopback by default. */
+  listen: z.string().default(DEFAULT_LISTEN),
+  /** The container log root whose partition is watched (vivo's /app/log). */
+  logRoot: z.string().default("/app/log"),
+  /** Docker's data root: containers/<id>/config.v2.json gives names and labels. */
+  dockerRoot: z.string().default("/var/lib/docker"),
+  /** Daemons whose death takes a host's containers down; `pattern` is a regex on comm or cmdline. */
+  keyProcesses: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-zA-Z0-9_.:-]+$/, "letters, digits, _ . : - only"),
+        pattern: regex,
+        match: z.enum(["comm", "cmdline"]).default("comm"),
+      }),
+    )
+    .default([]),
+  /** Log files to scan: each new line matching `regex` in a file matching `glob` counts for `name`. */
+  logRules: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-zA-Z0-9_.:-]+$/, "letters, digits, _ . : - only"),
+        glob: z.string().min(1),
+        regex: regex,
+      }),
+    )
+    .default([]),
+  /** Built-in kernel log patterns (OOM, conntrack table full, hung task, kernel BUG). */
+  kernelPatterns: z.boolean().default(true),
+  /** Extra kernel log rules: `regex` on each /dev/kmsg message counts for `name`. */
+  kernelRules: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-zA-Z0-9_.:-]+$/, "letters, digits, _ . : - only"),
+        regex: regex,
+      }),
+    )
+    .default([]),
+  /** Read /dev/kmsg (OOM attribution, kernel patterns). Only one reader per host should. */
+  kmsg: z.boolean().default(true),
+  kmsgPath: z.string().default("/dev/kmsg"),
+  /** Where the owning team comes from, first match wins: docker label, mapping file. */
+  team: z
+    .strictObject({
+      dockerLabel: z.string().default("team"),
+      /** Label key read from the mapping file's `pods.<uid>.labels` (the API server is not reachable). */
+      podLabel: z.string().default("team"),
+      /** YAML mapping file (see docs/metrics.md); empty = none. */
+      mappingFile: z.string().default(""),
+    })
+    .default({ dockerLabel: "team", podLabel: "team", mappingFile: "" }),
+  /** How much page cache the strict memory view counts as used: active_file, or a percent of cache. */
+  cacheAsUsed: z
+    .strictObject({
+      mode: z.enum(["active_file", "percent"]).default("active_file"),
+      percent: z.number().min(0).max(100).default(50),
+    })
+    .default({ mode: "active_file", percent: 50 }),
+  /** How often log files are polled for new lines, ms. */
+  logPollMs: z.number().int().min(50).max(60000).default(1000),
+  /** How often /dev/kmsg is drained, ms (OOM detection latency). */
+  kmsgPollMs: z.number().int().min(20).max(2000).default(250),
+  /**
+   * Seconds between full walks of the cgroup tree; in between, only directories that held
+   * containers are re-read (a container under a brand-new parent, e.g. a new pod, shows up this late).
+   */
+  fullWalkSeconds: z.number().min(0).max(3600).default(10),
+  /** Only container cgroups under this cgroup path prefix are reported ("" = all). */
+  cgroupPrefix: z.string().default(""),
+});
+
+export type ExporterConfig = z.infer<typeof exporterSchema>;
+
+/** Defaults only (for `boxscope up` and tests). */
+export function defaultExporterConfig(): ExporterConfig {
+  return exporterSchema.parse({});
+}
+
+/**
+ * Loads and validates the section: beyond types, regexes compile and named files are readable.
+ * `requireKmsg: false` (for `boxscope up` on embedded defaults, possibly not root) skips the
+ * /dev/kmsg check; startExporter then runs without the kernel-log sources and logs why.
+ */
+export function loadExporterConfig(
+  sources: ConfigSources,
+  opts: { requireKmsg?: boolean } = {},
+): ExporterConfig {
+  return validateExporterConfig(loadConfig("exporter", exporterSchema, sources), opts);
+}
+
+export function validateExporterConfig(
+  cfg: ExporterConfig,
+  opts: { requireKmsg?: boolean } = {},
+): ExporterConfig {
+  parseListen(cfg.listen, "config exporter.listen");
+  cfg.keyProcesses.forEach((r, i) => {
+    compile(r.pattern, `keyProcesses.${i}.pattern`);
+  });
+  cfg.logRules.forEach((r, i) => {
+    compile(r.regex, `logRules.${i}.regex`);
+  });
+  cfg.kernelRules.forEach((r, i) => {
+    compile(r.regex, `kernelRules.${i}.regex`);
+  });
+  unique(
+    cfg.keyProcesses.map((r) => r.name),
+    "keyProcesses",
+  );
+  unique([...cfg.logRules.map((r) => r.name), ...cfg.kernelRules.map((r) => r.name)], "logRules/kernelRules");
+  if (cfg.team.mappingFile !== "") {
+    try {
+      parseTeamMapping(readFileSync(cfg.team.mappingFile, "utf8"), cfg.team.mappingFile);
+    } catch (e) {
+      if (!errnoCode(e)) throw new UsageError(`config exporter.team.mappingFile: ${(e as Error).message}`);
+      throw new UsageError(
+        `config exporter.team.mappingFile: cannot read ${cfg.team.mappingFile} (${(e as NodeJS.ErrnoException).code ?? e})`,
+      );
+    }
+  }
+  if (cfg.kmsg && opts.requireKmsg !== false) {
+    try {
+      accessSync(cfg.kmsgPath, constants.R_OK);
+    } catch (e) {
+      throw new UsageError(
+        `config exporter.kmsgPath: cannot read ${cfg.kmsgPath} (${(e as NodeJS.ErrnoException).code ?? e}); run as root or set kmsg: false`,
+      );
+    }
+  }
+  return cfg;
+}
+
+export function compile(source: string, key: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (e) {
+    throw new UsageError(
+      `config exporter.${key}: invalid regex ${JSON.stringify(source)}: ${(e as Error).message}`,
+    );
+  }
+}
+
+function unique(names: string[], key: string): void {
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) throw new UsageError(`config exporter.${key}: duplicate name "${n}"`);
+    seen.add(n);
+  }
+}

@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import type { CgroupMounts } from "../cgroup/types.js";
+import { ContainerLister } from "./container-list.js";
+
+const hex = () => randomBytes(32).toString("hex");
+
+test("between full walks, known parents are re-read; new parents wait for the next full walk", (t) => {
+  const root = mkdtempSync(join(tmpdir(), "boxscope-exporter-list-"));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const mounts: CgroupMounts = {
+    v1: new Map([["memory", root]]),
+    unified: undefined,
+    unifiedControllers: new Set(),
+  };
+  const [a, b, c] = [hex(), hex(), hex()];
+  mkdirSync(join(root, "docker", a), { recursive: true });
+  writeFileSync(join(root, "docker", "memory.stat"), "");
+  mkdirSync(join(root, "system.slice", "sshd.service"), { recursive: true });
+  const lister = new ContainerLister(10_000);
+  const ids = (now: number) =>
+    lister
+      .list(mounts, now)
+      .map((x) => x.identity.id)
+      .sort();
+
+  assert.deepEqual(ids(0), [a]); // full walk
+  mkdirSync(join(root, "docker", b));
+  mkdirSync(join(root, "other", c), { recursive: true });
+  assert.deepEqual(ids(1000), [a, b].sort(), "new sibling under a known parent: found at once");
+  rmSync(join(root, "docker", a), { recursive: true });
+  assert.deepEqual(ids(2000), [b], "removed container: gone at once");
+  assert.deepEqual(ids(10_000), [b, c].sort(), "new parent: found by the next full walk");
+});

@@ -1,0 +1,80 @@
+import { readCgroupMounts } from "../cgroup/mounts.js";
+import type { CgroupHandle, ContainerIdentity } from "../cgroup/types.js";
+import { CgroupFileCache } from "./cgroup-files.js";
+import { ContainerLister } from "./container-list.js";
+import {
+  type ContainerCpu,
+  type ContainerMemory,
+  type ContainerPids,
+  ContainerReaders,
+} from "./container-readers.js";
+import type { ContainerLabeler, ContainerLabels } from "./labels.js";
+
+/** A live container as every container collector sees it in one scrape. */
+export interface LiveContainer {
+  readonly path: string;
+  readonly identity: ContainerIdentity;
+  readonly handle: CgroupHandle;
+  readonly labels: ContainerLabels;
+}
+
+/**
+ * Lists container cgroups once per scrape for all container collectors (they ask with the scrape
+ * id; the first ask walks the hierarchy, the others share it). Built fresh each scrape, so series
+ * of vanished containers disappear.
+ */
+export class ContainerSource {
+  /** This scrape's list, and memory data read during it (by cgroup path). */
+  private cached:
+    | { scrapeId: number; list: LiveContainer[]; memory: Map<string, ContainerMemory | undefined> }
+    | undefined;
+  private readonly files = new CgroupFileCache();
+  private readonly readers = new ContainerReaders(this.files);
+
+  private readonly lister: ContainerLister;
+
+  constructor(
+    private readonly labeler: ContainerLabeler,
+    private readonly cgroupPrefix: string,
+    fullWalkMs: number,
+  ) {
+    this.lister = new ContainerLister(fullWalkMs);
+  }
+
+  containers(scrapeId: number): LiveContainer[] {
+    if (this.cached?.scrapeId === scrapeId) return this.cached.list;
+    this.readers.beginScrape(scrapeId);
+    // Mounts rarely change, but re-reading them costs one small file and survives remounts.
+    const list = this.lister
+      .list(readCgroupMounts())
+      .filter((c) => this.cgroupPrefix === "" || c.path.startsWith(this.cgroupPrefix))
+      .map((c) => ({ ...c, labels: this.labeler.labelsFor(c.identity, c.identity.id) }));
+    this.labeler.retain(new Set(list.map((c) => c.identity.id)));
+    this.cached = { scrapeId, list, memory: new Map() };
+    return list;
+  }
+
+  /** Memory data of a listed container, read once per scrape (memory and OOM collectors share it). */
+  memory(c: LiveContainer): ContainerMemory | undefined {
+    const read = this.cached?.memory;
+    if (read?.has(c.path)) return read.get(c.path);
+    const data = this.readers.memory(c.handle);
+    read?.set(c.path, data);
+    return data;
+  }
+
+  cpu(c: LiveContainer): ContainerCpu | undefined {
+    return this.readers.cpu(c.handle);
+  }
+
+  pids(c: LiveContainer): ContainerPids | undefined {
+    return this.readers.pids(c.handle);
+  }
+
+  /** Closes the cached descriptors (exporter stop). */
+  close(): void {
+    this.files.close();
+  }
+}
+
+export const CONTAINER_LABEL_NAMES = ["container_id", "container_name", "team"] as const;

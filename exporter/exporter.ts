@@ -1,0 +1,68 @@
+import type { Registry } from "prom-client";
+import type { Logger } from "../common/logger.js";
+import type { RunningService } from "../common/service.js";
+import { COLLECTORS } from "./collectors/index.js";
+import type { ExporterConfig } from "./config.js";
+import { ContainerSource } from "./containers.js";
+import { ContainerLabeler } from "./labels.js";
+import { CollectorRunner } from "./runner.js";
+import { startMetricsServer } from "./server.js";
+import { KmsgSource } from "./sources/kmsg.js";
+
+/**
+ * `boxscope exporter` as a service: builds the shared sources (one kernel-log reader, one container
+ * lister per scrape), the collectors, and the metrics server whose every scrape runs them.
+ * `config` must come from loadExporterConfig/validateExporterConfig (regexes already checked).
+ */
+export async function startExporter(
+  config: ExporterConfig,
+  deps: { logger: Logger; registry: Registry },
+): Promise<RunningService & { address: string }> {
+  const logger = deps.logger;
+  const labeler = new ContainerLabeler(config, logger);
+  const containers = new ContainerSource(labeler, config.cgroupPrefix, config.fullWalkSeconds * 1000);
+  let kmsg = config.kmsg ? new KmsgSource(config.kmsgPath, config.kmsgPollMs, logger) : undefined;
+  try {
+    kmsg?.open();
+  } catch (e) {
+    // `boxscope up` as non-root: run without the kernel-log sources rather than not at all.
+    // (`boxscope exporter` already refused such a config at load time, naming exporter.kmsgPath.)
+    logger.warn(
+      { err: e, path: config.kmsgPath },
+      "cannot read the kernel log: OOM kills from kmsg and kernel log rules are off",
+    );
+    kmsg = undefined;
+  }
+  const collectors = COLLECTORS.map((make) => make({ config, logger, containers, labeler, kmsg }));
+  const runner = new CollectorRunner(collectors, deps.registry, logger);
+  try {
+    await runner.start();
+  } catch (e) {
+    kmsg?.stop();
+    throw e;
+  }
+  kmsg?.start();
+  let server: RunningService & { address: string };
+  try {
+    server = await startMetricsServer({
+      registry: deps.registry,
+      listen: config.listen,
+      logger,
+      beforeScrape: () => runner.collectAll(),
+    });
+  } catch (e) {
+    kmsg?.stop();
+    await runner.stop();
+    throw e;
+  }
+  return {
+    name: "exporter",
+    address: server.address,
+    stop: async () => {
+      await server.stop();
+      kmsg?.stop();
+      await runner.stop();
+      containers.close();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import type { Labels, MetricSpec } from "./collector.js";
+import type { Family, FamilySample } from "./exposition.js";
+
+/**
+ * A metric family whose series are replaced wholesale at each scrape, registered in a prom-client
+ * Registry like any metric (the Registry only needs `name`, `get()` and `reset()`). Replacing
+ * instead of mutating per-label children is what makes vanished containers' series disappear.
+ */
+export class ScrapedFamily {
+  readonly name: string;
+  readonly help: string;
+  readonly type: MetricSpec["type"];
+  readonly labelNames: readonly string[];
+  private samples: FamilySample[] = [];
+
+  constructor(spec: MetricSpec) {
+    this.name = spec.name;
+    this.help = spec.help;
+    this.type = spec.type;
+    this.labelNames = spec.labelNames ?? [];
+  }
+
+  replace(samples: Array<{ labels: Labels; value: number }>): void {
+    this.samples = samples.map((s) => ({ labels: s.labels, value: s.value }));
+  }
+
+  reset(): void {
+    this.samples = [];
+  }
+
+  async get(): Promise<Family> {
+    return { name: this.name, help: this.help, type: this.type, values: this.samples };
+  }
+}

@@ -1,0 +1,133 @@
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { ContainerIdentity } from "../cgroup/types.js";
+import type { Logger } from "../common/logger.js";
+
+/** The label values every container series carries (BRIEF: "" when unknown). */
+export type ContainerLabels = Readonly<{ container_id: string; container_name: string; team: string }>;
+
+export interface LabelSourcesConfig {
+  readonly dockerRoot: string;
+  readonly team: { readonly dockerLabel: string; readonly podLabel: string; readonly mappingFile: string };
+}
+
+/** Docker's per-container metadata on disk: the parts boxscope reads. Pure. */
+export function parseDockerConfig(text: string): { name: string; labels: Record<string, string> } {
+  const doc = JSON.parse(text) as { Name?: unknown; Config?: { Labels?: unknown } };
+  const name = typeof doc.Name === "string" ? doc.Name.replace(/^\//, "") : "";
+  const labels: Record<string, string> = {};
+  const raw = doc.Config?.Labels;
+  if (raw && typeof raw === "object") {
+    for (const [k, v] of Object.entries(raw)) if (typeof v === "string") labels[k] = v;
+  }
+  return { name, labels };
+}
+
+/**
+ * The mapping file for what is not on disk (Kubernetes pod labels: the API server is not reachable
+ * from the exporter by design). YAML:
+ *   teams: { <container id | 12-hex id prefix | container name | pod uid>: <team> }
+ *   pods:  { <pod uid>: { name: <pod name>, labels: { <key>: <value> } } }
+ */
+export interface TeamMapping {
+  readonly teams: ReadonlyMap<string, string>;
+  readonly pods: ReadonlyMap<string, { name: string; labels: Record<string, string> }>;
+}
+
+export function parseTeamMapping(text: string, path: string): TeamMapping {
+  const doc = (parseYaml(text) ?? {}) as Record<string, unknown>;
+  if (typeof doc !== "object" || Array.isArray(doc)) throw new Error(`${path}: expected a mapping`);
+  const unknown = Object.keys(doc).filter((k) => k !== "teams" && k !== "pods");
+  if (unknown.length > 0) throw new Error(`${path}: unknown key "${unknown[0]}" (expected teams, pods)`);
+  const teams = new Map<string, string>();
+  for (const [k, v] of Object.entries((doc.teams ?? {}) as Record<string, unknown>)) teams.set(k, String(v));
+  const pods = new Map<string, { name: string; labels: Record<string, string> }>();
+  for (const [uid, v] of Object.entries((doc.pods ?? {}) as Record<string, unknown>)) {
+    const pod = (v ?? {}) as { name?: unknown; labels?: Record<string, unknown> };
+    const labels: Record<string, string> = {};
+    for (const [lk, lv] of Object.entries(pod.labels ?? {})) labels[lk] = String(lv);
+    pods.set(uid, { name: typeof pod.name === "string" ? pod.name : "", labels });
+  }
+  return { teams, pods };
+}
+
+const RECHECK_MS = 30_000;
+
+/**
+ * Resolves container_name and team for a container id: Docker's config.v2.json (Name, the team
+ * label), then the mapping file (by id, id prefix, name, pod uid; pod labels). Docker files are
+ * cached per id and re-read at most every 30 s (renames are rare); the mapping file is re-read
+ * when its mtime changes. Synchronous so the kernel-log OOM path can label a kill the moment it
+ * happens, before a recreated container replaces the metadata.
+ */
+export class ContainerLabeler {
+  private readonly docker = new Map<string, { at: number; name: string; labels: Record<string, string> }>();
+  private mapping: TeamMapping = { teams: new Map(), pods: new Map() };
+  private mappingMtime = -1;
+  private mappingCheckedAt = -1;
+
+  constructor(
+    private readonly cfg: LabelSourcesConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Drops cache entries of containers not in `liveIds` (bounded memory under churn). */
+  retain(liveIds: ReadonlySet<string>): void {
+    for (const id of this.docker.keys()) if (!liveIds.has(id)) this.docker.delete(id);
+  }
+
+  labelsFor(identity: ContainerIdentity | undefined, fallbackId: string, now = Date.now()): ContainerLabels {
+    if (!identity)
+      return {
+        container_id: fallbackId,
+        container_name: "",
+        team: this.teamFromMapping(fallbackId, "", undefined, now),
+      };
+    const d = this.dockerMeta(identity.id, now);
+    const name = d.name || d.labels["io.kubernetes.container.name"] || "";
+    const team =
+      d.labels[this.cfg.team.dockerLabel] ?? this.teamFromMapping(identity.id, name, identity.podUid, now);
+    return { container_id: identity.id, container_name: name, team };
+  }
+
+  private teamFromMapping(id: string, name: string, podUid: string | undefined, now: number): string {
+    this.refreshMapping(now);
+    const t = this.mapping.teams;
+    const byPod = podUid
+      ? (t.get(podUid) ?? this.mapping.pods.get(podUid)?.labels[this.cfg.team.podLabel])
+      : undefined;
+    return t.get(id) ?? t.get(id.slice(0, 12)) ?? (name ? t.get(name) : undefined) ?? byPod ?? "";
+  }
+
+  private dockerMeta(id: string, now: number): { name: string; labels: Record<string, string> } {
+    const cached = this.docker.get(id);
+    if (cached && now - cached.at < RECHECK_MS) return cached;
+    let entry = { at: now, name: "", labels: {} as Record<string, string> };
+    try {
+      const parsed = parseDockerConfig(
+        readFileSync(join(this.cfg.dockerRoot, "containers", id, "config.v2.json"), "utf8"),
+      );
+      entry = { at: now, ...parsed };
+    } catch {
+      // Not a Docker container, or Docker already removed it: no name/labels from Docker.
+    }
+    this.docker.set(id, entry);
+    return entry;
+  }
+
+  private refreshMapping(now: number): void {
+    const path = this.cfg.team.mappingFile;
+    if (path === "" || now - this.mappingCheckedAt < 1000) return;
+    this.mappingCheckedAt = now;
+    try {
+      const mtime = statSync(path).mtimeMs;
+      if (mtime === this.mappingMtime) return;
+      this.mapping = parseTeamMapping(readFileSync(path, "utf8"), path);
+      this.mappingMtime = mtime;
+    } catch (e) {
+      // Keep the last good mapping: a half-written file must not strip every team label.
+      this.logger.warn({ err: e, path }, "team mapping file unreadable; keeping the previous mapping");
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import Fastify, { LogController } from "fastify";
+import type { Registry } from "prom-client";
+import type { Logger } from "../common/logger.js";
+import type { RunningService } from "../common/service.js";
+import { CONTENT_TYPES, type Family, negotiateFormat, renderExposition } from "./exposition.js";
+import { DEFAULT_LISTEN, formatAddress, parseListen } from "./listen.js";
+
+export interface MetricsServerOptions {
+  readonly registry: Registry;
+  /** "HOST:PORT"; port 0 picks a free port (see `address`). Default 127.0.0.1:9464. */
+  readonly listen?: string;
+  readonly logger: Logger;
+  /**
+   * Runs before each scrape renders the registry (the exporter's collectors refresh their series
+   * here). Concurrent scrapes share one run, so two Prometheus replicas cost one collection.
+   */
+  readonly beforeScrape?: () => Promise<void>;
+}
+
+/** The HTTP face of a registry: `/metrics` (Prometheus text or OpenMetrics by Accept) and `/healthz`. */
+export async function startMetricsServer(
+  opts: MetricsServerOptions,
+): Promise<RunningService & { address: string }> {
+  const { host, port } = parseListen(opts.listen ?? DEFAULT_LISTEN);
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    // A scrape every 5 s from two replicas would flood the log; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const refresh = opts.beforeScrape ? coalesce(opts.beforeScrape) : undefined;
+
+  app.get("/metrics", async (req, reply) => {
+    if (refresh) await refresh();
+    // prom-client types getMetricsAsArray() loosely; every registered metric has get().
+    const metrics = opts.registry.getMetricsAsArray() as unknown as Array<{ get(): Promise<Family> }>;
+    const families = await Promise.all(metrics.map((m) => m.get()));
+    const format = negotiateFormat(req.headers.accept);
+    return reply.type(CONTENT_TYPES[format]).send(renderExposition(families, format));
+  });
+  app.get("/healthz", async (_req, reply) => reply.type("text/plain; charset=utf-8").send("ok\n"));
+  app.get("/", async (_req, reply) =>
+    reply
+      .type("text/html; charset=utf-8")
+      .send('<a href="/metrics">/metrics</a> <a href="/healthz">/healthz</a>\n'),
+  );
+
+  await app.listen({ host, port });
+  const bound = app.server.address();
+  const address =
+    bound && typeof bound === "object" ? formatAddress(bound.address, bound.port) : formatAddress(host, port);
+  opts.logger.info({ address }, "metrics server listening");
+  return {
+    name: "metrics-server",
+    address,
+    stop: async () => {
+      await app.close();
+    },
+  };
+}
+
+/** Wraps an async task so calls made while it runs share that run instead of starting another. */
+function coalesce(task: () => Promise<void>): () => Promise<void> {
+  let inFlight: Promise<void> | undefined;
+  return () => {
+    if (!inFlight) {
+      inFlight = task().finally(() => {
+        inFlight = undefined;
+      });
+    }
+    return inFlight;
+  };
+}

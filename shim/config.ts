@@ -1,0 +1,48 @@
+import { z } from "zod";
+import type { ViewRendererOptions } from "./render.js";
+import type { CacheAsUsed } from "./views/meminfo.js";
+
+/**
+ * The `shim` section of boxscope.yaml (env `BOXSCOPE_SHIM_<KEY>`, flags on `shim render` / `shim
+ * mount`). Views keys here; the mount adds its own keys beside them.
+ */
+export const shimConfigSchema = z.strictObject({
+  /** Count CPUs from the CFS quota (ceil(quota/period)); `--no-cfs-quota` turns it off. */
+  cfsQuota: z.boolean().default(true),
+  /** How much page cache meminfo counts as used: none, active_file, or percent (of Cached). */
+  cacheAsUsed: z.enum(["none", "active_file", "percent"]).default("none"),
+  /** The percentage for cacheAsUsed: percent. */
+  cacheAsUsedPercent: z.number().min(0).max(100).default(50),
+  /** Reads of one container within this many ms share one reading of its files. */
+  shareWindowMs: z.number().int().min(0).max(10_000).default(100),
+  /** `shim mount`: where the views are mounted (LXCFS's layout below it). */
+  mountpoint: z.string().min(1).default("/var/lib/boxscope"),
+  /**
+   * `shim mount`: how long (ms) the FUSE threads re-serve bytes already rendered for the same pid
+   * namespace + cgroup without asking the JavaScript thread; 0 = ask on every open.
+   */
+  mountCacheMs: z.number().int().min(0).max(10_000).default(100),
+  /** `shim mount`: FUSE loop threads; 1 is enough (the loop never waits for JavaScript). */
+  mountThreads: z.number().int().min(1).max(256).default(1),
+  /** `shim mount`: extra FUSE mount options (comma-separated), added to ro,allow_other,default_permissions. */
+  mountOptions: z.string().default(""),
+  /**
+   * `shim mount`: on start, replace binds of a dead daemon's files in running containers' mount
+   * namespaces with the live files, so they recover without a restart.
+   */
+  mountHealStale: z.boolean().default(true),
+});
+export type ShimConfig = z.infer<typeof shimConfigSchema>;
+
+export function cacheAsUsedOf(cfg: Pick<ShimConfig, "cacheAsUsed" | "cacheAsUsedPercent">): CacheAsUsed {
+  return cfg.cacheAsUsed === "percent"
+    ? { mode: "percent", percent: cfg.cacheAsUsedPercent }
+    : { mode: cfg.cacheAsUsed };
+}
+
+/** The view renderer's options from the `shim` section (the mount adds mounts, sampler, logger). */
+export function viewRendererOptionsOf(
+  cfg: Pick<ShimConfig, "cfsQuota" | "cacheAsUsed" | "cacheAsUsedPercent" | "shareWindowMs">,
+): Pick<ViewRendererOptions, "cfsQuota" | "cacheAsUsed" | "shareWindowMs"> {
+  return { cfsQuota: cfg.cfsQuota, cacheAsUsed: cacheAsUsedOf(cfg), shareWindowMs: cfg.shareWindowMs };
+}

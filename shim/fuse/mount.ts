@@ -1,0 +1,146 @@
+import { constants } from "node:os";
+import { resolve } from "node:path";
+import type { Logger } from "../../common/logger.js";
+import type { RunningService } from "../../common/service.js";
+import { healStaleBinds, liveDev, readServedDevs, rememberServedDev } from "./heal.js";
+import { prepareMountpoint } from "./mountpoint.js";
+import { type FuseBinding, loadFuseBinding, type NativeRenderResult, type NativeStats } from "./native.js";
+
+/**
+ * What the mount serves: the bytes of one view (a path below the mountpoint, "proc/meminfo") for the
+ * process `callerPid` (a host pid, as FUSE reports it). Throwing fails that one open with EIO.
+ */
+export type ViewSource = (path: string, callerPid: number) => string | Buffer;
+
+export interface ShimMountOptions {
+  mountpoint: string;
+  /** Paths below the mountpoint, e.g. VIEW_PATHS. */
+  files: readonly string[];
+  cacheTtlMs: number;
+  threads: number;
+  /** Extra FUSE mount options, comma-separated. */
+  mountOptions?: string | undefined;
+  /** Repair containers' binds of a dead daemon's files after mounting (default true). */
+  healStale?: boolean | undefined;
+}
+
+export interface RunningShimMount extends RunningService {
+  readonly mountpoint: string;
+  stats(): NativeStats;
+  /** Stale binds replaced (and not) in running containers at start. */
+  repaired(): { rebound: number; failed: number };
+}
+
+const EIO = constants.errno.EIO;
+/** Distinct error causes remembered for log-once; past this the set starts over (bounded memory). */
+const MAX_REMEMBERED_CAUSES = 1000;
+const STOP_TIMEOUT_MS = 5000;
+
+/**
+ * Mounts the views with the native FUSE binding. The binding's threads serve lookups and reads; an
+ * open asks `source` (on this, the JavaScript thread) unless the C-side cache has the bytes.
+ */
+export async function startShimMount(
+  opts: ShimMountOptions,
+  deps: { logger: Logger; source: ViewSource; binding?: FuseBinding },
+): Promise<RunningShimMount> {
+  const log = deps.logger.child({ part: "shim-mount" });
+  const binding = deps.binding ?? loadFuseBinding();
+  const mountpoint = resolve(opts.mountpoint);
+  const { deadDevs } = prepareMountpoint(mountpoint, binding, log);
+
+  const render = renderWithLogOnce(opts.files, deps.source, log);
+  let stopping = false;
+  let onExit: (code: number) => void = () => {};
+  const exited = new Promise<number>((res) => {
+    onExit = res;
+  });
+  const handle = binding.mount(
+    {
+      mountpoint,
+      files: opts.files,
+      cacheTtlMs: opts.cacheTtlMs,
+      maxThreads: opts.threads,
+      ...(opts.mountOptions ? { mountOptions: opts.mountOptions } : {}),
+    },
+    render,
+    (code) => onExit(code),
+  );
+  // Before "mounted" is logged: a supervisor (or test) waiting for it sees running containers repaired.
+  const repaired = { rebound: 0, failed: 0 };
+  try {
+    const dev = liveDev(mountpoint);
+    const served = readServedDevs(mountpoint);
+    if (dev !== undefined) rememberServedDev(mountpoint, dev);
+    if (opts.healStale !== false) {
+      const dead = new Set([...served, ...deadDevs].filter((d) => d !== dev));
+      const healed = await healStaleBinds(mountpoint, dead, binding, log);
+      repaired.rebound = healed.rebound;
+      repaired.failed = healed.failed;
+      if (healed.namespaces > 0) log.info({ ...healed }, "stale bind mounts repaired");
+    }
+  } catch (e) {
+    log.warn({ err: e }, "could not look for stale bind mounts");
+  }
+  log.info({ mountpoint, files: opts.files.length, cacheTtlMs: opts.cacheTtlMs }, "mounted");
+
+  const done = exited.then((code) => {
+    if (!stopping) throw new Error(`FUSE session at ${mountpoint} ended on its own (code ${code})`);
+  });
+  // Without a listener an early end would be an unhandled rejection before runUntilSignal awaits it.
+  done.catch(() => {});
+
+  return {
+    name: "shim-mount",
+    mountpoint,
+    done,
+    stats: () => binding.stats(handle),
+    repaired: () => repaired,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      binding.stop(handle);
+      const timeout = new Promise<"timeout">((res) => setTimeout(res, STOP_TIMEOUT_MS, "timeout").unref());
+      const how = await Promise.race([exited, timeout]);
+      if (how === "timeout") log.warn({ mountpoint }, "FUSE loop did not end in time; exiting anyway");
+      log.info({ mountpoint, ...binding.stats(handle) }, "unmounted");
+    },
+  };
+}
+
+/**
+ * Wraps the view source for the binding: a throw becomes EIO for that open, and each distinct cause
+ * is logged once (a vanished cgroup polled by `top` every second must not flood the log).
+ */
+export function renderWithLogOnce(
+  files: readonly string[],
+  source: ViewSource,
+  log: Logger,
+): (view: number, pid: number, uid: number, gid: number) => NativeRenderResult {
+  const seen = new Set<string>();
+  return (view, pid, uid, gid) => {
+    const path = files[view];
+    if (path === undefined) return -EIO;
+    try {
+      return source(path, pid);
+    } catch (e) {
+      const cause = causeOf(path, e);
+      if (!seen.has(cause)) {
+        if (seen.size >= MAX_REMEMBERED_CAUSES) seen.clear();
+        seen.add(cause);
+        log.warn(
+          { view: path, callerPid: pid, uid, gid, err: e },
+          "view failed; answering EIO (logged once per cause)",
+        );
+      }
+      return -EIO;
+    }
+  };
+}
+
+/** The same failure for another pid or cgroup is the same cause: digits are masked. */
+function causeOf(path: string, e: unknown): string {
+  const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : "";
+  const message = e instanceof Error ? e.message : String(e);
+  return `${path}|${e instanceof Error ? e.name : typeof e}|${code}|${message.replace(/[0-9a-f]{12,}|\d+/g, "N")}`;
+}

@@ -1,0 +1,117 @@
+import { mkdirSync, readFileSync, statfsSync, statSync } from "node:fs";
+import { constants } from "node:os";
+import { BoxscopeError, errnoCode } from "../../common/errors.js";
+import type { Logger } from "../../common/logger.js";
+import type { FuseBinding } from "./native.js";
+
+/** One line of /proc/self/mountinfo that matters here. */
+export interface MountEntry {
+  mountPoint: string;
+  fsType: string;
+  /** major:minor of the filesystem: a dead FUSE connection's binds keep the old one. */
+  dev: string;
+  /** The path inside the filesystem that is mounted (a bind of one file: "/proc/meminfo"). */
+  root: string;
+}
+
+/** Parses /proc/<pid>/mountinfo (dev, root and mount point are fields 3-5; fs type follows " - "). */
+export function parseMountinfo(text: string): MountEntry[] {
+  const out: MountEntry[] = [];
+  for (const line of text.split("\n")) {
+    const sep = line.indexOf(" - ");
+    if (sep < 0) continue;
+    const left = line.slice(0, sep).split(" ");
+    const right = line.slice(sep + 3).split(" ");
+    const [, , dev, root, mp] = left;
+    const type = right[0];
+    if (mp === undefined || root === undefined || dev === undefined || type === undefined) continue;
+    out.push({ mountPoint: unescapeOctal(mp), fsType: type, dev, root: unescapeOctal(root) });
+  }
+  return out;
+}
+
+function unescapeOctal(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+}
+
+/**
+ * Makes `dir` ready to mount on. A daemon killed earlier (SIGKILL, OOM) leaves its mount behind and
+ * every access to it fails with ENOTCONN: detach those (lazily, like `fusermount3 -uz`) instead of
+ * failing. A live boxscope mount there means another daemon is running: that is an error, not
+ * something to stack on.
+ */
+export function prepareMountpoint(
+  dir: string,
+  binding: FuseBinding,
+  log: Logger,
+): { recovered: number; deadDevs: string[] } {
+  let recovered = 0;
+  const deadDevs: string[] = [];
+  // Each dead daemon that mounted here left one layer; peel them all (bounded). statfs, not stat:
+  // the kernel may answer a stat of the mount's root from cached attributes even when the daemon is
+  // dead, but always sends STATFS to the daemon.
+  for (let i = 0; i < 16; i++) {
+    try {
+      statfsSync(dir);
+      break;
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === "ENOENT") {
+        makeDirs(dir);
+        break;
+      }
+      if (code !== "ENOTCONN") {
+        throw new BoxscopeError(`mountpoint ${dir}: cannot stat (${code ?? String(e)})`, { dir });
+      }
+      const dead = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"))
+        .filter((m) => m.mountPoint === dir)
+        .at(-1);
+      if (dead) deadDevs.push(dead.dev);
+      const rc = binding.detach(dir);
+      if (rc !== 0) {
+        throw new BoxscopeError(
+          `mountpoint ${dir}: stale FUSE mount, lazy unmount failed (${errnoName(rc)})`,
+          {
+            dir,
+          },
+        );
+      }
+      recovered++;
+      log.warn({ mountpoint: dir }, "detached a stale mount left by a dead daemon");
+    }
+  }
+  const top = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"))
+    .filter((m) => m.mountPoint === dir)
+    .at(-1);
+  if (top?.fsType === "fuse.boxscope") {
+    throw new BoxscopeError(
+      `mountpoint ${dir}: a live boxscope mount is already there (is another daemon running?)`,
+      { dir },
+    );
+  }
+  if (!statSync(dir).isDirectory()) throw new BoxscopeError(`mountpoint ${dir}: not a directory`, { dir });
+  return { recovered, deadDevs };
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdirSync never returns for some paths (below
+ * /proc it spins on ENOENT), and a bad --mountpoint must end in one clear error.
+ */
+function makeDirs(dir: string): void {
+  let path = "";
+  for (const part of dir.split("/").filter(Boolean)) {
+    path += `/${part}`;
+    try {
+      mkdirSync(path);
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code !== "EEXIST")
+        throw new BoxscopeError(`mountpoint ${dir}: cannot create ${path} (${code ?? String(e)})`, { dir });
+    }
+  }
+}
+
+export function errnoName(errno: number): string {
+  for (const [name, value] of Object.entries(constants.errno)) if (value === errno) return name;
+  return `errno ${errno}`;
+}

@@ -1,0 +1,71 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { BoxscopeError } from "../../common/errors.js";
+
+/** Answer of the render callback: the bytes of the view, or a negative errno for the open to fail. */
+export type NativeRenderResult = string | Buffer | number;
+
+export interface NativeMountOptions {
+  mountpoint: string;
+  /** View files relative to the mountpoint ("proc/meminfo"); the index is the view number. */
+  files: readonly string[];
+  /** C-side cache of rendered bytes per (caller pid namespace + cgroup, view); 0 disables it. */
+  cacheTtlMs: number;
+  maxThreads: number;
+  /** Extra `-o` mount options appended to ro,allow_other,default_permissions. */
+  mountOptions?: string;
+}
+
+export interface NativeStats {
+  opens: number;
+  cacheHits: number;
+  renders: number;
+  renderErrors: number;
+}
+
+declare const handleBrand: unique symbol;
+export type MountHandle = { readonly [handleBrand]: true };
+
+/** shim/native/src/addon.c */
+export interface FuseBinding {
+  mount(
+    options: NativeMountOptions,
+    render: (view: number, pid: number, uid: number, gid: number) => NativeRenderResult,
+    onExit: (code: number) => void,
+  ): MountHandle;
+  stop(handle: MountHandle): void;
+  stats(handle: MountHandle): NativeStats;
+  /** Lazy unmount (MNT_DETACH); 0 or an errno number. */
+  detach(path: string): number;
+  /**
+   * In the mount namespace of `pid`: lazy-unmount `staleCounts[i]` mounts at `targets[i]`, then
+   * attach a clone of `sources[i]` (our namespace) there. Resolves to an errno (0 = done) per entry;
+   * rejects with an errno when it could not enter the namespace at all.
+   */
+  rebind(pid: number, sources: string[], targets: string[], staleCounts: number[]): Promise<number[]>;
+}
+
+/** shim/native/build/Release/boxscope_fuse.node, whether running from source or from dist/. */
+export function nativeBindingPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [
+    resolve(here, "../native/build/Release/boxscope_fuse.node"),
+    resolve(here, "../../../shim/native/build/Release/boxscope_fuse.node"),
+  ];
+  return candidates.find((p) => existsSync(p)) ?? (candidates[0] as string);
+}
+
+export function loadFuseBinding(): FuseBinding {
+  const path = nativeBindingPath();
+  try {
+    return createRequire(import.meta.url)(path) as FuseBinding;
+  } catch (e) {
+    throw new BoxscopeError(
+      `FUSE binding not built (${path}): install fuse3 libfuse3-dev pkg-config, then run npm run build:native`,
+      { path },
+      { cause: e },
+    );
+  }
+}

@@ -1,0 +1,72 @@
+import type { Registry } from "prom-client";
+import { handleExists, handleForPath } from "../../cgroup/handle.js";
+import { listContainerCgroups } from "../../cgroup/list.js";
+import { readCgroupMounts } from "../../cgroup/mounts.js";
+import { countTasks, readCgroupPidsRecursive } from "../../cgroup/tasks.js";
+import type { Logger } from "../../common/logger.js";
+import { cacheAsUsedOf, type ShimConfig } from "../config.js";
+import { createLoadavgSampler } from "../loadavg-sampler.js";
+import { createViewRenderer, toViewSource, VIEW_PATHS } from "../render.js";
+import { registerShimMetrics } from "./metrics.js";
+import { type RunningShimMount, startShimMount } from "./mount.js";
+import type { FuseBinding } from "./native.js";
+
+/** Per-container renderer state unused this long is dropped (containers come and go). */
+const FORGET_IDLE_EVERY_MS = 60_000;
+
+/**
+ * The shim as a service for `boxscope shim mount` and `boxscope up`: the view renderer, the
+ * per-container load-average sampler and the FUSE mount serving VIEW_PATHS.
+ */
+export async function startShim(
+  cfg: ShimConfig,
+  deps: { logger: Logger; registry?: Registry; binding?: FuseBinding },
+): Promise<RunningShimMount> {
+  const logger = deps.logger;
+  const mounts = readCgroupMounts();
+  const sampler = createLoadavgSampler({
+    listCgroups: () => listContainerCgroups(mounts).map((c) => c.path),
+    countTasks: (path) => {
+      const handle = handleForPath(mounts, path);
+      return handleExists(handle) ? countTasks(readCgroupPidsRecursive(handle)) : undefined;
+    },
+    logger,
+  });
+  const renderer = createViewRenderer({
+    mounts,
+    cfsQuota: cfg.cfsQuota,
+    cacheAsUsed: cacheAsUsedOf(cfg),
+    shareWindowMs: cfg.shareWindowMs,
+    sampler,
+    logger,
+  });
+  sampler.start();
+  const forget = setInterval(() => renderer.forgetIdle(), FORGET_IDLE_EVERY_MS).unref();
+  let mount: RunningShimMount;
+  try {
+    mount = await startShimMount(
+      {
+        mountpoint: cfg.mountpoint,
+        files: VIEW_PATHS,
+        cacheTtlMs: cfg.mountCacheMs,
+        threads: cfg.mountThreads,
+        mountOptions: cfg.mountOptions,
+        healStale: cfg.mountHealStale,
+      },
+      { logger, source: toViewSource(renderer), ...(deps.binding ? { binding: deps.binding } : {}) },
+    );
+  } catch (e) {
+    clearInterval(forget);
+    await sampler.stop();
+    throw e;
+  }
+  if (deps.registry) registerShimMetrics(deps.registry, mount.stats, mount.repaired);
+  return {
+    ...mount,
+    async stop() {
+      clearInterval(forget);
+      await mount.stop();
+      await sampler.stop();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+#include "caller_key.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+ssize_t caller_key(pid_t pid, char *buf, size_t cap) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+  ssize_t n = readlink(path, buf, cap - 1);
+  if (n <= 0) return -1;
+  buf[n++] = '\n';
+  snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t total = (size_t)n;
+  for (;;) {
+    if (total >= cap) {
+      close(fd);
+      return -1; /* absurdly long membership: do not cache */
+    }
+    ssize_t r = read(fd, buf + total, cap - total);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      close(fd);
+      return -1;
+    }
+    if (r == 0) break;
+    total += (size_t)r;
+  }
+  close(fd);
+  return (ssize_t)total;
+}

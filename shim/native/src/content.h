@@ -1,0 +1,35 @@
+/*
+ * View bytes shared between the TTL cache and open file handles. Reference-counted so that a cache
+ * hit costs one atomic increment: read() and release() never copy and never call JavaScript.
+ */
+#ifndef BOXSCOPE_CONTENT_H
+#define BOXSCOPE_CONTENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct content {
+  int refs; /* atomic */
+  size_t len;
+  char data[];
+} content_t;
+
+content_t *content_new(const char *data, size_t len);
+content_t *content_ref(content_t *c);
+void content_unref(content_t *c);
+
+/*
+ * TTL cache of rendered views keyed by (view, caller key). Misses are rendered asynchronously by
+ * JavaScript, whose own share window makes concurrent misses of one container cheap, so a miss here
+ * never waits for another reader's render (the FUSE loop thread must never block).
+ */
+typedef struct view_cache view_cache_t;
+
+view_cache_t *cache_new(uint64_t ttl_ns);
+void cache_free(view_cache_t *cache);
+/* 1 with *out referenced on a fresh hit, else 0. */
+int cache_get(view_cache_t *cache, int view, const char *key, size_t key_len, content_t **out);
+/* Stores (a new reference to) c for the TTL, replacing an older entry. */
+void cache_put(view_cache_t *cache, int view, const char *key, size_t key_len, content_t *c);
+
+#endif

@@ -1,0 +1,544 @@
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "caller_key.h"
+
+/* The tree never changes while mounted, so the kernel may cache names and attributes for long. */
+#define STATIC_TIMEOUT 3600.0
+#define MAX_NODES 128
+#define KEY_CAP 8192
+
+typedef struct {
+  char *name;
+  fuse_ino_t parent;
+  int is_dir;
+  int view; /* files only */
+} node_t;
+
+struct boxfs {
+  struct fuse_session *se;
+  pthread_t loop_thread;
+  char *mountpoint;
+  char abort_path[96]; /* /sys/fs/fuse/connections/<dev>/abort, "" if unknown */
+  boxfs_config_t cfg;
+  view_cache_t *cache;
+  node_t nodes[MAX_NODES]; /* index = inode; 0 unused, 1 = root */
+  int nnodes;
+  time_t mounted_at;
+  int stopping; /* atomic */
+  uint64_t opens, cache_hits, renders, render_errors; /* atomic */
+  pthread_mutex_t inflight_lock;
+  pthread_cond_t inflight_zero;
+  int inflight; /* requests handed to render and not yet completed */
+  pthread_mutex_t memo_lock;
+  struct key_memo *memo; /* MEMO_SLOTS */
+};
+
+enum { KIND_OPEN, KIND_GETATTR };
+
+struct boxfs_call {
+  boxfs_t *fs;
+  fuse_req_t req;
+  int kind;
+  fuse_ino_t ino;
+  struct fuse_file_info fi;
+  int view;
+  ssize_t key_len; /* -1: not cacheable */
+  char key[];
+};
+
+/*
+ * The caller key of a pid, remembered for MEMO_NS: an open() is a GETATTR then an OPEN from the same
+ * live process microseconds apart, and reading its /proc files twice was a fifth of a cache hit's
+ * cost. A pid cannot be reused within 2 ms (that needs pid_max forks).
+ */
+#define MEMO_SLOTS 64
+#define MEMO_KEY_CAP 4096
+#define MEMO_NS 2000000ull
+struct key_memo {
+  pid_t pid;
+  uint64_t at;
+  size_t len;
+  char key[MEMO_KEY_CAP];
+};
+
+static inline void count(uint64_t *c) { __atomic_add_fetch(c, 1, __ATOMIC_RELAXED); }
+
+static boxfs_t *fs_of(fuse_req_t req) { return fuse_req_userdata(req); }
+
+static int valid_ino(boxfs_t *fs, fuse_ino_t ino) { return ino >= 1 && ino < (fuse_ino_t)fs->nnodes; }
+
+static void fill_attr(boxfs_t *fs, fuse_ino_t ino, struct stat *st) {
+  memset(st, 0, sizeof(*st));
+  st->st_ino = ino;
+  if (fs->nodes[ino].is_dir) {
+    st->st_mode = S_IFDIR | 0555;
+    st->st_nlink = 2;
+  } else {
+    /* size: filled per caller by op_getattr */
+    st->st_mode = S_IFREG | 0444;
+    st->st_nlink = 1;
+  }
+  st->st_atime = st->st_mtime = st->st_ctime = fs->mounted_at;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+  boxfs_t *fs = fs_of(req);
+  for (int i = 2; i < fs->nnodes; i++) {
+    if (fs->nodes[i].parent == parent && strcmp(fs->nodes[i].name, name) == 0) {
+      struct fuse_entry_param e;
+      memset(&e, 0, sizeof(e));
+      e.ino = (fuse_ino_t)i;
+      e.attr_timeout = fs->nodes[i].is_dir ? STATIC_TIMEOUT : 0.0; /* see op_getattr */
+      e.entry_timeout = STATIC_TIMEOUT;
+      fill_attr(fs, e.ino, &e.attr);
+      fuse_reply_entry(req, &e);
+      return;
+    }
+  }
+  fuse_reply_err(req, ENOENT);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  boxfs_t *fs = fs_of(req);
+  if (!valid_ino(fs, ino)) {
+    fuse_reply_err(req, ENOENT);
+    return;
+  }
+  if (!fs->nodes[ino].is_dir) {
+    fuse_reply_err(req, ENOTDIR);
+    return;
+  }
+  fi->cache_readdir = 1;
+  fi->keep_cache = 1;
+  fuse_reply_open(req, fi);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+  boxfs_t *fs = fs_of(req);
+  char buf[8192];
+  size_t used = 0;
+  off_t index = 0;
+  struct stat st;
+  memset(&st, 0, sizeof(st));
+  /* entries: ".", "..", then children in tree order; the offset of an entry is its index + 1 */
+  for (int i = -1; i < fs->nnodes; i++) {
+    const char *name;
+    fuse_ino_t child;
+    if (i == -1) {
+      name = ".";
+      child = ino;
+    } else if (i == 0) {
+      name = "..";
+      child = fs->nodes[ino].parent ? fs->nodes[ino].parent : 1;
+    } else if (i >= 2 && fs->nodes[i].parent == ino) {
+      name = fs->nodes[i].name;
+      child = (fuse_ino_t)i;
+    } else {
+      continue;
+    }
+    index++;
+    if (index <= off) continue;
+    st.st_ino = child;
+    st.st_mode = fs->nodes[child].is_dir ? S_IFDIR : S_IFREG;
+    size_t need = fuse_add_direntry(req, buf + used, sizeof(buf) - used, name, &st, index);
+    if (used + need > size || used + need > sizeof(buf)) break;
+    used += need;
+  }
+  fuse_reply_buf(req, buf, used);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) { fuse_reply_err(req, 0); }
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static ssize_t caller_key_memo(boxfs_t *fs, pid_t pid, char *key, size_t cap) {
+  struct key_memo *m = &fs->memo[(unsigned)pid % MEMO_SLOTS];
+  uint64_t now = mono_ns();
+  pthread_mutex_lock(&fs->memo_lock);
+  if (m->pid == pid && now - m->at < MEMO_NS && m->len <= cap) {
+    size_t len = m->len;
+    memcpy(key, m->key, len);
+    pthread_mutex_unlock(&fs->memo_lock);
+    return (ssize_t)len;
+  }
+  pthread_mutex_unlock(&fs->memo_lock);
+  ssize_t len = caller_key(pid, key, cap);
+  if (len >= 0 && (size_t)len <= MEMO_KEY_CAP) {
+    pthread_mutex_lock(&fs->memo_lock);
+    m->pid = pid;
+    m->at = now;
+    m->len = (size_t)len;
+    memcpy(m->key, key, (size_t)len);
+    pthread_mutex_unlock(&fs->memo_lock);
+  }
+  return len;
+}
+
+/* Sends the answer of an open or getattr that has its bytes (consumes the reference). */
+static void answer(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_info *fi,
+                   content_t *c) {
+  if (kind == KIND_OPEN) {
+    fi->fh = (uint64_t)(uintptr_t)c;
+    fi->direct_io = 1; /* like /proc: no page cache, size known only per caller */
+    fi->keep_cache = 0;
+    fi->noflush = 1; /* nothing to flush: saves a round trip per close */
+    /* If the caller went away (interrupted), the kernel never sends release: drop the bytes here. */
+    if (fuse_reply_open(req, fi) != 0) content_unref(c);
+    return;
+  }
+  struct stat st;
+  fill_attr(fs, ino, &st);
+  st.st_size = (off_t)c->len;
+  content_unref(c);
+  fuse_reply_attr(req, &st, 0.0);
+}
+
+static void answer_error(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, int err) {
+  count(&fs->render_errors);
+  if (kind == KIND_OPEN) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  /* stat() of a view never fails (ls must work); the open that follows reports the error. */
+  struct stat st;
+  fill_attr(fs, ino, &st);
+  fuse_reply_attr(req, &st, 0.0);
+}
+
+/* open() or getattr() of a view file: from the cache now, or from JavaScript later. */
+static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_info *fi) {
+  boxfs_t *fs = fs_of(req);
+  const struct fuse_ctx *ctx = fuse_req_ctx(req);
+  int view = fs->nodes[ino].view;
+  char key[KEY_CAP];
+  ssize_t key_len = -1;
+  if (fs->cache) {
+    key_len = caller_key_memo(fs, ctx->pid, key, sizeof(key)); /* -1: caller vanished, JS decides */
+    content_t *c = NULL;
+    if (key_len >= 0 && cache_get(fs->cache, view, key, (size_t)key_len, &c)) {
+      count(&fs->cache_hits);
+      answer(fs, req, kind, ino, fi, c);
+      return;
+    }
+  }
+  boxfs_call_t *call = malloc(sizeof(boxfs_call_t) + (key_len > 0 ? (size_t)key_len : 0));
+  if (!call) {
+    answer_error(fs, req, kind, ino, ENOMEM);
+    return;
+  }
+  call->fs = fs;
+  call->req = req;
+  call->kind = kind;
+  call->ino = ino;
+  if (fi) call->fi = *fi;
+  call->view = view;
+  call->key_len = key_len;
+  if (key_len > 0) memcpy(call->key, key, (size_t)key_len);
+  count(&fs->renders);
+  pthread_mutex_lock(&fs->inflight_lock);
+  fs->inflight++;
+  pthread_mutex_unlock(&fs->inflight_lock);
+  int err = fs->cfg.render(fs->cfg.ctx, call, view, ctx->pid, ctx->uid, ctx->gid);
+  if (err) boxfs_complete(call, err, NULL);
+}
+
+void boxfs_complete(boxfs_call_t *call, int err, content_t *c) {
+  boxfs_t *fs = call->fs;
+  if (err || !c) {
+    content_unref(c);
+    answer_error(fs, call->req, call->kind, call->ino, err ? err : EIO);
+  } else {
+    if (fs->cache && call->key_len >= 0) cache_put(fs->cache, call->view, call->key, (size_t)call->key_len, c);
+    answer(fs, call->req, call->kind, call->ino, &call->fi, c);
+  }
+  free(call);
+  pthread_mutex_lock(&fs->inflight_lock);
+  if (--fs->inflight == 0) pthread_cond_broadcast(&fs->inflight_zero);
+  pthread_mutex_unlock(&fs->inflight_lock);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  boxfs_t *fs = fs_of(req);
+  count(&fs->opens);
+  if (!valid_ino(fs, ino)) {
+    fuse_reply_err(req, ENOENT);
+    return;
+  }
+  if (fs->nodes[ino].is_dir) {
+    fuse_reply_err(req, EISDIR);
+    return;
+  }
+  if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+    fuse_reply_err(req, EACCES);
+    return;
+  }
+  serve(req, KIND_OPEN, ino, fi);
+}
+
+/*
+ * A file's size is the length of the caller's own rendering (like LXCFS), and is never cached by the
+ * kernel (attr timeout 0): sendfile/splice readers such as busybox `cat` read through the page cache
+ * and stop at i_size, so a size 0 (what /proc says) would give them nothing. The rendering is the
+ * one the following open() then takes from the cache.
+ */
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  boxfs_t *fs = fs_of(req);
+  if (!valid_ino(fs, ino)) {
+    fuse_reply_err(req, ENOENT);
+    return;
+  }
+  if (fs->nodes[ino].is_dir) {
+    struct stat st;
+    fill_attr(fs, ino, &st);
+    fuse_reply_attr(req, &st, STATIC_TIMEOUT);
+    return;
+  }
+  serve(req, KIND_GETATTR, ino, NULL);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+  content_t *c = (content_t *)(uintptr_t)fi->fh;
+  if (!c || off < 0 || (size_t)off >= c->len) {
+    fuse_reply_buf(req, NULL, 0);
+    return;
+  }
+  size_t n = c->len - (size_t)off;
+  if (n > size) n = size;
+  fuse_reply_buf(req, c->data + off, n);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  content_unref((content_t *)(uintptr_t)fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino) {
+  struct statvfs s;
+  memset(&s, 0, sizeof(s));
+  s.f_bsize = 4096;
+  s.f_namemax = 255;
+  fuse_reply_statfs(req, &s);
+}
+
+static const struct fuse_lowlevel_ops ops = {
+    .lookup = op_lookup,
+    .getattr = op_getattr,
+    .opendir = op_opendir,
+    .readdir = op_readdir,
+    .releasedir = op_releasedir,
+    .open = op_open,
+    .read = op_read,
+    .release = op_release,
+    .statfs = op_statfs,
+};
+
+static int add_node(boxfs_t *fs, const char *name, size_t len, fuse_ino_t parent, int is_dir, int view) {
+  for (int i = 2; i < fs->nnodes; i++) {
+    if (fs->nodes[i].parent == parent && strlen(fs->nodes[i].name) == len &&
+        strncmp(fs->nodes[i].name, name, len) == 0) {
+      return fs->nodes[i].is_dir == is_dir && is_dir ? i : -1;
+    }
+  }
+  if (fs->nnodes >= MAX_NODES) return -1;
+  int i = fs->nnodes++;
+  fs->nodes[i].name = strndup(name, len);
+  fs->nodes[i].parent = parent;
+  fs->nodes[i].is_dir = is_dir;
+  fs->nodes[i].view = view;
+  return i;
+}
+
+static int build_tree(boxfs_t *fs, char *err, size_t err_len) {
+  fs->nnodes = 2;
+  fs->nodes[1].name = strdup("");
+  fs->nodes[1].is_dir = 1;
+  for (int v = 0; v < fs->cfg.nfiles; v++) {
+    const char *path = fs->cfg.files[v];
+    fuse_ino_t parent = 1;
+    const char *seg = path;
+    for (;;) {
+      const char *slash = strchr(seg, '/');
+      size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
+      if (len == 0) {
+        snprintf(err, err_len, "file path \"%s\" has an empty segment", path);
+        return -1;
+      }
+      int ino = add_node(fs, seg, len, parent, slash != NULL, v);
+      if (ino < 0) {
+        snprintf(err, err_len, "file path \"%s\" clashes with another or the tree is too large", path);
+        return -1;
+      }
+      if (!slash) break;
+      parent = (fuse_ino_t)ino;
+      seg = slash + 1;
+    }
+  }
+  return 0;
+}
+
+static void *loop_main(void *arg) {
+  boxfs_t *fs = arg;
+  /* Signals belong to Node's main thread (SIGTERM → clean unmount in TypeScript). */
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, NULL);
+  int res;
+  if (fs->cfg.max_threads <= 1) {
+    res = fuse_session_loop(fs->se);
+  } else {
+    struct fuse_loop_config *lc = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_clone_fd(lc, 0);
+    fuse_loop_cfg_set_max_threads(lc, (unsigned)fs->cfg.max_threads);
+    res = fuse_session_loop_mt(fs->se, lc);
+    fuse_loop_cfg_destroy(lc);
+  }
+  /* Requests still with JavaScript reply through the session: wait for them (JS answers even while
+   * Node shuts down, with EIO), at most 10 s; past that leak the session rather than free it under
+   * a late reply. */
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 10;
+  int drained = 1;
+  pthread_mutex_lock(&fs->inflight_lock);
+  while (fs->inflight > 0 && drained) {
+    if (pthread_cond_timedwait(&fs->inflight_zero, &fs->inflight_lock, &until) == ETIMEDOUT) drained = 0;
+  }
+  pthread_mutex_unlock(&fs->inflight_lock);
+  if (!drained) {
+    fs->cfg.on_exit(fs->cfg.ctx, __atomic_load_n(&fs->stopping, __ATOMIC_ACQUIRE) ? 0 : EIO);
+    return NULL;
+  }
+  fuse_session_unmount(fs->se);
+  fuse_session_destroy(fs->se);
+  fs->se = NULL;
+  /* ENODEV from an unmount or abort is the normal end of a mounted session. */
+  int stopped = __atomic_load_n(&fs->stopping, __ATOMIC_ACQUIRE);
+  fs->cfg.on_exit(fs->cfg.ctx, stopped ? 0 : (res < 0 ? -res : res));
+  return NULL;
+}
+
+/*
+ * The fusectl entry of our connection, from /proc/self/mountinfo (a stat() of the mountpoint here
+ * would wait for the FUSE INIT answer that only the loop gives). fusectl names a connection by the
+ * kernel's dev_t: major << 20 | minor.
+ */
+static void find_abort_path(boxfs_t *fs) {
+  fs->abort_path[0] = '\0';
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) return;
+  char line[4096];
+  unsigned maj, min;
+  char mp[2048];
+  while (fgets(line, sizeof(line), f)) {
+    if (sscanf(line, "%*u %*u %u:%u %*s %2047s", &maj, &min, mp) == 3 && strcmp(mp, fs->mountpoint) == 0 &&
+        strstr(line, " - fuse.boxscope ")) {
+      snprintf(fs->abort_path, sizeof(fs->abort_path), "/sys/fs/fuse/connections/%u/abort", (maj << 20) | min);
+    }
+  }
+  fclose(f);
+}
+
+/* Many hosts mount fusectl at boot (systemd does); where nobody did, mount it to be able to abort. */
+static void ensure_fusectl(void) {
+  struct stat st;
+  if (stat("/sys/fs/fuse/connections", &st) != 0) return;
+  struct statfs sfs;
+  if (statfs("/sys/fs/fuse/connections", &sfs) == 0 && sfs.f_type == 0x65735543 /* FUSECTL_SUPER_MAGIC */)
+    return;
+  mount("fusectl", "/sys/fs/fuse/connections", "fusectl", 0, NULL);
+}
+
+boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len) {
+  boxfs_t *fs = calloc(1, sizeof(*fs));
+  if (!fs) {
+    snprintf(err, err_len, "out of memory");
+    return NULL;
+  }
+  fs->cfg = *cfg;
+  fs->mountpoint = strdup(cfg->mountpoint);
+  fs->mounted_at = time(NULL);
+  pthread_mutex_init(&fs->inflight_lock, NULL);
+  pthread_cond_init(&fs->inflight_zero, NULL);
+  pthread_mutex_init(&fs->memo_lock, NULL);
+  fs->memo = calloc(MEMO_SLOTS, sizeof(struct key_memo));
+  if (build_tree(fs, err, err_len) != 0) goto fail;
+  if (cfg->cache_ttl_ns > 0) fs->cache = cache_new(cfg->cache_ttl_ns);
+
+  char opts[1024];
+  snprintf(opts, sizeof(opts), "ro,allow_other,default_permissions,fsname=boxscope,subtype=boxscope%s%s",
+           cfg->extra_options && *cfg->extra_options ? "," : "", cfg->extra_options ? cfg->extra_options : "");
+  char *argv[] = {"boxscope", "-o", opts, NULL};
+  struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+  fs->se = fuse_session_new(&args, &ops, sizeof(ops), fs);
+  if (!fs->se) {
+    snprintf(err, err_len, "fuse_session_new failed (mount options \"%s\")", opts);
+    goto fail;
+  }
+  if (fuse_session_mount(fs->se, fs->mountpoint) != 0) {
+    int e = errno;
+    snprintf(err, err_len, "cannot mount FUSE on %s (%s)", fs->mountpoint, strerror(e ? e : EIO));
+    fuse_session_destroy(fs->se);
+    goto fail;
+  }
+  find_abort_path(fs);
+  if (pthread_create(&fs->loop_thread, NULL, loop_main, fs) != 0) {
+    snprintf(err, err_len, "cannot start the FUSE loop thread");
+    fuse_session_unmount(fs->se);
+    fuse_session_destroy(fs->se);
+    goto fail;
+  }
+  pthread_detach(fs->loop_thread);
+  return fs;
+fail:
+  cache_free(fs->cache);
+  free(fs->memo);
+  free(fs->mountpoint);
+  free(fs);
+  return NULL;
+}
+
+void boxfs_stop(boxfs_t *fs) {
+  if (__atomic_exchange_n(&fs->stopping, 1, __ATOMIC_ACQ_REL)) return;
+  /* No fuse_session_exit here: the loop thread may be destroying the session. The detach (or the
+   * abort) makes the loop's read() fail with ENODEV, which ends it. */
+  umount2(fs->mountpoint, MNT_DETACH);
+  /* Bind mounts of our files in containers keep the superblock (and our loop's read()) alive after
+   * the detach; aborting the connection ends the loop now, as the process exiting would. */
+  if (fs->abort_path[0]) {
+    ensure_fusectl();
+    int fd = open(fs->abort_path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ssize_t w = write(fd, "1", 1);
+      (void)w;
+      close(fd);
+    }
+  }
+}
+
+void boxfs_stats(boxfs_t *fs, boxfs_stats_t *out) {
+  out->opens = __atomic_load_n(&fs->opens, __ATOMIC_RELAXED);
+  out->cache_hits = __atomic_load_n(&fs->cache_hits, __ATOMIC_RELAXED);
+  out->renders = __atomic_load_n(&fs->renders, __ATOMIC_RELAXED);
+  out->render_errors = __atomic_load_n(&fs->render_errors, __ATOMIC_RELAXED);
+}
+
+int boxfs_detach(const char *path) { return umount2(path, MNT_DETACH) == 0 ? 0 : errno; }

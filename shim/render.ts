@@ -1,0 +1,484 @@
+/**
+ * The glue between a reader of a view and its text: which cgroup a process's reads belong to,
+ * reading that cgroup and the host files, keeping the per-container state (monotonic stat), and
+ * calling the pure renderers in views/. The FUSE daemon (shim/fuse) and `boxscope shim render` both
+ * go through createViewRenderer, so the CLI prints exactly what the mount serves.
+ *
+ * Cost model (the FUSE target is ~70 µs per open+read+close): a read by a known pid costs one
+ * /proc/<pid>/stat read (start-time re-validation against PID reuse) plus a map lookup while the
+ * container's text for that view is younger than the share window; cgroup and host files are read
+ * at most once per window per container (controller by controller, only those the view needs).
+ */
+import { join } from "node:path";
+import { readCpu } from "../cgroup/cpu.js";
+import { readQuiet } from "../cgroup/fsread.js";
+import { handleExists, handleForPath, normalizeCgroupPath, resolveHandle } from "../cgroup/handle.js";
+import { parseCpuinfo, parseDiskstats, parseMeminfo, parseStat, parseUptime } from "../cgroup/host.js";
+import { readIo } from "../cgroup/io.js";
+import { readMemory } from "../cgroup/memory.js";
+import { readCgroupMounts } from "../cgroup/mounts.js";
+import { readPressure } from "../cgroup/pressure.js";
+import { readProcCgroups } from "../cgroup/proc-cgroup.js";
+import { findNamespaceInit, readPidNamespace, readProcStartTicks } from "../cgroup/process.js";
+import { countTasks, readCgroupPids, readCgroupPidsRecursive } from "../cgroup/tasks.js";
+import type {
+  CgroupHandle,
+  CgroupMounts,
+  CpuData,
+  HostCpuinfo,
+  HostDiskstat,
+  HostMeminfo,
+  HostStat,
+  IoData,
+  MemoryData,
+  PressureData,
+  TaskCounts,
+} from "../cgroup/types.js";
+import { type BoxscopeError, err, ok, type Result, UsageError } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
+import type { LoadavgSampler } from "./loadavg-sampler.js";
+import { renderCpuOnline } from "./views/cpu-online.js";
+import { renderCpuinfo } from "./views/cpuinfo.js";
+import { renderDiskstats } from "./views/diskstats.js";
+import { renderLoadavg } from "./views/loadavg.js";
+import { CACHE_AS_USED_NONE, type CacheAsUsed, renderMeminfo } from "./views/meminfo.js";
+import { renderPressure } from "./views/pressure.js";
+import { advanceStatCounters, renderStat, type StatCounters, statReading, USER_HZ } from "./views/stat.js";
+import { renderSwaps } from "./views/swaps.js";
+import { renderUptime } from "./views/uptime.js";
+import { visibleCpus } from "./visible-cpus.js";
+
+export type { CacheAsUsed } from "./views/meminfo.js";
+
+/** The files the shim serves, relative to its mount point (LXCFS's layout). */
+export const VIEW_PATHS = [
+  "proc/meminfo",
+  "proc/cpuinfo",
+  "proc/stat",
+  "proc/uptime",
+  "proc/loadavg",
+  "proc/diskstats",
+  "proc/swaps",
+  "proc/pressure/cpu",
+  "proc/pressure/io",
+  "proc/pressure/memory",
+  "sys/devices/system/cpu/online",
+] as const;
+export type ViewPath = (typeof VIEW_PATHS)[number];
+
+export function isViewPath(view: string): view is ViewPath {
+  return (VIEW_PATHS as readonly string[]).includes(view);
+}
+
+/**
+ * Reads of the same container within this window share one reading of its cgroup and host files
+ * and, for the same view, the same text. 100 ms: LXCFS re-reads everything on every read and burns
+ * CPU when containers poll in tight loops (its issues 446, 655); a 100 ms window caps that at 10
+ * readings per second per container, while staying ten times finer than top's fastest default
+ * refresh (1 s, and ≥ 0.1 s with -d) and equal to 10 USER_HZ ticks, below which /proc/stat deltas
+ * are mostly zero anyway.
+ */
+export const DEFAULT_SHARE_WINDOW_MS = 100;
+
+export interface ViewRendererOptions {
+  /** Where host /proc is (fixture trees in tests). Default /proc. */
+  readonly procRoot?: string;
+  /** Where the host files the views fall back to are (meminfo, stat...). Default procRoot. */
+  readonly hostProcRoot?: string;
+  /** Where host /sys is (cpu/online). Default /sys. */
+  readonly sysRoot?: string;
+  /** Cgroup hierarchies; default read from <procRoot>/self/mountinfo once. */
+  readonly mounts?: CgroupMounts;
+  /** CPU count from the CFS quota (default on; LXCFS's --enable-cfs is off by default). */
+  readonly cfsQuota?: boolean;
+  readonly cacheAsUsed?: CacheAsUsed;
+  /** Per-container load averages; without one, loadavg's three loads are the host's. */
+  readonly sampler?: LoadavgSampler;
+  readonly logger?: Logger;
+  readonly shareWindowMs?: number;
+  /** Monotonic clock in ms (tests). Default performance.now. */
+  readonly now?: () => number;
+}
+
+export type RenderResult = Result<string, BoxscopeError>;
+
+export interface ViewRenderer {
+  /**
+   * The view as the process `pid` must see it: the cgroup of the init of its pid namespace (host
+   * pid namespace: its own cgroup). Errors (as values): unknown view, no such process.
+   */
+  renderForPid(view: string, pid: number): RenderResult;
+  /** The view for a cgroup path (inside the hierarchy, e.g. `/docker/<id>`). Errors: unknown view, no such cgroup. */
+  renderForCgroup(view: string, cgroupPath: string): RenderResult;
+  /** The host's own file for a view (what a host process sees; a safe fallback). Error: unknown view. */
+  renderForHost(view: string): RenderResult;
+  /** The cgroup path whose numbers `pid` is served (`/` = host values); undefined if no such process. */
+  cgroupForPid(pid: number): string | undefined;
+  /** Drops per-container state not used for `idleMs` (bounded memory with container churn). */
+  forgetIdle(idleMs?: number): void;
+}
+
+/** Host file of each view (relative to procRoot or sysRoot). */
+const HOST_FILE: Record<ViewPath, { root: "proc" | "sys"; file: string }> = {
+  "proc/meminfo": { root: "proc", file: "meminfo" },
+  "proc/cpuinfo": { root: "proc", file: "cpuinfo" },
+  "proc/stat": { root: "proc", file: "stat" },
+  "proc/uptime": { root: "proc", file: "uptime" },
+  "proc/loadavg": { root: "proc", file: "loadavg" },
+  "proc/diskstats": { root: "proc", file: "diskstats" },
+  "proc/swaps": { root: "proc", file: "swaps" },
+  "proc/pressure/cpu": { root: "proc", file: "pressure/cpu" },
+  "proc/pressure/io": { root: "proc", file: "pressure/io" },
+  "proc/pressure/memory": { root: "proc", file: "pressure/memory" },
+  "sys/devices/system/cpu/online": { root: "sys", file: "devices/system/cpu/online" },
+};
+
+interface Timed<T> {
+  readonly at: number;
+  readonly value: T;
+}
+
+/** Everything remembered about one container cgroup. */
+interface ContainerState {
+  readonly handle: CgroupHandle;
+  lastUsed: number;
+  readonly parts: Map<string, Timed<unknown>>;
+  readonly texts: Map<ViewPath, Timed<string>>;
+  /** Last /proc/stat cpu counters served: the monotonic state. */
+  statCounters: StatCounters | undefined;
+  /** The process whose start time is the container's start (its pidns init, or its oldest process). */
+  start: { pid: number; startTicks: number } | undefined;
+}
+
+interface PidEntry {
+  readonly startTicks: number;
+  readonly cgroupPath: string;
+  readonly handle: CgroupHandle;
+  /** The pid namespace's init when the process is not in the host's namespace. */
+  readonly init: { pid: number; startTicks: number } | undefined;
+}
+
+const MAX_PID_ENTRIES = 65536;
+/** A loadavg sample younger than this stands in for a live thread count in stat's procs_running. */
+const SAMPLE_FRESH_MS = 10_000;
+const IDLE_FORGET_MS = 10 * 60_000;
+/** Minimum reuse time of the host's CPU list (cpuinfo): it changes only with CPU hotplug. */
+const STATIC_HOST_WINDOW_MS = 1000;
+
+export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer {
+  const procRoot = opts.procRoot ?? "/proc";
+  const sysRoot = opts.sysRoot ?? "/sys";
+  const hostProcRoot = opts.hostProcRoot ?? procRoot;
+  const mounts = opts.mounts ?? readCgroupMounts(procRoot);
+  const cfsQuota = opts.cfsQuota ?? true;
+  const cacheAsUsed = opts.cacheAsUsed ?? CACHE_AS_USED_NONE;
+  const windowMs = Math.max(0, opts.shareWindowMs ?? DEFAULT_SHARE_WINDOW_MS);
+  const now = opts.now ?? (() => performance.now());
+  const log = opts.logger;
+  const containers = new Map<string, ContainerState>();
+  const pids = new Map<number, PidEntry>();
+  /** Container pid namespace (`pid:[inode]`) → its init and cgroup, for pids not seen before. */
+  const namespaces = new Map<string, PidEntry & { init: NonNullable<PidEntry["init"]> }>();
+  const hostCache = new Map<string, Timed<unknown>>();
+
+  const fresh = <T>(t: Timed<T> | undefined, at: number): t is Timed<T> =>
+    t !== undefined && at - t.at < windowMs;
+
+  /** `compute()`'s value for `key`, reused while younger than `window`. */
+  function remembered<T>(
+    cache: Map<string, Timed<unknown>>,
+    key: string,
+    at: number,
+    compute: () => T,
+    window = windowMs,
+  ): T {
+    const cached = cache.get(key) as Timed<T> | undefined;
+    if (cached !== undefined && at - cached.at < window) return cached.value;
+    const value = compute();
+    cache.set(key, { at, value });
+    return value;
+  }
+  const hostPart = <T>(key: string, at: number, compute: () => T, window = windowMs): T =>
+    remembered(hostCache, key, at, compute, window);
+  const hostText = (view: ViewPath, at: number): string =>
+    hostPart(`text:${view}`, at, () => {
+      const f = HOST_FILE[view];
+      return readQuiet(join(f.root === "proc" ? hostProcRoot : sysRoot, f.file)) ?? "";
+    });
+  const hostMeminfo = (at: number): HostMeminfo =>
+    hostPart("meminfo", at, () => parseMeminfo(hostText("proc/meminfo", at)));
+  const hostStat = (at: number): HostStat => hostPart("stat", at, () => parseStat(hostText("proc/stat", at)));
+  // The host's CPU list changes only with CPU hotplug: parsed cpuinfo (the kernel takes ~30 µs to
+  // generate it) and the online list are kept for at least STATIC_HOST_WINDOW_MS.
+  const staticWindow = Math.max(windowMs, STATIC_HOST_WINDOW_MS);
+  const hostCpuinfo = (at: number): HostCpuinfo =>
+    hostPart("cpuinfo", at, () => parseCpuinfo(readQuiet(join(hostProcRoot, "cpuinfo")) ?? ""), staticWindow);
+  const hostDiskstats = (at: number): HostDiskstat[] =>
+    hostPart("diskstats", at, () => parseDiskstats(hostText("proc/diskstats", at)));
+  const hostUptime = (at: number): [number, number] =>
+    hostPart("uptime", at, () => parseUptime(hostText("proc/uptime", at)) ?? [0, 0]);
+  const hostOnline = (at: number): number[] =>
+    hostPart(
+      "online",
+      at,
+      () => {
+        const ids = [...hostCpuinfo(at).processors.keys()].sort((a, b) => a - b);
+        return ids.length > 0 ? ids : [0];
+      },
+      staticWindow,
+    );
+  const hostSwapTotalKb = (at: number): number =>
+    hostMeminfo(at).entries.find((e) => e.key === "SwapTotal")?.value ?? 0;
+
+  const part = <T>(c: ContainerState, key: string, at: number, read: () => T): T =>
+    remembered(c.parts, key, at, read);
+  const withErrors = <T>(path: string, r: { data?: T; errors: string[] }): T | undefined => {
+    if (r.errors.length > 0)
+      log?.debug({ cgroup: path, errors: r.errors }, "cgroup read incomplete; host values fill in");
+    return r.data;
+  };
+  const memoryOf = (c: ContainerState, at: number): MemoryData | undefined =>
+    part(c, "memory", at, () => withErrors(c.handle.path, readMemory(c.handle)));
+  const cpuOf = (c: ContainerState, at: number): CpuData | undefined =>
+    part(c, "cpu", at, () => withErrors(c.handle.path, readCpu(c.handle, { sysRoot })));
+  const ioOf = (c: ContainerState, at: number): IoData | undefined =>
+    part(c, "io", at, () => withErrors(c.handle.path, readIo(c.handle)));
+  const pressureOf = (c: ContainerState, at: number): PressureData =>
+    part(c, "pressure", at, () => withErrors(c.handle.path, readPressure(c.handle)) ?? {});
+  const tasksOf = (c: ContainerState, at: number): TaskCounts | undefined =>
+    part(c, "tasks", at, () => {
+      if (!handleExists(c.handle)) return undefined;
+      return countTasks(readCgroupPidsRecursive(c.handle), procRoot);
+    });
+
+  /**
+   * The container's start in ticks since boot: its pidns init's start when the reader is in a
+   * container's pid namespace, else its oldest process (a cgroup whose processes share the host's
+   * pid namespace). Re-validated by start time, so a reused pid never stands for the container.
+   */
+  function startTicksOf(c: ContainerState, init: PidEntry["init"]): number | undefined {
+    if (init !== undefined) {
+      c.start = init;
+      return init.startTicks;
+    }
+    if (c.start !== undefined && readProcStartTicks(c.start.pid, procRoot) === c.start.startTicks) {
+      return c.start.startTicks;
+    }
+    c.start = undefined;
+    const members = readCgroupPids(c.handle);
+    const first = members[0];
+    if (first === undefined) return undefined;
+    const nsInit = findNamespaceInit(first, procRoot);
+    if (nsInit !== undefined) {
+      c.start = { pid: nsInit.initPid, startTicks: nsInit.startTicks };
+      return nsInit.startTicks;
+    }
+    for (const pid of members) {
+      const ticks = readProcStartTicks(pid, procRoot);
+      if (ticks !== undefined && (c.start === undefined || ticks < c.start.startTicks))
+        c.start = { pid, startTicks: ticks };
+    }
+    return c.start?.startTicks;
+  }
+
+  let lastSweep = now();
+  function containerFor(handle: CgroupHandle, at: number): ContainerState {
+    // Bounded memory under container churn: state of containers nobody read for 10 min goes.
+    if (at - lastSweep > 60_000) {
+      lastSweep = at;
+      for (const [path, old] of containers) if (at - old.lastUsed > IDLE_FORGET_MS) containers.delete(path);
+    }
+    let c = containers.get(handle.path);
+    if (c === undefined) {
+      c = {
+        handle,
+        lastUsed: at,
+        parts: new Map(),
+        texts: new Map(),
+        statCounters: undefined,
+        start: undefined,
+      };
+      containers.set(handle.path, c);
+    }
+    c.lastUsed = at;
+    return c;
+  }
+
+  /** The container's view; a missing input falls back to the host's field, never an error. */
+  function renderContainer(view: ViewPath, c: ContainerState, init: PidEntry["init"], at: number): string {
+    const cached = c.texts.get(view);
+    if (fresh(cached, at)) return cached.value;
+    let text: string;
+    try {
+      text = computeView(view, c, init, at);
+    } catch (e) {
+      // A bug or an unexpected kernel format must never fail a read of /proc/meminfo in a container.
+      log?.error({ view, cgroup: c.handle.path, err: e }, "rendering failed; serving the host's file");
+      text = hostText(view, at);
+    }
+    c.texts.set(view, { at, value: text });
+    return text;
+  }
+
+  function visibleOf(c: ContainerState, at: number): { cpu: CpuData | undefined; visible: number[] } {
+    const cpu = cpuOf(c, at);
+    return { cpu, visible: visibleCpus(cpu, hostOnline(at), { cfsQuota }) };
+  }
+
+  function computeView(view: ViewPath, c: ContainerState, init: PidEntry["init"], at: number): string {
+    switch (view) {
+      case "proc/meminfo":
+        return renderMeminfo({ host: hostMeminfo(at), memory: memoryOf(c, at), cacheAsUsed });
+      case "proc/swaps":
+        return renderSwaps(memoryOf(c, at), hostSwapTotalKb(at), hostText(view, at));
+      case "proc/cpuinfo": {
+        const text = renderCpuinfo(hostCpuinfo(at), visibleOf(c, at).visible);
+        return text === "" ? hostText(view, at) : text;
+      }
+      case "sys/devices/system/cpu/online":
+        return renderCpuOnline(visibleOf(c, at).visible.length);
+      case "proc/uptime": {
+        const [up, idle] = hostUptime(at);
+        const { cpu, visible } = visibleOf(c, at);
+        return renderUptime({
+          hostUptimeSec: up,
+          hostIdleSec: idle,
+          startTicks: startTicksOf(c, init),
+          clkTck: USER_HZ,
+          visibleCpus: visible.length,
+          cpuUsageNs: cpu?.usageNs,
+        });
+      }
+      case "proc/stat": {
+        const { cpu, visible } = visibleOf(c, at);
+        let counters: StatCounters | undefined;
+        if (cpu !== undefined) {
+          const [up] = hostUptime(at);
+          const start = startTicksOf(c, init);
+          const elapsedSec = start === undefined ? up : Math.max(0, up - start / USER_HZ);
+          counters = advanceStatCounters(c.statCounters, statReading(cpu, visible, elapsedSec * USER_HZ));
+          c.statCounters = counters;
+        }
+        // procs_running/blocked: the sampler's count when recent (counting a big container's
+        // threads costs one read per thread, too much for every read of /proc/stat), else live.
+        opts.sampler?.track(c.handle.path);
+        const sample = opts.sampler?.get(c.handle.path);
+        const recent = sample !== undefined && Date.now() - sample.sampledAtMs <= SAMPLE_FRESH_MS;
+        return renderStat({ host: hostStat(at), counters, tasks: recent ? sample : tasksOf(c, at) });
+      }
+      case "proc/loadavg": {
+        opts.sampler?.track(c.handle.path);
+        const sample = opts.sampler?.get(c.handle.path);
+        const tasks = sample ?? tasksOf(c, at);
+        return renderLoadavg({
+          loads: sample?.loads,
+          running: tasks?.running,
+          total: tasks?.total,
+          hostText: hostText(view, at),
+        });
+      }
+      case "proc/diskstats":
+        return renderDiskstats(hostDiskstats(at), ioOf(c, at));
+      case "proc/pressure/cpu":
+        return renderPressure("cpu", pressureOf(c, at), hostText(view, at));
+      case "proc/pressure/io":
+        return renderPressure("io", pressureOf(c, at), hostText(view, at));
+      case "proc/pressure/memory":
+        return renderPressure("memory", pressureOf(c, at), hostText(view, at));
+    }
+  }
+
+  /** pid → (cgroup, init), cached and re-validated by the pid's start time (PID reuse). */
+  function resolvePid(pid: number): PidEntry | undefined {
+    const startTicks = readProcStartTicks(pid, procRoot);
+    if (startTicks === undefined) {
+      pids.delete(pid);
+      return undefined;
+    }
+    const cached = pids.get(pid);
+    if (cached !== undefined && cached.startTicks === startTicks) return cached;
+    // A new pid in a container's pid namespace we already know (e.g. each `cat /proc/meminfo` of a
+    // polling loop): one readlink, and the namespace's init re-validated by its start time.
+    const ns = readPidNamespace(pid, procRoot);
+    const known = ns === undefined ? undefined : namespaces.get(ns);
+    if (known !== undefined && readProcStartTicks(known.init.pid, procRoot) === known.init.startTicks) {
+      const entry: PidEntry = { ...known, startTicks };
+      remember(pid, entry);
+      return entry;
+    }
+    const nsInit = findNamespaceInit(pid, procRoot);
+    const owner = nsInit?.initPid ?? pid;
+    const procCgroups = readProcCgroups(owner, procRoot);
+    if (procCgroups === undefined) return undefined;
+    const handle = resolveHandle(mounts, procCgroups);
+    const entry: PidEntry = {
+      startTicks,
+      cgroupPath: handle.path,
+      handle,
+      init: nsInit === undefined ? undefined : { pid: nsInit.initPid, startTicks: nsInit.startTicks },
+    };
+    remember(pid, entry);
+    if (ns !== undefined && entry.init !== undefined) {
+      if (namespaces.size >= MAX_PID_ENTRIES) namespaces.clear();
+      namespaces.set(ns, { ...entry, init: entry.init });
+    }
+    return entry;
+  }
+
+  function remember(pid: number, entry: PidEntry): void {
+    if (pids.size >= MAX_PID_ENTRIES) pids.clear();
+    pids.set(pid, entry);
+  }
+
+  const unknownView = (view: string): RenderResult =>
+    err(new UsageError(`unknown view "${view}" (expected one of ${VIEW_PATHS.join(", ")})`, { view }));
+
+  return {
+    renderForPid(view, pid) {
+      if (!isViewPath(view)) return unknownView(view);
+      if (!Number.isInteger(pid) || pid <= 0) return err(new UsageError(`invalid pid ${pid}`, { pid }));
+      const entry = resolvePid(pid);
+      if (entry === undefined) return err(new UsageError(`no such process: pid ${pid}`, { pid }));
+      const at = now();
+      // A host process (root cgroup) sees the host's own file.
+      if (entry.cgroupPath === "/") return ok(hostText(view, at));
+      return ok(renderContainer(view, containerFor(entry.handle, at), entry.init, at));
+    },
+    renderForCgroup(view, cgroupPath) {
+      if (!isViewPath(view)) return unknownView(view);
+      const path = normalizeCgroupPath(cgroupPath);
+      const at = now();
+      if (path === "/") return ok(hostText(view, at));
+      const known = containers.get(path);
+      const handle = known?.handle ?? handleForPath(mounts, path);
+      if (!handleExists(handle)) {
+        containers.delete(path);
+        return err(new UsageError(`no such cgroup: ${path}`, { cgroup: path }));
+      }
+      return ok(renderContainer(view, containerFor(handle, at), undefined, at));
+    },
+    renderForHost(view) {
+      if (!isViewPath(view)) return unknownView(view);
+      return ok(hostText(view, now()));
+    },
+    cgroupForPid(pid) {
+      return resolvePid(pid)?.cgroupPath;
+    },
+    forgetIdle(idleMs = IDLE_FORGET_MS) {
+      const at = now();
+      for (const [path, c] of containers) if (at - c.lastUsed > idleMs) containers.delete(path);
+    },
+  };
+}
+
+/**
+ * The renderer as the FUSE mount's view source `(path, callerPid) => text`, throwing the error
+ * value (the mount turns a throw into EIO for that one open and logs the cause once).
+ */
+export function toViewSource(renderer: ViewRenderer): (path: string, callerPid: number) => string {
+  return (path, callerPid) => {
+    const r = renderer.renderForPid(path, callerPid);
+    if (!r.ok) throw r.error;
+    return r.value;
+  };
+}

@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { VIEW_PATHS } from "../../shim/render.js";
+import { isRoot, requirePrereq } from "../helpers/prereq.js";
+import { type DaemonUnderTest, hasDevFuse, mountedFsType, startDaemon } from "./fuse-daemon.js";
+import { createLiveCgroup, LIVE_CONTROLLERS, liveCgroupsAvailable } from "./live-cgroup.js";
+
+/** Runs `sh -c script` moved into the root cgroup of every hierarchy: a host process. */
+function runAsHostProcess(script: string): string {
+  const joinRoot = "for f in /sys/fs/cgroup/*/cgroup.procs; do echo $$ > $f 2>/dev/null; done";
+  return execFileSync("sh", ["-c", `${joinRoot}; ${script}`], { encoding: "utf8", maxBuffer: 16 << 20 });
+}
+
+const field = (text: string, key: string): string | undefined =>
+  text.split("\n").find((l) => l.startsWith(`${key}:`));
+
+test("shim mount: LXCFS layout, host values for host readers, survives abuse, unmounts on SIGTERM", {
+  timeout: 180_000,
+}, async (t) => {
+  if (!requirePrereq(t, isRoot() && hasDevFuse(), "needs root and /dev/fuse")) return;
+  if (!requirePrereq(t, liveCgroupsAvailable(), "needs cgroup v1 controllers (live cgroups)")) return;
+  const dir = mkdtempSync(join(tmpdir(), "boxscope-fuse-mount-"));
+  const mnt = join(dir, "mnt");
+  let daemon: DaemonUnderTest | undefined;
+  t.after(async () => {
+    await daemon?.stop("SIGKILL");
+    spawnSync("umount", ["-l", mnt]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  daemon = await startDaemon(mnt);
+  assert.equal(mountedFsType(mnt), "fuse.boxscope");
+
+  await t.test("readdir shows LXCFS's layout", () => {
+    assert.deepEqual(readdirSync(mnt).sort(), ["proc", "sys"]);
+    assert.deepEqual(readdirSync(join(mnt, "proc")).sort(), [
+      "cpuinfo",
+      "diskstats",
+      "loadavg",
+      "meminfo",
+      "pressure",
+      "stat",
+      "swaps",
+      "uptime",
+    ]);
+    assert.deepEqual(readdirSync(join(mnt, "proc/pressure")).sort(), ["cpu", "io", "memory"]);
+    assert.deepEqual(readdirSync(join(mnt, "sys/devices/system/cpu")), ["online"]);
+    const ls = execFileSync("ls", ["-l", join(mnt, "proc")], { encoding: "utf8" });
+    assert.match(ls, /-r--r--r-- 1 root root +[1-9]\d* .* meminfo/, "size = the caller's rendering");
+    // busybox cat uses sendfile, which stops at the file size: it must get the whole view.
+    const viaSendfile = execFileSync("busybox", ["cat", join(mnt, "proc/meminfo")], { encoding: "utf8" });
+    assert.match(viaSendfile, /^MemTotal:.*\n[\s\S]*SwapFree:/);
+  });
+
+  await t.test("every view, read by a host process, says the host's numbers", () => {
+    const sep = "\n@@@@\n";
+    const out = runAsHostProcess(
+      VIEW_PATHS.map(
+        (v) => `cat ${join(mnt, v)}; echo '${sep.trim()}'; cat /${v}; echo '${sep.trim()}'`,
+      ).join("; "),
+    ).split(`${sep.trim()}\n`);
+    const views = new Map(
+      VIEW_PATHS.map((v, i) => [v, { mount: out[2 * i] ?? "", host: out[2 * i + 1] ?? "" }]),
+    );
+    for (const [v, { mount }] of views) assert.ok(mount.length > 0, `${v} is empty`);
+    const meminfo = views.get("proc/meminfo");
+    assert.equal(field(meminfo?.mount ?? "", "MemTotal"), field(meminfo?.host ?? "", "MemTotal"));
+    assert.equal(field(meminfo?.mount ?? "", "SwapTotal"), field(meminfo?.host ?? "", "SwapTotal"));
+    const processors = (s: string) => s.split("\n").filter((l) => l.startsWith("processor"));
+    const cpuinfo = views.get("proc/cpuinfo");
+    assert.deepEqual(processors(cpuinfo?.mount ?? ""), processors(cpuinfo?.host ?? ""));
+    const online = views.get("sys/devices/system/cpu/online");
+    assert.equal(online?.mount, online?.host);
+    const swaps = views.get("proc/swaps");
+    assert.equal(swaps?.mount, swaps?.host);
+    const statKeys = (s: string) => s.split("\n").map((l) => l.split(" ")[0]);
+    const stat = views.get("proc/stat");
+    assert.deepEqual(statKeys(stat?.mount ?? ""), statKeys(stat?.host ?? ""));
+    const uptime = views.get("proc/uptime");
+    const up = (s: string) => Number(s.split(" ")[0]);
+    assert.ok(Math.abs(up(uptime?.mount ?? "") - up(uptime?.host ?? "")) < 5, "uptime is the host's");
+    const devices = (s: string) =>
+      s
+        .trim()
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/)[2]);
+    const disk = views.get("proc/diskstats");
+    assert.deepEqual(devices(disk?.mount ?? ""), devices(disk?.host ?? ""));
+    assert.match(views.get("proc/loadavg")?.mount ?? "", /^\d+\.\d\d \d+\.\d\d \d+\.\d\d \d+\/\d+ \d+\n$/);
+    assert.match(views.get("proc/pressure/cpu")?.mount ?? "", /^some avg10=\d+\.\d\d /);
+  });
+
+  await t.test("read-only: writing fails with EROFS, unknown names with ENOENT", () => {
+    assert.throws(() => writeFileSync(join(mnt, "proc/meminfo"), "x"), { code: "EROFS" });
+    assert.throws(() => readFileSync(join(mnt, "proc/nope")), { code: "ENOENT" });
+  });
+
+  const cg = createLiveCgroup("fuse");
+  t.after(() => cg.destroy());
+  // 2 GiB: room for 1,000 concurrent shells and greps (at 256 MiB the memcg OOM killer took some).
+  writeFileSync(join(cg.dir("memory"), "memory.limit_in_bytes"), String(2048 * 1024 * 1024));
+
+  await t.test("a reader inside a cgroup sees its limit; 1,000 concurrent readers all get it", async () => {
+    const script = `for i in $(seq 1000); do (grep MemTotal ${mnt}/proc/meminfo 2>&1 || echo FAIL) & done; wait`;
+    const res = await new Promise<string>((resolve) => {
+      const child = cg.spawnInside(script);
+      let out = "";
+      child.stdout?.on("data", (d: Buffer) => {
+        out += d.toString();
+      });
+      child.once("exit", () => resolve(out));
+    });
+    const lines = res.trim().split("\n");
+    const distinct = [...new Set(lines.map((l) => l.replace(/\s+/g, " ")))];
+    assert.deepEqual(distinct, ["MemTotal: 2097152 kB"], `daemon log: ${daemon?.log()}`);
+    assert.equal(lines.length, 1000);
+  });
+
+  await t.test("callers killed mid-read and a vanished cgroup do not hurt the daemon", async () => {
+    spawnSync("sh", [
+      "-c",
+      `for i in $(seq 300); do cat ${mnt}/proc/stat ${mnt}/proc/meminfo >/dev/null 2>&1 & done; kill -9 $(jobs -p) 2>/dev/null; wait`,
+    ]);
+    // The reader leaves its cgroup, which is then removed: the daemon's cached answer for that pid
+    // now names a cgroup that is gone.
+    const gone = createLiveCgroup("fuse-gone");
+    t.after(() => gone.destroy());
+    const leave = LIVE_CONTROLLERS.map(
+      (c) => `echo $$ > /sys/fs/cgroup/${c}/cgroup.procs && rmdir ${gone.dir(c)}`,
+    ).join(" && ");
+    const out = await new Promise<string>((resolve) => {
+      const child = gone.spawnInside(
+        `cat ${mnt}/proc/meminfo >/dev/null && ${leave} && for v in ${VIEW_PATHS.join(" ")}; do cat ${mnt}/$v >/dev/null || echo FAIL $v; done; echo DONE`,
+      );
+      let s = "";
+      child.stdout?.on("data", (d: Buffer) => {
+        s += d.toString();
+      });
+      child.stderr?.on("data", (d: Buffer) => {
+        s += d.toString();
+      });
+      child.once("exit", () => resolve(s));
+    });
+    assert.equal(out.trim(), "DONE");
+    assert.equal(daemon?.child.exitCode, null, "daemon still running");
+    assert.match(readFileSync(join(mnt, "proc/meminfo"), "utf8"), /^MemTotal:/);
+  });
+
+  await t.test("SIGTERM unmounts and exits 0", async () => {
+    const ended = await daemon?.stop("SIGTERM");
+    assert.deepEqual(ended, { code: 0, signal: null });
+    assert.equal(mountedFsType(mnt), undefined);
+    assert.match(daemon?.log() ?? "", /"msg":"unmounted"/);
+  });
+});

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { pino } from "pino";
+import { Registry } from "prom-client";
+import { registerShimMetrics } from "../../shim/fuse/metrics.js";
+import { type RunningShimMount, startShimMount } from "../../shim/fuse/mount.js";
+import { isRoot, requirePrereq } from "../helpers/prereq.js";
+import { hasDevFuse, mountedFsType } from "./fuse-daemon.js";
+
+const run = promisify(execFile);
+
+// The mount in this process: reads must come from child processes, never from this (the JavaScript)
+// thread, which answers the FUSE requests.
+test("mount in-process: view sources' strings, Buffers and throws; errors logged once; stop unmounts", {
+  timeout: 60_000,
+}, async (t) => {
+  if (!requirePrereq(t, isRoot() && hasDevFuse(), "needs root and /dev/fuse")) return;
+  const dir = mkdtempSync(join(tmpdir(), "boxscope-fuse-source-"));
+  const mnt = join(dir, "mnt");
+  const lines: string[] = [];
+  const logger = pino({ level: "info" }, { write: (s: string) => lines.push(s) });
+  let calls = 0;
+  let mount: RunningShimMount | undefined;
+  t.after(async () => {
+    await mount?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  mount = await startShimMount(
+    { mountpoint: mnt, files: ["a/text", "a/bytes", "b/broken"], cacheTtlMs: 0, threads: 1 },
+    {
+      logger,
+      source: (path, pid) => {
+        calls++;
+        if (path === "a/text") return `caller ${pid}\n`;
+        if (path === "a/bytes") return Buffer.from([0x68, 0x69, 0x0a]);
+        throw new Error(`cgroup of pid ${pid} vanished`);
+      },
+    },
+  );
+  assert.equal(mountedFsType(mnt), "fuse.boxscope");
+
+  const text = await run("sh", ["-c", `echo $$; cat ${mnt}/a/text`]);
+  const [shellPid, served] = text.stdout.split("\n");
+  assert.match(served ?? "", /^caller \d+$/, "the caller's pid reaches the source");
+  assert.notEqual(served, `caller ${process.pid}`);
+  assert.ok(Number(shellPid) > 0);
+  assert.equal((await run("cat", [join(mnt, "a/bytes")])).stdout, "hi\n");
+
+  for (let i = 0; i < 20; i++) {
+    await assert.rejects(run("cat", [join(mnt, "b/broken")]), /Input\/output error/);
+  }
+  const failures = lines.filter((l) => l.includes("view failed; answering EIO"));
+  assert.equal(failures.length, 1, "one log line for one cause");
+  assert.ok(calls >= 22);
+
+  // stat sees the caller's length (sendfile readers need it); busybox cat uses sendfile.
+  assert.equal((await run("stat", ["-c", "%s", join(mnt, "a/bytes")])).stdout.trim(), "3");
+  assert.equal((await run("busybox", ["cat", join(mnt, "a/bytes")])).stdout, "hi\n");
+
+  const registry = new Registry();
+  registerShimMetrics(registry, mount.stats, mount.repaired);
+  const text2 = await registry.metrics();
+  const value = (name: string): number => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text2)?.[1]);
+  assert.ok(value("boxscope_shim_opens_total") >= 22, text2);
+  assert.ok(value("boxscope_shim_render_errors_total") >= 20, text2);
+  assert.equal(value("boxscope_shim_cache_hits_total"), 0, "cache off in this test");
+
+  await mount.stop();
+  mount = undefined;
+  assert.equal(mountedFsType(mnt), undefined);
+});
