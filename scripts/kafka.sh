@@ -53,6 +53,10 @@ run_java() {
 }
 
 start() {
+  # Job control: a background job of a non-interactive shell starts with SIGQUIT ignored, and the
+  # JVM's attach mechanism (Elasticsearch's entitlement agent) needs SIGQUIT; -m also gives the
+  # server its own process group.
+  set -m
   local dir="$1" port="$2" cport="$3"
   fetch >/dev/null
   mkdir -p "$dir/data"
@@ -86,13 +90,30 @@ uuid_b64() {
 }
 
 stop() {
-  local dir="$1" pid
+  local dir="$1" pid pids
   [ -f "$dir/kafka.pid" ] || return 0
   pid="$(cat "$dir/kafka.pid")"
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
+  # The launcher may have spawned the server JVM as a child: stop the whole tree we started.
+  pids="$(descendants "$pid") $pid"
+  # shellcheck disable=SC2086
+  kill $pids 2>/dev/null || true
+  for _ in $(seq 1 600); do
+    local alive=0
+    for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" -eq 0 ] && break
+    sleep 0.1
+  done
+  # shellcheck disable=SC2086
+  kill -9 $pids 2>/dev/null || true
   rm -f "$dir/kafka.pid"
+}
+
+descendants() {
+  local c
+  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    echo "$c"
+    descendants "$c"
+  done
 }
 
 case "${1:-}" in

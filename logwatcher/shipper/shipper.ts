@@ -127,7 +127,10 @@ class Shipper {
       if (now >= this.nextScanAt) {
         await this.scan(now);
         this.nextScanAt = now + this.config.pollIntervalMs;
-        if (this.firstScanEndedAt === Number.POSITIVE_INFINITY) this.firstScanEndedAt = now;
+        if (this.firstScanEndedAt === Number.POSITIVE_INFINITY) {
+          this.firstScanEndedAt = now;
+          await this.findRotatedAway(now);
+        }
       }
       const progressed = await this.readPass(now);
       if (this.batch.records.length > 0) await this.dispatch();
@@ -248,6 +251,56 @@ class Shipper {
       if (!seen.has(f.key) && f.orphanSince === undefined) {
         f.orphanSince = now;
         this.log.debug({ file: f.path }, "file left the spool; reading it to the end");
+      }
+    }
+  }
+
+  /**
+   * Files that left the spool while the shipper was down (renamed by a rotation) are no longer
+   * reachable through a link. Their positions remember the path: a rename rotation keeps the
+   * directory, so the same inode is looked for beside it and read to the end.
+   */
+  private async findRotatedAway(now: number): Promise<void> {
+    const tracked = new Set(this.files.keys());
+    const byDir = new Map<string, PositionEntry[]>();
+    for (const e of this.positions.values()) {
+      if (tracked.has(`${e.dev}:${e.ino}`)) continue;
+      const list = byDir.get(dirname(e.path)) ?? [];
+      list.push(e);
+      byDir.set(dirname(e.path), list);
+    }
+    for (const [dir, entries] of byDir) {
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const p = join(dir, name);
+        const st = await stat(p).catch(() => undefined);
+        const entry = st && entries.find((e) => e.dev === st.dev && e.ino === st.ino);
+        if (!st || !entry || st.size <= entry.offset || this.files.has(`${st.dev}:${st.ino}`)) continue;
+        const f = new TrackedFile(
+          st.dev,
+          st.ino,
+          p,
+          entry.container,
+          { ...this.config, multilineFirstLine: this.firstLine },
+          now,
+        );
+        if (!(await f.reopen()) || !(await f.headMatches(entry.fpHash, entry.fpLength))) {
+          await f.close();
+          continue;
+        }
+        f.size = st.size;
+        f.orphanSince = now;
+        f.startAt(entry.offset, { hash: entry.fpHash, length: entry.fpLength, settled: true });
+        this.files.set(f.key, f);
+        this.log.info(
+          { file: p, was: entry.path, from: entry.offset },
+          "found a file rotated away while stopped; reading it to the end",
+        );
       }
     }
   }
