@@ -43,7 +43,7 @@ export class MultilineAssembler {
       const continues = cur !== undefined && !this.firstLine.test(line.text) && cur.lines < this.maxLines;
       if (cur && continues) {
         const room = this.maxRecordBytes - Buffer.byteLength(cur.text);
-        if (room > line.text.length + 1) cur.text += `\n${line.text}`;
+        if (!cur.truncated && room >= Buffer.byteLength(line.text) + 1) cur.text += `\n${line.text}`;
         else cur.truncated = true;
         cur.truncated ||= line.truncated;
         cur.end = line.end;
