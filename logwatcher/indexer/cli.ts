@@ -4,7 +4,6 @@ import { loadConfig } from "../../common/config.js";
 import { createLogger } from "../../common/logger.js";
 import { runUntilSignal } from "../../common/service.js";
 import { indexConfigSchema } from "./config.js";
-import { startIndexer } from "./indexer.js";
 
 const int = (v: string): number => Number(v);
 
@@ -24,6 +23,9 @@ export function registerIndexCommand(program: Command): void {
       const globals = cmd.optsWithGlobals<{ config?: string; logLevel: string }>();
       const config = loadConfig("index", indexConfigSchema, { configPath: globals.config, flags });
       const logger = createLogger({ level: globals.logLevel, name: "boxscope-index" });
+      // Loaded on use: `boxscope ship` must start fast (a slow start widens the window in which a
+      // rotation can outrun it), and the other commands need none of the Kafka/ES clients.
+      const { startIndexer } = await import("./indexer.js");
       const service = await startIndexer(config, { logger, registry: new Registry() });
       process.exitCode = await runUntilSignal([service], logger);
     });

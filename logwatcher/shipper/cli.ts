@@ -4,7 +4,6 @@ import { loadConfig } from "../../common/config.js";
 import { createLogger } from "../../common/logger.js";
 import { runUntilSignal } from "../../common/service.js";
 import { shipConfigSchema } from "./config.js";
-import { startShipper } from "./shipper.js";
 
 interface ShipFlags {
   spool?: string;
@@ -45,6 +44,9 @@ export function registerShipCommand(program: Command): void {
       });
       const logger = createLogger({ level: globals.logLevel, name: "boxscope-ship" });
       const registry = new Registry();
+      // Loaded on use: `boxscope ship` must start fast (a slow start widens the window in which a
+      // rotation can outrun it), and the other commands need none of the Kafka/ES clients.
+      const { startShipper } = await import("./shipper.js");
       const service = await startShipper(config, { logger, registry });
       process.exitCode = await runUntilSignal([service], logger);
     });

@@ -72,6 +72,7 @@ class Shipper {
   private stopping = false;
   private stopDeadline = Number.POSITIVE_INFINITY;
   private positionsDirty = false;
+  private newlyTracked = false;
   private lastPersistAt = Date.now();
   private nextScanAt = 0;
   private spoolMissingLogged = false;
@@ -120,7 +121,9 @@ class Shipper {
 
   async run(): Promise<void> {
     this.producer = this.kafka.producer();
-    await this.connect();
+    // Reading starts at once, before Kafka answers: a file truncated or deleted during a slow start
+    // is then already in memory (bounded by the in-flight batches) instead of lost.
+    this.connected = this.connect();
     let lastPersistCheck = Date.now();
     while (!this.stopping) {
       const now = Date.now();
@@ -134,7 +137,10 @@ class Shipper {
       }
       const progressed = await this.readPass(now);
       if (this.batch.records.length > 0) await this.dispatch();
-      if (now - lastPersistCheck >= this.config.positionsFlushMs) {
+      // A newly tracked file is written down at once: if the shipper dies before its first ack
+      // and the file is rotated away meanwhile, the restart can still find it (findRotatedAway).
+      if (this.newlyTracked || now - lastPersistCheck >= this.config.positionsFlushMs) {
+        this.newlyTracked = false;
         this.persist(false);
         lastPersistCheck = now;
       }
@@ -163,7 +169,9 @@ class Shipper {
     await this.running?.catch(() => undefined);
   }
 
-  private async connect(): Promise<void> {
+  private connected: Promise<boolean> = Promise.resolve(false);
+
+  private async connect(): Promise<boolean> {
     for (let attempt = 0; !this.stopping; attempt++) {
       try {
         await this.producer?.connect();
@@ -174,7 +182,7 @@ class Shipper {
           if (created) this.log.info({ topic: this.config.topic }, "topic created");
         }
         this.log.info({ brokers: this.config.brokers, topic: this.config.topic }, "connected to Kafka");
-        return;
+        return true;
       } catch (e) {
         const wait = backoffMs(attempt, 10000, 1000);
         this.log.error(
@@ -184,6 +192,7 @@ class Shipper {
         await this.sleeper.sleep(wait);
       }
     }
+    return false;
   }
 
   /** Lists the spool, starts tracking new inodes, marks inodes no link points at as orphans. */
@@ -357,6 +366,7 @@ class Shipper {
     };
     this.positions.set(f.fileId, entry);
     this.positionsDirty = true;
+    this.newlyTracked = true;
   }
 
   private openCount(): number {
@@ -460,6 +470,7 @@ class Shipper {
   }
 
   private async sendUntilAcked(batch: Batch): Promise<void> {
+    if (!(await this.connected)) throw new Error("stopped before Kafka was reachable");
     for (let attempt = 0; ; attempt++) {
       try {
         await this.producer?.send(this.config.topic, batch.messages);
