@@ -64,14 +64,14 @@ export const shipConfigSchema = z.strictObject({
   /** A line matching this regex starts a record; others join the one before (e.g. `^\S`). */
   multilineFirstLine: regexSource.optional(),
   multilineMaxLines: z.number().int().positive().default(500),
-  batchMaxRecords: z.number().int().positive().default(5000),
+  batchMaxRecords: z.number().int().positive().default(1000),
   batchMaxBytes: z
     .number()
     .int()
     .positive()
     .default(768 * 1024),
   /** Batches sent but not yet acknowledged; reading pauses when all are in flight. */
-  maxInFlightBatches: z.number().int().positive().default(4),
+  maxInFlightBatches: z.number().int().positive().default(8),
   maxOpenFiles: z.number().int().positive().default(1024),
   /** Positions are written at most this often (and at stop). */
   positionsFlushMs: z.number().int().positive().default(1000),
