@@ -128,8 +128,15 @@ async function main(): Promise<void> {
       "--index-replicas",
       "0",
     ]);
-    while ((await esCount("bench-box-*")) < LINES) await sleep(500);
+    let firstDocAt = 0;
+    for (;;) {
+      const n = await esCount("bench-box-*");
+      if (n > 0 && firstDocAt === 0) firstDocAt = Date.now();
+      if (n >= LINES) break;
+      await sleep(250);
+    }
     const indexMs = Date.now() - t0;
+    const steadyMs = Date.now() - firstDocAt;
     await killAndWait(idx, "SIGTERM");
 
     const values = spawnSync("kcat", ["-C", "-b", brokers, "-t", "b-ship", "-e", "-q", "-o", "beginning"], {
@@ -177,7 +184,12 @@ async function main(): Promise<void> {
     console.log(
       `boxscope index                      ${indexMs} ms  ${rate(LINES, indexMs)} docs/s (incl. start, group join)`,
     );
-    console.log(`ratio boxscope/raw = ${(rawMs / indexMs).toFixed(2)} (target ≥ 0.8)`);
+    console.log(
+      `boxscope index after its first doc  ${steadyMs} ms  ~${rate(LINES, steadyMs)} docs/s (start-up and group join excluded)`,
+    );
+    console.log(
+      `ratio boxscope/raw = ${(rawMs / indexMs).toFixed(2)} with start-up, ${(rawMs / steadyMs).toFixed(2)} without (target ≥ 0.8)`,
+    );
 
     // 5. The rotation/crash scenario through both shippers.
     console.log("\n## rotation + copytruncate + kill -9 scenario (15000 lines written in 30 rounds)");

@@ -1,3 +1,4 @@
+import type { estypes } from "@elastic/elasticsearch";
 import { Client } from "@elastic/elasticsearch";
 import type { Registry } from "prom-client";
 import type { Logger } from "../../common/logger.js";
@@ -28,7 +29,8 @@ interface Pending {
   message: InMessage;
   index: string;
   id: string;
-  source: Record<string, unknown>;
+  /** The record value as received (a JSON object, validated by prepareDocument). */
+  raw: string;
 }
 
 interface DeadLetter {
@@ -156,7 +158,8 @@ class Indexer {
     const dead: DeadLetter[] = [];
     for (const message of messages) {
       const p = prepareDocument(message.value, this.config.indexPrefix);
-      if (p.ok) pending.push({ message, index: p.index, id: p.id, source: p.source });
+      if (p.ok)
+        pending.push({ message, index: p.index, id: p.id, raw: (message.value as Buffer).toString("utf8") });
       else dead.push({ message, reason: p.reason });
     }
     for (let attempt = 0; pending.length > 0; attempt++) {
@@ -164,9 +167,15 @@ class Indexer {
       const retry: Pending[] = [];
       let failure: string | undefined;
       try {
-        const operations: unknown[] = [];
-        for (const p of pending) operations.push({ index: { _index: p.index, _id: p.id } }, p.source);
-        const res = await this.es.bulk({ operations, refresh: false });
+        // The record's own JSON is the document: no re-serialization of what was just parsed.
+        let ndjson = "";
+        for (const p of pending)
+          ndjson += `{"index":{"_index":${JSON.stringify(p.index)},"_id":"${p.id}"}}\n${p.raw}\n`;
+        const res = (await this.es.transport.request({
+          method: "POST",
+          path: "/_bulk",
+          bulkBody: ndjson,
+        })) as estypes.BulkResponse;
         res.items.forEach((item, i) => {
           const p = pending[i] as Pending;
           const result = item.index ?? item.create ?? item.update;
