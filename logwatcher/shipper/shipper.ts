@@ -306,6 +306,7 @@ class Shipper {
         f.orphanSince = now;
         f.startAt(entry.offset, { hash: entry.fpHash, length: entry.fpLength, settled: true });
         this.files.set(f.key, f);
+        f.watchChanges(() => this.sleeper.wake());
         this.log.info(
           { file: p, was: entry.path, from: entry.offset },
           "found a file rotated away while stopped; reading it to the end",
@@ -354,6 +355,7 @@ class Shipper {
 
   private track(f: TrackedFile): void {
     if (f.fileId === undefined || !f.fingerprint) return;
+    f.watchChanges(() => this.sleeper.wake());
     const entry: PositionEntry = {
       dev: f.dev,
       ino: f.ino,
@@ -401,13 +403,14 @@ class Shipper {
           await this.forget(f, "left the spool before it could be identified");
         continue;
       }
-      const mayHaveData = f.readPos < f.size || f.orphanSince !== undefined || !f.drained;
+      const mayHaveData = f.readPos < f.size || f.changed || f.orphanSince !== undefined || !f.drained;
       if (!mayHaveData) continue;
       if (!(await this.ensureOpen(f))) {
         if (f.orphanSince !== undefined)
           await this.forget(f, "gone before it was read to the end (closed to bound open files)");
         continue;
       }
+      if (f.changed && f.readPos >= f.size && !(await this.stillSameContent(f))) continue;
       const orphanIdle = f.orphanSince !== undefined && now - f.lastGrowthAt >= this.config.orphanCloseMs;
       const { records, eof } = await f.readRecords(this.readBuf, now, orphanIdle);
       if (f.readPos > f.size) f.size = f.readPos;
@@ -416,6 +419,25 @@ class Shipper {
       if (eof && orphanIdle && f.drained && f.unacked === 0) await this.forget(f, undefined);
     }
     return progressed;
+  }
+
+  /**
+   * Before reading past the size the last scan checked, the same checks the scan makes: a file
+   * now shorter than the position, or with another head, was truncated or rewritten.
+   */
+  private async stillSameContent(f: TrackedFile): Promise<boolean> {
+    const st = await f.handle?.stat().catch(() => undefined);
+    if (!st || !f.fingerprint) return true;
+    if (st.size < f.readPos) {
+      await this.restart(f, `size ${st.size} < position ${f.readPos}`);
+      return false;
+    }
+    if (st.size > f.size && !(await f.headMatches(f.fingerprint.hash, f.fingerprint.length))) {
+      await this.restart(f, "head rewritten");
+      return false;
+    }
+    f.size = st.size;
+    return true;
   }
 
   /** Stops tracking a file that left the spool; its position stays (a link may come back). */

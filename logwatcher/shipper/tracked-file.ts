@@ -1,3 +1,4 @@
+import { type FSWatcher, watch } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { type Fingerprint, fileIdOf, fingerprintOf, hashBytes } from "./fingerprint.js";
 import { LineSplitter } from "./lines.js";
@@ -41,6 +42,9 @@ export class TrackedFile {
   /** Records handed out but not yet acknowledged. */
   unacked = 0;
   linkNames = new Set<string>();
+  /** Set by the inotify watch when the file was written; cleared by a read at its end. */
+  changed = false;
+  private watcher: FSWatcher | undefined;
   private splitter: LineSplitter;
   private assembler: MultilineAssembler;
 
@@ -112,7 +116,32 @@ export class TrackedFile {
   async close(): Promise<void> {
     const fh = this.handle;
     this.handle = undefined;
+    this.unwatch();
     await fh?.close();
+  }
+
+  /**
+   * Wakes the shipper as soon as the file is written (inotify follows the inode through renames),
+   * so a line is read within milliseconds rather than at the next poll; this narrows the window in
+   * which copytruncate can discard lines not read yet. Polling still covers everything: a watch
+   * that cannot be set (inotify limit) is simply skipped.
+   */
+  watchChanges(onChange: () => void): void {
+    if (this.watcher) return;
+    try {
+      this.watcher = watch(this.path, { persistent: false }, () => {
+        this.changed = true;
+        onChange();
+      });
+      this.watcher.on("error", () => this.unwatch());
+    } catch {
+      this.watcher = undefined;
+    }
+  }
+
+  unwatch(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
   }
 
   /** Fingerprint of the file's current head (undefined when empty or unreadable). */
@@ -152,6 +181,7 @@ export class TrackedFile {
     );
     this.lastUsedAt = now;
     let records: LogRecord[];
+    if (bytesRead === 0) this.changed = false;
     if (bytesRead > 0) {
       this.readPos += bytesRead;
       this.lastGrowthAt = now;

@@ -164,6 +164,15 @@ describe("log pipeline end to end (real Kafka + Elasticsearch)", { timeout: 600_
     appendFileSync(path("c2/app.log"), `${trace.join("\n")}\n`);
     expected.push(`c2\t${trace.join("\n")}`);
 
+    // A huge line (cut at maxLineBytes, flagged) and a line of binary garbage (invalid UTF-8).
+    appendFileSync(path("c3/sub/deep/app.log"), `${"x".repeat(300_000)}\n`);
+    expected.push(`c3\t${"x".repeat(256 * 1024)}`);
+    const garbage = Buffer.from([
+      0xff, 0xfe, 0x63, 0x33, 0x00, 0x1b, 0x5b, 0x33, 0x31, 0x6d, 0xc3, 0x28, 0x80, 0x7f,
+    ]);
+    appendFileSync(path("c3/sub/deep/app.log"), Buffer.concat([garbage, Buffer.from("\n")]));
+    expected.push(`c3\t${garbage.toString("utf8")}`);
+
     // First crash, mid-stream (once the shipper has made some progress, so it knows the files).
     await waitAcked(positions, { ...fileState(path("c1/app.log")), size: 1 }, 60_000);
     await writeSlowly(["c1/app.log", "c2/app.log"], 100);
@@ -248,6 +257,9 @@ describe("log pipeline end to end (real Kafka + Elasticsearch)", { timeout: 600_
     assert.deepEqual(got, [...expected].sort());
     const stack = docs.find((d) => String(d.line).includes("IllegalStateException"));
     assert.equal(stack?.lines, trace.length);
+    const huge = docs.filter((d) => d.truncated === true);
+    assert.equal(huge.length, 1);
+    assert.equal(String(huge[0]?.line).length, 256 * 1024);
 
     assert.equal(await shipper.term(), 0, diag());
     assert.equal(await indexer.term(), 0, diag());
