@@ -71,7 +71,7 @@ export const shipConfigSchema = z.strictObject({
     .positive()
     .default(768 * 1024),
   /** Batches sent but not yet acknowledged; reading pauses when all are in flight. */
-  maxInFlightBatches: z.number().int().positive().default(8),
+  maxInFlightBatches: z.number().int().positive().default(16),
   maxOpenFiles: z.number().int().positive().default(1024),
   /** Positions are written at most this often (and at stop). */
   positionsFlushMs: z.number().int().positive().default(1000),

@@ -6,7 +6,6 @@ import { errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
 import { backoffMs, errorText, Sleeper } from "../kafka/backoff.js";
-import { createKafkajsClient } from "../kafka/kafkajs.js";
 import type { KafkaClient, LogProducer, OutMessage } from "../kafka/types.js";
 import type { ShipConfig } from "./config.js";
 import { containerFor } from "./container.js";
@@ -58,7 +57,7 @@ export async function startShipper(config: ShipConfig, deps: ShipperDeps): Promi
 
 class Shipper {
   private readonly log: Logger;
-  private readonly kafka: KafkaClient;
+  private kafka: KafkaClient | undefined;
   private readonly metrics: ShipMetrics;
   private readonly sleeper = new Sleeper();
   private producer: LogProducer | undefined;
@@ -84,13 +83,7 @@ class Shipper {
     deps: ShipperDeps,
   ) {
     this.log = deps.logger.child({ service: "ship" });
-    this.kafka =
-      deps.kafka ??
-      createKafkajsClient({
-        brokers: config.brokers,
-        clientId: `boxscope-ship-${config.host}`,
-        logger: this.log,
-      });
+    this.kafka = deps.kafka;
     this.readBuf = Buffer.alloc(config.readChunkBytes);
     this.firstLine = config.multilineFirstLine ? new RegExp(config.multilineFirstLine) : undefined;
     this.metrics = createShipMetrics(deps.registry, {
@@ -120,7 +113,6 @@ class Shipper {
   }
 
   async run(): Promise<void> {
-    this.producer = this.kafka.producer();
     // Reading starts at once, before Kafka answers: a file truncated or deleted during a slow start
     // is then already in memory (bounded by the in-flight batches) instead of lost.
     this.connected = this.connect();
@@ -172,6 +164,17 @@ class Shipper {
   private connected: Promise<boolean> = Promise.resolve(false);
 
   private async connect(): Promise<boolean> {
+    if (!this.kafka) {
+      // Loaded after reading started: the client is the slowest module to load.
+      const { createKafkajsClient } = await import("../kafka/kafkajs.js");
+      this.kafka = createKafkajsClient({
+        brokers: this.config.brokers,
+        clientId: `boxscope-ship-${this.config.host}`,
+        logger: this.log,
+      });
+    }
+    const kafka = this.kafka;
+    this.producer = kafka.producer();
     for (let attempt = 0; !this.stopping; attempt++) {
       try {
         await this.producer?.connect();
@@ -345,6 +348,13 @@ class Shipper {
       if (f.fileId !== id) this.positions.delete(id);
       this.track(f);
       return;
+    }
+    const stale = [...this.positions.values()].find((e) => e.dev === f.dev && e.ino === f.ino);
+    if (stale) {
+      this.log.warn(
+        { file: f.path, position: stale.offset },
+        "file truncated, rewritten or its inode reused since its position was saved; reading the new content from the start (lines never read before the truncation are only in the rotated copy)",
+      );
     }
     const atEnd =
       this.config.startAt === "end" || (this.recoverMode === "end" && f.firstSeenAt <= this.firstScanEndedAt);
