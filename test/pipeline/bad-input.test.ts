@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { freePort } from "../helpers/kafka.js";
-import { CliProcess } from "./harness.js";
+import { CliProcess, sleep } from "./harness.js";
 
 function scratch(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), "boxscope-test-pipeline-bad-"));
@@ -133,4 +133,42 @@ test("ship: a bad option value is one line naming the key, exit 2", async (t) =>
   const q = new CliProcess(["ship", "--brokers", "not a broker"]);
   assert.equal(await q.exited, 2);
   assert.match(q.stderr, /config ship\.brokers\.0: expected HOST:PORT/);
+});
+
+test("ship: with Kafka unreachable, reading stops at the in-flight bound and no position advances", {
+  timeout: 60_000,
+}, async (t) => {
+  const dir = scratch(t);
+  const logs = join(dir, "logs", "c1");
+  mkdirSync(logs, { recursive: true });
+  // 64 MiB of lines: far more than the in-flight bound (16 batches of at most 768 KiB).
+  const line = `${"x".repeat(120)}\n`;
+  writeFileSync(join(logs, "big.log"), line.repeat((64 * 1024 * 1024) / line.length));
+  symlinkSync(join(logs, "big.log"), join(dir, "spool", "c1__big.log"));
+  const positions = join(dir, "pos.json");
+  const port = await freePort();
+  const p = new CliProcess([
+    "ship",
+    "--spool",
+    join(dir, "spool"),
+    "--log-root",
+    join(dir, "logs"),
+    "--brokers",
+    `127.0.0.1:${port}`,
+    "--positions",
+    positions,
+  ]);
+  t.after(() => p.kill9());
+  await p.waitForStderr(/tracking new file/, 30_000);
+  await p.waitForStderr(/cannot reach Kafka brokers/, 30_000, 2);
+  await sleep(2000);
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p.child.pid}/status`, "utf8"))?.[1]);
+  assert.ok(rssKiB < 200 * 1024, `shipper RSS ${rssKiB} KiB with a 64 MiB backlog: reading did not pause`);
+  assert.equal(await p.term(), 0, p.stderr);
+  const saved = JSON.parse(readFileSync(positions, "utf8")) as { files: Record<string, { offset: number }> };
+  assert.deepEqual(
+    Object.values(saved.files).map((e) => e.offset),
+    [0],
+    "nothing acknowledged, nothing advanced",
+  );
 });
