@@ -21,6 +21,9 @@ export function elasticsearchPrereq(): { present: boolean; why: string } {
 
 export interface ElasticsearchNode {
   url: string;
+  /** Stops the node but keeps its data dir and port; `start` brings it back. */
+  pause(): Promise<void>;
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -36,27 +39,39 @@ export async function startElasticsearch(): Promise<ElasticsearchNode> {
   chmodSync(dir, 0o755);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  await run("bash", [script, "start", dir, String(port)]);
+  const waitReady = async () => {
+    const deadline = Date.now() + 120000;
+    for (;;) {
+      try {
+        const res = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=5s`);
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline)
+        throw new Error(`Elasticsearch did not become ready at ${url}\n${tail(join(dir, "es.out"))}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
   const node: ElasticsearchNode = {
     url,
+    async pause() {
+      await run("bash", [script, "stop", dir]);
+    },
+    async start() {
+      await run("bash", [script, "start", dir, String(port)]);
+      await waitReady();
+    },
     async stop() {
       await run("bash", [script, "stop", dir]).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  const deadline = Date.now() + 120000;
-  for (;;) {
-    try {
-      const res = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=5s`);
-      if (res.ok) return node;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      const log = tail(join(dir, "es.out"));
-      await node.stop();
-      throw new Error(`Elasticsearch did not become ready at ${url}\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 500));
+  try {
+    await node.start();
+  } catch (e) {
+    await node.stop();
+    throw e;
   }
+  return node;
 }

@@ -51,7 +51,7 @@ describe("log pipeline end to end (real Kafka + Elasticsearch)", { timeout: 600_
     await Promise.all([kafka?.destroy(), es?.stop()]);
   });
 
-  test("N lines through rotations, crashes and a 30 s Kafka outage land exactly once", {
+  test("N lines through rotations, crashes, a 30 s Kafka outage and an Elasticsearch outage land exactly once", {
     timeout: 420_000,
   }, async (t) => {
     if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !requirePrereq(t, esOk.present, esOk.why)) return;
@@ -228,6 +228,14 @@ describe("log pipeline end to end (real Kafka + Elasticsearch)", { timeout: 600_
     await indexer.kill9();
     write("c3/sub/deep/app.log", 100);
     indexer = start(indexArgs);
+
+    // Elasticsearch goes away for a while: the indexer retries with backoff, commits nothing, and
+    // catches up when it is back.
+    await indexer.waitForStderr(/consuming/, 60_000);
+    await es.pause();
+    write("c2/app.log", 100);
+    await indexer.waitForStderr(/Elasticsearch did not accept the batch; retrying/, 60_000);
+    await es.start();
 
     // A last line that never gets its newline: shipped after the partial-line timeout.
     appendFileSync(path("c3/sub/deep/app.log"), "c3 final-partial");
