@@ -56,7 +56,8 @@ export async function startIndexer(config: IndexConfig, deps: IndexerDeps): Prom
   const running = indexer.run();
   return {
     name: "index",
-    done: running.then(() => new Promise<void>(() => undefined)),
+    // Pending while healthy; rejects if the consumer gives up for good (so a supervisor restarts us).
+    done: running.then(() => indexer.fatal),
     stop: () => indexer.stop(running),
   };
 }
@@ -71,11 +72,17 @@ class Indexer {
   private consumer: LogConsumer | undefined;
   private dlq: LogProducer | undefined;
   private stopping = false;
+  private giveUp: (e: Error) => void = () => undefined;
+  readonly fatal: Promise<void> = new Promise<void>((_, reject) => {
+    this.giveUp = reject;
+  });
 
   constructor(
     private readonly config: IndexConfig,
     deps: IndexerDeps,
   ) {
+    // Observed through `done`; marked handled here so an early crash is not an unhandled rejection.
+    this.fatal.catch(() => undefined);
     this.log = deps.logger.child({ service: "index" });
     this.kafka =
       deps.kafka ??
@@ -94,6 +101,14 @@ class Indexer {
     this.log.info({ elasticsearch: this.config.elasticsearch }, "index template in place");
     await this.untilDone("Kafka brokers", this.config.brokers.join(","), async () => {
       this.consumer = this.kafka.consumer(this.config.group);
+      this.consumer.onCrash((error, restarting) => {
+        this.log.error(
+          { err: errorText(error), restarting },
+          restarting ? "Kafka consumer crashed; restarting" : "Kafka consumer crashed for good",
+        );
+        if (!restarting && !this.stopping)
+          this.giveUp(new Error(`Kafka consumer stopped: ${errorText(error)}`));
+      });
       this.dlq = this.kafka.producer();
       await this.consumer.connect();
       await this.dlq.connect();

@@ -106,6 +106,9 @@ function kafkajsConsumer(kafka: Kafka, groupId: string): LogConsumer {
         },
       });
     },
+    onCrash(listener) {
+      consumer.on(consumer.events.CRASH, (event) => listener(event.payload.error, event.payload.restart));
+    },
     disconnect: () => consumer.disconnect(),
   };
 }

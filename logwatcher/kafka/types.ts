@@ -44,6 +44,8 @@ export interface LogConsumer {
   connect(): Promise<void>;
   /** Runs the handler for each fetched batch; offsets are committed only through `commit`. */
   run(topic: string, handler: (batch: InBatch, control: BatchControl) => Promise<void>): Promise<void>;
+  /** Called when the consumer crashed; `restarting` false means it gave up for good. */
+  onCrash(listener: (error: Error, restarting: boolean) => void): void;
   disconnect(): Promise<void>;
 }
 
