@@ -1,4 +1,53 @@
 import type { Command } from "commander";
+import { Registry } from "prom-client";
+import { loadConfig } from "../../common/config.js";
+import { createLogger } from "../../common/logger.js";
+import { runUntilSignal } from "../../common/service.js";
+import { shipConfigSchema } from "./config.js";
 
-/** Placeholder until its issue lands the command. */
-export function registerShipCommand(_program: Command): void {}
+interface ShipFlags {
+  spool?: string;
+  logRoot?: string;
+  brokers?: string;
+  topic?: string;
+  positions?: string;
+  positionsRecover?: string;
+  multilineFirstLine?: string;
+  host?: string;
+}
+
+const int = (v: string): number => Number(v);
+
+/** `boxscope ship`: spool files → Kafka. */
+export function registerShipCommand(program: Command): void {
+  program
+    .command("ship")
+    .description("tail every file in the spool into a Kafka topic, with persisted positions")
+    .option("--spool <dir>", "the logwatcher's directory of symlinks")
+    .option("--log-root <dir>", "host log directory (<logRoot>/<container>/**)")
+    .option("--brokers <list>", "Kafka bootstrap brokers, HOST:PORT[,HOST:PORT...]")
+    .option("--topic <name>", "Kafka topic")
+    .option("--positions <file>", "positions file (JSON, written atomically; FILE.bak = previous generation)")
+    .option("--positions-recover <mode>", "when the positions file is corrupt: bak | end | start")
+    .option(
+      "--multiline-first-line <regex>",
+      "a line matching this starts a record; others join the previous one",
+    )
+    .option("--host <name>", "host name written into every record")
+    .option("--partial-flush-ms <ms>", "ship an unterminated last line after this long without growth", int)
+    .option("--poll-interval-ms <ms>", "spool scan interval", int)
+    .action(async (flags: ShipFlags & Record<string, unknown>, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<{ config?: string; logLevel: string }>();
+      const config = loadConfig("ship", shipConfigSchema, {
+        configPath: globals.config,
+        flags: { ...flags },
+      });
+      const logger = createLogger({ level: globals.logLevel, name: "boxscope-ship" });
+      const registry = new Registry();
+      // Loaded on use: `boxscope ship` must start fast (a slow start widens the window in which a
+      // rotation can outrun it), and the other commands need none of the Kafka/ES clients.
+      const { startShipper } = await import("./shipper.js");
+      const service = await startShipper(config, { logger, registry });
+      process.exitCode = await runUntilSignal([service], logger);
+    });
+}

@@ -1,0 +1,53 @@
+import { createHash } from "node:crypto";
+
+/** A Kafka record turned into the document to index, or the reason it never can be. */
+export type Prepared =
+  | { ok: true; index: string; id: string; source: Record<string, unknown> }
+  | { ok: false; reason: string };
+
+/**
+ * The document id is the line's identity (host, file identity, byte offset), so a line sent twice
+ * (shipper crash before its positions were saved) or consumed twice (indexer crash before its
+ * commit) is written to the same document, once.
+ */
+export function documentId(host: string, fileId: string, offset: number | string): string {
+  return createHash("sha1").update(`${host}\u0000${fileId}\u0000${offset}`).digest("base64url");
+}
+
+/** `<prefix>-YYYY.MM.DD` for the record's UTC day. */
+export function dailyIndex(prefix: string, timestamp: Date): string {
+  const y = timestamp.getUTCFullYear();
+  const m = String(timestamp.getUTCMonth() + 1).padStart(2, "0");
+  const d = String(timestamp.getUTCDate()).padStart(2, "0");
+  return `${prefix}-${y}.${m}.${d}`;
+}
+
+/** Parses a shipper record (JSON: @timestamp, host, container, file, fileId, offset, line, ...). */
+export function prepareDocument(value: Buffer | null, indexPrefix: string): Prepared {
+  if (value === null || value.length === 0) return { ok: false, reason: "empty record value" };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(value.toString("utf8"));
+  } catch (e) {
+    return { ok: false, reason: `invalid JSON: ${(e as Error).message}` };
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    return { ok: false, reason: "record value is not a JSON object" };
+  }
+  const source = doc as Record<string, unknown>;
+  for (const key of ["host", "fileId"] as const) {
+    if (typeof source[key] !== "string" || source[key] === "")
+      return { ok: false, reason: `missing string field "${key}"` };
+  }
+  const offset = source.offset;
+  if (typeof offset !== "number" && typeof offset !== "string")
+    return { ok: false, reason: 'missing field "offset"' };
+  const ts = new Date(typeof source["@timestamp"] === "string" ? source["@timestamp"] : Number.NaN);
+  if (Number.isNaN(ts.getTime())) return { ok: false, reason: 'missing or invalid "@timestamp"' };
+  return {
+    ok: true,
+    index: dailyIndex(indexPrefix, ts),
+    id: documentId(source.host as string, source.fileId as string, offset),
+    source,
+  };
+}

@@ -1,0 +1,138 @@
+import { CompressionTypes, Kafka, type LogEntry, logLevel, Partitioners } from "kafkajs";
+import type { Logger } from "../../common/logger.js";
+import type { InBatch, KafkaAdmin, KafkaClient, LogConsumer, LogProducer, OutMessage } from "./types.js";
+
+export interface KafkajsOptions {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  /** Milliseconds to wait for a TCP connection to a broker. */
+  connectionTimeoutMs?: number;
+}
+
+/**
+ * The kafkajs implementation of KafkaClient. kafkajs retries inside each call a few times; the
+ * shipper and indexer retry forever above it, so the client's own retry budget stays small and an
+ * outage surfaces as an error quickly enough to be logged and counted.
+ */
+export function createKafkajsClient(opts: KafkajsOptions): KafkaClient {
+  const log = opts.logger.child({ component: "kafkajs" });
+  const kafka = new Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    connectionTimeout: opts.connectionTimeoutMs ?? 3000,
+    requestTimeout: 30000,
+    retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3000 },
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...rest } = entry.log;
+      // kafkajs logs every failed connection attempt at ERROR; the callers log one clear line per
+      // outage themselves, so the client's own chatter goes to debug.
+      log.debug({ ...rest, namespace: entry.namespace }, message);
+    },
+  });
+  return {
+    producer: () => kafkajsProducer(kafka),
+    consumer: (groupId) => kafkajsConsumer(kafka, groupId),
+    admin: () => kafkajsAdmin(kafka),
+  };
+}
+
+function kafkajsProducer(kafka: Kafka): LogProducer {
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: true,
+    // Idempotence would need maxInFlightRequests=1 in kafkajs; duplicates after a retry are instead
+    // absorbed downstream by the deterministic Elasticsearch _id, and several batches stay in flight.
+    idempotent: false,
+    retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3000 },
+  });
+  return {
+    connect: () => producer.connect(),
+    async send(topic: string, messages: OutMessage[]): Promise<void> {
+      await producer.send({ topic, messages, acks: -1, timeout: 30000, compression: CompressionTypes.None });
+    },
+    disconnect: () => producer.disconnect(),
+  };
+}
+
+function kafkajsConsumer(kafka: Kafka, groupId: string): LogConsumer {
+  const consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: 30000,
+    heartbeatInterval: 3000,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytes: 16 * 1024 * 1024,
+    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
+  });
+  return {
+    connect: () => consumer.connect(),
+    async run(topic, handler) {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 3,
+        eachBatch: async ({
+          batch,
+          heartbeat,
+          isRunning,
+          isStale,
+          resolveOffset,
+          commitOffsetsIfNecessary,
+        }) => {
+          const lag = Number(batch.offsetLag());
+          const inBatch: InBatch = {
+            topic: batch.topic,
+            partition: batch.partition,
+            messages: batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value })),
+            lag: Number.isFinite(lag) ? lag : 0,
+          };
+          await handler(inBatch, {
+            heartbeat,
+            isRunning: () => isRunning() && !isStale(),
+            async commit(offset) {
+              resolveOffset(offset);
+              await commitOffsetsIfNecessary({
+                topics: [
+                  {
+                    topic: batch.topic,
+                    partitions: [{ partition: batch.partition, offset: nextOffset(offset) }],
+                  },
+                ],
+              });
+            },
+          });
+        },
+      });
+    },
+    onCrash(listener) {
+      consumer.on(consumer.events.CRASH, (event) => listener(event.payload.error, event.payload.restart));
+    },
+    disconnect: () => consumer.disconnect(),
+  };
+}
+
+/** Kafka commits the offset of the next message to read. */
+function nextOffset(offset: string): string {
+  return (BigInt(offset) + 1n).toString();
+}
+
+function kafkajsAdmin(kafka: Kafka): KafkaAdmin {
+  return {
+    async ensureTopic(topic, partitions) {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const existing = await admin.listTopics();
+        if (existing.includes(topic)) return false;
+        return await admin.createTopics({
+          topics: [{ topic, numPartitions: partitions }],
+          waitForLeaders: true,
+        });
+      } finally {
+        await admin.disconnect();
+      }
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * The one small surface the shipper and indexer use from a Kafka client. Only kafkajs implements it
+ * today (kafkajs.ts); keeping the rest of the code on this interface lets the client be swapped
+ * (e.g. for a librdkafka binding) without touching the shipper or the indexer.
+ */
+export interface OutMessage {
+  /** Partitioning key: the container id, so one container's lines stay ordered. */
+  key: string;
+  value: string;
+}
+
+export interface LogProducer {
+  /** Resolves once the brokers are reachable; rejects with the client's error otherwise. */
+  connect(): Promise<void>;
+  /** Resolves only when every message is acknowledged by all in-sync replicas (acks=-1). */
+  send(topic: string, messages: OutMessage[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface InMessage {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+export interface InBatch {
+  topic: string;
+  partition: number;
+  messages: InMessage[];
+  /** Messages left in the partition after this batch (high watermark − 1 − last offset). */
+  lag: number;
+}
+
+export interface BatchControl {
+  /** Keeps the group membership alive during long retries. */
+  heartbeat(): Promise<void>;
+  /** False once the consumer is stopping or the partition was revoked. */
+  isRunning(): boolean;
+  /** Marks every message up to and including `offset` done and commits it. */
+  commit(offset: string): Promise<void>;
+}
+
+export interface LogConsumer {
+  connect(): Promise<void>;
+  /** Runs the handler for each fetched batch; offsets are committed only through `commit`. */
+  run(topic: string, handler: (batch: InBatch, control: BatchControl) => Promise<void>): Promise<void>;
+  /** Called when the consumer crashed; `restarting` false means it gave up for good. */
+  onCrash(listener: (error: Error, restarting: boolean) => void): void;
+  disconnect(): Promise<void>;
+}
+
+export interface KafkaAdmin {
+  /** Creates the topic if it is missing; resolves true when it was created. */
+  ensureTopic(topic: string, partitions: number): Promise<boolean>;
+}
+
+export interface KafkaClient {
+  producer(): LogProducer;
+  consumer(groupId: string): LogConsumer;
+  admin(): KafkaAdmin;
+}

@@ -1,0 +1,91 @@
+import { hostname } from "node:os";
+import { z } from "zod";
+
+/** "a:9092,b:9092" from a flag or env, or a YAML list from the file. */
+export const brokerList = z.preprocess(
+  (v) =>
+    typeof v === "string"
+      ? v
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s !== "")
+      : v,
+  z.array(z.string().regex(/^[^\s:]+:\d+$/, "expected HOST:PORT")).min(1),
+);
+
+const regexSource = z
+  .string()
+  .min(1)
+  .refine((s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, "expected a valid regular expression");
+
+/** The `ship:` section of boxscope.yaml; defaults are the embedded defaults. */
+export const shipConfigSchema = z.strictObject({
+  /** The logwatcher's flat directory of symlinks. */
+  spool: z.string().min(1).default("/var/spool/boxscope"),
+  /** Host log directory; its first level names the container (`<logRoot>/<container>/**`). */
+  logRoot: z.string().min(1).default("/app/log"),
+  brokers: brokerList.default(["127.0.0.1:9092"]),
+  topic: z.string().min(1).default("container-logs"),
+  /** Create the topic at start when missing (needs the broker's permission). */
+  createTopic: z.boolean().default(true),
+  topicPartitions: z.number().int().positive().default(3),
+  /** Positions file (JSON; `.bak` holds the previous generation). */
+  positions: z.string().min(1).default("/var/lib/boxscope/ship-positions.json"),
+  /** Recovery when the positions file is corrupt: `bak` previous generation, `end`, `start`. */
+  positionsRecover: z.enum(["bak", "start", "end"]).optional(),
+  /** Where files never seen before start: `beginning` (default) or `end`. */
+  startAt: z.enum(["beginning", "end"]).default("beginning"),
+  /** Host name written into every record. */
+  host: z.string().min(1).default(hostname()),
+  pollIntervalMs: z.number().int().positive().default(250),
+  /** An unterminated last line (or multi-line record) is shipped after this long without growth. */
+  partialFlushMs: z.number().int().positive().default(5000),
+  /** A file that left the spool is closed after being at its end this long. */
+  orphanCloseMs: z.number().int().positive().default(5000),
+  /** Lines longer than this are cut and flagged `truncated: true`. */
+  maxLineBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024),
+  /** Multi-line records are cut at this size. */
+  maxRecordBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(512 * 1024),
+  /** A line matching this regex starts a record; others join the one before (e.g. `^\S`). */
+  multilineFirstLine: regexSource.optional(),
+  multilineMaxLines: z.number().int().positive().default(500),
+  batchMaxRecords: z.number().int().positive().default(1000),
+  batchMaxBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(768 * 1024),
+  /** Batches sent but not yet acknowledged; reading pauses when all are in flight. */
+  maxInFlightBatches: z.number().int().positive().default(16),
+  maxOpenFiles: z.number().int().positive().default(1024),
+  /** Positions are written at most this often (and at stop). */
+  positionsFlushMs: z.number().int().positive().default(1000),
+  /** Positions of files gone from the spool are forgotten after this long. */
+  forgetAfterMs: z
+    .number()
+    .int()
+    .positive()
+    .default(24 * 3600 * 1000),
+  readChunkBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024),
+});
+
+export type ShipConfig = z.infer<typeof shipConfigSchema>;

@@ -1,0 +1,87 @@
+/**
+ * Splits a file's bytes into lines with their byte offsets. Pure: the tailer feeds it chunks in file
+ * order. Written by hand because it must keep byte offsets (the line's identity downstream), cap
+ * huge lines without holding them in memory, and survive invalid UTF-8; line-reading libraries
+ * give strings without offsets.
+ */
+export interface RawLine {
+  /** Byte offset of the line's first byte. */
+  offset: number;
+  /** Byte offset just past the line's newline (or its last byte when flushed without one). */
+  end: number;
+  /** Decoded text without the newline; invalid UTF-8 becomes U+FFFD. */
+  text: string;
+  /** The line was longer than the cap; `text` holds its first `maxLineBytes` bytes. */
+  truncated: boolean;
+}
+
+export class LineSplitter {
+  private parts: Buffer[] = [];
+  private kept = 0;
+  private dropped = 0;
+  private start: number;
+
+  constructor(
+    /** Offset of the next byte the splitter will see. */
+    private next: number,
+    private readonly maxLineBytes: number,
+  ) {
+    this.start = next;
+  }
+
+  /** Bytes waiting for a newline (kept + dropped beyond the cap). */
+  get pendingBytes(): number {
+    return this.kept + this.dropped;
+  }
+
+  /** Offset of the first byte not yet part of a returned line. */
+  get pendingStart(): number {
+    return this.start;
+  }
+
+  push(chunk: Buffer): RawLine[] {
+    const out: RawLine[] = [];
+    let from = 0;
+    while (from < chunk.length) {
+      const nl = chunk.indexOf(10, from);
+      const stop = nl === -1 ? chunk.length : nl;
+      this.keep(chunk.subarray(from, stop));
+      this.next += stop - from;
+      if (nl === -1) break;
+      this.next += 1;
+      out.push(this.take(this.next));
+      from = nl + 1;
+    }
+    return out;
+  }
+
+  /** Emits the partial line (no newline yet) as a line; used after the partial-line timeout. */
+  flush(): RawLine | undefined {
+    if (this.pendingBytes === 0) return undefined;
+    return this.take(this.next);
+  }
+
+  private keep(bytes: Buffer): void {
+    const room = this.maxLineBytes - this.kept;
+    if (room >= bytes.length) {
+      if (bytes.length > 0) this.parts.push(Buffer.from(bytes));
+      this.kept += bytes.length;
+      return;
+    }
+    if (room > 0) this.parts.push(Buffer.from(bytes.subarray(0, room)));
+    this.kept += Math.max(room, 0);
+    this.dropped += bytes.length - Math.max(room, 0);
+  }
+
+  private take(end: number): RawLine {
+    const bytes = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.kept);
+    let text = bytes.toString("utf8");
+    if (text.endsWith("\r")) text = text.slice(0, -1);
+    const line: RawLine = { offset: this.start, end, text, truncated: this.dropped > 0 };
+    this.parts = [];
+    this.kept = 0;
+    this.dropped = 0;
+    this.start = end;
+    return line;
+  }
+}

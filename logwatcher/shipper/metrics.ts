@@ -1,0 +1,59 @@
+import { Counter, Gauge, type Registry } from "prom-client";
+
+export interface ShipMetrics {
+  lines: Counter;
+  bytes: Counter;
+  retries: Counter;
+  lagBytes: Gauge;
+  positionAge: Gauge;
+  openFiles: Gauge;
+}
+
+/** The shipper's metrics (docs/metrics.md, "Log pipeline"), registered into the caller's registry. */
+export function createShipMetrics(
+  registry: Registry,
+  sample: { lagBytes(): number; positionAgeSeconds(): number; openFiles(): number },
+): ShipMetrics {
+  const registers = [registry];
+  return {
+    lines: new Counter({
+      name: "boxscope_ship_lines_total",
+      help: "Log records (lines, or joined multi-line records) acknowledged by Kafka",
+      registers,
+    }),
+    bytes: new Counter({
+      name: "boxscope_ship_bytes_total",
+      help: "Bytes of log files covered by records acknowledged by Kafka",
+      registers,
+    }),
+    retries: new Counter({
+      name: "boxscope_ship_retries_total",
+      help: "Batches re-sent after a Kafka error",
+      registers,
+    }),
+    lagBytes: new Gauge({
+      name: "boxscope_ship_lag_bytes",
+      help: "Bytes in tracked files not yet acknowledged by Kafka",
+      registers,
+      collect() {
+        this.set(sample.lagBytes());
+      },
+    }),
+    positionAge: new Gauge({
+      name: "boxscope_ship_position_age_seconds",
+      help: "Seconds since the positions file was last written",
+      registers,
+      collect() {
+        this.set(sample.positionAgeSeconds());
+      },
+    }),
+    openFiles: new Gauge({
+      name: "boxscope_ship_open_files",
+      help: "Log files the shipper holds open",
+      registers,
+      collect() {
+        this.set(sample.openFiles());
+      },
+    }),
+  };
+}

@@ -1,0 +1,77 @@
+import { execFile, spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { freePort, tail } from "./kafka.js";
+import { repoRoot } from "./paths.js";
+
+const run = promisify(execFile);
+
+export function elasticsearchPrereq(): { present: boolean; why: string } {
+  const java = spawnSync("java", ["-version"]).status === 0;
+  const mvn = spawnSync("mvn", ["-v"]).status === 0;
+  const unzip = spawnSync("unzip", ["-v"]).status === 0;
+  const setpriv = process.getuid?.() !== 0 || spawnSync("setpriv", ["--version"]).status === 0;
+  return {
+    present: java && mvn && unzip && setpriv,
+    why: `Elasticsearch needs Java 17, Maven, unzip and (as root) setpriv: java=${java} mvn=${mvn} unzip=${unzip} setpriv=${setpriv}`,
+  };
+}
+
+export interface ElasticsearchNode {
+  url: string;
+  /** Stops the node but keeps its data dir and port; `start` brings it back. */
+  pause(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const script = join(repoRoot, "scripts/elasticsearch.sh");
+
+/**
+ * One real single-node Elasticsearch on loopback (integ-test-zip from Maven Central, security off,
+ * 512 MiB heap), as the unprivileged user boxscope-es when running as root.
+ */
+export async function startElasticsearch(): Promise<ElasticsearchNode> {
+  await run("bash", [script, "fetch"], { maxBuffer: 1 << 24 });
+  const dir = mkdtempSync(join(tmpdir(), "boxscope-test-es-"));
+  chmodSync(dir, 0o755);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const waitReady = async () => {
+    const deadline = Date.now() + 120000;
+    for (;;) {
+      try {
+        const res = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=5s`);
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline)
+        throw new Error(`Elasticsearch did not become ready at ${url}\n${tail(join(dir, "es.out"))}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+  const node: ElasticsearchNode = {
+    url,
+    async pause() {
+      await run("bash", [script, "stop", dir]);
+    },
+    async start() {
+      await run("bash", [script, "start", dir, String(port)]);
+      await waitReady();
+    },
+    async stop() {
+      await run("bash", [script, "stop", dir]).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await node.start();
+  } catch (e) {
+    await node.stop();
+    throw e;
+  }
+  return node;
+}

@@ -1,0 +1,350 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import {
+  appendFileSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Kafka, logLevel } from "kafkajs";
+import { Registry } from "prom-client";
+import { silentLogger } from "../../common/logger.js";
+import { indexConfigSchema } from "../../logwatcher/indexer/config.js";
+import { startIndexer } from "../../logwatcher/indexer/indexer.js";
+import { type ElasticsearchNode, elasticsearchPrereq, startElasticsearch } from "../helpers/elasticsearch.js";
+import { type KafkaBroker, kafkaPrereq, startKafka } from "../helpers/kafka.js";
+import { requirePrereq } from "../helpers/prereq.js";
+import { CliProcess, esCount, esDocuments, fileState, sleep, waitAcked } from "./harness.js";
+
+const kafkaOk = kafkaPrereq();
+const esOk = elasticsearchPrereq();
+const kcatOk = spawnSync("kcat", ["-V"]).status === 0;
+
+describe("log pipeline end to end (real Kafka + Elasticsearch)", { timeout: 600_000 }, () => {
+  let kafka: KafkaBroker | undefined;
+  let es: ElasticsearchNode | undefined;
+
+  before(async () => {
+    if (!kafkaOk.present || !esOk.present) return;
+    // Started side by side; each one is kept as soon as it is up so `after` stops it even when the
+    // other failed.
+    await Promise.all([
+      startKafka().then((k) => {
+        kafka = k;
+      }),
+      startElasticsearch().then((e) => {
+        es = e;
+      }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([kafka?.destroy(), es?.stop()]);
+  });
+
+  test("N lines through rotations, crashes, a 30 s Kafka outage and an Elasticsearch outage land exactly once", {
+    timeout: 420_000,
+  }, async (t) => {
+    if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !requirePrereq(t, esOk.present, esOk.why)) return;
+    if (!kafka || !es) throw new Error("services did not start");
+    const root = mkdtempSync(join(tmpdir(), "boxscope-test-pipeline-"));
+    const logRoot = join(root, "logs");
+    const spool = join(root, "spool");
+    const positions = join(root, "state/positions.json");
+    mkdirSync(spool, { recursive: true });
+    const run = randomBytes(4).toString("hex");
+    const topic = `e2e-${run}`;
+    const prefix = `e2e-${run}`;
+    const expected: string[] = [];
+    let seq = 0;
+
+    const path = (rel: string) => join(logRoot, rel);
+    const link = (rel: string) => {
+      mkdirSync(dirname(path(rel)), { recursive: true });
+      symlinkSync(path(rel), join(spool, rel.replaceAll("/", "__")));
+    };
+    /** Appends `n` lines; each is one expected document "container<TAB>text". */
+    const write = (rel: string, n: number) => {
+      const container = rel.split("/")[0] as string;
+      let text = "";
+      for (let i = 0; i < n; i++) {
+        const line = `${container} seq=${seq++} level=info msg="request served" bytes=${(seq * 7919) % 100000}`;
+        expected.push(`${container}\t${line}`);
+        text += `${line}\n`;
+      }
+      appendFileSync(path(rel), text);
+    };
+    const writeSlowly = async (rels: string[], n: number) => {
+      for (let i = 0; i < n; i += 50) {
+        for (const rel of rels) write(rel, Math.min(50, n - i));
+        await sleep(20);
+      }
+    };
+
+    const shipArgs = [
+      "ship",
+      "--spool",
+      spool,
+      "--log-root",
+      logRoot,
+      "--brokers",
+      kafka.brokers,
+      "--topic",
+      topic,
+      "--positions",
+      positions,
+      "--multiline-first-line",
+      "^\\S",
+      "--partial-flush-ms",
+      "2000",
+      "--poll-interval-ms",
+      "100",
+    ];
+    const shipEnv = { BOXSCOPE_SHIP_ORPHAN_CLOSE_MS: "2000", BOXSCOPE_LOG_LEVEL: "info" };
+    const indexArgs = [
+      "index",
+      "--brokers",
+      kafka.brokers,
+      "--topic",
+      topic,
+      "--group",
+      `g-${run}`,
+      "--elasticsearch",
+      es.url,
+      "--index-prefix",
+      prefix,
+      "--index-replicas",
+      "0",
+    ];
+    const procs: CliProcess[] = [];
+    const start = (args: string[], env: Record<string, string> = {}) => {
+      const p = new CliProcess(args, env);
+      procs.push(p);
+      return p;
+    };
+    t.after(async () => {
+      if (process.env.BOXSCOPE_TEST_DEBUG) {
+        for (const [i, p] of procs.entries())
+          writeFileSync(join(tmpdir(), `boxscope-e2e-${run}-${i}.log`), p.stderr);
+      }
+      for (const p of procs) await p.kill9();
+      rmSync(root, { recursive: true, force: true });
+    });
+
+    // Files exist before the shipper starts: c3's is deep below its container directory.
+    for (const rel of ["c1/app.log", "c2/app.log", "c3/sub/deep/app.log"]) {
+      link(rel);
+      write(rel, 200);
+    }
+    let indexer = start(indexArgs);
+    let shipper = start(shipArgs, shipEnv);
+    await writeSlowly(["c1/app.log", "c2/app.log", "c3/sub/deep/app.log"], 300);
+
+    // A partial line completed a moment later, and a Java stack trace (one record).
+    appendFileSync(path("c1/app.log"), "c1 partial-begin");
+    await sleep(300);
+    appendFileSync(path("c1/app.log"), "-end\n");
+    expected.push("c1\tc1 partial-begin-end");
+    const trace = [
+      `c2 seq=${seq++} level=error msg="request failed" java.lang.IllegalStateException: boom`,
+      "\tat com.example.Service.handle(Service.java:42)",
+      "\tat com.example.Server.run(Server.java:7)",
+      "Caused by: java.io.IOException: broken pipe".replace(/^/, "  "),
+      "\t... 3 more",
+    ];
+    appendFileSync(path("c2/app.log"), `${trace.join("\n")}\n`);
+    expected.push(`c2\t${trace.join("\n")}`);
+
+    // A huge line (cut at maxLineBytes, flagged) and a line of binary garbage (invalid UTF-8).
+    appendFileSync(path("c3/sub/deep/app.log"), `${"x".repeat(300_000)}\n`);
+    expected.push(`c3\t${"x".repeat(256 * 1024)}`);
+    const garbage = Buffer.from([
+      0xff, 0xfe, 0x63, 0x33, 0x00, 0x1b, 0x5b, 0x33, 0x31, 0x6d, 0xc3, 0x28, 0x80, 0x7f,
+    ]);
+    appendFileSync(path("c3/sub/deep/app.log"), Buffer.concat([garbage, Buffer.from("\n")]));
+    expected.push(`c3\t${garbage.toString("utf8")}`);
+
+    // First crash, mid-stream (once the shipper has made some progress, so it knows the files).
+    await waitAcked(positions, { ...fileState(path("c1/app.log")), size: 1 }, 60_000);
+    await writeSlowly(["c1/app.log", "c2/app.log"], 100);
+    await shipper.kill9();
+    write("c3/sub/deep/app.log", 100);
+    shipper = start(shipArgs, shipEnv);
+
+    // Rename rotation: the app keeps writing to the renamed file for a moment, then a new file
+    // takes the old name (the spool link resolves by path, so it now names the new inode).
+    renameSync(path("c1/app.log"), path("c1/app.log.1"));
+    const rotatedContainer = "c1";
+    for (let i = 0; i < 40; i++) {
+      const line = `c1 seq=${seq++} level=info msg="late write to the rotated file"`;
+      expected.push(`${rotatedContainer}\t${line}`);
+      appendFileSync(path("c1/app.log.1"), `${line}\n`);
+    }
+    write("c1/app.log", 150);
+    await waitAcked(positions, fileState(path("c1/app.log.1")), 60_000);
+
+    // copytruncate: logrotate copies (the copy is not in the spool) and truncates in place.
+    await waitAcked(positions, fileState(path("c2/app.log")), 60_000);
+    copyFileSync(path("c2/app.log"), path("c2/app.log.1"));
+    truncateSync(path("c2/app.log"), 0);
+    write("c2/app.log", 120);
+
+    // Deleted while open: the shipper holds it open, the file and its link vanish, its tail is read.
+    link("c3/tmp.log");
+    write("c3/tmp.log", 20);
+    await waitAcked(positions, fileState(path("c3/tmp.log")), 60_000);
+    write("c3/tmp.log", 30);
+    const deleted = fileState(path("c3/tmp.log"));
+    unlinkSync(path("c3/tmp.log"));
+    unlinkSync(join(spool, "c3__tmp.log"));
+    await waitAcked(positions, deleted, 60_000);
+    for (const rel of ["c1/app.log", "c2/app.log", "c3/sub/deep/app.log"])
+      await waitAcked(positions, fileState(path(rel)), 60_000);
+
+    // Kafka down for 30 s; lines keep coming; the shipper is killed (second time) during the outage.
+    const outageStart = Date.now();
+    await kafka.stop();
+    await writeSlowly(["c1/app.log", "c2/app.log", "c3/sub/deep/app.log"], 200);
+    await sleep(5000);
+    await shipper.kill9();
+    shipper = start(shipArgs, shipEnv);
+    await shipper.waitForStderr(/cannot reach Kafka brokers/, 30_000);
+    write("c2/app.log", 50);
+    await sleep(Math.max(0, 30_000 - (Date.now() - outageStart)));
+    await kafka.start();
+    write("c1/app.log", 100);
+
+    // The indexer is killed once, after the outage, with work in flight.
+    await sleep(4000);
+    await indexer.kill9();
+    write("c3/sub/deep/app.log", 100);
+    indexer = start(indexArgs);
+
+    // Elasticsearch goes away for a while: the indexer retries with backoff, commits nothing, and
+    // catches up when it is back.
+    await indexer.waitForStderr(/consuming/, 60_000);
+    await es.pause();
+    write("c2/app.log", 100);
+    await indexer.waitForStderr(/Elasticsearch did not accept the batch; retrying/, 60_000);
+    await es.start();
+
+    // A last line that never gets its newline: shipped after the partial-line timeout.
+    appendFileSync(path("c3/sub/deep/app.log"), "c3 final-partial");
+    expected.push("c3\tc3 final-partial");
+
+    const n = expected.length;
+    const deadline = Date.now() + 150_000;
+    let count = 0;
+    while (Date.now() < deadline) {
+      count = await esCount(es.url, `${prefix}-*`);
+      if (count >= n) break;
+      await sleep(2000);
+    }
+    // Nothing late: re-sent records land on the same documents.
+    await sleep(6000);
+    count = await esCount(es.url, `${prefix}-*`);
+    const diag = () => `shipper:\n${shipper.stderr.slice(-2500)}\nindexer:\n${indexer.stderr.slice(-2500)}`;
+    const docs = await esDocuments(es.url, `${prefix}-*`);
+    const got = docs.map((d) => `${d.container}\t${d.line}`).sort();
+    const missing = expected.filter((e) => !got.includes(e));
+    const extra = got.filter((g) => !expected.includes(g));
+    assert.equal(
+      count,
+      n,
+      `Elasticsearch holds ${count} documents, expected ${n}; missing ${JSON.stringify(missing.slice(0, 5))}; unexpected ${JSON.stringify(extra.slice(0, 5))}\n${diag()}`,
+    );
+    assert.deepEqual(got, [...expected].sort());
+    const stack = docs.find((d) => String(d.line).includes("IllegalStateException"));
+    assert.equal(stack?.lines, trace.length);
+    const huge = docs.filter((d) => d.truncated === true);
+    assert.equal(huge.length, 1);
+    assert.equal(String(huge[0]?.line).length, 256 * 1024);
+
+    assert.equal(await shipper.term(), 0, diag());
+    assert.equal(await indexer.term(), 0, diag());
+  });
+
+  test("records that can never be indexed go to the dead-letter topic; the rest are indexed", {
+    timeout: 120_000,
+  }, async (t) => {
+    if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !requirePrereq(t, esOk.present, esOk.why)) return;
+    if (!requirePrereq(t, kcatOk, "kcat (Debian kcat) reads the dead-letter topic")) return;
+    if (!kafka || !es) throw new Error("services did not start");
+    const run = randomBytes(4).toString("hex");
+    const topic = `dlq-src-${run}`;
+    const prefix = `dlq-${run}`;
+    const client = new Kafka({ brokers: [kafka.brokers], logLevel: logLevel.NOTHING });
+    const producer = client.producer();
+    await producer.connect();
+    const good = (i: number) =>
+      JSON.stringify({
+        "@timestamp": new Date().toISOString(),
+        host: "h1",
+        container: "c1",
+        file: "/x.log",
+        fileId: "1:2:ab",
+        offset: i * 10,
+        line: `good ${i}`,
+      });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        { key: "c1", value: good(0) },
+        { key: "c1", value: "{not json" },
+        {
+          key: "c1",
+          value: JSON.stringify({
+            "@timestamp": new Date().toISOString(),
+            host: "h1",
+            container: "c1",
+            fileId: "1:2:ab",
+            offset: "not-a-number",
+            line: "bad offset",
+          }),
+        },
+        { key: "c1", value: good(1) },
+      ],
+    });
+    await producer.disconnect();
+
+    const config = indexConfigSchema.parse({
+      brokers: kafka.brokers,
+      topic,
+      group: `g-${run}`,
+      elasticsearch: es.url,
+      indexPrefix: prefix,
+      indexReplicas: 0,
+    });
+    const registry = new Registry();
+    const service = await startIndexer(config, { logger: silentLogger(), registry });
+    t.after(() => service.stop());
+    const deadline = Date.now() + 60_000;
+    let dead: string[] = [];
+    while (Date.now() < deadline) {
+      const r = spawnSync("kcat", ["-b", kafka.brokers, "-t", `${topic}-dead-letter`, "-C", "-e", "-q"], {
+        encoding: "utf8",
+      });
+      dead = r.stdout.split("\n").filter((l) => l !== "");
+      if (dead.length >= 2 && (await esCount(es.url, `${prefix}-*`)) >= 2) break;
+      await sleep(1000);
+    }
+    assert.equal(dead.length, 2, `dead letters: ${dead.join("\n")}`);
+    const reasons = dead.map((l) => (JSON.parse(l) as { reason: string }).reason);
+    assert.match(reasons.join("\n"), /invalid JSON/);
+    assert.match(reasons.join("\n"), /400 document_parsing_exception|400 mapper_parsing_exception/);
+    assert.equal(await esCount(es.url, `${prefix}-*`), 2);
+    const metrics = await registry.metrics();
+    assert.match(metrics, /boxscope_index_dead_letters_total\{reason="invalid_json"\} 1/);
+    assert.match(metrics, /boxscope_index_documents_total 2/);
+  });
+});

@@ -1,0 +1,112 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot } from "../helpers/paths.js";
+
+/** A `node bin/boxscope.js ...` child whose stderr is kept for assertions and failure reports. */
+export class CliProcess {
+  readonly child: ChildProcess;
+  stderr = "";
+  readonly exited: Promise<number | null>;
+
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [join(repoRoot, "bin/boxscope.js"), ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    this.child.stderr?.setEncoding("utf8");
+    this.child.stderr?.on("data", (d: string) => {
+      this.stderr += d;
+      if (this.stderr.length > 4_000_000) this.stderr = this.stderr.slice(-2_000_000);
+    });
+    this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async kill9(): Promise<void> {
+    if (this.alive) this.child.kill("SIGKILL");
+    await this.exited;
+  }
+
+  /** SIGTERM and the exit code. */
+  async term(): Promise<number | null> {
+    if (this.alive) this.child.kill("SIGTERM");
+    return this.exited;
+  }
+
+  async waitForStderr(re: RegExp, timeoutMs: number, count = 1): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((this.stderr.match(new RegExp(re.source, "g")) ?? []).length < count) {
+      if (!this.alive) throw new Error(`process exited before printing ${re}:\n${this.stderr.slice(-3000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`no ${re} on stderr after ${timeoutMs} ms:\n${this.stderr.slice(-3000)}`);
+      await sleep(100);
+    }
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface PositionsDoc {
+  files: Record<string, { dev: number; ino: number; offset: number }>;
+}
+
+/** Waits until the shipper's positions say the file (dev/ino) is acknowledged up to `size`. */
+export async function waitAcked(
+  positionsFile: string,
+  file: { dev: number; ino: number; size: number },
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const doc = JSON.parse(readFileSync(positionsFile, "utf8")) as PositionsDoc;
+      if (
+        Object.values(doc.files).some(
+          (e) => e.dev === file.dev && e.ino === file.ino && e.offset >= file.size,
+        )
+      )
+        return;
+    } catch {
+      // not written yet
+    }
+    if (Date.now() > deadline) {
+      let now = "";
+      try {
+        now = readFileSync(positionsFile, "utf8");
+      } catch {
+        now = "(none)";
+      }
+      throw new Error(`positions never reached ${file.size} for inode ${file.ino}: ${now}`);
+    }
+    await sleep(200);
+  }
+}
+
+export function fileState(path: string): { dev: number; ino: number; size: number } {
+  const st = statSync(path);
+  return { dev: st.dev, ino: st.ino, size: st.size };
+}
+
+/** Every document of the indices matching `pattern` (small test sets: one search, sorted by _id). */
+export async function esDocuments(url: string, pattern: string): Promise<Array<Record<string, unknown>>> {
+  await fetch(`${url}/${pattern}/_refresh`, { method: "POST" });
+  const res = await fetch(`${url}/${pattern}/_search?size=10000&sort=_doc`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query: { match_all: {} } }),
+  });
+  const body = (await res.json()) as { hits?: { hits: Array<{ _source: Record<string, unknown> }> } };
+  return body.hits?.hits.map((h) => h._source) ?? [];
+}
+
+export async function esCount(url: string, pattern: string): Promise<number> {
+  await fetch(`${url}/${pattern}/_refresh`, { method: "POST" });
+  const res = await fetch(`${url}/${pattern}/_count`);
+  if (!res.ok) return 0;
+  return ((await res.json()) as { count: number }).count;
+}
