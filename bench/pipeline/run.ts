@@ -66,7 +66,9 @@ async function main(): Promise<void> {
     // 2. boxscope ship from a spool of links to the same files.
     const spool = join(root, "spool");
     mkdirSync(spool);
-    files.forEach((f, i) => symlinkSync(f, join(spool, `c${i}__app.log`)));
+    files.forEach((f, i) => {
+      symlinkSync(f, join(spool, `c${i}__app.log`));
+    });
     t0 = Date.now();
     const ship = boxscope([
       "ship",
