@@ -8,7 +8,7 @@
  *   npm run bench:exporter [-- --scrapes 200 --counts 10,100,500]
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import {
@@ -25,6 +25,12 @@ const arg = (name: string, def: string): string => {
 };
 const SCRAPES = Number(arg("scrapes", "200"));
 const COUNTS = arg("counts", "10,100,500").split(",").map(Number);
+/** Extra node flags for the exporter child (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" or "--trace-gc"), space-separated. */
+const NODE_ARGS = arg("node-args", "")
+  .split(" ")
+  .filter((a) => a !== "");
+/** Print the slowest scrapes (index, ms since the loop began, latency) for each point. */
+const OUTLIERS = Number(arg("outliers", "0"));
 const CLK_TCK = 100;
 
 async function freePort(): Promise<number> {
@@ -62,6 +68,7 @@ async function waitContainers(url: string, n: number): Promise<void> {
 }
 
 interface Result {
+  outliers: string;
   p50: number;
   p99: number;
   cpuMs: number;
@@ -72,20 +79,29 @@ interface Result {
 async function measure(url: string, pid: number): Promise<Result> {
   for (let i = 0; i < 5; i++) await (await fetch(url)).text(); // warm-up
   const lat: number[] = [];
+  const at: number[] = [];
+  const loopStart = process.hrtime.bigint();
   let bytes = 0;
   let series = 0;
   const cpu0 = cpuSeconds(pid);
   for (let i = 0; i < SCRAPES; i++) {
     const t0 = process.hrtime.bigint();
+    at.push(Number(t0 - loopStart) / 1e6);
     const body = await (await fetch(url)).text();
     lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
     bytes = body.length;
     series = body.split("\n").filter((l) => l !== "" && !l.startsWith("#")).length;
   }
   const cpu = cpuSeconds(pid) - cpu0;
+  const outliers = lat
+    .map((ms, i) => ({ ms, i }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, OUTLIERS)
+    .map((o) => `#${o.i}@${((at[o.i] ?? 0) / 1000).toFixed(1)}s=${o.ms.toFixed(1)}ms`)
+    .join(" ");
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] as number;
-  return { p50: q(0.5), p99: q(0.99), cpuMs: (cpu * 1000) / SCRAPES, bytes, series };
+  return { outliers, p50: q(0.5), p99: q(0.99), cpuMs: (cpu * 1000) / SCRAPES, bytes, series };
 }
 
 async function main(): Promise<void> {
@@ -96,6 +112,10 @@ async function main(): Promise<void> {
   const sleepers: ChildProcess[] = [];
   const children: ChildProcess[] = [];
   const cleanup = () => {
+    // SIGTERM first so an exporter run with --cpu-prof can write its profile before it exits.
+    for (const c of children) c.kill("SIGTERM");
+    for (let i = 0; i < 50 && children.some((c) => c.exitCode === null && existsSync(`/proc/${c.pid}`)); i++)
+      spawnSync("sleep", ["0.1"]);
     for (const c of [...children, ...sleepers]) c.kill("SIGKILL");
     for (const c of cgroups.reverse()) c.cleanup();
     spawnSync("sh", [
@@ -114,8 +134,19 @@ async function main(): Promise<void> {
     const nodePort = await freePort();
     const box = spawn(
       process.execPath,
-      [join(repoRoot, "bin/boxscope.js"), "exporter", "--listen", `127.0.0.1:${boxPort}`, "--log-root", "/"],
-      { stdio: "ignore", env: { ...process.env, BOXSCOPE_LOG_LEVEL: "warn" } },
+      [
+        ...NODE_ARGS,
+        join(repoRoot, "bin/boxscope.js"),
+        "exporter",
+        "--listen",
+        `127.0.0.1:${boxPort}`,
+        "--log-root",
+        "/",
+      ],
+      {
+        stdio: ["ignore", NODE_ARGS.length > 0 ? "inherit" : "ignore", "inherit"],
+        env: { ...process.env, BOXSCOPE_LOG_LEVEL: "warn" },
+      },
     );
     children.push(box);
     const ne = spawn(
@@ -143,6 +174,8 @@ async function main(): Promise<void> {
       const line = `| ${n} | ${b.p50.toFixed(1)} | ${b.p99.toFixed(1)} | ${b.cpuMs.toFixed(2)} | ${b.series} | ${o.p50.toFixed(1)} | ${o.p99.toFixed(1)} | ${o.cpuMs.toFixed(2)} | ${o.series} | ${(b.p50 / o.p50).toFixed(2)} | ${(b.cpuMs / o.cpuMs).toFixed(2)} |`;
       rows.push(line);
       process.stderr.write(`${line}\n`);
+      if (OUTLIERS > 0)
+        process.stderr.write(`  slowest boxscope: ${b.outliers}\n  slowest node_exporter: ${o.outliers}\n`);
     }
     console.log(
       `load average at start / end: ${loadStart} / ${readFileSync("/proc/loadavg", "utf8").trim()}`,
