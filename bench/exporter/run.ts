@@ -2,6 +2,7 @@
  * Scrape cost of `boxscope exporter` beside node_exporter (Debian prometheus-node-exporter, with
  * its processes and conntrack collectors on), in one run, with 10, 100 and 500 live container-like
  * cgroups (`/boxscope-bench-exporter-<rand>/<64hex>` in every hierarchy, one sleeping process each).
+ * The two exporters are scraped alternately in one loop, so both see the same background load.
  * Both exporters run as child processes; CPU per scrape = their utime+stime delta over the scrape
  * loop ÷ scrapes. Prints a Markdown table for docs/benchmarks.md. Needs root.
  *
@@ -76,32 +77,54 @@ interface Result {
   series: number;
 }
 
-async function measure(url: string, pid: number): Promise<Result> {
-  for (let i = 0; i < 5; i++) await (await fetch(url)).text(); // warm-up
-  const lat: number[] = [];
-  const at: number[] = [];
+interface Target {
+  readonly url: string;
+  readonly pid: number;
+}
+
+/**
+ * Scrapes both exporters in turn (A B, B A, A B...), so a burst of load from elsewhere on the
+ * machine lands on both instead of on whichever was being measured at the time.
+ */
+async function measurePair(targets: readonly [Target, Target]): Promise<[Result, Result]> {
+  for (const t of targets) for (let i = 0; i < 5; i++) await (await fetch(t.url)).text(); // warm-up
+  const lat: number[][] = [[], []];
+  const at: number[][] = [[], []];
+  const bytes = [0, 0];
+  const series = [0, 0];
   const loopStart = process.hrtime.bigint();
-  let bytes = 0;
-  let series = 0;
-  const cpu0 = cpuSeconds(pid);
+  const cpu0 = targets.map((t) => cpuSeconds(t.pid));
   for (let i = 0; i < SCRAPES; i++) {
-    const t0 = process.hrtime.bigint();
-    at.push(Number(t0 - loopStart) / 1e6);
-    const body = await (await fetch(url)).text();
-    lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    bytes = body.length;
-    series = body.split("\n").filter((l) => l !== "" && !l.startsWith("#")).length;
+    for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
+      const t0 = process.hrtime.bigint();
+      at[k]?.push(Number(t0 - loopStart) / 1e6);
+      const body = await (await fetch((targets[k] as Target).url)).text();
+      lat[k]?.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      bytes[k] = body.length;
+      series[k] = body.split("\n").filter((l) => l !== "" && !l.startsWith("#")).length;
+    }
   }
-  const cpu = cpuSeconds(pid) - cpu0;
-  const outliers = lat
-    .map((ms, i) => ({ ms, i }))
-    .sort((a, b) => b.ms - a.ms)
-    .slice(0, OUTLIERS)
-    .map((o) => `#${o.i}@${((at[o.i] ?? 0) / 1000).toFixed(1)}s=${o.ms.toFixed(1)}ms`)
-    .join(" ");
-  lat.sort((a, b) => a - b);
-  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] as number;
-  return { outliers, p50: q(0.5), p99: q(0.99), cpuMs: (cpu * 1000) / SCRAPES, bytes, series };
+  const cpu = targets.map((t, k) => cpuSeconds(t.pid) - (cpu0[k] as number));
+  const result = (k: number): Result => {
+    const l = lat[k] as number[];
+    const outliers = l
+      .map((ms, i) => ({ ms, i }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, OUTLIERS)
+      .map((o) => `#${o.i}@${((at[k]?.[o.i] ?? 0) / 1000).toFixed(1)}s=${o.ms.toFixed(1)}ms`)
+      .join(" ");
+    const sorted = [...l].sort((a, b) => a - b);
+    const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+    return {
+      outliers,
+      p50: q(0.5),
+      p99: q(0.99),
+      cpuMs: ((cpu[k] as number) * 1000) / SCRAPES,
+      bytes: bytes[k] as number,
+      series: series[k] as number,
+    };
+  };
+  return [result(0), result(1)];
 }
 
 async function main(): Promise<void> {
@@ -169,8 +192,10 @@ async function main(): Promise<void> {
       }
       // New container parents show up at the exporter's next full walk (fullWalkSeconds): wait for it.
       await waitContainers(boxUrl, n);
-      const b = await measure(boxUrl, box.pid as number);
-      const o = await measure(neUrl, ne.pid as number);
+      const [b, o] = await measurePair([
+        { url: boxUrl, pid: box.pid as number },
+        { url: neUrl, pid: ne.pid as number },
+      ]);
       const line = `| ${n} | ${b.p50.toFixed(1)} | ${b.p99.toFixed(1)} | ${b.cpuMs.toFixed(2)} | ${b.series} | ${o.p50.toFixed(1)} | ${o.p99.toFixed(1)} | ${o.cpuMs.toFixed(2)} | ${o.series} | ${(b.p50 / o.p50).toFixed(2)} | ${(b.cpuMs / o.cpuMs).toFixed(2)} |`;
       rows.push(line);
       process.stderr.write(`${line}\n`);
