@@ -36,3 +36,29 @@ test("between full walks, known parents are re-read; new parents wait for the ne
   assert.deepEqual(ids(2000), [b], "removed container: gone at once");
   assert.deepEqual(ids(10_000), [b, c].sort(), "new parent: found by the next full walk");
 });
+
+test("a background full walk finds new parents before list() would walk itself", async (t) => {
+  const root = mkdtempSync(join(tmpdir(), "boxscope-exporter-list-"));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const mounts: CgroupMounts = {
+    v1: new Map([["memory", root]]),
+    unified: undefined,
+    unifiedControllers: new Set(),
+  };
+  const [a, b] = [hex(), hex()];
+  mkdirSync(join(root, "docker", a), { recursive: true });
+  mkdirSync(join(root, "system.slice", "sshd.service"), { recursive: true });
+  const lister = new ContainerLister(10_000);
+  const ids = (now: number) =>
+    lister
+      .list(mounts, now)
+      .map((x) => x.identity.id)
+      .sort();
+  assert.deepEqual(ids(0), [a]);
+  mkdirSync(join(root, "kubepods", "pod1", b), { recursive: true });
+  assert.deepEqual(ids(1000), [a], "new parent: not seen by the cheap re-read");
+  await lister.walkInBackground(mounts, 9000);
+  assert.deepEqual(ids(9500), [a, b].sort(), "found by the background walk");
+  rmSync(join(root, "docker", a), { recursive: true });
+  assert.deepEqual(ids(18_000), [b], "re-reads after the background walk: removal seen at once");
+});

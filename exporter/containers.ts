@@ -32,6 +32,8 @@ export class ContainerSource {
   private readonly readers = new ContainerReaders(this.files);
 
   private readonly lister: ContainerLister;
+  private readonly walkTimer: NodeJS.Timeout | undefined;
+  private walking: Promise<void> | undefined;
 
   constructor(
     private readonly labeler: ContainerLabeler,
@@ -39,6 +41,22 @@ export class ContainerSource {
     fullWalkMs: number,
   ) {
     this.lister = new ContainerLister(fullWalkMs);
+    if (fullWalkMs > 0) {
+      // Full walks in the background, a little more often than list() would do one itself, so the
+      // scrape only re-reads the known parents (see ContainerLister).
+      this.walkTimer = setInterval(() => this.walkInBackground(), fullWalkMs * 0.9);
+      this.walkTimer.unref();
+    }
+  }
+
+  private walkInBackground(): void {
+    if (this.walking) return;
+    this.walking = Promise.resolve()
+      .then(() => this.lister.walkInBackground(readCgroupMounts()))
+      .catch(() => {}) // mounts unreadable this time: list()'s own walk still runs when due
+      .finally(() => {
+        this.walking = undefined;
+      });
   }
 
   containers(scrapeId: number): LiveContainer[] {
@@ -71,8 +89,9 @@ export class ContainerSource {
     return this.readers.pids(c.handle);
   }
 
-  /** Closes the cached descriptors (exporter stop). */
+  /** Stops the background walk and closes the cached descriptors (exporter stop). */
   close(): void {
+    if (this.walkTimer) clearInterval(this.walkTimer);
     this.files.close();
   }
 }

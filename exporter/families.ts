@@ -11,7 +11,7 @@ export class ScrapedFamily {
   readonly help: string;
   readonly type: MetricSpec["type"];
   readonly labelNames: readonly string[];
-  private samples: FamilySample[] = [];
+  private samples: readonly FamilySample[] = [];
 
   constructor(spec: MetricSpec) {
     this.name = spec.name;
@@ -20,8 +20,9 @@ export class ScrapedFamily {
     this.labelNames = spec.labelNames ?? [];
   }
 
-  replace(samples: Array<{ labels: Labels; value: number }>): void {
-    this.samples = samples.map((s) => ({ labels: s.labels, value: s.value }));
+  /** Takes ownership of `samples` (the runner builds fresh arrays each scrape): no per-sample copy. */
+  replace(samples: ReadonlyArray<{ labels: Labels; value: number }>): void {
+    this.samples = samples as FamilySample[];
   }
 
   reset(): void {

@@ -54,15 +54,33 @@ export function parseTeamMapping(text: string, path: string): TeamMapping {
 
 const RECHECK_MS = 30_000;
 
+interface DockerEntry {
+  /** When to stat config.v2.json again. */
+  due: number;
+  /** Its mtime when parsed; undefined = no readable file. */
+  readonly mtime: number | undefined;
+  readonly name: string;
+  readonly labels: Record<string, string>;
+}
+
+/** 15–30 s, fixed per id (from its first hex digits), so re-checks spread over scrapes. */
+function recheckDelayMs(id: string): number {
+  const spread = Number.parseInt(id.slice(0, 4), 16);
+  return RECHECK_MS / 2 + (Number.isFinite(spread) ? (spread / 0x10000) * (RECHECK_MS / 2) : 0);
+}
+
 /**
  * Resolves container_name and team for a container id: Docker's config.v2.json (Name, the team
  * label), then the mapping file (by id, id prefix, name, pod uid; pod labels). Docker files are
- * cached per id and re-read at most every 30 s (renames are rare); the mapping file is re-read
- * when its mtime changes. Synchronous so the kernel-log OOM path can label a kill the moment it
+ * cached per id and re-checked every 15–30 s (renames are rare): a stat, and a re-read + parse only
+ * when the mtime changed. The re-check time is spread by id because containers seen in one scrape
+ * (all of them at start) would otherwise all fall due in the same later scrape: 500 reads and JSON
+ * parses of config.v2.json at once, a latency spike every 30 s. The mapping file is re-read when
+ * its mtime changes. Synchronous so the kernel-log OOM path can label a kill the moment it
  * happens, before a recreated container replaces the metadata.
  */
 export class ContainerLabeler {
-  private readonly docker = new Map<string, { at: number; name: string; labels: Record<string, string> }>();
+  private readonly docker = new Map<string, DockerEntry>();
   private mapping: TeamMapping = { teams: new Map(), pods: new Map() };
   private mappingMtime = -1;
   private mappingCheckedAt = -1;
@@ -102,15 +120,27 @@ export class ContainerLabeler {
 
   private dockerMeta(id: string, now: number): { name: string; labels: Record<string, string> } {
     const cached = this.docker.get(id);
-    if (cached && now - cached.at < RECHECK_MS) return cached;
-    let entry = { at: now, name: "", labels: {} as Record<string, string> };
+    if (cached && now < cached.due) return cached;
+    const path = join(this.cfg.dockerRoot, "containers", id, "config.v2.json");
+    const due = now + recheckDelayMs(id);
+    let mtime: number | undefined;
     try {
-      const parsed = parseDockerConfig(
-        readFileSync(join(this.cfg.dockerRoot, "containers", id, "config.v2.json"), "utf8"),
-      );
-      entry = { at: now, ...parsed };
+      mtime = statSync(path).mtimeMs;
     } catch {
       // Not a Docker container, or Docker already removed it: no name/labels from Docker.
+    }
+    if (cached && mtime === cached.mtime) {
+      cached.due = due;
+      return cached;
+    }
+    let entry: DockerEntry = { due, mtime, name: "", labels: {} };
+    if (mtime !== undefined) {
+      try {
+        entry = { due, mtime, ...parseDockerConfig(readFileSync(path, "utf8")) };
+      } catch {
+        // Removed between stat and read, or half-written: no name/labels this time; re-read next check.
+        entry = { due, mtime: undefined, name: "", labels: {} };
+      }
     }
     this.docker.set(id, entry);
     return entry;

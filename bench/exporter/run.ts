@@ -2,13 +2,14 @@
  * Scrape cost of `boxscope exporter` beside node_exporter (Debian prometheus-node-exporter, with
  * its processes and conntrack collectors on), in one run, with 10, 100 and 500 live container-like
  * cgroups (`/boxscope-bench-exporter-<rand>/<64hex>` in every hierarchy, one sleeping process each).
+ * The two exporters are scraped alternately in one loop, so both see the same background load.
  * Both exporters run as child processes; CPU per scrape = their utime+stime delta over the scrape
  * loop ÷ scrapes. Prints a Markdown table for docs/benchmarks.md. Needs root.
  *
  *   npm run bench:exporter [-- --scrapes 200 --counts 10,100,500]
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import {
@@ -25,6 +26,12 @@ const arg = (name: string, def: string): string => {
 };
 const SCRAPES = Number(arg("scrapes", "200"));
 const COUNTS = arg("counts", "10,100,500").split(",").map(Number);
+/** Extra node flags for the exporter child (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" or "--trace-gc"), space-separated. */
+const NODE_ARGS = arg("node-args", "")
+  .split(" ")
+  .filter((a) => a !== "");
+/** Print the slowest scrapes (index, ms since the loop began, latency) for each point. */
+const OUTLIERS = Number(arg("outliers", "0"));
 const CLK_TCK = 100;
 
 async function freePort(): Promise<number> {
@@ -62,6 +69,7 @@ async function waitContainers(url: string, n: number): Promise<void> {
 }
 
 interface Result {
+  outliers: string;
   p50: number;
   p99: number;
   cpuMs: number;
@@ -69,23 +77,54 @@ interface Result {
   series: number;
 }
 
-async function measure(url: string, pid: number): Promise<Result> {
-  for (let i = 0; i < 5; i++) await (await fetch(url)).text(); // warm-up
-  const lat: number[] = [];
-  let bytes = 0;
-  let series = 0;
-  const cpu0 = cpuSeconds(pid);
+interface Target {
+  readonly url: string;
+  readonly pid: number;
+}
+
+/**
+ * Scrapes both exporters in turn (A B, B A, A B...), so a burst of load from elsewhere on the
+ * machine lands on both instead of on whichever was being measured at the time.
+ */
+async function measurePair(targets: readonly [Target, Target]): Promise<[Result, Result]> {
+  for (const t of targets) for (let i = 0; i < 5; i++) await (await fetch(t.url)).text(); // warm-up
+  const lat: number[][] = [[], []];
+  const at: number[][] = [[], []];
+  const bytes = [0, 0];
+  const series = [0, 0];
+  const loopStart = process.hrtime.bigint();
+  const cpu0 = targets.map((t) => cpuSeconds(t.pid));
   for (let i = 0; i < SCRAPES; i++) {
-    const t0 = process.hrtime.bigint();
-    const body = await (await fetch(url)).text();
-    lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    bytes = body.length;
-    series = body.split("\n").filter((l) => l !== "" && !l.startsWith("#")).length;
+    for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
+      const t0 = process.hrtime.bigint();
+      at[k]?.push(Number(t0 - loopStart) / 1e6);
+      const body = await (await fetch((targets[k] as Target).url)).text();
+      lat[k]?.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      bytes[k] = body.length;
+      series[k] = body.split("\n").filter((l) => l !== "" && !l.startsWith("#")).length;
+    }
   }
-  const cpu = cpuSeconds(pid) - cpu0;
-  lat.sort((a, b) => a - b);
-  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] as number;
-  return { p50: q(0.5), p99: q(0.99), cpuMs: (cpu * 1000) / SCRAPES, bytes, series };
+  const cpu = targets.map((t, k) => cpuSeconds(t.pid) - (cpu0[k] as number));
+  const result = (k: number): Result => {
+    const l = lat[k] as number[];
+    const outliers = l
+      .map((ms, i) => ({ ms, i }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, OUTLIERS)
+      .map((o) => `#${o.i}@${((at[k]?.[o.i] ?? 0) / 1000).toFixed(1)}s=${o.ms.toFixed(1)}ms`)
+      .join(" ");
+    const sorted = [...l].sort((a, b) => a - b);
+    const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+    return {
+      outliers,
+      p50: q(0.5),
+      p99: q(0.99),
+      cpuMs: ((cpu[k] as number) * 1000) / SCRAPES,
+      bytes: bytes[k] as number,
+      series: series[k] as number,
+    };
+  };
+  return [result(0), result(1)];
 }
 
 async function main(): Promise<void> {
@@ -96,6 +135,10 @@ async function main(): Promise<void> {
   const sleepers: ChildProcess[] = [];
   const children: ChildProcess[] = [];
   const cleanup = () => {
+    // SIGTERM first so an exporter run with --cpu-prof can write its profile before it exits.
+    for (const c of children) c.kill("SIGTERM");
+    for (let i = 0; i < 50 && children.some((c) => c.exitCode === null && existsSync(`/proc/${c.pid}`)); i++)
+      spawnSync("sleep", ["0.1"]);
     for (const c of [...children, ...sleepers]) c.kill("SIGKILL");
     for (const c of cgroups.reverse()) c.cleanup();
     spawnSync("sh", [
@@ -114,8 +157,19 @@ async function main(): Promise<void> {
     const nodePort = await freePort();
     const box = spawn(
       process.execPath,
-      [join(repoRoot, "bin/boxscope.js"), "exporter", "--listen", `127.0.0.1:${boxPort}`, "--log-root", "/"],
-      { stdio: "ignore", env: { ...process.env, BOXSCOPE_LOG_LEVEL: "warn" } },
+      [
+        ...NODE_ARGS,
+        join(repoRoot, "bin/boxscope.js"),
+        "exporter",
+        "--listen",
+        `127.0.0.1:${boxPort}`,
+        "--log-root",
+        "/",
+      ],
+      {
+        stdio: ["ignore", NODE_ARGS.length > 0 ? "inherit" : "ignore", "inherit"],
+        env: { ...process.env, BOXSCOPE_LOG_LEVEL: "warn" },
+      },
     );
     children.push(box);
     const ne = spawn(
@@ -138,11 +192,15 @@ async function main(): Promise<void> {
       }
       // New container parents show up at the exporter's next full walk (fullWalkSeconds): wait for it.
       await waitContainers(boxUrl, n);
-      const b = await measure(boxUrl, box.pid as number);
-      const o = await measure(neUrl, ne.pid as number);
+      const [b, o] = await measurePair([
+        { url: boxUrl, pid: box.pid as number },
+        { url: neUrl, pid: ne.pid as number },
+      ]);
       const line = `| ${n} | ${b.p50.toFixed(1)} | ${b.p99.toFixed(1)} | ${b.cpuMs.toFixed(2)} | ${b.series} | ${o.p50.toFixed(1)} | ${o.p99.toFixed(1)} | ${o.cpuMs.toFixed(2)} | ${o.series} | ${(b.p50 / o.p50).toFixed(2)} | ${(b.cpuMs / o.cpuMs).toFixed(2)} |`;
       rows.push(line);
       process.stderr.write(`${line}\n`);
+      if (OUTLIERS > 0)
+        process.stderr.write(`  slowest boxscope: ${b.outliers}\n  slowest node_exporter: ${o.outliers}\n`);
     }
     console.log(
       `load average at start / end: ${loadStart} / ${readFileSync("/proc/loadavg", "utf8").trim()}`,
