@@ -60,43 +60,80 @@ function rdkafkaProducer(
   opts: RdkafkaOptions,
   log: Logger,
 ): LogProducer {
-  const producer = new rdkafka.Producer({
-    ...common,
-    "enable.idempotence": true,
-    acks: -1,
-    "message.timeout.ms": opts.messageTimeoutMs ?? 30000,
-    "linger.ms": 5,
-    "batch.num.messages": 10000,
-    "queue.buffering.max.messages": 100000,
-    "queue.buffering.max.kbytes": 64 * 1024,
-    "compression.codec": "none",
-    dr_cb: true,
-  } as rdkafka.ProducerGlobalConfig);
-  producer.on("event.log", (e: { severity: number; fac: string; message: string }) =>
-    log.debug({ fac: e.fac, severity: e.severity }, e.message),
-  );
-  producer.on("event.error", (e) => log.debug({ err: e.message }, "librdkafka error event"));
-  producer.on("delivery-report", (err, report) => {
-    const pending = report.opaque as PendingBatch;
-    if (err && !pending.error) pending.error = new Error(`delivery failed: ${err.message}`);
-    pending.remaining -= 1;
-    if (pending.remaining === 0) settle(pending);
-  });
+  const connectTimeout = opts.connectionTimeoutMs ?? 3000;
+  const make = (): rdkafka.Producer => {
+    const p = new rdkafka.Producer({
+      ...common,
+      "enable.idempotence": true,
+      acks: -1,
+      "message.timeout.ms": opts.messageTimeoutMs ?? 30000,
+      "linger.ms": 5,
+      "batch.num.messages": 10000,
+      "queue.buffering.max.messages": 100000,
+      "queue.buffering.max.kbytes": 64 * 1024,
+      "compression.codec": "none",
+      dr_cb: true,
+    } as rdkafka.ProducerGlobalConfig);
+    p.on("event.log", (e: { severity: number; fac: string; message: string }) =>
+      log.debug({ fac: e.fac, severity: e.severity }, e.message),
+    );
+    p.on("event.error", (e) => {
+      // An idempotent producer that hit a fatal error (e.g. a sequence it cannot repair) fails
+      // every later message; it is replaced by a fresh one before the next send.
+      if (e.isFatal || e.code === rdkafka.CODES.ERRORS.ERR__FATAL) {
+        if (p === current) fatal = true;
+        log.warn({ err: e.message }, "librdkafka producer hit a fatal error; it will be replaced");
+      } else log.debug({ err: e.message }, "librdkafka error event");
+    });
+    p.on("delivery-report", (err, report) => {
+      const pending = report.opaque as PendingBatch;
+      if (err && !pending.error) pending.error = new Error(`delivery failed: ${err.message}`);
+      pending.remaining -= 1;
+      if (pending.remaining === 0) settle(pending);
+    });
+    return p;
+  };
+  const connectOne = (p: rdkafka.Producer) =>
+    new Promise<void>((resolve, reject) => {
+      p.connect({ timeout: connectTimeout }, (err) => {
+        if (err) return reject(new Error(err.message));
+        // Delivery reports are handed to JavaScript only when polled.
+        p.setPollInterval(5);
+        resolve();
+      });
+    });
+  const close = (p: rdkafka.Producer) =>
+    new Promise<void>((resolve) => {
+      p.setPollInterval(0);
+      // Flushes what is queued (up to 10 s), then closes.
+      p.disconnect(10000, () => resolve());
+    });
 
+  let current = make();
   let connected = false;
+  let fatal = false;
   return {
-    connect: () =>
-      new Promise<void>((resolve, reject) => {
-        producer.connect({ timeout: opts.connectionTimeoutMs ?? 3000 }, (err) => {
-          if (err) return reject(new Error(err.message));
-          connected = true;
-          // Delivery reports are handed to JavaScript only when polled.
-          producer.setPollInterval(5);
-          resolve();
-        });
-      }),
-    send(topic: string, messages: OutMessage[]): Promise<void> {
-      return new Promise<void>((resolve, reject) => {
+    async connect() {
+      await connectOne(current);
+      connected = true;
+    },
+    async send(topic: string, messages: OutMessage[]): Promise<void> {
+      if (fatal) {
+        const old = current;
+        current = make();
+        fatal = false;
+        connected = false;
+        void close(old);
+        try {
+          await connectOne(current);
+        } catch (e) {
+          fatal = true; // not connected yet: the next send tries again with another fresh one
+          throw e;
+        }
+        connected = true;
+      }
+      const producer = current;
+      await new Promise<void>((resolve, reject) => {
         const pending: PendingBatch = { remaining: messages.length, error: undefined, resolve, reject };
         if (messages.length === 0) return resolve();
         for (let i = 0; i < messages.length; i++) {
@@ -114,14 +151,11 @@ function rdkafkaProducer(
         }
       });
     },
-    disconnect: () =>
-      new Promise<void>((resolve) => {
-        if (!connected) return resolve();
-        connected = false;
-        producer.setPollInterval(0);
-        // Flushes what is queued (up to 10 s), then closes.
-        producer.disconnect(10000, () => resolve());
-      }),
+    async disconnect() {
+      if (!connected) return;
+      connected = false;
+      await close(current);
+    },
   };
 }
 
