@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Log pipeline (issue 6): Kafka and Elasticsearch from Maven Central (cached), kcat and rsyslog's
 # omkafka for the benchmarks' anchors, the unprivileged user Elasticsearch runs as.
+# The shipper's librdkafka producer (node-rdkafka) is compiled from source at npm ci (~2.5 min, 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=lib.sh
 source .ci/setup.d/lib.sh
-apt_install openjdk-17-jre-headless maven unzip util-linux kcat rsyslog rsyslog-kafka
+# build-essential, python3, libssl-dev, zlib1g-dev: node-rdkafka builds its bundled librdkafka at npm ci.
+apt_install openjdk-17-jre-headless maven unzip util-linux kcat rsyslog rsyslog-kafka \
+  build-essential python3 libssl-dev zlib1g-dev
 bash scripts/kafka.sh fetch >/dev/null
 bash scripts/elasticsearch.sh fetch >/dev/null
 bash scripts/elasticsearch.sh user

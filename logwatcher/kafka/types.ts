@@ -1,7 +1,7 @@
 /**
- * The one small surface the shipper and indexer use from a Kafka client. Only kafkajs implements it
- * today (kafkajs.ts); keeping the rest of the code on this interface lets the client be swapped
- * (e.g. for a librdkafka binding) without touching the shipper or the indexer.
+ * The one small surface the shipper and indexer use from a Kafka client. kafkajs implements all of it
+ * (kafkajs.ts); librdkafka (rdkafka.ts) implements the producer and admin, which is all the shipper
+ * uses, so the client is chosen by config without touching the shipper or the indexer.
  */
 export interface OutMessage {
   /** Partitioning key: the container id, so one container's lines stay ordered. */

@@ -10,6 +10,7 @@ interface ShipFlags {
   logRoot?: string;
   brokers?: string;
   topic?: string;
+  kafkaClient?: string;
   positions?: string;
   positionsRecover?: string;
   multilineFirstLine?: string;
@@ -27,6 +28,7 @@ export function registerShipCommand(program: Command): void {
     .option("--log-root <dir>", "host log directory (<logRoot>/<container>/**)")
     .option("--brokers <list>", "Kafka bootstrap brokers, HOST:PORT[,HOST:PORT...]")
     .option("--topic <name>", "Kafka topic")
+    .option("--kafka-client <name>", "Kafka producer: rdkafka (librdkafka, default) | kafkajs")
     .option("--positions <file>", "positions file (JSON, written atomically; FILE.bak = previous generation)")
     .option("--positions-recover <mode>", "when the positions file is corrupt: bak | end | start")
     .option(

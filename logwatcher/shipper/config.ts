@@ -33,6 +33,11 @@ export const shipConfigSchema = z.strictObject({
   logRoot: z.string().min(1).default("/app/log"),
   brokers: brokerList.default(["127.0.0.1:9092"]),
   topic: z.string().min(1).default("container-logs"),
+  /**
+   * Kafka producer: `rdkafka` (librdkafka via node-rdkafka, default: idempotent, less CPU per line,
+   * see docs/pipeline.md) or `kafkajs` (pure JavaScript, no native build).
+   */
+  kafkaClient: z.enum(["rdkafka", "kafkajs"]).default("rdkafka"),
   /** Create the topic at start when missing (needs the broker's permission). */
   createTopic: z.boolean().default(true),
   topicPartitions: z.number().int().positive().default(3),

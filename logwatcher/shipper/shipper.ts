@@ -7,6 +7,10 @@ import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
 import { backoffMs, errorText, Sleeper } from "../kafka/backoff.js";
 import type { KafkaClient, LogProducer, OutMessage } from "../kafka/types.js";
+
+/** What the shipper uses of a Kafka client: it only produces (and may create the topic). */
+export type ShipKafka = Pick<KafkaClient, "producer" | "admin">;
+
 import type { ShipConfig } from "./config.js";
 import { containerFor } from "./container.js";
 import { createShipMetrics, type ShipMetrics } from "./metrics.js";
@@ -16,8 +20,8 @@ import { type ShipRecord, TrackedFile } from "./tracked-file.js";
 export interface ShipperDeps {
   logger: Logger;
   registry: Registry;
-  /** Defaults to kafkajs on `config.brokers`. */
-  kafka?: KafkaClient;
+  /** Defaults to `config.kafkaClient` (rdkafka or kafkajs) on `config.brokers`. */
+  kafka?: ShipKafka;
 }
 
 interface Batch {
@@ -57,7 +61,7 @@ export async function startShipper(config: ShipConfig, deps: ShipperDeps): Promi
 
 class Shipper {
   private readonly log: Logger;
-  private kafka: KafkaClient | undefined;
+  private kafka: ShipKafka | undefined;
   private readonly metrics: ShipMetrics;
   private readonly sleeper = new Sleeper();
   private producer: LogProducer | undefined;
@@ -166,12 +170,19 @@ class Shipper {
   private async connect(): Promise<boolean> {
     if (!this.kafka) {
       // Loaded after reading started: the client is the slowest module to load.
-      const { createKafkajsClient } = await import("../kafka/kafkajs.js");
-      this.kafka = createKafkajsClient({
+      const clientOpts = {
         brokers: this.config.brokers,
         clientId: `boxscope-ship-${this.config.host}`,
         logger: this.log,
-      });
+      };
+      if (this.config.kafkaClient === "rdkafka") {
+        const { createRdkafkaClient } = await import("../kafka/rdkafka.js");
+        this.kafka = createRdkafkaClient(clientOpts);
+      } else {
+        const { createKafkajsClient } = await import("../kafka/kafkajs.js");
+        this.kafka = createKafkajsClient(clientOpts);
+      }
+      this.log.info({ client: this.config.kafkaClient }, "Kafka producer client");
     }
     const kafka = this.kafka;
     this.producer = kafka.producer();
