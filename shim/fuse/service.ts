@@ -1,11 +1,8 @@
 import type { Registry } from "prom-client";
-import { handleExists, handleForPath } from "../../cgroup/handle.js";
-import { listContainerCgroups } from "../../cgroup/list.js";
 import { readCgroupMounts } from "../../cgroup/mounts.js";
-import { countTasks, readCgroupPidsRecursive } from "../../cgroup/tasks.js";
 import type { Logger } from "../../common/logger.js";
 import { cacheAsUsedOf, type ShimConfig } from "../config.js";
-import { createLoadavgSampler } from "../loadavg-sampler.js";
+import { createCgroupLoadavgSampler } from "../loadavg-cgroups.js";
 import { createViewRenderer, toViewSource, VIEW_PATHS } from "../render.js";
 import { registerShimMetrics } from "./metrics.js";
 import { type RunningShimMount, startShimMount } from "./mount.js";
@@ -24,14 +21,7 @@ export async function startShim(
 ): Promise<RunningShimMount> {
   const logger = deps.logger;
   const mounts = readCgroupMounts();
-  const sampler = createLoadavgSampler({
-    listCgroups: () => listContainerCgroups(mounts).map((c) => c.path),
-    countTasks: (path) => {
-      const handle = handleForPath(mounts, path);
-      return handleExists(handle) ? countTasks(readCgroupPidsRecursive(handle)) : undefined;
-    },
-    logger,
-  });
+  const sampler = createCgroupLoadavgSampler({ mounts, logger });
   const renderer = createViewRenderer({
     mounts,
     cfsQuota: cfg.cfsQuota,
