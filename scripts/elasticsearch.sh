@@ -6,6 +6,8 @@
 #   scripts/elasticsearch.sh stop DIR           → SIGTERM, wait, SIGKILL after 60 s
 # Elasticsearch refuses to run as root, so under root it runs as boxscope-es.
 set -euo pipefail
+# shellcheck source=lib/proc-tree.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/proc-tree.sh"
 ES_VERSION="${BOXSCOPE_ES_VERSION:-8.19.4}"
 CACHE="${BOXSCOPE_CACHE:-$HOME/.cache/boxscope}"
 ES_HOME="$CACHE/elasticsearch-$ES_VERSION"
@@ -80,30 +82,7 @@ java_home() {
 }
 
 stop() {
-  local dir="$1" pid pids
-  [ -f "$dir/es.pid" ] || return 0
-  pid="$(cat "$dir/es.pid")"
-  # The launcher may have spawned the server JVM as a child: stop the whole tree we started.
-  pids="$(descendants "$pid") $pid"
-  # shellcheck disable=SC2086
-  kill $pids 2>/dev/null || true
-  for _ in $(seq 1 600); do
-    local alive=0
-    for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
-    [ "$alive" -eq 0 ] && break
-    sleep 0.1
-  done
-  # shellcheck disable=SC2086
-  kill -9 $pids 2>/dev/null || true
-  rm -f "$dir/es.pid"
-}
-
-descendants() {
-  local c
-  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    echo "$c"
-    descendants "$c"
-  done
+  stop_pidfile "$1/es.pid"
 }
 
 case "${1:-}" in

@@ -2,9 +2,11 @@
 # Apache Kafka (KRaft, one broker on loopback) from Maven Central jars, run with the machine's Java.
 #   scripts/kafka.sh fetch                         → prints the libs dir (downloads once into the cache)
 #   scripts/kafka.sh start DIR PORT CONTROLLER_PORT → formats DIR (once) and starts a broker+controller
-#   scripts/kafka.sh stop DIR                       → SIGTERM, wait, SIGKILL after 30 s
+#   scripts/kafka.sh stop DIR                       → SIGTERM, wait, SIGKILL after 60 s
 # The cache is ${BOXSCOPE_CACHE:-$HOME/.cache/boxscope}/kafka-<ver>/libs (never committed).
 set -euo pipefail
+# shellcheck source=lib/proc-tree.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/proc-tree.sh"
 KAFKA_VERSION="${BOXSCOPE_KAFKA_VERSION:-4.2.0}"
 CACHE="${BOXSCOPE_CACHE:-$HOME/.cache/boxscope}"
 HOME_DIR="$CACHE/kafka-$KAFKA_VERSION"
@@ -90,30 +92,7 @@ uuid_b64() {
 }
 
 stop() {
-  local dir="$1" pid pids
-  [ -f "$dir/kafka.pid" ] || return 0
-  pid="$(cat "$dir/kafka.pid")"
-  # The launcher may have spawned the server JVM as a child: stop the whole tree we started.
-  pids="$(descendants "$pid") $pid"
-  # shellcheck disable=SC2086
-  kill $pids 2>/dev/null || true
-  for _ in $(seq 1 600); do
-    local alive=0
-    for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
-    [ "$alive" -eq 0 ] && break
-    sleep 0.1
-  done
-  # shellcheck disable=SC2086
-  kill -9 $pids 2>/dev/null || true
-  rm -f "$dir/kafka.pid"
-}
-
-descendants() {
-  local c
-  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    echo "$c"
-    descendants "$c"
-  done
+  stop_pidfile "$1/kafka.pid"
 }
 
 case "${1:-}" in
