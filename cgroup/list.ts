@@ -5,6 +5,7 @@
  * vanish mid-walk (containers stopping). Cost: one readdir per non-container cgroup.
  */
 import { type Dirent, readdirSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { containerIdentityFromPath } from "./container-id.js";
 import { handleForPath } from "./handle.js";
@@ -39,17 +40,58 @@ export function listContainerCgroups(mounts: CgroupMounts, options: ListOptions 
     } catch {
       return; // vanished or unreadable: skip this subtree
     }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const childPath = path === "/" ? `/${e.name}` : `${path}/${e.name}`;
-      const identity = containerIdentityFromPath(childPath);
-      if (identity !== undefined) {
-        out.push({ path: childPath, identity, handle: handleForPath(mounts, childPath) });
-        continue;
-      }
-      if (depth + 1 < maxDepth) walk(join(dir, e.name), childPath, depth + 1);
+    for (const next of classifyEntries(mounts, entries, dir, path, out)) {
+      if (depth + 1 < maxDepth) walk(next.dir, next.path, depth + 1);
     }
   };
   walk(root, "/", 0);
   return out;
+}
+
+/**
+ * The same walk with fs/promises and sibling subtrees read concurrently, for periodic listings
+ * that must not block the event loop (the exporter's background walk).
+ */
+export async function listContainerCgroupsAsync(
+  mounts: CgroupMounts,
+  options: ListOptions = {},
+): Promise<ContainerCgroup[]> {
+  const root = listingRoot(mounts);
+  if (root === undefined) return [];
+  const maxDepth = options.maxDepth ?? 8;
+  const out: ContainerCgroup[] = [];
+  const walk = async (dir: string, path: string, depth: number): Promise<void> => {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return; // vanished or unreadable: skip this subtree
+    }
+    const below = classifyEntries(mounts, entries, dir, path, out)
+      .filter(() => depth + 1 < maxDepth)
+      .map((next) => walk(next.dir, next.path, depth + 1));
+    await Promise.all(below);
+  };
+  await walk(root, "/", 0);
+  return out;
+}
+
+/** Pushes the containers among `entries` onto `out`; returns the other directories to descend. */
+function classifyEntries(
+  mounts: CgroupMounts,
+  entries: Dirent[],
+  dir: string,
+  path: string,
+  out: ContainerCgroup[],
+): Array<{ dir: string; path: string }> {
+  const descend: Array<{ dir: string; path: string }> = [];
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const childPath = path === "/" ? `/${e.name}` : `${path}/${e.name}`;
+    const identity = containerIdentityFromPath(childPath);
+    if (identity !== undefined)
+      out.push({ path: childPath, identity, handle: handleForPath(mounts, childPath) });
+    else descend.push({ dir: join(dir, e.name), path: childPath });
+  }
+  return descend;
 }

@@ -1,8 +1,12 @@
-import { type Dirent, readdirSync } from "node:fs";
-import { readdir } from "node:fs/promises";
+import { readdirSync } from "node:fs";
 import { containerIdentityFromPath } from "../cgroup/container-id.js";
 import { handleForPath } from "../cgroup/handle.js";
-import { type ContainerCgroup, listContainerCgroups, listingRoot } from "../cgroup/list.js";
+import {
+  type ContainerCgroup,
+  listContainerCgroups,
+  listContainerCgroupsAsync,
+  listingRoot,
+} from "../cgroup/list.js";
 import type { CgroupMounts } from "../cgroup/types.js";
 
 /**
@@ -65,30 +69,7 @@ export class ContainerLister {
   async walkInBackground(mounts: CgroupMounts, now = Date.now()): Promise<void> {
     const root = listingRoot(mounts);
     if (root === undefined) return;
-    const out: ContainerCgroup[] = [];
-    // Same walk as cgroup/list.ts's listContainerCgroups (depth 8, no descent into containers),
-    // with fs/promises: that one is synchronous, right for one-off listings, not for a timer.
-    const walk = async (dir: string, path: string, depth: number): Promise<void> => {
-      let entries: Dirent[];
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return; // vanished or unreadable: skip this subtree
-      }
-      const below: Promise<void>[] = [];
-      for (const e of entries) {
-        if (!e.isDirectory()) continue;
-        const childPath = path === "/" ? `/${e.name}` : `${path}/${e.name}`;
-        const identity = containerIdentityFromPath(childPath);
-        if (identity !== undefined) {
-          out.push({ path: childPath, identity, handle: handleForPath(mounts, childPath) });
-          continue;
-        }
-        if (depth + 1 < MAX_DEPTH) below.push(walk(`${dir}/${e.name}`, childPath, depth + 1));
-      }
-      await Promise.all(below);
-    };
-    await walk(root, "/", 0);
+    const out = await listContainerCgroupsAsync(mounts, { maxDepth: MAX_DEPTH });
     this.adopt(out, root, now);
   }
 
