@@ -2,7 +2,20 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
+import type { ElasticsearchNode } from "../../test/helpers/elasticsearch.js";
 import { repoRoot } from "../../test/helpers/paths.js";
+
+/** What every bench part gets: the generated files and the running broker and node. */
+export interface BenchContext {
+  root: string;
+  /** The log root holding the generated container files. */
+  logs: string;
+  files: string[];
+  bytes: number;
+  lines: number;
+  brokers: string;
+  es: ElasticsearchNode;
+}
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
