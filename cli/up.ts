@@ -7,12 +7,8 @@ import { BoxscopeError } from "../common/errors.js";
 import { createLogger, type Logger } from "../common/logger.js";
 import { type RunningService, runUntilSignal } from "../common/service.js";
 import { loadExporterConfig } from "../exporter/config.js";
-import { startExporter } from "../exporter/exporter.js";
 import { logwatcherConfigSchema } from "../logwatcher/spool/config.js";
-import { startLogwatcher } from "../logwatcher/spool/service.js";
 import { shimConfigSchema } from "../shim/config.js";
-import { loadFuseBinding } from "../shim/fuse/native.js";
-import { startShim } from "../shim/fuse/service.js";
 import type { GlobalOptions } from "./main.js";
 
 /**
@@ -58,13 +54,17 @@ async function startParts(
   const registry = new Registry();
   const started: RunningService[] = [];
   try {
-    if (wanted("shim", up.shim, shimPrerequisite(), logger)) {
+    if (wanted("shim", up.shim, await shimPrerequisite(), logger)) {
+      // Each part's code loads only when it runs: `up` on a host without FUSE never loads the shim.
+      const { startShim } = await import("../shim/fuse/service.js");
       started.push(await startShim(shimCfg, { logger: logger.child({ part: "shim" }), registry }));
     }
     if (wanted("logwatcher", up.logwatcher, logRootPrerequisite(logwatcherCfg.logRoot), logger)) {
+      const { startLogwatcher } = await import("../logwatcher/spool/service.js");
       started.push(await startLogwatcher(logwatcherCfg, { logger, registry }));
     }
     if (up.exporter === "on") {
+      const { startExporter } = await import("../exporter/exporter.js");
       const exporter = await startExporter(exporterCfg, {
         logger: logger.child({ part: "exporter" }),
         registry,
@@ -90,10 +90,11 @@ function wanted(part: string, mode: Mode, missing: Prerequisite, logger: Logger)
   return false;
 }
 
-function shimPrerequisite(): Prerequisite {
+async function shimPrerequisite(): Promise<Prerequisite> {
   if (process.getuid?.() !== 0) return "needs root (FUSE allow_other and every container's /proc)";
   if (!existsSync("/dev/fuse")) return "/dev/fuse is missing";
   try {
+    const { loadFuseBinding } = await import("../shim/fuse/native.js");
     loadFuseBinding();
   } catch (e) {
     return (e as Error).message;

@@ -4,7 +4,6 @@ import type { GlobalOptions } from "../cli/main.js";
 import { createLogger } from "../common/logger.js";
 import { runUntilSignal } from "../common/service.js";
 import { loadExporterConfig } from "./config.js";
-import { startExporter } from "./exporter.js";
 
 /** `boxscope exporter [--listen HOST:PORT] [--log-root DIR]`: serves /metrics and /healthz until SIGTERM. */
 export function registerExporterCommands(program: Command): void {
@@ -22,6 +21,8 @@ export function registerExporterCommands(program: Command): void {
         flags: { listen: opts.listen, logRoot: opts.logRoot, kmsg: opts.kmsg === false ? false : undefined },
       });
       const logger = createLogger({ level: globals.logLevel, name: "boxscope-exporter" });
+      // Loaded on demand so other commands do not pay for fastify and the collectors.
+      const { startExporter } = await import("./exporter.js");
       const service = await startExporter(config, { logger, registry: new Registry() });
       process.exitCode = await runUntilSignal([service], logger);
     });

@@ -5,7 +5,6 @@ import { UsageError } from "../../common/errors.js";
 import { createLogger } from "../../common/logger.js";
 import { runUntilSignal } from "../../common/service.js";
 import { logwatcherConfigSchema } from "./config.js";
-import { startLogwatcher } from "./service.js";
 
 interface LogwatcherFlags {
   logRoot?: string;
@@ -71,6 +70,7 @@ export function registerLogwatcherCommand(program: Command): void {
         },
       });
       const logger = createLogger({ level: globals.logLevel });
+      const { startLogwatcher } = await import("./service.js");
       const service = await startLogwatcher(config, { logger, registry: new Registry() });
       process.exitCode = await runUntilSignal([service], logger);
     });

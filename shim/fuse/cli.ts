@@ -5,7 +5,6 @@ import { UsageError } from "../../common/errors.js";
 import { createLogger } from "../../common/logger.js";
 import { runUntilSignal } from "../../common/service.js";
 import { type ShimConfig, shimConfigSchema } from "../config.js";
-import { startShim } from "./service.js";
 
 interface MountFlags {
   mountpoint?: string;
@@ -34,6 +33,7 @@ export function registerShimMountCommand(shim: Command): void {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const cfg = mountConfig(flags, globals.config);
       const logger = createLogger({ level: globals.logLevel, name: "boxscope-shim" });
+      const { startShim } = await import("./service.js");
       const service = await startShim(cfg, { logger });
       process.exitCode = await runUntilSignal([service], logger);
     });
