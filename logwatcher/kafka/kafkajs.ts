@@ -1,6 +1,14 @@
 import { CompressionTypes, Kafka, type LogEntry, logLevel, Partitioners } from "kafkajs";
 import type { Logger } from "../../common/logger.js";
-import type { InBatch, KafkaAdmin, KafkaClient, LogConsumer, LogProducer, OutMessage } from "./types.js";
+import type {
+  EncodedBatch,
+  InBatch,
+  KafkaAdmin,
+  KafkaClient,
+  LogConsumer,
+  LogProducer,
+  OutMessage,
+} from "./types.js";
 
 export interface KafkajsOptions {
   brokers: string[];
@@ -50,6 +58,14 @@ function kafkajsProducer(kafka: Kafka): LogProducer {
   return {
     connect: () => producer.connect(),
     async send(topic: string, messages: OutMessage[]): Promise<void> {
+      await producer.send({ topic, messages, acks: -1, timeout: 30000, compression: CompressionTypes.None });
+    },
+    async sendEncoded(topic: string, batch: EncodedBatch): Promise<void> {
+      const { data, ends, keys } = batch;
+      const messages = ends.map((end, i) => ({
+        key: keys[i],
+        value: data.subarray(i === 0 ? 0 : ends[i - 1], end),
+      }));
       await producer.send({ topic, messages, acks: -1, timeout: 30000, compression: CompressionTypes.None });
     },
     disconnect: () => producer.disconnect(),

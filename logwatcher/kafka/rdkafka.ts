@@ -1,6 +1,6 @@
 import rdkafka from "node-rdkafka";
 import type { Logger } from "../../common/logger.js";
-import type { KafkaAdmin, LogProducer, OutMessage } from "./types.js";
+import type { EncodedBatch, KafkaAdmin, LogProducer, OutMessage } from "./types.js";
 
 export interface RdkafkaOptions {
   brokers: string[];
@@ -112,43 +112,52 @@ function rdkafkaProducer(
   let current = make();
   let connected = false;
   let fatal = false;
+  /** The producer to send with: a fresh one replaces one that hit a fatal error. */
+  const ready = async (): Promise<rdkafka.Producer> => {
+    if (fatal) {
+      const old = current;
+      current = make();
+      fatal = false;
+      connected = false;
+      void close(old);
+      try {
+        await connectOne(current);
+      } catch (e) {
+        fatal = true; // not connected yet: the next send tries again with another fresh one
+        throw e;
+      }
+      connected = true;
+    }
+    return current;
+  };
   return {
     async connect() {
       await connectOne(current);
       connected = true;
     },
     async send(topic: string, messages: OutMessage[]): Promise<void> {
-      if (fatal) {
-        const old = current;
-        current = make();
-        fatal = false;
-        connected = false;
-        void close(old);
-        try {
-          await connectOne(current);
-        } catch (e) {
-          fatal = true; // not connected yet: the next send tries again with another fresh one
-          throw e;
-        }
-        connected = true;
-      }
-      const producer = current;
-      await new Promise<void>((resolve, reject) => {
-        const pending: PendingBatch = { remaining: messages.length, error: undefined, resolve, reject };
-        if (messages.length === 0) return resolve();
-        for (let i = 0; i < messages.length; i++) {
-          const m = messages[i] as OutMessage;
-          try {
-            producer.produce(topic, null, Buffer.from(m.value), m.key, Date.now(), pending);
-          } catch (e) {
-            // Local queue full or not connected: the messages not handed over are counted done;
-            // the batch fails once the ones already queued report back, and is sent again whole.
-            pending.error ??= e instanceof Error ? e : new Error(String(e));
-            pending.remaining -= messages.length - i;
-            if (pending.remaining === 0) settle(pending);
-            return;
-          }
-        }
+      const producer = await ready();
+      const now = Date.now();
+      await produceAll(messages.length, (i, pending) => {
+        const m = messages[i] as OutMessage;
+        producer.produce(topic, null, Buffer.from(m.value), m.key, now, pending);
+      });
+    },
+    async sendEncoded(topic: string, batch: EncodedBatch): Promise<void> {
+      const producer = await ready();
+      const now = Date.now();
+      const { data, ends, keys } = batch;
+      // librdkafka copies each value (RD_KAFKA_MSG_F_COPY in node-rdkafka's produce), so a
+      // subarray of the batch buffer is all a message costs here.
+      await produceAll(ends.length, (i, pending) => {
+        producer.produce(
+          topic,
+          null,
+          data.subarray(i === 0 ? 0 : ends[i - 1], ends[i]),
+          keys[i],
+          now,
+          pending,
+        );
       });
     },
     async disconnect() {
@@ -157,6 +166,30 @@ function rdkafkaProducer(
       await close(current);
     },
   };
+}
+
+/**
+ * Hands `count` messages to librdkafka (`produceOne(i, pending)`) and settles once every one of
+ * them has its delivery report: all share one pending object, so the delivery-report handler only
+ * counts down. One opaque per message is node-rdkafka's only way to tell reports apart.
+ */
+function produceAll(count: number, produceOne: (i: number, pending: PendingBatch) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (count === 0) return resolve();
+    const pending: PendingBatch = { remaining: count, error: undefined, resolve, reject };
+    for (let i = 0; i < count; i++) {
+      try {
+        produceOne(i, pending);
+      } catch (e) {
+        // Local queue full or not connected: the messages not handed over are counted done;
+        // the batch fails once the ones already queued report back, and is sent again whole.
+        pending.error ??= e instanceof Error ? e : new Error(String(e));
+        pending.remaining -= count - i;
+        if (pending.remaining === 0) settle(pending);
+        return;
+      }
+    }
+  });
 }
 
 function settle(p: PendingBatch): void {

@@ -9,11 +9,25 @@ export interface OutMessage {
   value: string;
 }
 
+/**
+ * Many messages built in one buffer (the shipper's record batches): value i is
+ * `data[ends[i - 1] ?? 0, ends[i])`, with key `keys[i]`. The producer copies what it needs before
+ * `sendEncoded` returns its promise, but the caller keeps the batch unchanged until the promise
+ * settles (a failed batch is sent again as it is).
+ */
+export interface EncodedBatch {
+  readonly data: Buffer;
+  readonly ends: readonly number[];
+  readonly keys: readonly Buffer[];
+}
+
 export interface LogProducer {
   /** Resolves once the brokers are reachable; rejects with the client's error otherwise. */
   connect(): Promise<void>;
   /** Resolves only when every message is acknowledged by all in-sync replicas (acks=-1). */
   send(topic: string, messages: OutMessage[]): Promise<void>;
+  /** `send` for a batch built in one buffer; the same acknowledgement guarantee. */
+  sendEncoded(topic: string, batch: EncodedBatch): Promise<void>;
   disconnect(): Promise<void>;
 }
 

@@ -30,3 +30,48 @@ test("invalid UTF-8 and CRLF never break a line", () => {
   assert.equal(b?.text, "\uFFFD");
   assert.equal(b?.end, 8);
 });
+
+test("scan hands out the same lines as push, as byte ranges, however the bytes are chunked", () => {
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  for (let round = 0; round < 200; round++) {
+    const parts: number[] = [];
+    const len = rnd(300);
+    for (let i = 0; i < len; i++) {
+      const r = rnd(20);
+      parts.push(r === 0 ? 10 : r === 1 ? 13 : r === 2 ? 0xff : 0x61 + rnd(26));
+    }
+    const data = Buffer.from(parts);
+    const cap = 1 + rnd(40);
+    const viaPush = new LineSplitter(5, cap);
+    const viaScan = new LineSplitter(5, cap);
+    const want: unknown[] = [];
+    const got: unknown[] = [];
+    const sink = (
+      src: Buffer,
+      start: number,
+      stop: number,
+      offset: number,
+      end: number,
+      truncated: boolean,
+    ) => got.push({ offset, end, text: src.toString("utf8", start, stop), truncated });
+    let at = 0;
+    while (at < data.length) {
+      const n = 1 + rnd(60);
+      const chunk = data.subarray(at, at + n);
+      want.push(...viaPush.push(chunk));
+      const before = got.length;
+      const n2 = viaScan.scan(chunk, sink);
+      assert.equal(n2, got.length - before);
+      at += n;
+    }
+    const last = viaPush.flush();
+    if (last) want.push(last);
+    viaScan.flushTo(sink);
+    assert.deepEqual(got, want);
+    assert.equal(viaScan.pendingStart, viaPush.pendingStart);
+  }
+});

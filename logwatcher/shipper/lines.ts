@@ -15,6 +15,20 @@ export interface RawLine {
   truncated: boolean;
 }
 
+/**
+ * Receives a complete line as a byte range, without creating a string: `src[start, end)` holds the
+ * line's kept bytes (newline and a trailing CR removed), `offset`/`end` as in RawLine. `src` is only
+ * valid during the call.
+ */
+export type LineBytesSink = (
+  src: Buffer,
+  start: number,
+  stop: number,
+  offset: number,
+  end: number,
+  truncated: boolean,
+) => void;
+
 export class LineSplitter {
   private parts: Buffer[] = [];
   private kept = 0;
@@ -53,6 +67,59 @@ export class LineSplitter {
       from = nl + 1;
     }
     return out;
+  }
+
+  /**
+   * Like `push`, but hands each line to `sink` as bytes (the shipper's hot path: no string and no
+   * object per line). A line wholly inside `chunk` is passed as a range of `chunk`; only a line
+   * that started in an earlier chunk is joined from the kept parts.
+   */
+  scan(chunk: Buffer, sink: LineBytesSink): number {
+    let n = 0;
+    let from = 0;
+    const len = chunk.length;
+    while (from < len) {
+      const nl = chunk.indexOf(10, from);
+      if (nl === -1) {
+        this.keep(chunk.subarray(from));
+        this.next += len - from;
+        break;
+      }
+      this.next += nl - from + 1;
+      if (this.parts.length === 0 && this.dropped === 0) {
+        const truncated = nl - from > this.maxLineBytes;
+        let stop = truncated ? from + this.maxLineBytes : nl;
+        if (stop > from && chunk[stop - 1] === 13) stop--;
+        sink(chunk, from, stop, this.start, this.next, truncated);
+        this.start = this.next;
+      } else {
+        this.keep(chunk.subarray(from, nl));
+        this.takeBytes(this.next, sink);
+      }
+      n++;
+      from = nl + 1;
+    }
+    return n;
+  }
+
+  /** `flush` for `scan`: hands the partial line to `sink`; false when there was none. */
+  flushTo(sink: LineBytesSink): boolean {
+    if (this.pendingBytes === 0) return false;
+    this.takeBytes(this.next, sink);
+    return true;
+  }
+
+  private takeBytes(end: number, sink: LineBytesSink): void {
+    const bytes = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.kept);
+    let stop = bytes.length;
+    if (stop > 0 && bytes[stop - 1] === 13) stop--;
+    const offset = this.start;
+    const truncated = this.dropped > 0;
+    this.parts = [];
+    this.kept = 0;
+    this.dropped = 0;
+    this.start = end;
+    sink(bytes, 0, stop, offset, end, truncated);
   }
 
   /** Emits the partial line (no newline yet) as a line; used after the partial-line timeout. */

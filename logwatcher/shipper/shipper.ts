@@ -6,34 +6,25 @@ import { errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
 import { backoffMs, errorText, Sleeper } from "../kafka/backoff.js";
-import type { KafkaClient, LogProducer, OutMessage } from "../kafka/types.js";
+import type { KafkaClient, LogProducer } from "../kafka/types.js";
 
 /** What the shipper uses of a Kafka client: it only produces (and may create the topic). */
 export type ShipKafka = Pick<KafkaClient, "producer" | "admin">;
 
+import { BatchBuilder } from "./batch-builder.js";
 import type { ShipConfig } from "./config.js";
 import { containerFor } from "./container.js";
 import { createShipMetrics, type ShipMetrics } from "./metrics.js";
 import { loadPositions, type PositionEntry, type Positions, savePositions } from "./positions.js";
-import { type ShipRecord, TrackedFile } from "./tracked-file.js";
+import type { RecordBatch } from "./record-batch.js";
+import { BatchSender } from "./sender.js";
+import { TrackedFile } from "./tracked-file.js";
 
 export interface ShipperDeps {
   logger: Logger;
   registry: Registry;
   /** Defaults to `config.kafkaClient` (rdkafka or kafkajs) on `config.brokers`. */
   kafka?: ShipKafka;
-}
-
-interface Batch {
-  records: ShipRecord[];
-  messages: OutMessage[];
-  bytes: number;
-}
-
-interface InFlight {
-  batch: Batch;
-  done: boolean;
-  promise: Promise<void>;
 }
 
 /** How long a stop waits for Kafka to acknowledge what is in flight before giving up on it. */
@@ -70,8 +61,8 @@ class Shipper {
   /** Files first seen before this instant were present at start (for `--positions-recover=end`). */
   private firstScanEndedAt = Number.POSITIVE_INFINITY;
   private readonly files = new Map<string, TrackedFile>();
-  private readonly inflight: InFlight[] = [];
-  private batch: Batch = emptyBatch();
+  private readonly batches: BatchBuilder;
+  private readonly sender: BatchSender<RecordBatch<TrackedFile>>;
   private stopping = false;
   private stopDeadline = Number.POSITIVE_INFINITY;
   private positionsDirty = false;
@@ -90,6 +81,7 @@ class Shipper {
     this.kafka = deps.kafka;
     this.readBuf = Buffer.alloc(config.readChunkBytes);
     this.firstLine = config.multilineFirstLine ? new RegExp(config.multilineFirstLine) : undefined;
+    this.batches = new BatchBuilder(config);
     this.metrics = createShipMetrics(deps.registry, {
       lagBytes: () => {
         let lag = 0;
@@ -99,6 +91,14 @@ class Shipper {
       positionAgeSeconds: () => (Date.now() - this.lastPersistAt) / 1000,
       openFiles: () => this.openCount(),
     });
+    this.sender = new BatchSender(
+      { topic: config.topic, brokers: config.brokers, maxInFlight: config.maxInFlightBatches },
+      this.log,
+      this.metrics.retries,
+      async () => ((await this.connected) ? this.producer : undefined),
+      (batch) => this.applyAcks(batch),
+      () => this.stopping && Date.now() > this.stopDeadline,
+    );
   }
 
   loadPositions(): void {
@@ -132,7 +132,8 @@ class Shipper {
         }
       }
       const progressed = await this.readPass(now);
-      if (this.batch.records.length > 0) await this.dispatch();
+      this.batches.seal();
+      await this.dispatchReady();
       // A newly tracked file is written down at once: if the shipper dies before its first ack
       // and the file is rotated away meanwhile, the restart can still find it (findRotatedAway).
       if (this.newlyTracked || now - lastPersistCheck >= this.config.positionsFlushMs) {
@@ -152,8 +153,9 @@ class Shipper {
     // The loop ends at its next check; then everything read is flushed and acknowledged (or not,
     // if Kafka stays down: then the positions simply do not cover it and it is re-read next start).
     await this.waitForLoop();
-    if (this.batch.records.length > 0) await this.dispatch().catch(() => undefined);
-    await Promise.allSettled(this.inflight.map((f) => f.promise));
+    this.batches.seal();
+    await this.dispatchReady().catch(() => undefined);
+    await this.sender.drain();
     this.persist(true);
     for (const f of this.files.values()) await f.close();
     await this.producer?.disconnect().catch(() => undefined);
@@ -415,8 +417,7 @@ class Shipper {
   private async readPass(now: number): Promise<boolean> {
     let progressed = false;
     // One read time per pass (millisecond resolution is all @timestamp carries anyway).
-    this.prefixStamp = new Date(now).toISOString();
-    this.prefixCache.clear();
+    this.batches.startPass(now);
     for (const f of [...this.files.values()]) {
       if (this.stopping) break;
       if (f.fileId === undefined) {
@@ -433,10 +434,11 @@ class Shipper {
       }
       if (f.changed && f.readPos >= f.size && !(await this.stillSameContent(f))) continue;
       const orphanIdle = f.orphanSince !== undefined && now - f.lastGrowthAt >= this.config.orphanCloseMs;
-      const { records, eof } = await f.readRecords(this.readBuf, now, orphanIdle);
+      const { eof } = await f.readInto(this.readBuf, now, orphanIdle, this.batches);
       if (f.readPos > f.size) f.size = f.readPos;
       if (!eof) progressed = true;
-      for (const r of records) await this.add(r);
+      // Full batches go out before the next read: at most one chunk's worth waits in memory.
+      await this.dispatchReady();
       if (eof && orphanIdle && f.drained && f.unacked === 0) await this.forget(f, undefined);
     }
     return progressed;
@@ -469,109 +471,31 @@ class Shipper {
     else this.log.debug({ file: f.path, position: f.ackedPos }, "file read to the end and closed");
   }
 
-  private async add(r: ShipRecord): Promise<void> {
-    // The per-file fields are serialized once per read pass (recordPrefix); only offset and line
-    // are serialized per record: this is the shipper's hottest loop.
-    let json = `${this.recordPrefix(r)}"offset":${r.offset},"line":${JSON.stringify(r.text)}`;
-    if (r.truncated) json += ',"truncated":true';
-    if (r.lines > 1) json += `,"lines":${r.lines}`;
-    json += "}";
-    const size = json.length + r.file.container.length;
-    if (
-      this.batch.records.length > 0 &&
-      (this.batch.records.length >= this.config.batchMaxRecords ||
-        this.batch.bytes + size > this.config.batchMaxBytes)
-    ) {
-      await this.dispatch();
-    }
-    this.batch.records.push(r);
-    this.batch.messages.push({ key: r.file.container || r.fileId, value: json });
-    this.batch.bytes += size;
+  /** Sends the batches the builder filled; waits while `maxInFlightBatches` are unacknowledged. */
+  private async dispatchReady(): Promise<void> {
+    for (const batch of this.batches.takeReady()) await this.sender.dispatch(batch);
   }
 
-  private prefixCache = new Map<string, string>();
-  private prefixStamp = "";
-
-  /** `{"@timestamp":...,"host":...,"container":...,"file":...,"fileId":...,` for the record's file. */
-  private recordPrefix(r: ShipRecord): string {
-    const key = `${r.fileId}\u0000${r.file.path}`;
-    let prefix = this.prefixCache.get(key);
-    if (prefix === undefined) {
-      prefix = `{"@timestamp":${JSON.stringify(this.prefixStamp)},"host":${JSON.stringify(this.config.host)},"container":${JSON.stringify(r.file.container)},"file":${JSON.stringify(r.file.path)},"fileId":${JSON.stringify(r.fileId)},`;
-      this.prefixCache.set(key, prefix);
-    }
-    return prefix;
-  }
-
-  /** Sends the current batch; waits first while `maxInFlightBatches` are unacknowledged. */
-  private async dispatch(): Promise<void> {
-    const batch = this.batch;
-    this.batch = emptyBatch();
-    while (this.inflight.length >= this.config.maxInFlightBatches) await this.inflight[0]?.promise;
-    const entry: InFlight = { batch, done: false, promise: Promise.resolve() };
-    entry.promise = this.sendUntilAcked(batch).then(
-      () => {
-        entry.done = true;
-        this.applyAcks();
-      },
-      () => {
-        // Given up at stop: the positions never cover these records, so they are re-read.
-        const i = this.inflight.indexOf(entry);
-        if (i >= 0) this.inflight.splice(i);
-      },
-    );
-    this.inflight.push(entry);
-  }
-
-  private async sendUntilAcked(batch: Batch): Promise<void> {
-    if (!(await this.connected)) throw new Error("stopped before Kafka was reachable");
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.producer?.send(this.config.topic, batch.messages);
-        if (attempt > 0) this.log.info({ attempts: attempt + 1 }, "Kafka accepted the batch again; resuming");
-        return;
-      } catch (e) {
-        if (this.stopping && Date.now() > this.stopDeadline) throw e;
-        this.metrics.retries.inc();
-        const wait = backoffMs(attempt, 5000, 250);
-        if (attempt === 0 || attempt % 10 === 0) {
-          this.log.error(
-            {
-              brokers: this.config.brokers,
-              err: errorText(e),
-              records: batch.records.length,
-              attempt,
-              retryInMs: wait,
-            },
-            "Kafka did not acknowledge a batch; reading paused, retrying",
-          );
-        }
-        await new Promise((r) => setTimeout(r, wait));
+  /** Advances positions over an acknowledged batch (the sender reports them in send order). */
+  private applyAcks(batch: RecordBatch<TrackedFile>): void {
+    let bytes = 0;
+    const now = Date.now();
+    for (const span of batch.spans) {
+      const f = span.file;
+      f.unacked -= span.records;
+      bytes += span.bytes;
+      if (span.generation !== f.generation || span.end <= f.ackedPos) continue;
+      f.ackedPos = span.end;
+      const entry = this.positions.get(span.fileId);
+      if (entry) {
+        entry.offset = span.end;
+        entry.seenAt = now;
       }
     }
-  }
-
-  /** Advances positions over every acknowledged batch at the head of the send order. */
-  private applyAcks(): void {
-    while (this.inflight[0]?.done) {
-      const { batch } = this.inflight.shift() as InFlight;
-      let bytes = 0;
-      for (const r of batch.records) {
-        const f = r.file;
-        f.unacked -= 1;
-        bytes += r.end - r.offset;
-        if (r.generation !== f.generation || r.end <= f.ackedPos) continue;
-        f.ackedPos = r.end;
-        const entry = this.positions.get(r.fileId);
-        if (entry) {
-          entry.offset = r.end;
-          entry.seenAt = Date.now();
-        }
-      }
-      this.metrics.lines.inc(batch.records.length);
-      this.metrics.bytes.inc(bytes);
-      this.positionsDirty = true;
-    }
+    this.metrics.lines.inc(batch.count);
+    this.metrics.bytes.inc(bytes);
+    this.positionsDirty = true;
+    this.batches.release(batch);
   }
 
   private persist(force: boolean): void {
@@ -598,8 +522,4 @@ class Shipper {
       );
     }
   }
-}
-
-function emptyBatch(): Batch {
-  return { records: [], messages: [], bytes: 0 };
 }

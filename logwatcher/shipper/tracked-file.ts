@@ -1,7 +1,7 @@
 import { type FSWatcher, watch } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { type Fingerprint, fileIdOf, fingerprintOf, hashBytes } from "./fingerprint.js";
-import { LineSplitter } from "./lines.js";
+import { type LineBytesSink, LineSplitter } from "./lines.js";
 import { type LogRecord, MultilineAssembler } from "./multiline.js";
 
 export interface ReadLimits {
@@ -13,11 +13,23 @@ export interface ReadLimits {
   partialFlushMs: number;
 }
 
-/** A record ready to ship, bound to the file generation it came from. */
-export interface ShipRecord extends LogRecord {
-  file: TrackedFile;
-  generation: number;
-  fileId: string;
+/**
+ * Where a file's records go as they are read (the shipper's batch builder). The file's `fileId`
+ * and `generation` at the call are the record's identity.
+ */
+export interface RecordSink {
+  /** One line as bytes, `src[start, stop)`, covering the file's bytes [offset, end). */
+  lineBytes(
+    f: TrackedFile,
+    src: Buffer,
+    start: number,
+    stop: number,
+    offset: number,
+    end: number,
+    truncated: boolean,
+  ): void;
+  /** One record as text: with a multi-line pattern, every record takes this way. */
+  record(f: TrackedFile, r: LogRecord): void;
 }
 
 /**
@@ -161,46 +173,65 @@ export class TrackedFile {
   }
 
   /**
-   * Reads one chunk and returns the complete records in it. At the end of the file, an
+   * Reads one chunk and hands the complete records in it to `sink`. At the end of the file, an
    * unterminated line and a multi-line record in progress are flushed once the file has not grown
-   * for `partialFlushMs` (or at once when `final`).
+   * for `partialFlushMs` (or at once when `final`). Without a multi-line pattern, lines go to the
+   * sink as bytes (no string or object per line).
    */
-  async readRecords(
-    buf: Buffer,
-    now: number,
-    final: boolean,
-  ): Promise<{ records: ShipRecord[]; eof: boolean }> {
+  async readInto(buf: Buffer, now: number, final: boolean, sink: RecordSink): Promise<{ eof: boolean }> {
     const fh = this.handle;
     const fileId = this.fileId;
-    if (!fh || fileId === undefined) return { records: [], eof: true };
+    const generation = this.generation;
+    if (!fh || fileId === undefined) return { eof: true };
     const { bytesRead } = await fh.read(
       buf,
       0,
       Math.min(buf.length, this.limits.readChunkBytes),
       this.readPos,
     );
+    // Truncated or re-identified while the read was in flight: these bytes belong to no one now.
+    if (this.fileId !== fileId || this.generation !== generation) return { eof: false };
     this.lastUsedAt = now;
-    let records: LogRecord[];
-    if (bytesRead === 0) this.changed = false;
+    const bytesSink = this.bytesSinkFor(sink);
+    let n = 0;
     if (bytesRead > 0) {
       this.readPos += bytesRead;
       this.lastGrowthAt = now;
-      records = this.assembler.push(this.splitter.push(buf.subarray(0, bytesRead)));
+      const chunk = buf.subarray(0, bytesRead);
+      if (this.limits.multilineFirstLine)
+        n += this.toSink(sink, this.assembler.push(this.splitter.push(chunk)));
+      else n += this.splitter.scan(chunk, bytesSink);
     } else {
-      records = [];
+      this.changed = false;
       const idle = now - this.lastGrowthAt >= this.limits.partialFlushMs;
       if (idle || final) {
-        const partial = this.splitter.flush();
-        if (partial) records.push(...this.assembler.push([partial]));
-        const pending = this.assembler.flush();
-        if (pending) records.push(pending);
+        if (!this.limits.multilineFirstLine) {
+          if (this.splitter.flushTo(bytesSink)) n++;
+        } else {
+          const partial = this.splitter.flush();
+          if (partial) n += this.toSink(sink, this.assembler.push([partial]));
+          const pending = this.assembler.flush();
+          if (pending) n += this.toSink(sink, [pending]);
+        }
       }
     }
-    this.unacked += records.length;
-    return {
-      records: records.map((r) => ({ ...r, file: this, generation: this.generation, fileId })),
-      eof: bytesRead === 0,
-    };
+    this.unacked += n;
+    return { eof: bytesRead === 0 };
+  }
+
+  private toSink(sink: RecordSink, records: LogRecord[]): number {
+    for (const r of records) sink.record(this, r);
+    return records.length;
+  }
+
+  private bytesSink: { sink: RecordSink; fn: LineBytesSink } | undefined;
+  private bytesSinkFor(sink: RecordSink): LineBytesSink {
+    if (this.bytesSink?.sink !== sink) {
+      const fn: LineBytesSink = (src, start, stop, offset, end, truncated) =>
+        sink.lineBytes(this, src, start, stop, offset, end, truncated);
+      this.bytesSink = { sink, fn };
+    }
+    return this.bytesSink.fn;
   }
 
   /** Nothing buffered: no partial line and no multi-line record waiting. */

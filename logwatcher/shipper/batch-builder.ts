@@ -1,0 +1,107 @@
+import type { LogRecord } from "./multiline.js";
+import { RecordBatch, type RecordPrefix, recordPrefix } from "./record-batch.js";
+import type { RecordSink, TrackedFile } from "./tracked-file.js";
+
+export interface BatchLimits {
+  host: string;
+  batchMaxRecords: number;
+  batchMaxBytes: number;
+}
+
+/** Room beyond `batchMaxBytes` in a pooled buffer, so an ordinary record never needs its own. */
+const SLACK_BYTES = 64 * 1024;
+
+/**
+ * Turns what files hand out (TrackedFile.readInto) into full record batches, synchronously: a file
+ * chunk may fill several; they wait in `ready` until the shipper dispatches them. Batch buffers are
+ * pooled: one returns to the pool once Kafka acknowledged its batch (or it was given up).
+ */
+export class BatchBuilder implements RecordSink {
+  readonly ready: RecordBatch<TrackedFile>[] = [];
+  private current: RecordBatch<TrackedFile> | undefined;
+  private readonly pool: Buffer[] = [];
+  private readonly slabBytes: number;
+  private readonly prefixes = new Map<
+    TrackedFile,
+    { stamp: string; fileId: string; path: string; prefix: RecordPrefix }
+  >();
+  private stamp = "";
+
+  constructor(private readonly limits: BatchLimits) {
+    this.slabBytes = limits.batchMaxBytes + SLACK_BYTES;
+  }
+
+  /** Starts a read pass: its records carry this `@timestamp` (the old prefixes are dropped). */
+  startPass(now: number): void {
+    this.stamp = new Date(now).toISOString();
+    this.prefixes.clear();
+  }
+
+  lineBytes(
+    f: TrackedFile,
+    src: Buffer,
+    start: number,
+    stop: number,
+    offset: number,
+    end: number,
+    truncated: boolean,
+  ): void {
+    const prefix = this.prefixOf(f);
+    const batch = this.batchFor(prefix, stop - start);
+    batch.addBytes(prefix, offset, src, start, stop, { truncated, lines: 1 });
+    this.added(batch, f, offset, end);
+  }
+
+  record(f: TrackedFile, r: LogRecord): void {
+    const prefix = this.prefixOf(f);
+    const batch = this.batchFor(prefix, r.text.length);
+    batch.addText(prefix, r.offset, r.text, { truncated: r.truncated, lines: r.lines });
+    this.added(batch, f, r.offset, r.end);
+  }
+
+  /** Moves the batch being filled, if any, to `ready`. */
+  seal(): void {
+    if (this.current && this.current.count > 0) this.ready.push(this.current);
+    this.current = undefined;
+  }
+
+  /** Takes the batches ready to send. */
+  takeReady(): RecordBatch<TrackedFile>[] {
+    return this.ready.splice(0);
+  }
+
+  /** A batch is done with (acknowledged or given up): its buffer may be reused. */
+  release(batch: RecordBatch<TrackedFile>): void {
+    if (batch.data.length === this.slabBytes && this.pool.length < 32) this.pool.push(batch.data);
+  }
+
+  private added(batch: RecordBatch<TrackedFile>, f: TrackedFile, offset: number, end: number): void {
+    batch.cover(f, f.generation, f.fileId as string, offset, end);
+    if (batch.count >= this.limits.batchMaxRecords || batch.bytes >= this.limits.batchMaxBytes) this.seal();
+  }
+
+  private batchFor(prefix: RecordPrefix, srcLength: number): RecordBatch<TrackedFile> {
+    let batch = this.current;
+    if (batch?.fits(prefix, srcLength)) return batch;
+    this.seal();
+    // A record too big for a pooled buffer (a huge line or multi-line record) gets one of its own.
+    const need = RecordBatch.sizeFor(prefix, srcLength);
+    const data =
+      need > this.slabBytes
+        ? Buffer.allocUnsafe(need)
+        : (this.pool.pop() ?? Buffer.allocUnsafe(this.slabBytes));
+    batch = new RecordBatch<TrackedFile>(data);
+    this.current = batch;
+    return batch;
+  }
+
+  private prefixOf(f: TrackedFile): RecordPrefix {
+    const fileId = f.fileId as string;
+    const cached = this.prefixes.get(f);
+    if (cached && cached.fileId === fileId && cached.path === f.path && cached.stamp === this.stamp)
+      return cached.prefix;
+    const prefix = recordPrefix(this.stamp, this.limits.host, f.container, f.path, fileId);
+    this.prefixes.set(f, { stamp: this.stamp, fileId, path: f.path, prefix });
+    return prefix;
+  }
+}

@@ -1,0 +1,134 @@
+import type { EncodedBatch } from "../kafka/types.js";
+import { maxJsonBytes, writeJsonBytes, writeJsonText, writeUint } from "./json-bytes.js";
+
+/** What a batch covers of one file generation: acknowledged together, in read order. */
+export interface FileSpan<F> {
+  file: F;
+  generation: number;
+  fileId: string;
+  records: number;
+  /** End offset of the span's last record (the position once acknowledged). */
+  end: number;
+  /** File bytes the span's records cover. */
+  bytes: number;
+}
+
+/** The fields a record's JSON starts with, serialized once per file and read pass. */
+export interface RecordPrefix {
+  /** `{"@timestamp":…,"host":…,"container":…,"file":…,"fileId":…,"offset":` */
+  json: Buffer;
+  /** The partitioning key (container id, or the file id when the container is unknown). */
+  key: Buffer;
+}
+
+/** Optional record flags, written after `line` in this order (absent when false / 1). */
+export interface RecordFlags {
+  truncated: boolean;
+  replayed?: boolean;
+  lines: number;
+}
+
+const LINE_FIELD = Buffer.from(',"line":');
+const TRUNCATED_FIELD = Buffer.from(',"truncated":true');
+const REPLAYED_FIELD = Buffer.from(',"replayed":true');
+const LINES_FIELD = Buffer.from(',"lines":');
+/** Room for the offset digits, `,"line":`, the flags and `}` around a record's prefix and line. */
+const RECORD_OVERHEAD = 96;
+
+/**
+ * One batch of records for Kafka, built in place: each record's JSON value is written straight into
+ * one buffer (`data`) behind the previous one, from the file's bytes, so a line costs no string and
+ * no object. The batch also remembers, per file generation, what its acknowledgement covers.
+ */
+export class RecordBatch<F> implements EncodedBatch {
+  data: Buffer;
+  readonly ends: number[] = [];
+  readonly keys: Buffer[] = [];
+  readonly spans: FileSpan<F>[] = [];
+  /** Bytes of values and keys so far (the batch size limit applies to it). */
+  bytes = 0;
+  private pos = 0;
+
+  constructor(data: Buffer) {
+    this.data = data;
+  }
+
+  get count(): number {
+    return this.ends.length;
+  }
+
+  /** Whether a record of `srcLength` source bytes (or UTF-16 units) surely fits. */
+  fits(prefix: RecordPrefix, srcLength: number): boolean {
+    return this.pos + prefix.json.length + RECORD_OVERHEAD + maxJsonBytes(srcLength) <= this.data.length;
+  }
+
+  /** Bytes a buffer needs to hold one such record alone. */
+  static sizeFor(prefix: RecordPrefix, srcLength: number): number {
+    return prefix.json.length + RECORD_OVERHEAD + maxJsonBytes(srcLength);
+  }
+
+  /** Appends a record whose line is `src[start, stop)` (raw bytes); the caller checked `fits`. */
+  addBytes(
+    prefix: RecordPrefix,
+    offset: number,
+    src: Buffer,
+    start: number,
+    stop: number,
+    flags: RecordFlags,
+  ): void {
+    let pos = this.head(prefix, offset);
+    pos = writeJsonBytes(this.data, pos, src, start, stop);
+    this.tail(prefix, pos, flags);
+  }
+
+  /** Appends a record whose line is `text` (a joined multi-line record); the caller checked `fits`. */
+  addText(prefix: RecordPrefix, offset: number, text: string, flags: RecordFlags): void {
+    let pos = this.head(prefix, offset);
+    pos = writeJsonText(this.data, pos, text);
+    this.tail(prefix, pos, flags);
+  }
+
+  /** Counts a record into the span of its file generation (a new span when the file changes). */
+  cover(file: F, generation: number, fileId: string, offset: number, end: number): void {
+    const last = this.spans[this.spans.length - 1];
+    if (last && last.file === file && last.generation === generation && last.fileId === fileId) {
+      last.records += 1;
+      last.end = end;
+      last.bytes += end - offset;
+    } else this.spans.push({ file, generation, fileId, records: 1, end, bytes: end - offset });
+  }
+
+  private head(prefix: RecordPrefix, offset: number): number {
+    const d = this.data;
+    let pos = this.pos + prefix.json.copy(d, this.pos);
+    pos = writeUint(d, pos, offset);
+    return pos + LINE_FIELD.copy(d, pos);
+  }
+
+  private tail(prefix: RecordPrefix, pos: number, flags: RecordFlags): void {
+    const d = this.data;
+    if (flags.truncated) pos += TRUNCATED_FIELD.copy(d, pos);
+    if (flags.replayed) pos += REPLAYED_FIELD.copy(d, pos);
+    if (flags.lines > 1) {
+      pos += LINES_FIELD.copy(d, pos);
+      pos = writeUint(d, pos, flags.lines);
+    }
+    d[pos++] = 0x7d; // }
+    this.bytes += pos - this.pos + prefix.key.length;
+    this.pos = pos;
+    this.ends.push(pos);
+    this.keys.push(prefix.key);
+  }
+}
+
+/** Builds a file's record prefix (the per-file fields of every record, as JSON). */
+export function recordPrefix(
+  timestamp: string,
+  host: string,
+  container: string,
+  path: string,
+  fileId: string,
+): RecordPrefix {
+  const json = `{"@timestamp":${JSON.stringify(timestamp)},"host":${JSON.stringify(host)},"container":${JSON.stringify(container)},"file":${JSON.stringify(path)},"fileId":${JSON.stringify(fileId)},"offset":`;
+  return { json: Buffer.from(json), key: Buffer.from(container || fileId) };
+}
