@@ -1,5 +1,6 @@
 import rdkafka from "node-rdkafka";
 import type { Logger } from "../../common/logger.js";
+import { FlushAcks, type FlushResult } from "./flush-acks.js";
 import type { EncodedBatch, KafkaAdmin, LogProducer, OutMessage } from "./types.js";
 
 export interface RdkafkaOptions {
@@ -21,21 +22,17 @@ export interface RdkafkaProducerClient {
   admin(): KafkaAdmin;
 }
 
-/** One `send` call: settles when librdkafka delivered (or gave up on) every message of it. */
-interface PendingBatch {
-  remaining: number;
-  error: Error | undefined;
-  resolve: () => void;
-  reject: (e: Error) => void;
-}
+/** How long one flush call waits before it is repeated (the queue may still be draining). */
+const FLUSH_SLICE_MS = 1000;
 
 /**
  * librdkafka does the batching, retries and idempotent sequencing in its own threads, which is
  * what lifts the shipper past kafkajs's ~70k msg/s ceiling (docs/pipeline.md). Settings:
  * - `enable.idempotence` (acks=all, at most 5 requests in flight, retries keep order and never
  *   duplicate inside the producer session);
- * - each `send` resolves only when the delivery report of every message arrived without error, so
- *   positions still advance only after acknowledgement;
+ * - each `send` resolves only when librdkafka's queue drained after it with no delivery error
+ *   reported (FlushAcks: error reports only, success learnt from `flush`), so positions still
+ *   advance only after acknowledgement;
  * - the local queue is capped (messages and KiB) as a backstop; the shipper's in-flight batch bound
  *   stays the real limit.
  */
@@ -61,6 +58,12 @@ function rdkafkaProducer(
   log: Logger,
 ): LogProducer {
   const connectTimeout = opts.connectionTimeoutMs ?? 3000;
+  const acksOf = new WeakMap<rdkafka.Producer, FlushAcks>();
+  const acksFor = (p: rdkafka.Producer): FlushAcks => {
+    const acks = acksOf.get(p);
+    if (!acks) throw new Error("librdkafka producer without acknowledgement tracking");
+    return acks;
+  };
   const make = (): rdkafka.Producer => {
     const p = new rdkafka.Producer({
       ...common,
@@ -73,7 +76,10 @@ function rdkafkaProducer(
       "queue.buffering.max.kbytes": 64 * 1024,
       "compression.codec": "none",
       dr_cb: true,
+      "delivery.report.only.error": true,
     } as rdkafka.ProducerGlobalConfig);
+    const acks = new FlushAcks((done) => flushOnce(p, done));
+    acksOf.set(p, acks);
     p.on("event.log", (e: { severity: number; fac: string; message: string }) =>
       log.debug({ fac: e.fac, severity: e.severity }, e.message),
     );
@@ -85,11 +91,8 @@ function rdkafkaProducer(
         log.warn({ err: e.message }, "librdkafka producer hit a fatal error; it will be replaced");
       } else log.debug({ err: e.message }, "librdkafka error event");
     });
-    p.on("delivery-report", (err, report) => {
-      const pending = report.opaque as PendingBatch;
-      if (err && !pending.error) pending.error = new Error(`delivery failed: ${err.message}`);
-      pending.remaining -= 1;
-      if (pending.remaining === 0) settle(pending);
+    p.on("delivery-report", (err) => {
+      if (err) acks.deliveryFailed(new Error(`delivery failed: ${err.message}`));
     });
     return p;
   };
@@ -97,8 +100,8 @@ function rdkafkaProducer(
     new Promise<void>((resolve, reject) => {
       p.connect({ timeout: connectTimeout }, (err) => {
         if (err) return reject(new Error(err.message));
-        // Delivery reports are handed to JavaScript only when polled.
-        p.setPollInterval(5);
+        // Error reports and events reach JavaScript only when polled (flush polls too).
+        p.setPollInterval(20);
         resolve();
       });
     });
@@ -138,10 +141,8 @@ function rdkafkaProducer(
     async send(topic: string, messages: OutMessage[]): Promise<void> {
       const producer = await ready();
       const now = Date.now();
-      await produceAll(messages.length, (i, pending) => {
-        const m = messages[i] as OutMessage;
-        producer.produce(topic, null, Buffer.from(m.value), m.key, now, pending);
-      });
+      for (const m of messages) producer.produce(topic, null, Buffer.from(m.value), m.key, now);
+      await acksFor(producer).wait();
     },
     async sendEncoded(topic: string, batch: EncodedBatch): Promise<void> {
       const producer = await ready();
@@ -149,16 +150,11 @@ function rdkafkaProducer(
       const { data, ends, keys } = batch;
       // librdkafka copies each value (RD_KAFKA_MSG_F_COPY in node-rdkafka's produce), so a
       // subarray of the batch buffer is all a message costs here.
-      await produceAll(ends.length, (i, pending) => {
-        producer.produce(
-          topic,
-          null,
-          data.subarray(i === 0 ? 0 : ends[i - 1], ends[i]),
-          keys[i],
-          now,
-          pending,
-        );
-      });
+      // A throw (local queue full, not connected) fails the send at once; what was already
+      // queued may still be delivered: the send is retried whole, duplicates are absorbed downstream.
+      for (let i = 0; i < ends.length; i++)
+        producer.produce(topic, null, data.subarray(i === 0 ? 0 : ends[i - 1], ends[i]), keys[i], now);
+      await acksFor(producer).wait();
     },
     async disconnect() {
       if (!connected) return;
@@ -168,33 +164,18 @@ function rdkafkaProducer(
   };
 }
 
-/**
- * Hands `count` messages to librdkafka (`produceOne(i, pending)`) and settles once every one of
- * them has its delivery report: all share one pending object, so the delivery-report handler only
- * counts down. One opaque per message is node-rdkafka's only way to tell reports apart.
- */
-function produceAll(count: number, produceOne: (i: number, pending: PendingBatch) => void): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (count === 0) return resolve();
-    const pending: PendingBatch = { remaining: count, error: undefined, resolve, reject };
-    for (let i = 0; i < count; i++) {
-      try {
-        produceOne(i, pending);
-      } catch (e) {
-        // Local queue full or not connected: the messages not handed over are counted done;
-        // the batch fails once the ones already queued report back, and is sent again whole.
-        pending.error ??= e instanceof Error ? e : new Error(String(e));
-        pending.remaining -= count - i;
-        if (pending.remaining === 0) settle(pending);
-        return;
-      }
-    }
-  });
-}
-
-function settle(p: PendingBatch): void {
-  if (p.error) p.reject(p.error);
-  else p.resolve();
+/** One flush of the producer's queue (in node-rdkafka's worker thread), as a FlushResult. */
+function flushOnce(p: rdkafka.Producer, done: (result: FlushResult) => void): void {
+  try {
+    p.flush(FLUSH_SLICE_MS, (err) => {
+      if (!err) done("drained");
+      else if (err.code === rdkafka.CODES.ERRORS.ERR__TIMED_OUT) done("timeout");
+      else done(new Error(`flush failed: ${err.message}`));
+    });
+  } catch (e) {
+    // Not connected any more (replaced after a fatal error, or disconnected).
+    done(e instanceof Error ? e : new Error(String(e)));
+  }
 }
 
 function rdkafkaAdmin(common: Record<string, string | number | boolean>, opts: RdkafkaOptions): KafkaAdmin {
