@@ -169,7 +169,10 @@ function flushOnce(p: rdkafka.Producer, done: (result: FlushResult) => void): vo
   try {
     p.flush(FLUSH_SLICE_MS, (err) => {
       if (!err) done("drained");
-      else if (err.code === rdkafka.CODES.ERRORS.ERR__TIMED_OUT) done("timeout");
+      // node-rdkafka's flush worker reports errors by message only ("Local: Timed out" arrives as
+      // code -1, message "timed out").
+      else if (err.code === rdkafka.CODES.ERRORS.ERR__TIMED_OUT || /timed out/i.test(err.message))
+        done("timeout");
       else done(new Error(`flush failed: ${err.message}`));
     });
   } catch (e) {

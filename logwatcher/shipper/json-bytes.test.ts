@@ -65,7 +65,7 @@ test("text and integers are written as UTF-8 JSON and decimal digits", () => {
   const dst = Buffer.alloc(64);
   let pos = writeJsonText(dst, 0, 'a\n"b"\ud800');
   assert.equal(dst.toString("utf8", 0, pos), JSON.stringify('a\n"b"\ud800'));
-  for (const n of [0, 7, 10, 123456789, 2 ** 40]) {
+  for (const n of [0, 7, 9, 10, 99, 100, 1009, 123456789, 4294967295, 2 ** 40]) {
     pos = writeUint(dst, 0, n);
     assert.equal(dst.toString("latin1", 0, pos), String(n));
   }

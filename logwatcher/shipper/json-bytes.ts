@@ -28,38 +28,37 @@ const HEX = Buffer.from("0123456789abcdef");
  * subpart) takes the string path. `dst` needs `maxJsonBytes(n)` free bytes.
  */
 export function writeJsonBytes(dst: Buffer, pos: number, src: Buffer, start: number, end: number): number {
+  const at = pos;
   let high = false;
-  let escapes = false;
+  dst[pos++] = 0x22;
+  // One pass: copy, escaping as JSON.stringify does; bytes >= 0x80 are copied and checked after.
   for (let i = start; i < end; i++) {
     const b = src[i] as number;
-    if (b >= 0x80) high = true;
-    else if (ESCAPE[b] !== 0) escapes = true;
-  }
-  if (high && !isUtf8(src.subarray(start, end)))
-    return writeJsonText(dst, pos, src.toString("utf8", start, end));
-  dst[pos++] = 0x22;
-  if (!escapes) pos += src.copy(dst, pos, start, end);
-  else {
-    for (let i = start; i < end; i++) {
-      const b = src[i] as number;
-      const esc = b < 0x80 ? (ESCAPE[b] as number) : 0;
-      if (esc === 0) {
-        dst[pos++] = b;
-        continue;
-      }
-      dst[pos++] = 0x5c;
-      if (esc !== 0x75) dst[pos++] = esc;
-      else {
-        // \u00XX, lower-case hex like JSON.stringify
-        dst[pos++] = 0x75;
-        dst[pos++] = 0x30;
-        dst[pos++] = 0x30;
-        dst[pos++] = HEX[b >> 4] as number;
-        dst[pos++] = HEX[b & 15] as number;
-      }
+    if (b >= 0x80) {
+      high = true;
+      dst[pos++] = b;
+      continue;
+    }
+    const esc = ESCAPE[b] as number;
+    if (esc === 0) {
+      dst[pos++] = b;
+      continue;
+    }
+    dst[pos++] = 0x5c;
+    if (esc !== 0x75) dst[pos++] = esc;
+    else {
+      // \u00XX, lower-case hex like JSON.stringify
+      dst[pos++] = 0x75;
+      dst[pos++] = 0x30;
+      dst[pos++] = 0x30;
+      dst[pos++] = HEX[b >> 4] as number;
+      dst[pos++] = HEX[b & 15] as number;
     }
   }
   dst[pos++] = 0x22;
+  // Invalid UTF-8 decodes to U+FFFD (per maximal subpart): only the string path reproduces that.
+  if (high && !isUtf8(src.subarray(start, end)))
+    return writeJsonText(dst, at, src.toString("utf8", start, end));
   return pos;
 }
 
@@ -78,9 +77,15 @@ export function maxJsonBytes(n: number): number {
 
 /** Writes a non-negative integer's decimal digits at `pos`; returns the position after them. */
 export function writeUint(dst: Buffer, pos: number, n: number): number {
-  if (n < 10) {
-    dst[pos] = 0x30 + n;
-    return pos + 1;
-  }
-  return pos + dst.write(String(n), pos, "latin1");
+  if (n > 0xffffffff) return pos + dst.write(String(n), pos, "latin1");
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  let at = pos + digits;
+  let x = n;
+  do {
+    const q = Math.floor(x / 10);
+    dst[--at] = 0x30 + x - q * 10;
+    x = q;
+  } while (x > 0);
+  return pos + digits;
 }

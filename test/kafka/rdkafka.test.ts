@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import { Kafka, logLevel } from "kafkajs";
+import { silentLogger } from "../../common/logger.js";
+import { createRdkafkaClient } from "../../logwatcher/kafka/rdkafka.js";
+import type { EncodedBatch } from "../../logwatcher/kafka/types.js";
+import { type KafkaBroker, kafkaPrereq, startKafka } from "../helpers/kafka.js";
+import { requirePrereq } from "../helpers/prereq.js";
+
+const kafkaOk = kafkaPrereq();
+
+/** `n` values `<tag>-<i>` with keys k0..k3, built back to back in one buffer like the shipper's. */
+function batchOf(tag: string, n: number): EncodedBatch {
+  const values = Array.from({ length: n }, (_, i) => `{"v":"${tag}-${i}"}`);
+  const ends: number[] = [];
+  let at = 0;
+  for (const v of values) {
+    at += Buffer.byteLength(v);
+    ends.push(at);
+  }
+  return {
+    data: Buffer.from(values.join("")),
+    ends,
+    keys: values.map((_, i) => Buffer.from(`k${i % 4}`)),
+  };
+}
+
+async function topicCount(brokers: string, topic: string): Promise<number> {
+  const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, o) => sum + Number(o.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Every value in the topic, read with kcat (key<TAB>value per line). */
+function readTopic(brokers: string, topic: string): string[] {
+  const r = spawnSync(
+    "kcat",
+    ["-b", brokers, "-C", "-t", topic, "-e", "-q", "-o", "beginning", "-f", "%k\t%s\n"],
+    {
+      encoding: "utf8",
+      maxBuffer: 1 << 26,
+    },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.split("\n").filter((l) => l !== "");
+}
+
+describe("librdkafka producer (real Kafka)", { timeout: 240_000 }, () => {
+  let kafka: KafkaBroker | undefined;
+  before(async () => {
+    if (kafkaOk.present) kafka = await startKafka();
+  });
+  after(async () => {
+    await kafka?.destroy();
+  });
+
+  test("batches sent at once are acknowledged only once the broker holds every value", async (t) => {
+    if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !kafka) return;
+    const client = createRdkafkaClient({
+      brokers: [kafka.brokers],
+      clientId: "test",
+      logger: silentLogger(),
+    });
+    const producer = client.producer();
+    await producer.connect();
+    t.after(() => producer.disconnect());
+    const topic = `rd-${Date.now()}`;
+    assert.equal(await client.admin().ensureTopic(topic, 3), true);
+    const sends = Array.from({ length: 12 }, (_, b) => producer.sendEncoded(topic, batchOf(`b${b}`, 1000)));
+    sends.push(producer.send(topic, [{ key: "k9", value: '{"v":"plain"}' }]));
+    await Promise.all(sends);
+    // Acknowledged means stored: the count is complete the moment the sends resolved.
+    assert.equal(await topicCount(kafka.brokers, topic), 12 * 1000 + 1);
+    if (spawnSync("kcat", ["-V"]).status === 0) {
+      const got = readTopic(kafka.brokers, topic);
+      assert.equal(new Set(got).size, 12 * 1000 + 1);
+      assert.ok(got.includes('k1\t{"v":"b3-5"}'));
+      assert.ok(got.includes('k9\t{"v":"plain"}'));
+    }
+  });
+
+  test("a send made while the broker is down stays unacknowledged until the broker holds it", async (t) => {
+    if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !kafka) return;
+    const client = createRdkafkaClient({
+      brokers: [kafka.brokers],
+      clientId: "test-down",
+      logger: silentLogger(),
+    });
+    const producer = client.producer();
+    await producer.connect();
+    const topic = `rd-down-${Date.now()}`;
+    await client.admin().ensureTopic(topic, 3);
+    await producer.sendEncoded(topic, batchOf("before", 10));
+    await kafka.stop();
+    let down = true;
+    try {
+      let settled = false;
+      const during = producer.sendEncoded(topic, batchOf("during", 50)).finally(() => {
+        settled = true;
+      });
+      await new Promise((r) => setTimeout(r, 5000));
+      assert.equal(settled, false, "acknowledged while the broker was down");
+      await kafka.start();
+      down = false;
+      await during;
+    } finally {
+      if (down) await kafka.start().catch(() => undefined);
+      await producer.disconnect();
+    }
+    assert.equal(await topicCount(kafka.brokers, topic), 10 + 50);
+  });
+});
