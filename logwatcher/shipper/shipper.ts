@@ -81,7 +81,11 @@ class Shipper {
     this.kafka = deps.kafka;
     this.readBuf = Buffer.alloc(config.readChunkBytes);
     this.firstLine = config.multilineFirstLine ? new RegExp(config.multilineFirstLine) : undefined;
-    this.batches = new BatchBuilder(config);
+    this.batches = new BatchBuilder({
+      host: config.host,
+      batchMaxBytes: config.batchMaxBytes,
+      batchMaxRecords: config.batchMaxRecords ?? (config.kafkaClient === "rdkafka" ? 10000 : 1000),
+    });
     this.metrics = createShipMetrics(deps.registry, {
       lagBytes: () => {
         let lag = 0;
