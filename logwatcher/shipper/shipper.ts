@@ -448,7 +448,12 @@ class Shipper {
   private async identify(f: TrackedFile, now: number): Promise<void> {
     if (!(await this.ensureOpen(f))) return;
     const head = await f.readHead();
-    if (!head) return; // empty: nothing to name it by yet
+    if (!head) {
+      // Empty: nothing to name it by yet; but if it had content before, its rotated copy is read now
+      // rather than when the application next writes.
+      await this.recoverStale(f);
+      return;
+    }
     // A short first line without its newline may still grow: wait for it unless it sits idle.
     if (!head.settled && now - f.lastGrowthAt < this.config.partialFlushMs) return;
     for (const [id, entry] of this.positions) {
@@ -467,27 +472,7 @@ class Shipper {
       this.track(f);
       return;
     }
-    // Positions of this inode whose head no longer matches: truncated or rewritten while the
-    // shipper was down (or inode reused). The newest one's unread part may sit in a rotated copy.
-    const stale = [...this.positions]
-      .filter(([, e]) => e.dev === f.dev && e.ino === f.ino)
-      .sort(([, a], [, b]) => b.seenAt - a.seenAt);
-    for (const [id] of stale.slice(1)) this.positions.delete(id);
-    const newest = stale[0];
-    if (newest) {
-      const [id, e] = newest;
-      await this.recoverFromCopy(
-        f,
-        {
-          fileId: id,
-          fingerprint: { hash: e.fpHash, length: e.fpLength, settled: true },
-          from: e.offset,
-          sizeBefore: e.offset,
-          replayUntil: this.fromDisk.delete(id) ? Number.POSITIVE_INFINITY : 0,
-        },
-        "truncated, rewritten or inode reused since its position was saved",
-      );
-    }
+    await this.recoverStale(f);
     const atEnd =
       this.config.startAt === "end" || (this.recoverMode === "end" && f.firstSeenAt <= this.firstScanEndedAt);
     f.startAt(atEnd ? f.size : 0, head);
@@ -495,6 +480,35 @@ class Shipper {
     if (this.recoverMode === "start" && f.firstSeenAt <= this.firstScanEndedAt) f.replayUntil = f.size;
     this.track(f);
     this.log.info({ file: f.path, container: f.container, from: f.readPos }, "tracking new file");
+  }
+
+  /**
+   * Positions of `f`'s inode that its content no longer matches: truncated or rewritten while the
+   * shipper was down (or the inode reused). The newest one's unread part may sit in a rotated copy;
+   * older ones are dropped (their content is gone from this inode).
+   */
+  private async recoverStale(f: TrackedFile): Promise<void> {
+    const stale = [...this.positions]
+      .filter(([, e]) => e.dev === f.dev && e.ino === f.ino)
+      .sort(([, a], [, b]) => b.seenAt - a.seenAt);
+    for (const [id] of stale.slice(1)) {
+      this.positions.delete(id);
+      this.positionsDirty = true;
+    }
+    const newest = stale[0];
+    if (!newest) return;
+    const [id, e] = newest;
+    await this.recoverFromCopy(
+      f,
+      {
+        fileId: id,
+        fingerprint: { hash: e.fpHash, length: e.fpLength, settled: true },
+        from: e.offset,
+        sizeBefore: e.offset,
+        replayUntil: this.fromDisk.delete(id) ? Number.POSITIVE_INFINITY : 0,
+      },
+      "truncated, rewritten or inode reused since its position was saved",
+    );
   }
 
   private track(f: TrackedFile): void {

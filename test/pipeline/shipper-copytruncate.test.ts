@@ -225,6 +225,28 @@ describe("ship: copytruncate races and the replayed flag (real Kafka)", { timeou
     assert.equal(await p.term(), 0, diag());
   });
 
+  test("copytruncate while down and no write since: the copy is read at start, not at the next write", {
+    timeout: 120_000,
+  }, async (t) => {
+    if (!requirePrereq(t, kafkaOk.present, kafkaOk.why)) return;
+    if (!requirePrereq(t, kcatOk, "kcat (Debian kcat) reads the topic")) return;
+    const { file, topic, positions, brokers, ship, diag } = setup(t);
+    file.append(100);
+    let p = ship();
+    await waitAcked(positions, fileState(file.path), 60_000);
+    await p.kill9();
+    file.append(80);
+    file.copytruncate("app.log.1");
+    p = ship();
+    // The file stays empty: the 80 lines must come from the copy all the same.
+    await waitRecords(brokers, topic, (r) => new Set(r.map(key)).size >= file.expected.size, 60_000, diag);
+    file.append(20);
+    await waitRecords(brokers, topic, (r) => new Set(r.map(key)).size >= file.expected.size, 60_000, diag);
+    await sleep(1500);
+    assertExactlyOnceById(consume(brokers, topic), file, diag);
+    assert.equal(await p.term(), 0, diag());
+  });
+
   test("while running: lines written right before a copytruncate are read from the copy (truncation and rewrite)", {
     timeout: 120_000,
   }, async (t) => {
