@@ -30,6 +30,8 @@ interface Outcome {
   ids?: number;
   linesUnderTwoIds?: number;
   replayed?: number;
+  /** Records read from the copytruncate copy (their `file` names app.log.2). */
+  fromCopy?: number;
   esDocuments?: number;
 }
 
@@ -47,7 +49,7 @@ export async function benchRotation(ctx: BenchContext): Promise<void> {
     const rs = await scenario(ctx, "rsyslog", `s-rsyslog${suffix}`, run);
     all.push({ boxscope: box, rsyslog: rs });
     console.log(
-      `run ${run}: boxscope records ${box.records}, distinct lines ${box.distinct}, duplicates ${box.duplicates}, missing ${box.missing} of ${LINES}; replayed-flagged ${box.replayed}; distinct (fileId, offset) ${box.ids}, lines under two ids ${box.linesUnderTwoIds}; Elasticsearch documents ${box.esDocuments}`,
+      `run ${run}: boxscope records ${box.records}, distinct lines ${box.distinct}, duplicates ${box.duplicates}, missing ${box.missing} of ${LINES}; replayed-flagged ${box.replayed}; read from the copy ${box.fromCopy}; distinct (fileId, offset) ${box.ids}, lines under two ids ${box.linesUnderTwoIds}; Elasticsearch documents ${box.esDocuments}`,
     );
     console.log(
       `run ${run}: rsyslog  records ${rs.records}, distinct lines ${rs.distinct}, duplicates ${rs.duplicates}, missing ${rs.missing} of ${LINES}`,
@@ -55,7 +57,7 @@ export async function benchRotation(ctx: BenchContext): Promise<void> {
   }
   const sum = (who: "boxscope" | "rsyslog", k: keyof Outcome) => all.map((o) => o[who][k] ?? 0).join("/");
   console.log(
-    `summary over ${RUNS} run(s) (per run): boxscope records ${sum("boxscope", "records")}, duplicates ${sum("boxscope", "duplicates")}, missing ${sum("boxscope", "missing")}, ES documents ${sum("boxscope", "esDocuments")}; rsyslog records ${sum("rsyslog", "records")}, duplicates ${sum("rsyslog", "duplicates")}, missing ${sum("rsyslog", "missing")}`,
+    `summary over ${RUNS} run(s) (per run): boxscope records ${sum("boxscope", "records")}, duplicates ${sum("boxscope", "duplicates")}, missing ${sum("boxscope", "missing")}, from the copy ${sum("boxscope", "fromCopy")}, ES documents ${sum("boxscope", "esDocuments")}; rsyslog records ${sum("rsyslog", "records")}, duplicates ${sum("rsyslog", "duplicates")}, missing ${sum("rsyslog", "missing")}`,
   );
 }
 
@@ -123,7 +125,7 @@ async function scenario(
     };
   }
   const records = values.map(
-    (v) => JSON.parse(v) as { line: string; fileId: string; offset: number; replayed?: true },
+    (v) => JSON.parse(v) as { line: string; file: string; fileId: string; offset: number; replayed?: true },
   );
   const unique = new Set(records.map((r) => seqOf(r.line)).filter((s) => s >= 0));
   // A document id is (host, fileId, offset): one host here, so distinct (fileId, offset) pairs.
@@ -142,6 +144,7 @@ async function scenario(
     ids: ids.size,
     linesUnderTwoIds: [...idsOfLine.values()].filter((s) => s.size > 1).length,
     replayed: records.filter((r) => r.replayed === true).length,
+    fromCopy: records.filter((r) => r.file.endsWith("app.log.2")).length,
   };
 }
 
