@@ -3,6 +3,9 @@
  * rsyslog, counting what reaches Kafka; boxscope's topic is then indexed by `boxscope index` to show
  * what its duplicates collapse to in Elasticsearch. BENCH_ROTATION_RUNS (default 1) repeats the
  * scenario in the same Kafka/Elasticsearch session, each run on fresh topics.
+ * BENCH_ROTATION_TRUNCATE_ROUND (default 22, after the restart at round 18) moves the copytruncate:
+ * 16 puts it while the shipper is down (killed at 15), so the lines written after its last
+ * acknowledged position exist only in the copy whatever the timing: the race made certain.
  */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, renameSync, symlinkSync, truncateSync } from "node:fs";
@@ -19,6 +22,7 @@ import {
 } from "./common.js";
 
 const RUNS = Number(process.env.BENCH_ROTATION_RUNS ?? 1);
+const TRUNCATE_ROUND = Number(process.env.BENCH_ROTATION_TRUNCATE_ROUND ?? 22);
 const LINES = 15000;
 
 interface Outcome {
@@ -37,7 +41,7 @@ interface Outcome {
 
 export async function benchRotation(ctx: BenchContext): Promise<void> {
   console.log(
-    `\n## rotation + copytruncate + kill -9 scenario (${LINES} lines written in 30 rounds), ${RUNS} run(s)`,
+    `\n## rotation + copytruncate + kill -9 scenario (${LINES} lines written in 30 rounds; rename at 10, kill -9 at 15, restart at 18, copytruncate at ${TRUNCATE_ROUND}), ${RUNS} run(s)`,
   );
   const all: { boxscope: Outcome; rsyslog: Outcome }[] = [];
   for (let run = 1; run <= RUNS; run++) {
@@ -98,7 +102,7 @@ async function scenario(
     if (round === 10) renameSync(file, `${file}.1`);
     if (round === 15) await killAndWait(proc, "SIGKILL");
     if (round === 18) proc = start();
-    if (round === 22) {
+    if (round === TRUNCATE_ROUND) {
       copyFileSync(file, `${file}.2`);
       truncateSync(file, 0);
     }
