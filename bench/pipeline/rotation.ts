@@ -34,6 +34,8 @@ interface Outcome {
   ids?: number;
   linesUnderTwoIds?: number;
   replayed?: number;
+  /** Re-sends (a record id seen before) beyond the flagged ones: should be 0. */
+  resentUnflagged?: number;
   /** Records read from the copytruncate copy (their `file` names app.log.2). */
   fromCopy?: number;
   esDocuments?: number;
@@ -53,7 +55,7 @@ export async function benchRotation(ctx: BenchContext): Promise<void> {
     const rs = await scenario(ctx, "rsyslog", `s-rsyslog${suffix}`, run);
     all.push({ boxscope: box, rsyslog: rs });
     console.log(
-      `run ${run}: boxscope records ${box.records}, distinct lines ${box.distinct}, duplicates ${box.duplicates}, missing ${box.missing} of ${LINES}; replayed-flagged ${box.replayed}; read from the copy ${box.fromCopy}; distinct (fileId, offset) ${box.ids}, lines under two ids ${box.linesUnderTwoIds}; Elasticsearch documents ${box.esDocuments}`,
+      `run ${run}: boxscope records ${box.records}, distinct lines ${box.distinct}, duplicates ${box.duplicates}, missing ${box.missing} of ${LINES}; replayed-flagged ${box.replayed} (re-sends without the flag ${box.resentUnflagged}); read from the copy ${box.fromCopy}; distinct (fileId, offset) ${box.ids}, lines under two ids ${box.linesUnderTwoIds}; Elasticsearch documents ${box.esDocuments}`,
     );
     console.log(
       `run ${run}: rsyslog  records ${rs.records}, distinct lines ${rs.distinct}, duplicates ${rs.duplicates}, missing ${rs.missing} of ${LINES}`,
@@ -140,6 +142,16 @@ async function scenario(
     idsOfLine.set(r.line, ids);
   }
   const ids = new Set(records.map((r) => `${r.fileId}@${r.offset}`));
+  // Every re-send of an id should carry `replayed`: per id, sends beyond the first ≤ flagged sends.
+  const sends = new Map<string, { n: number; flagged: number }>();
+  for (const r of records) {
+    const s = sends.get(`${r.fileId}@${r.offset}`) ?? { n: 0, flagged: 0 };
+    s.n += 1;
+    if (r.replayed) s.flagged += 1;
+    sends.set(`${r.fileId}@${r.offset}`, s);
+  }
+  let resentUnflagged = 0;
+  for (const s of sends.values()) resentUnflagged += Math.max(0, s.n - 1 - s.flagged);
   return {
     records: records.length,
     distinct: unique.size,
@@ -148,6 +160,7 @@ async function scenario(
     ids: ids.size,
     linesUnderTwoIds: [...idsOfLine.values()].filter((s) => s.size > 1).length,
     replayed: records.filter((r) => r.replayed === true).length,
+    resentUnflagged,
     fromCopy: records.filter((r) => r.file.endsWith("app.log.2")).length,
   };
 }
