@@ -193,6 +193,18 @@ async function run(kind: "boxscope" | "anchor", spoolParent: string): Promise<Re
       const t1 = linkedAt.get(name);
       return t1 === undefined ? [] : [Math.max(0, t1 - t0)];
     });
+    // Backlog shape: median latency of each tenth of the files in creation order (a growing
+    // series is a watcher falling behind; a flat one a fixed delay).
+    const byTenth = Array.from({ length: 10 }, (_, i) => {
+      const part = lat.slice(Math.floor((i * lat.length) / 10), Math.floor(((i + 1) * lat.length) / 10));
+      return quantile(
+        part.sort((x, y) => x - y),
+        0.5,
+      );
+    });
+    console.error(
+      `[${kind} ${spoolParent}] median latency per tenth of the files, ms: ${byTenth.map((x) => x.toFixed(0)).join(" ")}`,
+    );
     lat.sort((a, b) => a - b);
     await stopWatcher(kind, child);
     const result: Result = {
