@@ -3,7 +3,7 @@
 // real CLI, a child process) and the anchor (bench/logwatcher/anchor.sh: inotifywait + ln -s, what
 // kiver-guard did) on the same workload in the same run, and prints both and their ratios.
 // Usage: npm run bench:logwatcher [-- CONTAINERS FILES_PER_CONTAINER [CONTAINERS_PER_SECOND|-] [existing]]
-//        [--spool-parent DIR]... [--no-anchor]
+//        [--spool-parent DIR]... [--no-anchor] [--short-root]
 // Without a rate, 100 containers write at once as fast as the machine lets them (a storm); with
 // one, containers start at that pace (each still writes its files back to back). A fifth argument
 // "existing" creates the container directories before the watcher starts, so only the files are
@@ -12,8 +12,11 @@
 // same run, spool on the temp dir's filesystem (the log tree's, ext4 here) and under /dev/shm
 // (tmpfs, like /run on a host), because symlink(2) into a 10,000-entry ext4 directory is the
 // bottleneck of a storm. The anchor uses the first placement.
+// `--short-root` puts the log tree at /tmp/lw-XXXXXX/log instead of the longer default temp path,
+// so link targets are as long as under the field's /app/log (< 60 bytes: ext4 stores such a
+// symlink in its inode; a longer target costs a data block, see the symlink cost line printed).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, watch } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, symlinkSync, watch } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,9 +27,11 @@ import { repoRoot } from "../../test/helpers/paths.js";
 const positional: string[] = [];
 const spoolParents: string[] = [];
 let skipAnchor = false;
+let shortRoot = false;
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i] ?? "";
   if (a === "--no-anchor") skipAnchor = true;
+  else if (a === "--short-root") shortRoot = true;
   else if (a === "--spool-parent") spoolParents.push(process.argv[++i] ?? "");
   else if (a.startsWith("--spool-parent=")) spoolParents.push(a.slice("--spool-parent=".length));
   else positional.push(a);
@@ -46,6 +51,10 @@ const PARALLEL = 100;
 interface Result {
   name: string;
   spoolFs: string;
+  /** Bytes of the longest link target (ext4 keeps targets under 60 bytes in the inode). */
+  targetBytes: number;
+  /** Kernel + user CPU µs of one symlinkSync with such a target into this spool's filesystem. */
+  symlinkUs: number;
   linked: number;
   p50: number;
   p99: number;
@@ -135,13 +144,29 @@ async function stopWatcher(kind: string, child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** CPU time of one symlink(2) with `target` into a fresh directory of 2,000 links under `parent`. */
+function symlinkCostUs(parent: string, target: string): number {
+  const dir = mkdtempSync(join(parent, "symlink-cost-"));
+  try {
+    const before = process.cpuUsage();
+    for (let i = 0; i < 2000; i++)
+      symlinkSync(target, join(dir, `container-${i}__app__logs__f${i % 10}.log`));
+    const used = process.cpuUsage(before);
+    return (used.user + used.system) / 2000;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function fsType(dir: string): string {
   const df = spawnSync("stat", ["-f", "-c", "%T", dir], { encoding: "utf8" });
   return df.stdout.trim() || "?";
 }
 
 async function run(kind: "boxscope" | "anchor", spoolParent: string): Promise<Result> {
-  const base = await mkdtemp(join(tmpdir(), `boxscope-bench-logwatcher-${kind}-`));
+  const base = await mkdtemp(
+    shortRoot ? join(tmpdir(), "lw-") : join(tmpdir(), `boxscope-bench-logwatcher-${kind}-`),
+  );
   const root = join(base, "log");
   const spoolBase =
     spoolParent === tmpdir() ? base : await mkdtemp(join(spoolParent, `boxscope-bench-spool-${kind}-`));
@@ -210,6 +235,11 @@ async function run(kind: "boxscope" | "anchor", spoolParent: string): Promise<Re
     const result: Result = {
       name: kind,
       spoolFs: `${fsType(spool)} (${spoolParent})`,
+      targetBytes: Buffer.byteLength(join(root, `container-${containers - 1}/app/logs/f${filesPer - 1}.log`)),
+      symlinkUs: symlinkCostUs(
+        spoolBase,
+        join(root, `container-${containers - 1}/app/logs/f${filesPer - 1}.log`),
+      ),
       linked: lat.length,
       p50: quantile(lat, 0.5),
       p99: quantile(lat, 0.99),
@@ -261,6 +291,11 @@ console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   console.log(
     `| ${r.name} | ${r.spoolFs} | ${fmt(r.writeMs, 0)} | ${fmt(r.cpuMsPerFile, 2)} | ${r.linked}/${total} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${fmt(r.rssBurstMb)} | ${r.restartMs === undefined ? "-" : `${fmt(r.restartMs, 0)} / ${fmt(r.rssRestartMb)}`} |`,
+  );
+}
+for (const r of results) {
+  console.log(
+    `symlink(2) cost [${r.name}, ${r.spoolFs}]: ${fmt(r.symlinkUs)} µs CPU per link with ${r.targetBytes}-byte targets`,
   );
 }
 const a = results.find((r) => r.name === "anchor");

@@ -2,7 +2,7 @@ import { lstatSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
-import { checkEligible, HOSTILE_REFUSALS, type Refusal } from "./eligibility.js";
+import { absUnder, checkEligible, HOSTILE_REFUSALS, type Refusal } from "./eligibility.js";
 import type { LogwatcherMetrics } from "./metrics.js";
 import { linkNameFor } from "./naming.js";
 import type { PathFilter } from "./patterns.js";
@@ -26,6 +26,8 @@ export class SpoolLinker {
   readonly linked = new Map<string, string>();
   /** Hostile paths already counted, so a planted symlink counts once, not once per reconcile. */
   private readonly reported = new Map<string, Refusal>();
+  /** The labelled counter child, looked up once (prom-client hashes the labels on every inc). */
+  private readonly linksMade: { inc(): void };
 
   constructor(
     private readonly root: string,
@@ -33,7 +35,9 @@ export class SpoolLinker {
     private readonly filter: PathFilter,
     private readonly metrics: LogwatcherMetrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.linksMade = metrics.linkEvents.labels({ op: "link" });
+  }
 
   /**
    * Re-examines `rel`; `eventAt` (performance.now() of the watch event) feeds the latency
@@ -81,7 +85,8 @@ export class SpoolLinker {
       if (this.linked.get(name) !== rel) {
         // Fast path for a new file: symlink(2) makes the link whole or not at all, and never
         // replaces an entry (EEXIST), so it cannot clobber a foreign one.
-        const made = createLinkIfAbsent(this.spool, name, join(this.root, rel));
+        // rel is normalized here (linkNameFor checked it), so absUnder is join.
+        const made = createLinkIfAbsent(this.spool, name, absUnder(this.root, rel));
         if (made) return this.confirmNew(rel, name, verdict, eventAt);
       }
     }
@@ -145,7 +150,7 @@ export class SpoolLinker {
   ): SyncOutcome {
     let again: Stats | undefined;
     try {
-      again = lstatSync(join(this.root, rel));
+      again = lstatSync(absUnder(this.root, rel));
     } catch {
       again = undefined;
     }
@@ -158,7 +163,7 @@ export class SpoolLinker {
 
   private linkedNow(rel: string, name: string, eventAt: number | undefined): SyncOutcome {
     this.linked.set(name, rel);
-    this.metrics.linkEvents.inc({ op: "link" });
+    this.linksMade.inc();
     if (eventAt !== undefined) this.metrics.linkLatency.observe((performance.now() - eventAt) / 1000);
     this.log.debug({ rel, link: name }, "linked");
     return "linked";
