@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { BoxscopeError, UsageError } from "../common/errors.js";
+import { catchStopSignals } from "../common/service.js";
 import { registerDashboardsCommands } from "../dashboards/cli.js";
 import { registerExporterCommands } from "../exporter/cli.js";
 import { registerLogwatcherCommands } from "../logwatcher/cli.js";
@@ -28,6 +29,8 @@ export function buildProgram(): Command {
 
 /** Runs the CLI; resolves to the process exit code. Bad input → one line on stderr, exit 2. */
 export async function main(argv: string[]): Promise<number> {
+  // Before any command starts: a SIGTERM during start-up must stop cleanly, not kill mid-mount.
+  void catchStopSignals();
   const program = buildProgram();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {

@@ -1,3 +1,4 @@
+import { constants } from "node:os";
 import type { Logger } from "./logger.js";
 
 /** A long-running part (shim mount, exporter, logwatcher, shipper, indexer) once started. */
@@ -9,15 +10,53 @@ export interface RunningService {
   readonly done?: Promise<void>;
 }
 
+interface StopSignalLatch {
+  readonly signal: Promise<NodeJS.Signals>;
+  /** Set once runUntilSignal owns the signal; until then a caught signal has a deadline. */
+  taken: boolean;
+}
+
+// Signals are per process, so the latch is too: it must exist before any command code runs.
+let latch: StopSignalLatch | undefined;
+
 /**
- * Keeps the process alive until SIGTERM/SIGINT, then stops services in reverse start order.
+ * Catches the first SIGTERM/SIGINT from the start of the process. Without it a signal that lands
+ * while a service is still starting (mounting FUSE, walking the log tree) kills the process with
+ * the default action and leaves a stale mount or a half-built spool; caught, it stops the services
+ * cleanly as soon as runUntilSignal takes over. If nothing takes over within `graceMs` (a one-shot
+ * command, or a start-up that hangs) the process exits with the shell's 128+signal code, as the
+ * default action would have. A second signal of the same kind gets the default action.
+ */
+export function catchStopSignals(graceMs = 10_000): Promise<NodeJS.Signals> {
+  if (latch) return latch.signal;
+  let resolveSignal: (sig: NodeJS.Signals) => void = () => undefined;
+  const created: StopSignalLatch = {
+    signal: new Promise((resolve) => {
+      resolveSignal = resolve;
+    }),
+    taken: false,
+  };
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    process.once(sig, () => {
+      resolveSignal(sig);
+      setTimeout(() => {
+        if (!created.taken) process.exit(128 + constants.signals[sig]);
+      }, graceMs).unref();
+    });
+  }
+  latch = created;
+  return created.signal;
+}
+
+/**
+ * Keeps the process alive until SIGTERM/SIGINT (including one caught during start-up by
+ * catchStopSignals), then stops services in reverse start order.
  * Resolves to the exit code: 0 on a clean stop, 1 if a service died or failed to stop.
  */
 export async function runUntilSignal(services: RunningService[], log: Logger): Promise<number> {
   let exitCode = 0;
-  const signalled = new Promise<string>((resolve) => {
-    for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => resolve(sig));
-  });
+  const signalled = catchStopSignals();
+  if (latch) latch.taken = true;
   const died = Promise.race(
     services.filter((s) => s.done).map((s) => s.done?.then(() => s.name).catch((e: unknown) => ({ s, e }))),
   );

@@ -12,8 +12,11 @@
 // same run, spool on the temp dir's filesystem (the log tree's, ext4 here) and under /dev/shm
 // (tmpfs, like /run on a host), because symlink(2) into a 10,000-entry ext4 directory is the
 // bottleneck of a storm. The anchor uses the first placement.
+// After each run the bench prints the CPU cost of one symlink(2) into a fresh directory on that
+// spool's filesystem (2,000 links with targets as long as the run's): on the development VM's
+// ext4 it swings between ~15 and ~750 µs with other I/O on the disk, and it bounds a storm.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, watch } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, symlinkSync, watch } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,6 +49,10 @@ const PARALLEL = 100;
 interface Result {
   name: string;
   spoolFs: string;
+  /** Bytes of the longest link target. */
+  targetBytes: number;
+  /** Kernel + user CPU µs of one symlinkSync with such a target into this spool's filesystem. */
+  symlinkUs: number;
   linked: number;
   p50: number;
   p99: number;
@@ -135,6 +142,20 @@ async function stopWatcher(kind: string, child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** CPU time of one symlink(2) with `target` into a fresh directory of 2,000 links under `parent`. */
+function symlinkCostUs(parent: string, target: string): number {
+  const dir = mkdtempSync(join(parent, "symlink-cost-"));
+  try {
+    const before = process.cpuUsage();
+    for (let i = 0; i < 2000; i++)
+      symlinkSync(target, join(dir, `container-${i}__app__logs__f${i % 10}.log`));
+    const used = process.cpuUsage(before);
+    return (used.user + used.system) / 2000;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function fsType(dir: string): string {
   const df = spawnSync("stat", ["-f", "-c", "%T", dir], { encoding: "utf8" });
   return df.stdout.trim() || "?";
@@ -193,11 +214,28 @@ async function run(kind: "boxscope" | "anchor", spoolParent: string): Promise<Re
       const t1 = linkedAt.get(name);
       return t1 === undefined ? [] : [Math.max(0, t1 - t0)];
     });
+    // Backlog shape: median latency of each tenth of the files in creation order (a growing
+    // series is a watcher falling behind; a flat one a fixed delay).
+    const byTenth = Array.from({ length: 10 }, (_, i) => {
+      const part = lat.slice(Math.floor((i * lat.length) / 10), Math.floor(((i + 1) * lat.length) / 10));
+      return quantile(
+        part.sort((x, y) => x - y),
+        0.5,
+      );
+    });
+    console.error(
+      `[${kind} ${spoolParent}] median latency per tenth of the files, ms: ${byTenth.map((x) => x.toFixed(0)).join(" ")}`,
+    );
     lat.sort((a, b) => a - b);
     await stopWatcher(kind, child);
     const result: Result = {
       name: kind,
       spoolFs: `${fsType(spool)} (${spoolParent})`,
+      targetBytes: Buffer.byteLength(join(root, `container-${containers - 1}/app/logs/f${filesPer - 1}.log`)),
+      symlinkUs: symlinkCostUs(
+        spoolBase,
+        join(root, `container-${containers - 1}/app/logs/f${filesPer - 1}.log`),
+      ),
       linked: lat.length,
       p50: quantile(lat, 0.5),
       p99: quantile(lat, 0.99),
@@ -249,6 +287,11 @@ console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   console.log(
     `| ${r.name} | ${r.spoolFs} | ${fmt(r.writeMs, 0)} | ${fmt(r.cpuMsPerFile, 2)} | ${r.linked}/${total} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${fmt(r.rssBurstMb)} | ${r.restartMs === undefined ? "-" : `${fmt(r.restartMs, 0)} / ${fmt(r.rssRestartMb)}`} |`,
+  );
+}
+for (const r of results) {
+  console.log(
+    `symlink(2) cost [${r.name}, ${r.spoolFs}]: ${fmt(r.symlinkUs)} µs CPU per link with ${r.targetBytes}-byte targets`,
   );
 }
 const a = results.find((r) => r.name === "anchor");

@@ -48,14 +48,23 @@ export class BatchBuilder implements RecordSink {
   ): void {
     const prefix = this.prefixOf(f);
     const batch = this.batchFor(prefix, stop - start);
-    batch.addBytes(prefix, offset, src, start, stop, { truncated, lines: 1 });
+    // Records starting before `replayUntil` may have been sent before a restart (tracked-file.ts).
+    batch.addBytes(prefix, offset, src, start, stop, {
+      truncated,
+      replayed: offset < f.replayUntil,
+      lines: 1,
+    });
     this.added(batch, f, offset, end);
   }
 
   record(f: TrackedFile, r: LogRecord): void {
     const prefix = this.prefixOf(f);
     const batch = this.batchFor(prefix, r.text.length);
-    batch.addText(prefix, r.offset, r.text, { truncated: r.truncated, lines: r.lines });
+    batch.addText(prefix, r.offset, r.text, {
+      truncated: r.truncated,
+      replayed: r.offset < f.replayUntil,
+      lines: r.lines,
+    });
     this.added(batch, f, r.offset, r.end);
   }
 

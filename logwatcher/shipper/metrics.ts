@@ -4,6 +4,8 @@ export interface ShipMetrics {
   lines: Counter;
   bytes: Counter;
   retries: Counter;
+  truncations: Counter<"rotated_copy">;
+  truncationUnreadBytes: Counter;
   lagBytes: Gauge;
   positionAge: Gauge;
   openFiles: Gauge;
@@ -29,6 +31,17 @@ export function createShipMetrics(
     retries: new Counter({
       name: "boxscope_ship_retries_total",
       help: "Batches re-sent after a Kafka error",
+      registers,
+    }),
+    truncations: new Counter({
+      name: "boxscope_ship_truncations_total",
+      help: "Tracked files found truncated or rewritten; rotated_copy=found when the rest was read from the copy beside them, missing when no copy was found",
+      labelNames: ["rotated_copy"],
+      registers,
+    }),
+    truncationUnreadBytes: new Counter({
+      name: "boxscope_ship_truncation_unread_bytes_total",
+      help: "Bytes a truncated file was known to hold past the last read when no rotated copy was found (lost)",
       registers,
     }),
     lagBytes: new Gauge({

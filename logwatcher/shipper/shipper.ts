@@ -14,11 +14,25 @@ export type ShipKafka = Pick<KafkaClient, "producer" | "admin">;
 import { BatchBuilder } from "./batch-builder.js";
 import type { ShipConfig } from "./config.js";
 import { containerFor } from "./container.js";
+import type { Fingerprint } from "./fingerprint.js";
 import { createShipMetrics, type ShipMetrics } from "./metrics.js";
 import { loadPositions, type PositionEntry, type Positions, savePositions } from "./positions.js";
 import type { RecordBatch } from "./record-batch.js";
+import { findRotatedCopy } from "./rotated-copy.js";
 import { BatchSender } from "./sender.js";
 import { TrackedFile } from "./tracked-file.js";
+
+/** Content of a tracked file that a truncation or rewrite took away, and where reading it stopped. */
+interface LostContent {
+  fileId: string;
+  fingerprint: Fingerprint;
+  /** First byte not handed out in a record. */
+  from: number;
+  /** The size the file was last known to have (at least `from`). */
+  sizeBefore: number;
+  /** Records of the copy starting before this offset carry `replayed: true`. */
+  replayUntil: number;
+}
 
 export interface ShipperDeps {
   logger: Logger;
@@ -57,6 +71,8 @@ class Shipper {
   private readonly sleeper = new Sleeper();
   private producer: LogProducer | undefined;
   private positions: Positions = new Map();
+  /** Ids of positions loaded at start and not resumed yet: bytes past them may have been sent. */
+  private readonly fromDisk = new Set<string>();
   private recoverMode: "start" | "end" | undefined;
   /** Files first seen before this instant were present at start (for `--positions-recover=end`). */
   private firstScanEndedAt = Number.POSITIVE_INFINITY;
@@ -110,6 +126,7 @@ class Shipper {
     const res = loadPositions(this.config.positions, this.config.positionsRecover);
     if (res.kind === "loaded") {
       this.positions = res.positions;
+      for (const id of res.positions.keys()) this.fromDisk.add(id);
       this.log.info({ file: res.from, files: res.positions.size }, "positions loaded");
     } else if (res.kind === "recovering") {
       this.recoverMode = res.mode;
@@ -266,14 +283,16 @@ class Shipper {
       }
       f.linkNames.add(name);
       f.orphanSince = undefined;
+      const sizeBefore = f.size;
       const grew = st.size !== f.size;
       f.size = st.size;
       if (grew && f.fileId === undefined) f.lastGrowthAt = now;
       if (f.fileId === undefined) await this.identify(f, now);
-      else if (st.size < f.readPos) await this.restart(f, `size ${st.size} < position ${f.readPos}`);
+      else if (st.size < f.readPos)
+        await this.restart(f, `size ${st.size} < position ${f.readPos}`, sizeBefore);
       else if (grew && f.fingerprint && (await this.ensureOpen(f))) {
         if (!(await f.headMatches(f.fingerprint.hash, f.fingerprint.length)))
-          await this.restart(f, "head rewritten");
+          await this.restart(f, "head rewritten", sizeBefore);
       }
     }
     for (const f of this.files.values()) {
@@ -291,11 +310,11 @@ class Shipper {
    */
   private async findRotatedAway(now: number): Promise<void> {
     const tracked = new Set(this.files.keys());
-    const byDir = new Map<string, PositionEntry[]>();
-    for (const e of this.positions.values()) {
+    const byDir = new Map<string, (PositionEntry & { id: string })[]>();
+    for (const [id, e] of this.positions) {
       if (tracked.has(`${e.dev}:${e.ino}`)) continue;
       const list = byDir.get(dirname(e.path)) ?? [];
-      list.push(e);
+      list.push({ ...e, id });
       byDir.set(dirname(e.path), list);
     }
     for (const [dir, entries] of byDir) {
@@ -324,7 +343,10 @@ class Shipper {
         }
         f.size = st.size;
         f.orphanSince = now;
-        f.startAt(entry.offset, { hash: entry.fpHash, length: entry.fpLength, settled: true });
+        // The id the position was saved under: a rotated copy read in place of its original keeps
+        // the original's identity (recoverFromCopy).
+        f.startAt(entry.offset, { hash: entry.fpHash, length: entry.fpLength, settled: true }, entry.id);
+        if (this.fromDisk.delete(entry.id)) f.replayUntil = st.size;
         this.files.set(f.key, f);
         f.watchChanges(() => this.sleeper.wake());
         this.log.info(
@@ -335,21 +357,109 @@ class Shipper {
     }
   }
 
-  /** Truncation, copytruncate or a rewritten file: start again from byte 0 as a new generation. */
-  private async restart(f: TrackedFile, why: string): Promise<void> {
-    this.log.warn(
-      { file: f.path, reason: why, position: f.readPos },
-      "file truncated or rewritten; reading it again from the start",
-    );
+  /**
+   * Truncation, copytruncate or a rewritten file: what was not read yet is looked for in the
+   * rotated copy (recoverFromCopy), then the file starts again from byte 0 as a new generation.
+   * `sizeBefore` is the size the file had at the previous check.
+   */
+  private async restart(f: TrackedFile, why: string, sizeBefore: number): Promise<void> {
+    const lost: LostContent | undefined =
+      f.fileId !== undefined && f.fingerprint
+        ? {
+            fileId: f.fileId,
+            fingerprint: f.fingerprint,
+            from: f.emittedPos,
+            sizeBefore: Math.max(sizeBefore, f.readPos),
+            replayUntil: f.replayUntil,
+          }
+        : undefined;
     f.reset();
+    if (lost) await this.recoverFromCopy(f, lost, why);
     await this.identify(f, Date.now());
+  }
+
+  /**
+   * `f` no longer holds `lost` (truncated or rewritten in place, e.g. logrotate copytruncate). The
+   * bytes past `lost.from` may exist only in the copy: when a copy is found beside the file (same
+   * head, long enough; logwatcher/shipper/rotated-copy.ts), it is read from `lost.from` to its end
+   * under the old identity, so every record keeps the (fileId, offset), hence the document id, a
+   * normal read would have given it. The old identity's position moves to the copy, so a restart
+   * meanwhile finds it there (findRotatedAway). Without a copy, the loss is logged and counted.
+   */
+  private async recoverFromCopy(f: TrackedFile, lost: LostContent, why: string): Promise<void> {
+    const now = Date.now();
+    const fp = lost.fingerprint;
+    // The same head again: the old and new content are indistinguishable by identity.
+    const sameHead = await f.headMatches(fp.hash, fp.length);
+    const copy = sameHead
+      ? undefined
+      : await findRotatedCopy(
+          dirname(f.path),
+          { dev: f.dev, ino: f.ino, fpHash: fp.hash, fpLength: fp.length, from: lost.from },
+          (dev, ino) => this.files.has(`${dev}:${ino}`),
+        );
+    const entry = this.positions.get(lost.fileId);
+    if (copy) {
+      const c = new TrackedFile(
+        copy.dev,
+        copy.ino,
+        copy.path,
+        f.container,
+        { ...this.config, multilineFirstLine: this.firstLine },
+        now,
+      );
+      // Opened at once: a `compress` right after the copy may delete it; the open handle still reads.
+      if (await c.reopen()) {
+        c.size = copy.size;
+        c.orphanSince = now;
+        c.startAt(lost.from, { ...fp, settled: true }, lost.fileId);
+        c.replayUntil = lost.replayUntil;
+        this.files.set(c.key, c);
+        const moved: PositionEntry = {
+          dev: copy.dev,
+          ino: copy.ino,
+          fpHash: fp.hash,
+          fpLength: fp.length,
+          offset: entry?.offset ?? lost.from,
+          path: copy.path,
+          container: f.container,
+          seenAt: now,
+        };
+        this.positions.set(lost.fileId, moved);
+        this.positionsDirty = true;
+        this.newlyTracked = true;
+        this.metrics.truncations.inc({ rotated_copy: "found" });
+        this.log.info(
+          { file: f.path, reason: why, copy: copy.path, from: lost.from, copySize: copy.size },
+          "file truncated or rewritten; reading what it held past the last read from its rotated copy, then the file from the start",
+        );
+        return;
+      }
+      await c.close();
+    }
+    if (entry) {
+      this.positions.delete(lost.fileId);
+      this.positionsDirty = true;
+    }
+    const unread = Math.max(0, lost.sizeBefore - lost.from);
+    this.metrics.truncations.inc({ rotated_copy: "missing" });
+    this.metrics.truncationUnreadBytes.inc(unread);
+    this.log.warn(
+      { file: f.path, reason: why, position: lost.from, unreadBytes: unread, sameHead },
+      `file truncated or rewritten and no rotated copy found beside it${sameHead ? " (its new content starts like the old one, so a copy cannot be told apart)" : ""}: ${unread} bytes known unread are lost (and any written after the last check); reading it again from the start`,
+    );
   }
 
   /** Fingerprints the file and finds its position (or starts it fresh). */
   private async identify(f: TrackedFile, now: number): Promise<void> {
     if (!(await this.ensureOpen(f))) return;
     const head = await f.readHead();
-    if (!head) return; // empty: nothing to name it by yet
+    if (!head) {
+      // Empty: nothing to name it by yet; but if it had content before, its rotated copy is read now
+      // rather than when the application next writes.
+      await this.recoverStale(f);
+      return;
+    }
     // A short first line without its newline may still grow: wait for it unless it sits idle.
     if (!head.settled && now - f.lastGrowthAt < this.config.partialFlushMs) return;
     for (const [id, entry] of this.positions) {
@@ -362,22 +472,49 @@ class Shipper {
           "file shorter than its position; reading it from the start",
         );
       f.startAt(offset, { hash: entry.fpHash, length: entry.fpLength, settled: true });
+      // Resumed from the positions file: what lies between it and the size now may have been sent.
+      if (this.fromDisk.delete(id)) f.replayUntil = f.size;
       if (f.fileId !== id) this.positions.delete(id);
       this.track(f);
       return;
     }
-    const stale = [...this.positions.values()].find((e) => e.dev === f.dev && e.ino === f.ino);
-    if (stale) {
-      this.log.warn(
-        { file: f.path, position: stale.offset },
-        "file truncated, rewritten or its inode reused since its position was saved; reading the new content from the start (lines never read before the truncation are only in the rotated copy)",
-      );
-    }
+    await this.recoverStale(f);
     const atEnd =
       this.config.startAt === "end" || (this.recoverMode === "end" && f.firstSeenAt <= this.firstScanEndedAt);
     f.startAt(atEnd ? f.size : 0, head);
+    // --positions-recover=start: everything present at start may have been sent before.
+    if (this.recoverMode === "start" && f.firstSeenAt <= this.firstScanEndedAt) f.replayUntil = f.size;
     this.track(f);
     this.log.info({ file: f.path, container: f.container, from: f.readPos }, "tracking new file");
+  }
+
+  /**
+   * Positions of `f`'s inode that its content no longer matches: truncated or rewritten while the
+   * shipper was down (or the inode reused). The newest one's unread part may sit in a rotated copy;
+   * older ones are dropped (their content is gone from this inode).
+   */
+  private async recoverStale(f: TrackedFile): Promise<void> {
+    const stale = [...this.positions]
+      .filter(([, e]) => e.dev === f.dev && e.ino === f.ino)
+      .sort(([, a], [, b]) => b.seenAt - a.seenAt);
+    for (const [id] of stale.slice(1)) {
+      this.positions.delete(id);
+      this.positionsDirty = true;
+    }
+    const newest = stale[0];
+    if (!newest) return;
+    const [id, e] = newest;
+    await this.recoverFromCopy(
+      f,
+      {
+        fileId: id,
+        fingerprint: { hash: e.fpHash, length: e.fpLength, settled: true },
+        from: e.offset,
+        sizeBefore: e.offset,
+        replayUntil: this.fromDisk.delete(id) ? Number.POSITIVE_INFINITY : 0,
+      },
+      "truncated, rewritten or inode reused since its position was saved",
+    );
   }
 
   private track(f: TrackedFile): void {
@@ -456,11 +593,11 @@ class Shipper {
     const st = await f.handle?.stat().catch(() => undefined);
     if (!st || !f.fingerprint) return true;
     if (st.size < f.readPos) {
-      await this.restart(f, `size ${st.size} < position ${f.readPos}`);
+      await this.restart(f, `size ${st.size} < position ${f.readPos}`, f.size);
       return false;
     }
     if (st.size > f.size && !(await f.headMatches(f.fingerprint.hash, f.fingerprint.length))) {
-      await this.restart(f, "head rewritten");
+      await this.restart(f, "head rewritten", f.size);
       return false;
     }
     f.size = st.size;

@@ -44,6 +44,11 @@ export class TrackedFile {
   /** Bumped on truncation / rewrite so acks of the old content are ignored. */
   generation = 0;
   readPos = 0;
+  /**
+   * Records starting before this offset may have been sent before a restart (they lie between the
+   * persisted acknowledged position and the size seen at start-up): they carry `replayed: true`.
+   */
+  replayUntil = 0;
   ackedPos = 0;
   size = 0;
   lastGrowthAt: number;
@@ -83,10 +88,13 @@ export class TrackedFile {
     return `${this.dev}:${this.ino}`;
   }
 
-  /** Starts reading at `offset` with this identity (fresh state). */
-  startAt(offset: number, fingerprint: Fingerprint): void {
+  /**
+   * Starts reading at `offset` with this identity (fresh state). `fileId` is given when the bytes
+   * belong to another identity: a rotated copy read in place of the file it was copied from.
+   */
+  startAt(offset: number, fingerprint: Fingerprint, fileId?: string): void {
     this.fingerprint = fingerprint;
-    this.fileId = fileIdOf(this.dev, this.ino, fingerprint);
+    this.fileId = fileId ?? fileIdOf(this.dev, this.ino, fingerprint);
     this.readPos = offset;
     this.ackedPos = offset;
     this.splitter = new LineSplitter(offset, this.limits.maxLineBytes);
@@ -100,6 +108,7 @@ export class TrackedFile {
   /** Forget the identity and read state: the content was truncated or replaced. */
   reset(): void {
     this.generation += 1;
+    this.replayUntil = 0;
     this.fingerprint = undefined;
     this.fileId = undefined;
     this.startAt(0, { hash: "", length: 0, settled: false });
@@ -232,6 +241,11 @@ export class TrackedFile {
       this.bytesSink = { sink, fn };
     }
     return this.bytesSink.fn;
+  }
+
+  /** First byte not yet handed out in a record (the rest sits in the partial line or record). */
+  get emittedPos(): number {
+    return this.assembler.pendingStart ?? this.splitter.pendingStart;
   }
 
   /** Nothing buffered: no partial line and no multi-line record waiting. */

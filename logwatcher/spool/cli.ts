@@ -52,10 +52,6 @@ export function registerLogwatcherCommand(program: Command): void {
       positiveNumber("--polling-interval-ms"),
     )
     .action(async (flags: LogwatcherFlags, cmd: Command) => {
-      // Every spool update is a few fs calls on libuv's threadpool (4 threads by default); a burst
-      // of new containers queues thousands. 16 threads halve the burst latency in bench:logwatcher.
-      // Takes effect only if nothing used the pool yet (true here: start-up so far is synchronous).
-      process.env.UV_THREADPOOL_SIZE ??= "16";
       const globals = cmd.optsWithGlobals<{ config?: string; logLevel: string }>();
       const config = loadConfig("logwatcher", logwatcherConfigSchema, {
         configPath: globals.config,

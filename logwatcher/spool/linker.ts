@@ -1,8 +1,8 @@
-import { lstat } from "node:fs/promises";
+import { lstatSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
-import { checkEligible, HOSTILE_REFUSALS, type Refusal } from "./eligibility.js";
+import { absUnder, checkEligible, HOSTILE_REFUSALS, type Refusal } from "./eligibility.js";
 import type { LogwatcherMetrics } from "./metrics.js";
 import { linkNameFor } from "./naming.js";
 import type { PathFilter } from "./patterns.js";
@@ -13,18 +13,21 @@ export type SyncOutcome = "linked" | "unlinked" | "unchanged" | "refused" | "fai
 /**
  * Makes the spool agree with one path of the log tree, looking at both as they are *now*. Watch
  * events and reconcile passes both only say "look at this path again", so a stale event or a
- * reconcile racing a burst cannot undo newer work. Operations on one link name run one at a time
- * (a keyed queue); different names run concurrently.
+ * reconcile racing a burst cannot undo newer work.
+ *
+ * Synchronous: one path is examined and linked with a handful of system calls (lstat, realpath,
+ * symlink, lstat for a new file) without yielding, so two examinations never interleave and no
+ * per-name queue is needed. Callers run it in small batches between turns of the event loop
+ * (events.ts, reconcile.ts). A log root on a hung network filesystem would block the process in
+ * those calls; the watcher is meant for the host's local log directory.
  */
 export class SpoolLinker {
   /** Names of the links we keep, with their relative path (the gauge, unlinkDir lookups). */
   readonly linked = new Map<string, string>();
-  private readonly queues = new Map<string, Promise<unknown>>();
-  /** Requests queued but not started, by relative path (to coalesce event storms). */
-  private readonly inflight = new Map<string, number>();
-  private readonly waiting = new Map<string, { eventAt: number | undefined; result: Promise<SyncOutcome> }>();
   /** Hostile paths already counted, so a planted symlink counts once, not once per reconcile. */
   private readonly reported = new Map<string, Refusal>();
+  /** The labelled counter child, looked up once (prom-client hashes the labels on every inc). */
+  private readonly linksMade: { inc(): void };
 
   constructor(
     private readonly root: string,
@@ -32,63 +35,31 @@ export class SpoolLinker {
     private readonly filter: PathFilter,
     private readonly metrics: LogwatcherMetrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.linksMade = metrics.linkEvents.labels({ op: "link" });
+  }
 
   /**
    * Re-examines `rel`; `eventAt` (performance.now() of the watch event) feeds the latency
-   * histogram. A request for a path whose previous request has not started yet joins it: that
-   * one will look at the tree when it runs, which is after this request was made.
+   * histogram; `st` is an lstat of the path the caller has just made, if any.
    */
-  sync(rel: string, eventAt?: number): Promise<SyncOutcome> {
+  sync(rel: string, eventAt?: number, st?: Stats): SyncOutcome {
     let name: string;
     try {
       name = linkNameFor(rel);
     } catch {
-      return Promise.resolve("refused");
+      return "refused";
     }
-    const waiting = this.waiting.get(rel);
-    if (waiting) {
-      if (eventAt !== undefined && (waiting.eventAt === undefined || eventAt < waiting.eventAt)) {
-        waiting.eventAt = eventAt;
-      }
-      return waiting.result;
-    }
-    const req: { eventAt: number | undefined; result: Promise<SyncOutcome> } = {
-      eventAt,
-      result: Promise.resolve("unchanged"),
-    };
-    const prev = this.queues.get(name) ?? Promise.resolve();
-    const next = prev.then(() => {
-      this.waiting.delete(rel);
-      return this.syncNow(rel, name, req.eventAt);
-    });
-    req.result = next.catch((e: unknown) => {
+    try {
+      return this.syncNow(rel, name, eventAt, st);
+    } catch (e) {
       this.fail("io", { rel, link: name, err: e }, "spool update failed");
-      return "failed" as const;
-    });
-    this.waiting.set(rel, req);
-    this.inflight.set(rel, (this.inflight.get(rel) ?? 0) + 1);
-    void req.result.then(() => {
-      const n = (this.inflight.get(rel) ?? 1) - 1;
-      if (n <= 0) this.inflight.delete(rel);
-      else this.inflight.set(rel, n);
-    });
-    const settled = req.result.then(() => undefined);
-    this.queues.set(name, settled);
-    void settled.then(() => {
-      if (this.queues.get(name) === settled) this.queues.delete(name);
-    });
-    return req.result;
+      return "failed";
+    }
   }
 
-  /** Resolves once every queued operation has finished. */
-  async drain(): Promise<void> {
-    while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
-  }
-
-  /** Linked already, or a request for it is queued or running: a rescan need not ask again. */
-  isLinkedOrPending(rel: string): boolean {
-    if (this.inflight.has(rel)) return true;
+  /** Linked already (a rescan need not ask again). */
+  isLinked(rel: string): boolean {
     try {
       return this.linked.get(linkNameFor(rel)) === rel;
     } catch {
@@ -102,22 +73,28 @@ export class SpoolLinker {
     return [...this.linked.values()].filter((rel) => rel.startsWith(prefix));
   }
 
-  private async syncNow(rel: string, name: string, eventAt: number | undefined): Promise<SyncOutcome> {
-    const verdict = await checkEligible(this.root, rel, this.filter);
+  private syncNow(
+    rel: string,
+    name: string,
+    eventAt: number | undefined,
+    st: Stats | undefined,
+  ): SyncOutcome {
+    const verdict = checkEligible(this.root, rel, this.filter, st);
     if (verdict.ok) {
       this.reported.delete(rel);
       if (this.linked.get(name) !== rel) {
         // Fast path for a new file: symlink(2) makes the link whole or not at all, and never
         // replaces an entry (EEXIST), so it cannot clobber a foreign one.
-        const made = await createLinkIfAbsent(this.spool, name, join(this.root, rel));
+        // rel is normalized here (linkNameFor checked it), so absUnder is join.
+        const made = createLinkIfAbsent(this.spool, name, absUnder(this.root, rel));
         if (made) return this.confirmNew(rel, name, verdict, eventAt);
       }
     }
-    const entry = await inspectEntry(this.spool, this.root, name);
+    const entry = inspectEntry(this.spool, this.root, name);
     if (!verdict.ok) {
       this.noteRefusal(rel, verdict.reason, verdict.detail);
       if (entry.kind === "owned" && entry.rel === rel) {
-        await unlinkQuiet(join(this.spool, name));
+        unlinkQuiet(join(this.spool, name));
         this.linked.delete(name);
         this.metrics.linkEvents.inc({ op: "unlink" });
         this.log.debug({ rel, link: name, reason: verdict.reason }, "unlinked");
@@ -141,7 +118,7 @@ export class SpoolLinker {
     if (entry.kind === "owned") {
       // Two paths hashing to one name (48-bit hash: only by accident or malice). The link that is
       // there keeps the name while its file is eligible; two files never share a link.
-      const other = await checkEligible(this.root, entry.rel, this.filter);
+      const other = checkEligible(this.root, entry.rel, this.filter);
       if (other.ok) {
         this.fail(
           "name_conflict",
@@ -153,8 +130,8 @@ export class SpoolLinker {
     }
     // Replacing (or racing a removal): symlink under a temp name, re-check, rename over.
     const target = join(this.root, rel);
-    const done = await createLinkAtomically(this.spool, name, target, async () => {
-      const again = await checkEligible(this.root, rel, this.filter);
+    const done = createLinkAtomically(this.spool, name, target, () => {
+      const again = checkEligible(this.root, rel, this.filter);
       return again.ok && again.dev === verdict.dev && again.ino === verdict.ino;
     });
     if (!done) return "unchanged"; // changed under us: its own watch event re-examines it
@@ -165,15 +142,20 @@ export class SpoolLinker {
    * Race-aware: the path may have been swapped (for a symlink, a FIFO...) between the check and
    * the symlink; if the file there now is not the one checked, the new link goes again at once.
    */
-  private async confirmNew(
+  private confirmNew(
     rel: string,
     name: string,
     checked: { dev: number; ino: number },
     eventAt: number | undefined,
-  ): Promise<SyncOutcome> {
-    const again = await lstat(join(this.root, rel)).catch(() => undefined);
+  ): SyncOutcome {
+    let again: Stats | undefined;
+    try {
+      again = lstatSync(absUnder(this.root, rel));
+    } catch {
+      again = undefined;
+    }
     if (!again?.isFile() || again.dev !== checked.dev || again.ino !== checked.ino || again.nlink > 1) {
-      await unlinkQuiet(join(this.spool, name));
+      unlinkQuiet(join(this.spool, name));
       return "unchanged"; // the swap has its own watch event, which re-examines the path
     }
     return this.linkedNow(rel, name, eventAt);
@@ -181,7 +163,7 @@ export class SpoolLinker {
 
   private linkedNow(rel: string, name: string, eventAt: number | undefined): SyncOutcome {
     this.linked.set(name, rel);
-    this.metrics.linkEvents.inc({ op: "link" });
+    this.linksMade.inc();
     if (eventAt !== undefined) this.metrics.linkLatency.observe((performance.now() - eventAt) / 1000);
     this.log.debug({ rel, link: name }, "linked");
     return "linked";
@@ -196,10 +178,10 @@ export class SpoolLinker {
   }
 
   /** Forget refusal notes for paths that no longer exist (bounded memory under churn). */
-  async pruneRefusals(): Promise<void> {
+  pruneRefusals(): void {
     for (const rel of [...this.reported.keys()]) {
       try {
-        await lstat(join(this.root, rel));
+        lstatSync(join(this.root, rel));
       } catch (e) {
         if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") this.reported.delete(rel);
       }

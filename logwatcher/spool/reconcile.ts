@@ -1,5 +1,7 @@
-import { opendir, readdir } from "node:fs/promises";
+import { type Dirent, readdirSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { SpoolLinker, SyncOutcome } from "./linker.js";
@@ -7,8 +9,11 @@ import type { LogwatcherMetrics } from "./metrics.js";
 import type { PathFilter } from "./patterns.js";
 import { inspectEntry, listSpool, removeStaleTemps } from "./spool-dir.js";
 
-/** How many paths a reconcile pass examines at once (bounded fds, keeps the event path responsive). */
-const RECONCILE_CONCURRENCY = 16;
+/**
+ * Paths (or directories listed) per turn of the event loop in a pass: the pass is synchronous
+ * work in small batches, so watch events keep being served in between.
+ */
+const PASS_BATCH = 128;
 
 export interface ReconcileResult {
   examined: number;
@@ -32,27 +37,35 @@ export async function reconcile(opts: {
 }): Promise<ReconcileResult> {
   const { root, spool, filter, linker, metrics, log } = opts;
   const candidates = new Set<string>();
-  for await (const rel of walkFiles(root, log)) if (filter(rel)) candidates.add(rel);
-  for (const name of await listSpool(spool)) {
-    const entry = await inspectEntry(spool, root, name).catch(() => undefined);
+  for await (const e of walkTree(root, log)) if (!e.dir && filter(e.rel)) candidates.add(e.rel);
+  let n = 0;
+  for (const name of listSpool(spool)) {
+    if (++n % PASS_BATCH === 0) await nextTurn();
+    let entry: ReturnType<typeof inspectEntry> | undefined;
+    try {
+      entry = inspectEntry(spool, root, name);
+    } catch {
+      entry = undefined;
+    }
     if (entry?.kind === "owned") candidates.add(entry.rel);
   }
   // Left by a crash between symlink() and rename(): never visible to readers under a log name.
-  const temps = await removeStaleTemps(spool, root);
+  const temps = removeStaleTemps(spool, root);
   if (temps > 0) metrics.repairs.inc({ kind: "temp" }, temps);
-  const outcomes = await mapLimit([...candidates], RECONCILE_CONCURRENCY, (rel) => linker.sync(rel));
+  const outcomes = await syncInBatches(linker, candidates);
   const created = outcomes.filter((o) => o === "linked").length;
   const removed = outcomes.filter((o) => o === "unlinked").length;
   if (created > 0) metrics.repairs.inc({ kind: "missing" }, created);
   if (removed > 0) metrics.repairs.inc({ kind: "stale" }, removed);
-  await linker.pruneRefusals();
+  linker.pruneRefusals();
   return { examined: candidates.size, created, removed, temps };
 }
 
 /**
  * The cheap pass that follows activity: walk the tree, then look again only at paths that
- * differ from the links in memory (a file without a link, a link without its file). No per-file
- * system call for paths that agree. Returns how many paths were looked at again.
+ * differ from the links in memory (a file without a link, a link without its file), and at
+ * directories that differ from the watched ones. No per-file system call for paths that agree.
+ * Returns how many links were fixed.
  */
 export async function catchUp(opts: {
   root: string;
@@ -60,20 +73,40 @@ export async function catchUp(opts: {
   linker: SpoolLinker;
   metrics: LogwatcherMetrics;
   log: Logger;
+  /** Queued for a look already (its event is being handled). */
+  isPending: (rel: string) => boolean;
+  /** The directories the watcher should have: the pass calls `dirs.found` for every one seen. */
+  dirs?: { found(relDir: string): void; notFound(seen: ReadonlySet<string>): void };
 }): Promise<number> {
-  const { root, filter, linker, metrics, log } = opts;
+  const { root, filter, linker, metrics, log, isPending, dirs } = opts;
   const seen = new Set<string>();
+  const seenDirs = new Set<string>([""]);
   const differing: string[] = [];
-  for await (const rel of walkFiles(root, log)) {
-    if (!filter(rel)) continue;
-    seen.add(rel);
-    if (!linker.isLinkedOrPending(rel)) differing.push(rel);
+  for await (const e of walkTree(root, log)) {
+    if (e.dir) {
+      seenDirs.add(e.rel);
+      dirs?.found(e.rel);
+      continue;
+    }
+    if (!filter(e.rel)) continue;
+    seen.add(e.rel);
+    if (!linker.isLinked(e.rel) && !isPending(e.rel)) differing.push(e.rel);
   }
+  dirs?.notFound(seenDirs);
   for (const rel of linker.linked.values()) if (!seen.has(rel)) differing.push(rel);
-  const outcomes = await mapLimit(differing, RECONCILE_CONCURRENCY, (rel) => linker.sync(rel));
+  const outcomes = await syncInBatches(linker, differing);
   const fixed = outcomes.filter((o) => o === "linked" || o === "unlinked").length;
   if (fixed > 0) metrics.repairs.inc({ kind: "catch_up" }, fixed);
   return fixed;
+}
+
+async function syncInBatches(linker: SpoolLinker, rels: Iterable<string>): Promise<SyncOutcome[]> {
+  const out: SyncOutcome[] = [];
+  for (const rel of rels) {
+    if (out.length % PASS_BATCH === PASS_BATCH - 1) await nextTurn();
+    out.push(linker.sync(rel));
+  }
+  return out;
 }
 
 /** Relative paths of the non-directory entries directly in `relDir` (none when it is gone). */
@@ -86,45 +119,31 @@ export async function listFiles(root: string, relDir: string): Promise<string[]>
   }
 }
 
-/** Relative paths of every non-directory entry below `root`; symlinked directories are not entered. */
-export async function* walkFiles(root: string, log: Logger): AsyncGenerator<string> {
+/**
+ * Every entry below `root`, directories included (`dir: true`); symlinked directories are not
+ * entered (readdir's d_type says symlink). One directory is listed per step, synchronously, and
+ * the loop is given back every PASS_BATCH directories.
+ */
+export async function* walkTree(root: string, log: Logger): AsyncGenerator<{ rel: string; dir: boolean }> {
   const stack: string[] = [""];
+  let listed = 0;
   while (stack.length > 0) {
     const relDir = stack.pop() as string;
-    let dir: Awaited<ReturnType<typeof opendir>>;
+    if (++listed % PASS_BATCH === 0) await nextTurn();
+    let entries: Dirent[];
     try {
-      dir = await opendir(relDir ? join(root, relDir) : root);
+      entries = readdirSync(relDir ? join(root, relDir) : root, { withFileTypes: true });
     } catch (e) {
       const code = errnoCode(e);
       if (code !== "ENOENT" && code !== "ENOTDIR") log.warn({ dir: relDir, code }, "cannot read directory");
       continue;
     }
-    try {
-      for await (const d of dir) {
-        const rel = relDir ? `${relDir}/${d.name}` : d.name;
-        if (d.isDirectory()) stack.push(rel);
-        else yield rel;
-      }
-    } catch (e) {
-      const code = errnoCode(e);
-      if (code !== "ENOENT") log.warn({ dir: relDir, code }, "directory read failed");
+    for (const d of entries) {
+      const rel = relDir ? `${relDir}/${d.name}` : d.name;
+      if (d.isDirectory()) {
+        stack.push(rel);
+        yield { rel, dir: true };
+      } else yield { rel, dir: false };
     }
   }
-}
-
-async function mapLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<SyncOutcome>,
-): Promise<SyncOutcome[]> {
-  const out: SyncOutcome[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

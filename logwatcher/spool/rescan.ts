@@ -59,23 +59,43 @@ const MAX_WAIT_MS = 5000;
  */
 export class ActivityCatchUp {
   private first: number | undefined;
+  private last = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly run: () => void) {}
 
+  /**
+   * Called for every watch event, so it only notes the time: one timer is armed per quiet
+   * period, and when it fires it either runs the pass or re-arms for the rest of the wait (a
+   * clearTimeout + setTimeout per event cost a timer object per event in a 10,000-file storm).
+   */
   activity(): void {
     const now = performance.now();
+    this.last = now;
     this.first ??= now;
-    clearTimeout(this.timer);
-    const wait = Math.max(0, Math.min(QUIET_MS, this.first + MAX_WAIT_MS - now));
-    this.timer = setTimeout(() => {
-      this.first = undefined;
-      this.timer = undefined;
-      this.run();
-    }, wait);
+    if (this.timer === undefined) this.arm(now);
   }
 
   stop(): void {
     clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(now: number): void {
+    const first = this.first ?? now;
+    const wait = Math.max(0, Math.min(this.last + QUIET_MS, first + MAX_WAIT_MS) - now);
+    this.timer = setTimeout(() => this.fire(), wait);
+  }
+
+  private fire(): void {
+    const now = performance.now();
+    const first = this.first ?? now;
+    if (now - this.last < QUIET_MS && now - first < MAX_WAIT_MS) {
+      this.arm(now); // activity since the timer was armed: wait for the rest of the quiet period
+      return;
+    }
+    this.first = undefined;
+    this.timer = undefined;
+    this.run();
   }
 }

@@ -1,14 +1,17 @@
 import { mkdir, realpath, stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { Registry } from "prom-client";
 import { BoxscopeError, errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
 import type { LogwatcherConfig } from "./config.js";
+import { lstatOrGone } from "./eligibility.js";
 import { SpoolLinker } from "./linker.js";
 import { createLogwatcherMetrics } from "./metrics.js";
+import { PathQueue } from "./path-queue.js";
 import { compileFilter } from "./patterns.js";
-import { catchUp, listFiles, reconcile } from "./reconcile.js";
-import { ActivityCatchUp, NewDirRescanner } from "./rescan.js";
+import { catchUp, reconcile } from "./reconcile.js";
+import { ActivityCatchUp } from "./rescan.js";
 import { ensureTempDir, relInsideRoot } from "./spool-dir.js";
 import { type TreeWatcher, watchTree } from "./watcher.js";
 
@@ -39,7 +42,7 @@ export async function startLogwatcher(
       `logwatcher: spool ${spool} and log root ${root} must not contain each other (containers write the log root)`,
     );
   }
-  await ensureTempDir(spool);
+  ensureTempDir(spool);
   const filter = compileFilter(config.include, config.exclude);
   let linker: SpoolLinker | undefined;
   const metrics = createLogwatcherMetrics(deps.registry, () => linker?.linked.size ?? 0);
@@ -49,11 +52,31 @@ export async function startLogwatcher(
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
   let gapTimer: NodeJS.Timeout | undefined;
+  let watcher: TreeWatcher | undefined;
   const catchUpAfterActivity = new ActivityCatchUp(() => {
     running = running.then(async () => {
       if (stopped) return;
       const started = performance.now();
-      const fixed = await catchUp({ root, filter, linker: lk, metrics, log }).catch((e: unknown) => {
+      const tree = watcher;
+      const fixed = await catchUp({
+        root,
+        filter,
+        linker: lk,
+        metrics,
+        log,
+        isPending: (rel) => queue.has(rel),
+        dirs: tree && {
+          found: (relDir) => {
+            // A directory without its watch (a lost event): watch it, look at its files.
+            if (!tree.isPolled(relDir) && !tree.isWatched(relDir)) queue.add(relDir, performance.now());
+          },
+          notFound: (seen) => {
+            // A watch whose directory is gone (its parent's event was lost): drop it and its links.
+            for (const relDir of [...tree.inotifyDirs()])
+              if (!seen.has(relDir)) queue.add(relDir, performance.now());
+          },
+        },
+      }).catch((e: unknown) => {
         log.error({ err: e }, "catch-up pass failed");
         return 0;
       });
@@ -61,17 +84,26 @@ export async function startLogwatcher(
       log[level]({ fixed, ms: Math.round(performance.now() - started) }, "caught up with the tree");
     });
   });
-  let watcher: TreeWatcher | undefined;
-  const rescanner = new NewDirRescanner(
-    (relDir) => watcher?.isWatched(relDir) ?? false,
-    async (relDir, at) => {
-      if (stopped) return;
-      for (const rel of await listFiles(root, relDir)) {
-        // Only what the watch missed: a linked or queued path has had its event.
-        if (filter(rel) && !lk.isLinkedOrPending(rel)) void lk.sync(rel, at);
-      }
-    },
-  );
+  /**
+   * Every name an event (or a new directory's listing) reports is looked at here, once however
+   * many events named it: one lstat tells a directory (watch it) from a file (hand the lstat to
+   * the linker, which needs one more call to check it and one to link it).
+   */
+  const examine = (rel: string, eventAt: number): void => {
+    if (rel === "" || rel.startsWith("..")) return;
+    const st = lstatOrGone(join(root, rel));
+    const stats = "ok" in st ? undefined : st;
+    const watchedIno = watcher?.watchedIno(rel);
+    // Gone, no longer a directory, or another directory now (renamed away and made again: the
+    // old watch follows the old inode): drop the watches below and look again at the links there.
+    if (watchedIno !== undefined && (!stats?.isDirectory() || stats.ino !== watchedIno)) {
+      watcher?.forget(rel);
+      for (const r of lk.linkedUnder(rel)) lk.sync(r);
+    }
+    if (stats?.isDirectory()) watcher?.dirAppeared(rel, eventAt);
+    if (filter(rel)) lk.sync(rel, eventAt, stats);
+  };
+  const queue = new PathQueue(examine, { overflow: () => catchUpAfterActivity.activity() });
   const runReconcile = (why: string): Promise<unknown> => {
     running = running.then(async () => {
       if (stopped) return;
@@ -95,18 +127,12 @@ export async function startLogwatcher(
     pollingIntervalMs: config.pollingIntervalMs,
     log,
     events: {
-      path: (rel, at) => {
-        if (rel === "" || rel.startsWith("..") || !filter(rel)) return;
-        void lk.sync(rel, at);
+      entry: (rel, at) => {
+        queue.add(rel, at);
         catchUpAfterActivity.activity();
       },
       dirGone: (relDir) => {
-        for (const rel of lk.linkedUnder(relDir)) void lk.sync(rel);
-        catchUpAfterActivity.activity();
-      },
-      dirAdded: (relDir, at) => {
-        if (relDir === "" || relDir.startsWith("..")) return;
-        rescanner.dirAdded(relDir, at);
+        for (const rel of lk.linkedUnder(relDir)) queue.add(rel, performance.now());
         catchUpAfterActivity.activity();
       },
       polling: (_relDir, code, total) => {
@@ -123,7 +149,7 @@ export async function startLogwatcher(
       },
     },
   });
-  metrics.pollingSubtrees.set(watcher.pollingRoots.size);
+  metrics.pollingSubtrees.set(config.usePolling ? 0 : watcher.pollingRoots.size);
   const tree = watcher;
   log.info({ logRoot: root, spool, include: config.include, exclude: config.exclude }, "watching");
   await runReconcile("start");
@@ -135,11 +161,10 @@ export async function startLogwatcher(
       stopped = true;
       clearInterval(timer);
       clearTimeout(gapTimer);
-      rescanner.stop();
       catchUpAfterActivity.stop();
+      queue.stop();
       await tree.close();
       await running;
-      await lk.drain();
       log.info({ links: lk.linked.size }, "stopped");
     },
   };

@@ -1,5 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { lstat, mkdir, readdir, readlink, rename, symlink, unlink } from "node:fs/promises";
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  symlinkSync,
+  unlinkSync,
+} from "node:fs";
 import { join } from "node:path";
 import { errnoCode } from "../../common/errors.js";
 import { linkNameFor, TEMP_PREFIX } from "./naming.js";
@@ -11,6 +19,9 @@ import { linkNameFor, TEMP_PREFIX } from "./naming.js";
  * name the scheme gives that target (`linkNameFor(rel)`), plus the `.boxscope-tmp/` subdirectory
  * and the symlinks into the log root inside it (our half-made links). Everything else is foreign
  * and never touched.
+ *
+ * Synchronous: called in small batches by the event queue and the reconcile pass (see
+ * eligibility.ts for why a promise per system call is too dear in a storm).
  */
 export type SpoolEntry =
   | { kind: "absent" }
@@ -19,8 +30,8 @@ export type SpoolEntry =
 
 export const tempDir = (spool: string): string => join(spool, TEMP_PREFIX);
 
-export async function ensureTempDir(spool: string): Promise<void> {
-  await mkdir(tempDir(spool), { recursive: true, mode: 0o755 });
+export function ensureTempDir(spool: string): void {
+  mkdirSync(tempDir(spool), { recursive: true, mode: 0o755 });
 }
 
 export function relInsideRoot(root: string, target: string): string | undefined {
@@ -31,11 +42,11 @@ export function relInsideRoot(root: string, target: string): string | undefined 
   return rel;
 }
 
-export async function inspectEntry(spool: string, root: string, name: string): Promise<SpoolEntry> {
+export function inspectEntry(spool: string, root: string, name: string): SpoolEntry {
   const path = join(spool, name);
   let isLink: boolean;
   try {
-    isLink = (await lstat(path)).isSymbolicLink();
+    isLink = lstatSync(path).isSymbolicLink();
   } catch (e) {
     if (errnoCode(e) === "ENOENT") return { kind: "absent" };
     throw e;
@@ -44,7 +55,7 @@ export async function inspectEntry(spool: string, root: string, name: string): P
     return { kind: "foreign", what: name === TEMP_PREFIX ? "our temp directory" : "not a symlink" };
   let target: string;
   try {
-    target = await readlink(path);
+    target = readlinkSync(path);
   } catch (e) {
     if (errnoCode(e) === "ENOENT") return { kind: "absent" };
     throw e;
@@ -56,14 +67,14 @@ export async function inspectEntry(spool: string, root: string, name: string): P
   return { kind: "owned", rel };
 }
 
-export async function listSpool(spool: string): Promise<string[]> {
-  return readdir(spool);
+export function listSpool(spool: string): string[] {
+  return readdirSync(spool);
 }
 
 /** symlink(2) straight to the final name: false (nothing done) when any entry has that name. */
-export async function createLinkIfAbsent(spool: string, name: string, target: string): Promise<boolean> {
+export function createLinkIfAbsent(spool: string, name: string, target: string): boolean {
   try {
-    await symlink(target, join(spool, name));
+    symlinkSync(target, join(spool, name));
     return true;
   } catch (e) {
     if (errnoCode(e) === "EEXIST") return false;
@@ -76,37 +87,37 @@ export async function createLinkIfAbsent(spool: string, name: string, target: st
  * source (`beforeRename` returns false to abort), then rename over. A crash leaves either nothing,
  * a temp entry (removed by the next reconcile), or the finished link; never a half-written name.
  */
-export async function createLinkAtomically(
+export function createLinkAtomically(
   spool: string,
   name: string,
   target: string,
-  beforeRename: () => Promise<boolean>,
-): Promise<boolean> {
+  beforeRename: () => boolean,
+): boolean {
   const temp = join(tempDir(spool), `${process.pid}-${randomBytes(6).toString("hex")}`);
   try {
-    await symlink(target, temp);
+    symlinkSync(target, temp);
   } catch (e) {
     if (errnoCode(e) !== "ENOENT") throw e;
-    await ensureTempDir(spool); // someone removed it; make it again
-    await symlink(target, temp);
+    ensureTempDir(spool); // someone removed it; make it again
+    symlinkSync(target, temp);
   }
   try {
-    if (!(await beforeRename())) {
-      await unlinkQuiet(temp);
+    if (!beforeRename()) {
+      unlinkQuiet(temp);
       return false;
     }
-    await rename(temp, join(spool, name));
+    renameSync(temp, join(spool, name));
     return true;
   } catch (e) {
-    await unlinkQuiet(temp);
+    unlinkQuiet(temp);
     throw e;
   }
 }
 
 /** Removes a spool entry; false when it was already gone. */
-export async function unlinkQuiet(path: string): Promise<boolean> {
+export function unlinkQuiet(path: string): boolean {
   try {
-    await unlink(path);
+    unlinkSync(path);
     return true;
   } catch (e) {
     if (errnoCode(e) === "ENOENT") return false;
@@ -118,10 +129,10 @@ export async function unlinkQuiet(path: string): Promise<boolean> {
  * Removes half-made links left in the temp directory by a crash (any process but this one: this
  * process's own are in flight). Only symlinks into the log root are removed. Returns how many.
  */
-export async function removeStaleTemps(spool: string, root: string): Promise<number> {
+export function removeStaleTemps(spool: string, root: string): number {
   let names: string[];
   try {
-    names = await readdir(tempDir(spool));
+    names = readdirSync(tempDir(spool));
   } catch (e) {
     if (errnoCode(e) === "ENOENT") return 0;
     throw e;
@@ -130,9 +141,13 @@ export async function removeStaleTemps(spool: string, root: string): Promise<num
   for (const name of names) {
     if (name.startsWith(`${process.pid}-`)) continue;
     const path = join(tempDir(spool), name);
-    const target = await readlink(path).catch(() => undefined);
-    if (target !== undefined && relInsideRoot(root, target) !== undefined && (await unlinkQuiet(path)))
-      removed++;
+    let target: string | undefined;
+    try {
+      target = readlinkSync(path);
+    } catch {
+      target = undefined;
+    }
+    if (target !== undefined && relInsideRoot(root, target) !== undefined && unlinkQuiet(path)) removed++;
   }
   return removed;
 }

@@ -1,17 +1,17 @@
-import type { Stats } from "node:fs";
-import { lstat } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
+import { join, relative, sep } from "node:path";
 import { type ChokidarOptions, type FSWatcher, watch } from "chokidar";
-import { errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
+import { InotifyDirs } from "./inotify-dirs.js";
 import type { PathFilter } from "./patterns.js";
+import { listFiles } from "./reconcile.js";
+import { NewDirRescanner } from "./rescan.js";
 
 /** What the tree watcher reports: a path (relative to the root) to look at again, or a directory gone. */
 export interface TreeEvents {
-  path(rel: string, eventAt: number): void;
+  /** A name to look at again: created, deleted or renamed, or found in a new directory. */
+  entry(rel: string, eventAt: number): void;
+  /** A polled directory vanished (an inotify-watched one is an entry of its parent). */
   dirGone(rel: string): void;
-  /** A directory appeared (chokidar reads it before watching it: files made in between are missed). */
-  dirAdded(rel: string, eventAt: number): void;
   /** inotify ran out for `relDir`: it is now polled; a reconcile should cover the gap. */
   polling(relDir: string, code: string, pollingSubtrees: number): void;
   error(reason: string, err: unknown): void;
@@ -19,24 +19,28 @@ export interface TreeEvents {
 
 export interface TreeWatcher {
   readonly pollingRoots: ReadonlySet<string>;
-  /** chokidar's watch on this directory exists (it is set up after the directory is listed). */
+  /** `rel` is a directory now: watch it and everything below, and report its entries. */
+  dirAppeared(rel: string, eventAt: number): void;
+  /** `rel` is no longer a directory: stop watching it; true when it had an inotify watch. */
+  forget(rel: string): boolean;
+  /** The inode the inotify watch on `relDir` follows (undefined: no watch). */
+  watchedIno(relDir: string): number | undefined;
+  /** `relDir` has an inotify watch. */
   isWatched(relDir: string): boolean;
+  /** Directories with an inotify watch. */
+  inotifyDirs(): Iterable<string>;
+  /** Inside a subtree that chokidar polls (no inotify there). */
+  isPolled(rel: string): boolean;
   close(): Promise<void>;
 }
 
 /**
- * chokidar over the whole tree at any depth, never following symlinks (a symlinked directory
- * could lead out of the root).
- *
- * With inotify, chokidar watches directories only: every file is `ignored`, and file creations,
- * deletions and renames are taken from chokidar's `raw` events of the directory watches
- * (inotify's IN_CREATE/IN_DELETE/IN_MOVED_*, which fs.watch reports as "rename"). chokidar would
- * otherwise put one more inotify watch, a stat and a Node handle on every file (10,000 files cost
- * ~400 MB and seconds of latency in bench:logwatcher) only to report appends we do not need.
- *
- * When inotify watches run out (ENOSPC, or EMFILE for instances) chokidar can only report the
- * error; the affected subtree is then watched by a second, polling chokidar instance (with its
- * ordinary add/unlink events) so no file is silently missed.
+ * The whole tree at any depth, never following symlinks (a symlinked directory could lead out of
+ * the root). With inotify: one watch per directory (inotify-dirs.ts), files not watched; appends
+ * cause no work. chokidar (polling) serves where inotify cannot: `usePolling` for the whole tree
+ * (network filesystems), and a subtree whose inotify watch the kernel refused (ENOSPC when
+ * fs.inotify.max_user_watches is exhausted, EMFILE for instances) is watched by a polling chokidar
+ * instance with its ordinary add/unlink events, so no file is silently missed.
  */
 export async function watchTree(opts: {
   root: string;
@@ -48,8 +52,7 @@ export async function watchTree(opts: {
 }): Promise<TreeWatcher> {
   const { root, filter, events, log } = opts;
   const rel = (p: string): string => relative(root, p).split(sep).join("/");
-  const onlyDirs = (_p: string, stats?: Stats): boolean => stats !== undefined && !stats.isDirectory();
-  const dirsAndLogs = (p: string, stats?: Stats): boolean =>
+  const dirsAndLogs = (p: string, stats?: { isDirectory(): boolean }): boolean =>
     stats !== undefined && !stats.isDirectory() && p !== root && !filter(rel(p));
   const base: ChokidarOptions = {
     followSymlinks: false,
@@ -57,33 +60,36 @@ export async function watchTree(opts: {
     ignorePermissionErrors: false,
     atomic: false, // a rotation's unlink+add must stay two events; sync() looks at the present anyway
     persistent: true,
+    ignored: dirsAndLogs,
+    usePolling: true,
+    interval: opts.pollingIntervalMs,
   };
   const pollingRoots = new Set<string>();
+  if (opts.usePolling) pollingRoots.add("");
+  const isPolled = (relDir: string): boolean => {
+    for (const r of pollingRoots) if (r === "" || relDir === r || relDir.startsWith(`${r}/`)) return true;
+    return false;
+  };
   let poller: FSWatcher | undefined;
-
-  const wireDirs = (w: FSWatcher, kind: "inotify" | "polling"): void => {
-    w.on("addDir", (p) => events.dirAdded(rel(p), performance.now()));
+  const wire = (w: FSWatcher): void => {
+    for (const ev of ["add", "unlink", "change", "addDir"] as const)
+      w.on(ev, (p: string) => events.entry(rel(p), performance.now()));
     w.on("unlinkDir", (p) => events.dirGone(rel(p)));
-    w.on("error", (e) => void onError(e, kind));
+    w.on("error", (e) => events.error("polling", e));
   };
-  const wireFiles = (w: FSWatcher): void => {
-    w.on("add", (p) => events.path(rel(p), performance.now()));
-    w.on("unlink", (p) => events.path(rel(p), performance.now()));
-    w.on("change", (p) => events.path(rel(p), performance.now()));
-  };
-  const wireRaw = (w: FSWatcher): void => {
-    w.on("raw", (event, name: string | null, details: unknown) => {
-      // "change" is a write or attribute change to a child: appends need no spool work.
-      const dir = (details as { watchedPath?: unknown } | undefined)?.watchedPath;
-      if (event !== "rename" || !name || typeof dir !== "string") return;
-      events.path(rel(join(dir, name)), performance.now());
-    });
-  };
+  // chokidar lists a new directory before it polls it; files made in between are found by
+  // listing it once more when its poll exists.
+  const rescanner = new NewDirRescanner(
+    (relDir) => poller?._closers.has(relDir === "" ? root : join(root, relDir)) ?? false,
+    async (relDir, at) => {
+      for (const f of await listFiles(root, relDir)) events.entry(f, at);
+    },
+  );
 
-  const startPolling = async (absDir: string, code: string): Promise<void> => {
-    const relDir = rel(absDir);
-    for (const r of pollingRoots) if (relDir === r || relDir.startsWith(`${r}/`) || r === "") return;
+  const startPolling = (relDir: string, code: string): void => {
+    if (isPolled(relDir)) return;
     pollingRoots.add(relDir);
+    const absDir = relDir === "" ? root : join(root, relDir);
     log.warn(
       { dir: absDir, code, pollingIntervalMs: opts.pollingIntervalMs, pollingSubtrees: pollingRoots.size },
       code === "ENOSPC"
@@ -91,58 +97,40 @@ export async function watchTree(opts: {
         : "inotify instances exhausted (raise fs.inotify.max_user_instances); polling this subtree instead",
     );
     if (!poller) {
-      poller = watch(absDir, {
-        ...base,
-        ignored: dirsAndLogs,
-        usePolling: true,
-        interval: opts.pollingIntervalMs,
-      });
-      wireDirs(poller, "polling");
-      wireFiles(poller);
+      poller = watch(absDir, base);
+      wire(poller);
     } else {
       poller.add(absDir);
     }
     events.polling(relDir, code, pollingRoots.size);
   };
 
-  const onError = async (e: unknown, kind: string): Promise<void> => {
-    const code = errnoCode(e);
-    const path = typeof e === "object" && e !== null && "path" in e ? String(e.path) : undefined;
-    if ((code === "ENOSPC" || code === "EMFILE") && path !== undefined && kind === "inotify") {
-      let dir = path;
-      try {
-        if (!(await lstat(path)).isDirectory()) dir = dirname(path);
-      } catch {
-        dir = dirname(path);
-      }
-      if (dir === root || dir.startsWith(`${root}/`)) {
-        await startPolling(dir, code);
-        return;
-      }
-    }
-    events.error(code ?? "watch", e);
-  };
-
-  let main: FSWatcher;
+  const dirs = new InotifyDirs(
+    root,
+    { entry: events.entry, unwatchable: startPolling, error: events.error },
+    isPolled,
+  );
   if (opts.usePolling) {
-    main = watch(root, { ...base, ignored: dirsAndLogs, usePolling: true, interval: opts.pollingIntervalMs });
-    wireDirs(main, "polling");
-    wireFiles(main);
+    poller = watch(root, base);
+    wire(poller);
+    await new Promise<void>((resolve) => poller?.once("ready", () => resolve()));
   } else {
-    main = watch(root, { ...base, ignored: onlyDirs });
-    wireDirs(main, "inotify");
-    wireRaw(main);
+    dirs.watchTree("", undefined);
   }
-  await new Promise<void>((resolve) => main.once("ready", () => resolve()));
   return {
     pollingRoots,
-    isWatched: (relDir) => {
-      const abs = relDir === "" ? root : join(root, relDir);
-      // chokidar 4 keeps one closer per watched path once fs.watch/watchFile is set on it.
-      return main._closers.has(abs) || (poller?._closers.has(abs) ?? false);
+    dirAppeared(relDir, at) {
+      if (isPolled(relDir)) rescanner.dirAdded(relDir, at);
+      else dirs.watchTree(relDir, at);
     },
+    forget: (relDir) => dirs.forget(relDir),
+    isWatched: (relDir) => dirs.isWatched(relDir),
+    watchedIno: (relDir) => dirs.watchedIno(relDir),
+    inotifyDirs: () => dirs.watchedDirs(),
+    isPolled,
     async close() {
-      await main.close();
+      rescanner.stop();
+      dirs.close();
       await poller?.close();
     },
   };

@@ -196,9 +196,43 @@ test(
     symlinkSync(join(base, "c1-moved"), join(root, "c1"));
     await converge(root, spool, "container dir replaced by a symlink");
     assert.deepEqual(spoolTargets(spool, root), []);
+    // The moved directory was watched as c1: a file written in it now is reached through the
+    // symlink c1 only, and must not be linked as c1/late.log.
+    write(join(base, "c1-moved/late.log"));
+    write(join(root, "c3/after.log"));
+    await converge(root, spool, "file written in the directory moved out behind a symlink");
+    assert.deepEqual(spoolTargets(spool, root), ["c3/after.log"]);
     for (const r of ["refused_symlink", "refused_not_regular", "refused_hardlink"]) {
       assert.ok((await metric(registry, "boxscope_logwatcher_errors_total", { reason: r })) > 0, r);
     }
+  },
+);
+
+test(
+  "a container directory renamed and made again under its old name: both trees linked",
+  TIMEOUT,
+  async (t) => {
+    const { root, spool, registry, begin } = await start(t);
+    write(join(root, "c1/app/old.log"));
+    await begin();
+    await converge(root, spool, "start");
+    renameSync(join(root, "c1"), join(root, "c1-prev")); // the watch follows the moved directory
+    write(join(root, "c1/app/new.log")); // a new directory under the old name, another inode
+    write(join(root, "c1-prev/app/more.log"));
+    await converge(root, spool, "rename then re-create");
+    assert.deepEqual(spoolTargets(spool, root), [
+      "c1-prev/app/more.log",
+      "c1-prev/app/old.log",
+      "c1/app/new.log",
+    ]);
+    write(join(root, "c1/app/later.log")); // only the watch on the new c1/app can report this
+    write(join(root, "c1-prev/app/later.log"));
+    await converge(root, spool, "files after the rename, in both trees");
+    // The watches did it, not the catch-up pass that backs up lost events.
+    const caughtUp = await metric(registry, "boxscope_logwatcher_reconcile_repairs_total", {
+      kind: "catch_up",
+    });
+    assert.equal(caughtUp, 0);
   },
 );
 
