@@ -87,8 +87,14 @@ PROPS
 }
 
 uuid_b64() {
-  # Kafka cluster ids are 16 random bytes in URL-safe base64 without padding.
-  head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='
+  # Kafka cluster ids are 16 random bytes in URL-safe base64 without padding. One that starts
+  # with "-" would be read by StorageTool as an option, so draw again.
+  local id
+  while :; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    [ "${id#-}" = "$id" ] && break
+  done
+  printf '%s\n' "$id"
 }
 
 stop() {

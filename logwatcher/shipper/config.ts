@@ -41,8 +41,11 @@ export const shipConfigSchema = z.strictObject({
   /** Create the topic at start when missing (needs the broker's permission). */
   createTopic: z.boolean().default(true),
   topicPartitions: z.number().int().positive().default(3),
-  /** Positions file (JSON; `.bak` holds the previous generation). */
-  positions: z.string().min(1).default("/var/lib/boxscope/ship-positions.json"),
+  /**
+   * Positions file (JSON; `.bak` holds the previous generation). Not under /var/lib/boxscope: that
+   * is the shim's read-only FUSE mountpoint, which would hide the file or refuse its writes.
+   */
+  positions: z.string().min(1).default("/var/lib/boxscope-ship/positions.json"),
   /** Recovery when the positions file is corrupt: `bak` previous generation, `end`, `start`. */
   positionsRecover: z.enum(["bak", "start", "end"]).optional(),
   /** Where files never seen before start: `beginning` (default) or `end`. */
