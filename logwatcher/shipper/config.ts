@@ -28,7 +28,7 @@ const regexSource = z
 /** The `ship:` section of boxscope.yaml; defaults are the embedded defaults. */
 export const shipConfigSchema = z.strictObject({
   /** The logwatcher's flat directory of symlinks. */
-  spool: z.string().min(1).default("/var/spool/boxscope"),
+  spool: z.string().min(1).default("/run/boxscope/spool"),
   /** Host log directory; its first level names the container (`<logRoot>/<container>/**`). */
   logRoot: z.string().min(1).default("/app/log"),
   brokers: brokerList.default(["127.0.0.1:9092"]),

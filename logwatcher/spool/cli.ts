@@ -37,7 +37,7 @@ export function registerLogwatcherCommand(program: Command): void {
     .command("logwatcher")
     .description("keep a flat spool of unique symlinks in step with every log file under the log root")
     .option("--log-root <dir>", "host log directory, one subdirectory per container (default /app/log)")
-    .option("--spool <dir>", "flat directory of symlinks for the shipper (default /var/spool/boxscope)")
+    .option("--spool <dir>", "flat directory of symlinks for the shipper (default /run/boxscope/spool)")
     .option("--include <globs>", "comma-separated globs of files to link (default *.log)", globList)
     .option("--exclude <globs>", "comma-separated globs to skip (default *.gz)", globList)
     .option(

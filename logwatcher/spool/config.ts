@@ -5,7 +5,7 @@ export const logwatcherConfigSchema = z.strictObject({
   /** Host log directory: one subdirectory per container, log files at any depth below it. */
   logRoot: z.string().min(1).default("/app/log"),
   /** Flat directory of symlinks the shipper reads. Must not be inside logRoot. */
-  spool: z.string().min(1).default("/var/spool/boxscope"),
+  spool: z.string().min(1).default("/run/boxscope/spool"),
   /** Globs; a pattern without `/` matches the file name, one with `/` the path below logRoot. */
   include: z.array(z.string().min(1)).min(1).default(["*.log"]),
   exclude: z.array(z.string().min(1)).default(["*.gz"]),
