@@ -16,12 +16,16 @@ test("a record becomes a document in its UTC day's index with an id from its lin
   assert.ok(p.ok);
   assert.equal(p.index, "container-logs-2026.11.24");
   assert.equal(p.id, documentId("h", "1:2:ab", 7));
+  assert.equal(p.replayed, false);
+  assert.equal(p.time, Date.parse("2026-11-24T23:59:59.999Z"));
   const again = prepareDocument(
     Buffer.from(JSON.stringify({ ...rec, "@timestamp": "2026-11-24T10:00:00Z" })),
     "container-logs",
   );
   assert.equal(again.ok && again.id, p.id, "a re-sent line keeps its id");
   assert.notEqual(documentId("h", "1:2:ab", 8), p.id);
+  const replayed = prepareDocument(Buffer.from(JSON.stringify({ ...rec, replayed: true })), "container-logs");
+  assert.ok(replayed.ok && replayed.replayed, "the shipper's replay flag is read");
   assert.equal(dailyIndex("p", new Date("2026-01-02T03:04:05Z")), "p-2026.01.02");
 });
 

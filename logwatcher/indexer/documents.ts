@@ -2,7 +2,16 @@ import { createHash } from "node:crypto";
 
 /** A Kafka record turned into the document to index, or the reason it never can be. */
 export type Prepared =
-  | { ok: true; index: string; id: string; source: Record<string, unknown> }
+  | {
+      ok: true;
+      index: string;
+      id: string;
+      source: Record<string, unknown>;
+      /** `@timestamp` in ms since the epoch (picks the daily index). */
+      time: number;
+      /** The shipper re-read this record after a restart (`"replayed": true`): it may be indexed already. */
+      replayed: boolean;
+    }
   | { ok: false; reason: string };
 
 /**
@@ -49,5 +58,20 @@ export function prepareDocument(value: Buffer | null, indexPrefix: string): Prep
     index: dailyIndex(indexPrefix, ts),
     id: documentId(source.host as string, source.fileId as string, offset),
     source,
+    time: ts.getTime(),
+    replayed: source.replayed === true,
   };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The daily indices before the record's own where a replayed copy of it may already be: a line the
+ * shipper re-sends after a crash gets a new `@timestamp` (read time), so around midnight UTC its
+ * first copy sits in the previous day's index. Newest first; `lookbackDays` 0 means none.
+ */
+export function earlierDailyIndices(prefix: string, time: number, lookbackDays: number): string[] {
+  const out: string[] = [];
+  for (let d = 1; d <= lookbackDays; d++) out.push(dailyIndex(prefix, new Date(time - d * DAY_MS)));
+  return out;
 }

@@ -14,9 +14,11 @@ import type {
   LogProducer,
 } from "../kafka/types.js";
 import { classifyItem } from "./bulk.js";
+import { type ChunkTicket, PartitionCommits, Slots } from "./commit-order.js";
 import type { IndexConfig } from "./config.js";
 import { prepareDocument } from "./documents.js";
 import { createIndexMetrics, type IndexMetrics } from "./metrics.js";
+import { alreadyIndexed, replayProbe } from "./replay.js";
 import { indexTemplate } from "./template.js";
 
 export interface IndexerDeps {
@@ -29,8 +31,16 @@ interface Pending {
   message: InMessage;
   index: string;
   id: string;
-  /** The record value as received (a JSON object, validated by prepareDocument). */
-  raw: string;
+  time: number;
+  replayed: boolean;
+}
+
+/** A partition's chunks in flight, for one group generation. */
+interface PartitionState {
+  generation: number;
+  commits: PartitionCommits;
+  /** Commits of this partition, one after the other (each commits a higher offset). */
+  committing: Promise<void>;
 }
 
 interface DeadLetter {
@@ -47,9 +57,18 @@ class Abandoned extends Error {}
  * went to the dead-letter topic); Elasticsearch down means the batch is retried with backoff while
  * the group membership is kept alive.
  *
- * Uses `client.bulk` rather than `helpers.bulk`: the helper owns its own batching and retries and
- * reports failures through callbacks, while the commit rule here needs to know, per Kafka batch,
- * that every item was written or dead-lettered before the offset moves.
+ * Throughput: up to `bulkConcurrency` `_bulk` requests are in flight at once (Elasticsearch stays
+ * as busy as under a plain concurrent bulk load), and the batch handler returns as soon as its
+ * chunks are handed out, so the consumer fetches the next batch while they are indexed. Chunks
+ * may finish in any order; `PartitionCommits` moves the committed offset only over the oldest run
+ * of finished chunks, so it never passes a record Elasticsearch has not accepted. Work fetched in
+ * an older group generation (a rebalance happened meanwhile) is abandoned uncommitted: the
+ * partition's next owner reads it again from the committed offset, onto the same document ids.
+ *
+ * Uses `transport.request` on `/_bulk` rather than `helpers.bulk`: the helper owns its own batching
+ * and retries and reports failures through callbacks, while the commit rule here needs to know, per
+ * chunk, that every item was written or dead-lettered before the offset moves; and each record's
+ * own JSON goes out as the document source without being serialized again.
  */
 export async function startIndexer(config: IndexConfig, deps: IndexerDeps): Promise<RunningService> {
   const indexer = new Indexer(config, deps);
@@ -69,6 +88,8 @@ class Indexer {
   private readonly metrics: IndexMetrics;
   private readonly sleeper = new Sleeper();
   private readonly deadLetterTopic: string;
+  private readonly slots: Slots;
+  private readonly partitions = new Map<string, PartitionState>();
   private consumer: LogConsumer | undefined;
   private dlq: LogProducer | undefined;
   private stopping = false;
@@ -90,6 +111,7 @@ class Indexer {
     this.es = new Client({ node: config.elasticsearch, maxRetries: 0, requestTimeout: 60000 });
     this.metrics = createIndexMetrics(deps.registry);
     this.deadLetterTopic = config.deadLetterTopic ?? `${config.topic}-dead-letter`;
+    this.slots = new Slots(config.bulkConcurrency);
   }
 
   async run(): Promise<void> {
@@ -126,7 +148,11 @@ class Indexer {
     this.stopping = true;
     this.sleeper.wake();
     await running.catch(() => undefined);
-    // disconnect waits for the batch in progress; uncommitted work is re-consumed by the next owner.
+    // Chunks in flight finish their current request (retries are abandoned) and commit what
+    // Elasticsearch accepted while the consumer is still connected; the rest is re-consumed.
+    while (this.slots.inUse > 0) await this.slots.whenFree();
+    await Promise.all([...this.partitions.values()].map((p) => p.committing));
+    // disconnect waits for the batch handler in progress (it returns once stopping is seen).
     await this.consumer?.disconnect().catch(() => undefined);
     await this.dlq?.disconnect().catch(() => undefined);
     await this.es.close();
@@ -150,16 +176,23 @@ class Indexer {
     }
   }
 
+  /**
+   * Hands the batch out in chunks of `bulkMaxDocs`, each as soon as a `_bulk` slot is free, and
+   * returns once all are handed out (the consumer then fetches the next batch). Waiting for a slot
+   * keeps the group membership alive with heartbeats.
+   */
   private async handleBatch(batch: InBatch, control: BatchControl): Promise<void> {
     this.metrics.lagByPartition.set(batch.partition, batch.lag);
+    const state = this.partitionState(batch.topic, batch.partition, control.generation);
     const size = this.config.bulkMaxDocs;
     try {
       for (let i = 0; i < batch.messages.length; i += size) {
         const chunk = batch.messages.slice(i, i + size);
-        await this.indexChunk(chunk, control);
-        const last = chunk[chunk.length - 1];
-        if (last) await control.commit(last.offset);
-        await control.heartbeat();
+        const last = (chunk[chunk.length - 1] as InMessage).offset;
+        await this.acquireSlot(control);
+        const ticket = state.commits.add(last);
+        control.resolve(last);
+        void this.runChunk(chunk, batch, state, ticket);
       }
     } catch (e) {
       if (e instanceof Abandoned) return;
@@ -167,29 +200,97 @@ class Indexer {
     }
   }
 
-  /** Indexes every record of the chunk or dead-letters it; returns only when all are settled. */
-  private async indexChunk(messages: InMessage[], control: BatchControl): Promise<void> {
+  private partitionState(topic: string, partition: number, generation: number): PartitionState {
+    const key = `${topic}\u0000${partition}`;
+    let state = this.partitions.get(key);
+    if (!state || state.generation !== generation) {
+      // Chunks of the older generation keep their own state object and never commit.
+      state = { generation, commits: new PartitionCommits(), committing: Promise.resolve() };
+      this.partitions.set(key, state);
+    }
+    return state;
+  }
+
+  private async acquireSlot(control: BatchControl): Promise<void> {
+    while (!this.slots.tryAcquire()) {
+      if (!control.isRunning() || this.stopping) throw new Abandoned();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.slots.whenFree(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, 1000);
+        }),
+      ]);
+      clearTimeout(timer);
+      // kafkajs sends a heartbeat only when the interval has passed; otherwise this is free.
+      await control.heartbeat();
+    }
+  }
+
+  /** Whether work fetched in `generation` may still go on (no rebalance since, not stopping). */
+  private current(generation: number): boolean {
+    return !this.stopping && this.consumer?.generation() === generation;
+  }
+
+  /** Indexes one chunk in its slot, then commits up to the oldest unfinished chunk of its partition. */
+  private async runChunk(
+    chunk: InMessage[],
+    batch: InBatch,
+    state: PartitionState,
+    ticket: ChunkTicket,
+  ): Promise<void> {
+    try {
+      await this.indexChunk(chunk, () => this.current(state.generation));
+    } catch (e) {
+      if (!(e instanceof Abandoned))
+        this.log.error({ err: errorText(e), partition: batch.partition }, "indexing a chunk failed");
+      return;
+    } finally {
+      this.slots.release();
+    }
+    const committable = state.commits.finish(ticket);
+    if (committable === undefined) return;
+    state.committing = state.committing.then(async () => {
+      try {
+        await this.consumer?.commitOffset(batch.topic, batch.partition, committable, state.generation);
+      } catch (e) {
+        // Not fatal: the records are in Elasticsearch; a later commit covers them, or the next
+        // owner re-reads them onto the same documents.
+        this.log.warn(
+          { err: errorText(e), partition: batch.partition, offset: committable },
+          "offset commit failed",
+        );
+      }
+    });
+  }
+
+  /**
+   * Indexes every record of the chunk or dead-letters it; returns only when all are settled.
+   * Throws Abandoned once `valid()` turns false (stop or rebalance): nothing of it is committed.
+   */
+  private async indexChunk(messages: InMessage[], valid: () => boolean): Promise<void> {
     let pending: Pending[] = [];
     const dead: DeadLetter[] = [];
     for (const message of messages) {
       const p = prepareDocument(message.value, this.config.indexPrefix);
-      if (p.ok)
-        pending.push({ message, index: p.index, id: p.id, raw: (message.value as Buffer).toString("utf8") });
+      if (p.ok) pending.push({ message, index: p.index, id: p.id, time: p.time, replayed: p.replayed });
       else dead.push({ message, reason: p.reason });
     }
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (!control.isRunning() || this.stopping) throw new Abandoned();
+      if (!valid()) throw new Abandoned();
       const retry: Pending[] = [];
       let failure: string | undefined;
       try {
+        pending = await this.dropReplayedDuplicates(pending);
+        if (pending.length === 0) break;
         // The record's own JSON is the document: no re-serialization of what was just parsed.
-        let ndjson = "";
+        const parts: (string | Buffer)[] = [];
         for (const p of pending)
-          ndjson += `{"index":{"_index":${JSON.stringify(p.index)},"_id":"${p.id}"}}\n${p.raw}\n`;
+          parts.push(`{"index":{"_index":"${p.index}","_id":"${p.id}"}}\n`, p.message.value as Buffer, "\n");
         const res = (await this.es.transport.request({
           method: "POST",
           path: "/_bulk",
-          bulkBody: ndjson,
+          bulkBody: bulkBody(parts),
         })) as estypes.BulkResponse;
         res.items.forEach((item, i) => {
           const p = pending[i] as Pending;
@@ -222,13 +323,30 @@ class Indexer {
           );
         }
         await this.sleeper.sleep(wait);
-        await control.heartbeat().catch(() => undefined);
       }
     }
-    if (dead.length > 0) await this.deadLetter(dead, control);
+    if (dead.length > 0) await this.deadLetter(dead, valid);
   }
 
-  private async deadLetter(dead: DeadLetter[], control: BatchControl): Promise<void> {
+  /**
+   * Replayed records (re-read by the shipper after a restart) whose document already sits in an
+   * earlier daily index are dropped: one `_mget` without sources per chunk that has any; chunks
+   * without replayed records cost nothing. Throws (the chunk is retried) when unsure.
+   */
+  private async dropReplayedDuplicates(pending: Pending[]): Promise<Pending[]> {
+    const probe = replayProbe(pending, this.config.indexPrefix, this.config.replayLookbackDays);
+    if (probe.docs.length === 0) return pending;
+    const res = (await this.es.mget({ docs: probe.docs, _source: false })) as {
+      docs: { found?: boolean; error?: { type?: string; reason?: string | null } }[];
+    };
+    const answer = alreadyIndexed(probe, res);
+    if (!answer.ok) throw new Error(answer.reason);
+    if (answer.skip.size === 0) return pending;
+    this.metrics.replayedDuplicates.inc(answer.skip.size);
+    return pending.filter((_, i) => !answer.skip.has(i));
+  }
+
+  private async deadLetter(dead: DeadLetter[], valid: () => boolean): Promise<void> {
     const messages = dead.map((d) => ({
       key: d.message.key?.toString("utf8") ?? "",
       value: JSON.stringify({
@@ -239,7 +357,7 @@ class Indexer {
       }),
     }));
     for (let attempt = 0; ; attempt++) {
-      if (!control.isRunning() || this.stopping) throw new Abandoned();
+      if (!valid()) throw new Abandoned();
       try {
         await this.dlq?.send(this.deadLetterTopic, messages);
         break;
@@ -269,4 +387,9 @@ function reasonClass(reason: string): string {
   if (m?.[1]) return m[1];
   if (reason.startsWith("missing")) return "missing_field";
   return "other";
+}
+
+/** One NDJSON body from action lines and the records' own bytes (no decode/re-encode of sources). */
+function bulkBody(parts: (string | Buffer)[]): Buffer {
+  return Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
 }

@@ -65,6 +65,11 @@ function kafkajsConsumer(kafka: Kafka, groupId: string): LogConsumer {
     maxBytes: 16 * 1024 * 1024,
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
   });
+  // Bumped on every join/sync of the group: work fetched under an older generation must not commit.
+  let generation = 0;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    generation++;
+  });
   return {
     connect: () => consumer.connect(),
     async run(topic, handler) {
@@ -89,6 +94,8 @@ function kafkajsConsumer(kafka: Kafka, groupId: string): LogConsumer {
             lag: Number.isFinite(lag) ? lag : 0,
           };
           await handler(inBatch, {
+            generation,
+            resolve: (offset) => resolveOffset(offset),
             heartbeat,
             isRunning: () => isRunning() && !isStale(),
             async commit(offset) {
@@ -105,6 +112,12 @@ function kafkajsConsumer(kafka: Kafka, groupId: string): LogConsumer {
           });
         },
       });
+    },
+    generation: () => generation,
+    async commitOffset(topic, partition, offset, inGeneration) {
+      if (inGeneration !== generation) return false;
+      await consumer.commitOffsets([{ topic, partition, offset: nextOffset(offset) }]);
+      return true;
     },
     onCrash(listener) {
       consumer.on(consumer.events.CRASH, (event) => listener(event.payload.error, event.payload.restart));
