@@ -2,6 +2,12 @@
 export interface ChunkTicket {
   readonly lastOffset: string;
   done: boolean;
+  /** Resolves when every older chunk of the partition has settled (finished or abandoned). */
+  readonly olderSettled: Promise<void>;
+  /** Resolves when this chunk and every older one have settled. */
+  readonly settled: Promise<void>;
+  /** Marks this chunk settled (called once, finished or abandoned). */
+  settle(): void;
 }
 
 /**
@@ -12,10 +18,18 @@ export interface ChunkTicket {
 export class PartitionCommits {
   private readonly queue: ChunkTicket[] = [];
   private head = 0;
+  private newestSettled: Promise<void> = Promise.resolve();
 
   /** Registers the next chunk (in the partition's order), ending at `lastOffset`. */
   add(lastOffset: string): ChunkTicket {
-    const ticket: ChunkTicket = { lastOffset, done: false };
+    const olderSettled = this.newestSettled;
+    let settle: () => void = () => undefined;
+    const own = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    const settled = Promise.all([olderSettled, own]).then(() => undefined);
+    this.newestSettled = settled;
+    const ticket: ChunkTicket = { lastOffset, done: false, olderSettled, settled, settle };
     this.queue.push(ticket);
     return ticket;
   }

@@ -18,7 +18,7 @@ import { type ChunkTicket, PartitionCommits, Slots } from "./commit-order.js";
 import type { IndexConfig } from "./config.js";
 import { prepareDocument } from "./documents.js";
 import { createIndexMetrics, type IndexMetrics } from "./metrics.js";
-import { alreadyIndexed, replayProbe } from "./replay.js";
+import { alreadyIndexed, replayedInChunk, replayProbe } from "./replay.js";
 import { indexTemplate } from "./template.js";
 
 export interface IndexerDeps {
@@ -33,6 +33,8 @@ interface Pending {
   id: string;
   time: number;
   replayed: boolean;
+  /** The document's JSON source (the record's own bytes, see prepareDocument). */
+  body: Buffer;
 }
 
 /** A partition's chunks in flight, for one group generation. */
@@ -240,13 +242,14 @@ class Indexer {
     ticket: ChunkTicket,
   ): Promise<void> {
     try {
-      await this.indexChunk(chunk, () => this.current(state.generation));
+      await this.indexChunk(chunk, ticket, () => this.current(state.generation));
     } catch (e) {
       if (!(e instanceof Abandoned))
         this.log.error({ err: errorText(e), partition: batch.partition }, "indexing a chunk failed");
       return;
     } finally {
       this.slots.release();
+      ticket.settle();
     }
     const committable = state.commits.finish(ticket);
     if (committable === undefined) return;
@@ -268,12 +271,13 @@ class Indexer {
    * Indexes every record of the chunk or dead-letters it; returns only when all are settled.
    * Throws Abandoned once `valid()` turns false (stop or rebalance): nothing of it is committed.
    */
-  private async indexChunk(messages: InMessage[], valid: () => boolean): Promise<void> {
+  private async indexChunk(messages: InMessage[], ticket: ChunkTicket, valid: () => boolean): Promise<void> {
     let pending: Pending[] = [];
     const dead: DeadLetter[] = [];
     for (const message of messages) {
       const p = prepareDocument(message.value, this.config.indexPrefix);
-      if (p.ok) pending.push({ message, index: p.index, id: p.id, time: p.time, replayed: p.replayed });
+      if (p.ok)
+        pending.push({ message, index: p.index, id: p.id, time: p.time, replayed: p.replayed, body: p.body });
       else dead.push({ message, reason: p.reason });
     }
     for (let attempt = 0; pending.length > 0; attempt++) {
@@ -281,17 +285,24 @@ class Indexer {
       const retry: Pending[] = [];
       let failure: string | undefined;
       try {
-        pending = await this.dropReplayedDuplicates(pending);
+        pending = await this.dropReplayedDuplicates(pending, ticket);
         if (pending.length === 0) break;
         // The record's own JSON is the document: no re-serialization of what was just parsed.
         const parts: (string | Buffer)[] = [];
         for (const p of pending)
-          parts.push(`{"index":{"_index":"${p.index}","_id":"${p.id}"}}\n`, p.message.value as Buffer, "\n");
+          parts.push(`{"index":{"_index":"${p.index}","_id":"${p.id}"}}\n`, p.body, "\n");
         const res = (await this.es.transport.request({
           method: "POST",
           path: "/_bulk",
+          // Only what the outcome needs: the full answer is ~200 bytes per item to build and parse.
+          querystring: { filter_path: "errors,items.*.status,items.*.error" },
           bulkBody: bulkBody(parts),
-        })) as estypes.BulkResponse;
+        })) as Pick<estypes.BulkResponse, "errors" | "items">;
+        if (!res.errors && res.items.length === pending.length) {
+          this.metrics.documents.inc(pending.length);
+          pending = [];
+          break;
+        }
         res.items.forEach((item, i) => {
           const p = pending[i] as Pending;
           const result = item.index ?? item.create ?? item.update;
@@ -302,6 +313,11 @@ class Indexer {
             failure = outcome.reason;
           } else dead.push({ message: p.message, reason: outcome.reason });
         });
+        // An answer with fewer items than documents sent: the unanswered ones are retried.
+        if (res.items.length < pending.length) {
+          retry.push(...pending.slice(res.items.length));
+          failure = `_bulk answered ${res.items.length} of ${pending.length} items`;
+        }
       } catch (e) {
         retry.push(...pending);
         failure = errorText(e);
@@ -331,19 +347,28 @@ class Indexer {
   /**
    * Replayed records (re-read by the shipper after a restart) whose document already sits in an
    * earlier daily index are dropped: one `_mget` without sources per chunk that has any; chunks
-   * without replayed records cost nothing. Throws (the chunk is retried) when unsure.
+   * without replayed records cost nothing. The `_mget` waits for the partition's older chunks
+   * (the first copy of a replayed line may be among them; GET is real-time, no refresh needed).
+   * Throws (the chunk is retried) when the answer is unsure.
    */
-  private async dropReplayedDuplicates(pending: Pending[]): Promise<Pending[]> {
-    const probe = replayProbe(pending, this.config.indexPrefix, this.config.replayLookbackDays);
-    if (probe.docs.length === 0) return pending;
-    const res = (await this.es.mget({ docs: probe.docs, _source: false })) as {
-      docs: { found?: boolean; error?: { type?: string; reason?: string | null } }[];
-    };
-    const answer = alreadyIndexed(probe, res);
-    if (!answer.ok) throw new Error(answer.reason);
-    if (answer.skip.size === 0) return pending;
-    this.metrics.replayedDuplicates.inc(answer.skip.size);
-    return pending.filter((_, i) => !answer.skip.has(i));
+  private async dropReplayedDuplicates(pending: Pending[], ticket: ChunkTicket): Promise<Pending[]> {
+    const inChunk = replayedInChunk(pending);
+    const rest = inChunk.size === 0 ? pending : pending.filter((_, i) => !inChunk.has(i));
+    const probe = replayProbe(rest, this.config.indexPrefix, this.config.replayLookbackDays);
+    let skipped = inChunk.size;
+    let kept = rest;
+    if (probe.docs.length > 0) {
+      await ticket.olderSettled;
+      const res = (await this.es.mget({ docs: probe.docs, _source: false })) as {
+        docs: { found?: boolean; error?: { type?: string; reason?: string | null } }[];
+      };
+      const answer = alreadyIndexed(probe, res);
+      if (!answer.ok) throw new Error(answer.reason);
+      skipped += answer.skip.size;
+      if (answer.skip.size > 0) kept = rest.filter((_, i) => !answer.skip.has(i));
+    }
+    if (skipped > 0) this.metrics.replayedDuplicates.inc(skipped);
+    return kept;
   }
 
   private async deadLetter(dead: DeadLetter[], valid: () => boolean): Promise<void> {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { earlierDailyIndices } from "./documents.js";
-import { alreadyIndexed, replayProbe } from "./replay.js";
+import { alreadyIndexed, replayedInChunk, replayProbe } from "./replay.js";
 
 const t = (iso: string) => new Date(iso).getTime();
 
@@ -47,4 +47,15 @@ test("found documents are skipped; a missing or closed index means not there; ot
   });
   assert.deepEqual(unsure, { ok: false, reason: "_mget no_shard_available_action_exception: down" });
   assert.equal(alreadyIndexed(probe, { docs: [] }).ok, false);
+});
+
+test("a replayed record whose first copy is earlier in the same chunk is dropped without a request", () => {
+  const records = [
+    { id: "a", time: t("2026-11-25T23:59:59Z"), replayed: false },
+    { id: "b", time: t("2026-11-26T00:00:01Z"), replayed: true },
+    { id: "a", time: t("2026-11-26T00:00:02Z"), replayed: true },
+    { id: "c", time: t("2026-11-26T00:00:03Z"), replayed: false },
+  ];
+  assert.deepEqual(replayedInChunk(records), new Set([2]));
+  assert.deepEqual(replayedInChunk([records[0], records[3]] as typeof records), new Set());
 });

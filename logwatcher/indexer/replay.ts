@@ -7,6 +7,21 @@ export interface ReplayCandidate {
   replayed: boolean;
 }
 
+/**
+ * Positions of replayed records whose first copy (same id, any index) is earlier in the same chunk:
+ * that copy is indexed by this very request, so the replay is dropped without asking.
+ */
+export function replayedInChunk(records: readonly ReplayCandidate[]): Set<number> {
+  const drop = new Set<number>();
+  if (!records.some((r) => r.replayed)) return drop;
+  const seen = new Set<string>();
+  records.forEach((r, i) => {
+    if (r.replayed && seen.has(r.id)) drop.add(i);
+    seen.add(r.id);
+  });
+  return drop;
+}
+
 /** One `_mget` for a chunk: a doc per (replayed record, earlier daily index). */
 export interface ReplayProbe {
   docs: { _index: string; _id: string }[];
