@@ -38,3 +38,20 @@ test("slots bound the requests in flight and wake a waiter on release", async ()
   assert.equal(s.inUse, 1);
   assert.ok(s.tryAcquire());
 });
+
+test("a chunk learns when every older chunk of its partition has settled, finished or abandoned", async () => {
+  const c = new PartitionCommits();
+  const a = c.add("9");
+  const b = c.add("19");
+  const d = c.add("29");
+  const order: string[] = [];
+  void d.olderSettled.then(() => order.push("older than d settled"));
+  b.settle();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(order, [], "a is still in flight");
+  a.settle(); // abandoned without finishing: it still settles
+  await d.olderSettled;
+  assert.deepEqual(order, ["older than d settled"]);
+  d.settle();
+  await d.settled;
+});
