@@ -4,7 +4,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { type Admin, Kafka, logLevel } from "kafkajs";
 import { indexConfigSchema } from "../../logwatcher/indexer/config.js";
-import { documentId, prepareDocument } from "../../logwatcher/indexer/documents.js";
+import { prepareDocument } from "../../logwatcher/indexer/documents.js";
 import { indexTemplate } from "../../logwatcher/indexer/template.js";
 import { type BenchContext, killAndWait, repoRoot, sleep, topicRecords } from "./common.js";
 import { SHIPPED_TOPIC, shipFiles } from "./ship.js";
@@ -51,7 +51,7 @@ async function rawLoad(url: string, values: string[], prefix: string): Promise<n
     for (const v of values.slice(i, i + 5000)) {
       const p = prepareDocument(Buffer.from(v), prefix);
       if (!p.ok) continue;
-      body += `${JSON.stringify({ index: { _index: p.index, _id: documentId(String(p.source.host), String(p.source.fileId), String(p.source.offset)) } })}\n${v}\n`;
+      body += `${JSON.stringify({ index: { _index: p.index, _id: p.id } })}\n${v}\n`;
     }
     bodies.push(body);
   }
