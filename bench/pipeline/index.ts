@@ -1,5 +1,6 @@
 /** Indexing Kafka → Elasticsearch: `boxscope index` beside a raw concurrent `_bulk` of the same documents. */
 import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { type Admin, Kafka, logLevel } from "kafkajs";
@@ -22,6 +23,18 @@ async function committedRecords(admin: Admin, group: string, topic: string): Pro
   let sum = 0;
   for (const t of offsets) for (const p of t.partitions) sum += Math.max(0, Number(p.offset));
   return sum;
+}
+
+/** user+sys CPU of a live process from /proc (Linux), in ms. */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat(5), i.e. 11 and 12 after "pid (comm) ".
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function warmGroupCoordinator(admin: Admin, group: string, topic: string): Promise<void> {
@@ -145,6 +158,7 @@ export async function benchIndexing(ctx: BenchContext): Promise<void> {
   let firstCommitAt = 0;
   let firstCommitted = 0;
   let indexMs = 0;
+  let indexCpuMs = Number.NaN;
   try {
     const deadline = Date.now() + 10 * 60 * 1000;
     for (;;) {
@@ -160,6 +174,7 @@ export async function benchIndexing(ctx: BenchContext): Promise<void> {
       await sleep(50);
     }
     indexMs = Date.now() - t0;
+    indexCpuMs = processCpuMs(idx.pid);
   } finally {
     await admin.disconnect();
     await killAndWait(idx, "SIGTERM");
@@ -185,6 +200,9 @@ export async function benchIndexing(ctx: BenchContext): Promise<void> {
   );
   console.log(
     `boxscope index after its 1st commit  ${steadyMs} ms  ${Math.round(steadyRate)} docs/s (${steadyDocs} docs after the first committed batch)`,
+  );
+  console.log(
+    `boxscope index CPU (user+sys) ${Math.round(indexCpuMs)} ms = ${(indexCpuMs / indexMs).toFixed(2)} of a core over its run (the raw load's client: ~0)`,
   );
   console.log(
     `ratio boxscope/raw = ${(startRate / rawRate).toFixed(2)} from start, ${(steadyRate / rawRate).toFixed(2)} after the first commit (target ≥ 0.8); load ${loadavg()
