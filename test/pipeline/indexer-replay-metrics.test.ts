@@ -5,7 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Kafka, logLevel } from "kafkajs";
+import { Registry } from "prom-client";
+import { silentLogger } from "../../common/logger.js";
+import { indexConfigSchema } from "../../logwatcher/indexer/config.js";
 import { documentId } from "../../logwatcher/indexer/documents.js";
+import { startIndexer } from "../../logwatcher/indexer/indexer.js";
 import { type ElasticsearchNode, elasticsearchPrereq, startElasticsearch } from "../helpers/elasticsearch.js";
 import { freePort, type KafkaBroker, kafkaPrereq, startKafka } from "../helpers/kafka.js";
 import { requirePrereq } from "../helpers/prereq.js";
@@ -155,6 +159,82 @@ describe("boxscope index: replayed lines across midnight, and --metrics-listen (
     const r2 = await fetch(`${es.url}/${prefix}-2026.11.25/_doc/${documentId("h1", "1:2:ab", 0)}`);
     assert.equal(r2.status, 404);
     assert.equal(await indexer.term(), 0, indexer.stderr);
+  });
+
+  test("a second member joining mid-stream (rebalance with bulks in flight) loses and duplicates nothing", {
+    timeout: 180_000,
+  }, async (t) => {
+    if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !requirePrereq(t, esOk.present, esOk.why)) return;
+    if (!kafka || !es) throw new Error("services did not start");
+    const run = randomBytes(4).toString("hex");
+    const topic = `rebalance-${run}`;
+    const prefix = `rebalance-${run}`;
+    const group = `g-${run}`;
+    const N = 60_000;
+    const client = new Kafka({ brokers: [kafka.brokers], logLevel: logLevel.NOTHING });
+    const admin = client.admin();
+    await admin.connect();
+    t.after(() => admin.disconnect());
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    const producer = client.producer();
+    await producer.connect();
+    for (let from = 0; from < N; from += 5000) {
+      const messages = [];
+      for (let i = from; i < from + 5000; i++) {
+        messages.push({
+          key: `c${i % 6}`,
+          value: JSON.stringify({
+            "@timestamp": "2026-11-25T12:00:00.000Z",
+            host: "h1",
+            container: `c${i % 6}`,
+            fileId: `1:${i % 6}:ab`,
+            offset: i,
+            line: `line ${i}`,
+          }),
+        });
+      }
+      await producer.send({ topic, acks: -1, messages });
+    }
+    await producer.disconnect();
+    const config = indexConfigSchema.parse({
+      brokers: kafka.brokers,
+      topic,
+      group,
+      elasticsearch: es.url,
+      indexPrefix: prefix,
+      indexReplicas: 0,
+      bulkMaxDocs: 1000,
+    });
+    const committed = async () => {
+      const offsets = await admin.fetchOffsets({ groupId: group, topics: [topic] }).catch(() => []);
+      return offsets.flatMap((o) => o.partitions).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    };
+    const registries = [new Registry(), new Registry()] as const;
+    const first = await startIndexer(config, { logger: silentLogger(), registry: registries[0] });
+    t.after(() => first.stop());
+    const deadline = Date.now() + 120_000;
+    while ((await committed()) === 0) {
+      if (Date.now() > deadline) throw new Error("the first member committed nothing");
+      await sleep(50);
+    }
+    // Joins while the first member has chunks in flight: the group rebalances under it.
+    const second = await startIndexer(config, { logger: silentLogger(), registry: registries[1] });
+    t.after(() => second.stop());
+    while ((await committed()) < N) {
+      if (Date.now() > deadline) throw new Error(`committed ${await committed()} of ${N}`);
+      await sleep(200);
+    }
+    assert.equal(await committed(), N, "offsets never pass the end or what was indexed");
+    const r = await fetch(`${es.url}/${prefix}-*/_refresh`, { method: "POST" });
+    assert.ok(r.ok);
+    const count = (await (await fetch(`${es.url}/${prefix}-*/_count`)).json()) as { count: number };
+    assert.equal(count.count, N, "one document per record");
+    const indexed = await Promise.all(
+      registries.map(async (r) => metric(await r.metrics(), "boxscope_index_documents_total") ?? 0),
+    );
+    t.diagnostic(`documents accepted by each member: ${indexed.join(", ")}`);
+    assert.ok((indexed[0] ?? 0) + (indexed[1] ?? 0) >= N);
+    await Promise.all([first.stop(), second.stop()]);
   });
 
   test("boxscope ship --metrics-listen serves boxscope_ship_* while shipping", {
