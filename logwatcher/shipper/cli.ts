@@ -48,13 +48,13 @@ export function registerShipCommand(program: Command): void {
       });
       const logger = createLogger({ level: globals.logLevel, name: "boxscope-ship" });
       const registry = new Registry();
-      // Loaded on use: `boxscope ship` must start fast (a slow start widens the window in which a
-      // rotation can outrun it), and the other commands need none of the Kafka/ES clients.
       const services: RunningService[] = [];
       if (config.metricsListen !== undefined) {
         // First, so a bad or taken address fails the command before anything is read.
         services.push(await serveMetrics(registry, config.metricsListen, logger, "ship metrics listen"));
       }
+      // Loaded on use: `boxscope ship` must start fast (a slow start widens the window in which a
+      // rotation can outrun it), and the other commands need none of the Kafka/ES clients.
       const { startShipper } = await import("./shipper.js");
       services.push(await startShipper(config, { logger, registry }));
       process.exitCode = await runUntilSignal(services, logger);
