@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { Registry } from "prom-client";
 import { loadConfig } from "../../common/config.js";
 import { createLogger } from "../../common/logger.js";
-import { runUntilSignal } from "../../common/service.js";
+import { type RunningService, runUntilSignal } from "../../common/service.js";
+import { serveMetrics } from "../metrics-listen.js";
 import { indexConfigSchema } from "./config.js";
 
 const int = (v: string): number => Number(v);
@@ -19,14 +20,27 @@ export function registerIndexCommand(program: Command): void {
     .option("--dead-letter-topic <name>", "topic for records that can never be indexed")
     .option("--index-prefix <prefix>", "daily indices are PREFIX-YYYY.MM.DD")
     .option("--index-replicas <n>", "replicas of each daily index", int)
+    .option("--bulk-concurrency <n>", "_bulk requests in flight at once", int)
+    .option(
+      "--replay-lookback-days <n>",
+      "days before a replayed record's index searched for its document (0 = off)",
+      int,
+    )
+    .option("--metrics-listen <host:port>", "serve Prometheus /metrics here (default: off)")
     .action(async (flags: Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<{ config?: string; logLevel: string }>();
       const config = loadConfig("index", indexConfigSchema, { configPath: globals.config, flags });
       const logger = createLogger({ level: globals.logLevel, name: "boxscope-index" });
       // Loaded on use: `boxscope ship` must start fast (a slow start widens the window in which a
       // rotation can outrun it), and the other commands need none of the Kafka/ES clients.
+      const registry = new Registry();
+      const services: RunningService[] = [];
+      if (config.metricsListen !== undefined) {
+        // First, so a bad or taken address fails the command before anything is consumed.
+        services.push(await serveMetrics(registry, config.metricsListen, logger, "index metrics listen"));
+      }
       const { startIndexer } = await import("./indexer.js");
-      const service = await startIndexer(config, { logger, registry: new Registry() });
-      process.exitCode = await runUntilSignal([service], logger);
+      services.push(await startIndexer(config, { logger, registry }));
+      process.exitCode = await runUntilSignal(services, logger);
     });
 }

@@ -18,6 +18,18 @@ export const indexConfigSchema = z.strictObject({
   indexReplicas: z.number().int().nonnegative().default(1),
   /** Documents per _bulk request. */
   bulkMaxDocs: z.number().int().positive().default(5000),
+  /**
+   * `_bulk` requests in flight at once (offsets are still committed strictly in order). 3 keeps a
+   * single node as busy as a plain concurrent bulk load; more mostly queues inside Elasticsearch.
+   */
+  bulkConcurrency: z.number().int().positive().default(3),
+  /**
+   * Days before a replayed record's own daily index in which its document is looked for (and the
+   * record skipped when found): a line re-sent across midnight UTC otherwise lands twice. 0 = off.
+   */
+  replayLookbackDays: z.number().int().nonnegative().default(1),
+  /** HOST:PORT to serve /metrics on (Prometheus text); unset = no metrics server. */
+  metricsListen: z.string().min(1).optional(),
   /** Longest wait between retries while Elasticsearch is down or overloaded. */
   maxBackoffMs: z.number().int().positive().default(10000),
 });

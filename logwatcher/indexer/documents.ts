@@ -1,8 +1,22 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /** A Kafka record turned into the document to index, or the reason it never can be. */
 export type Prepared =
-  | { ok: true; index: string; id: string; source: Record<string, unknown> }
+  | {
+      ok: true;
+      index: string;
+      id: string;
+      source: Record<string, unknown>;
+      /** `@timestamp` in ms since the epoch (picks the daily index). */
+      time: number;
+      /** The shipper re-read this record after a restart (`"replayed": true`): it may be indexed already. */
+      replayed: boolean;
+      /**
+       * The `_source` to send: the record's own bytes, or, when they hold a line break (valid JSON
+       * may, between tokens; the `_bulk` body is one document per line), the parsed object again.
+       */
+      body: Buffer;
+    }
   | { ok: false; reason: string };
 
 /**
@@ -11,7 +25,8 @@ export type Prepared =
  * commit) is written to the same document, once.
  */
 export function documentId(host: string, fileId: string, offset: number | string): string {
-  return createHash("sha1").update(`${host}\u0000${fileId}\u0000${offset}`).digest("base64url");
+  // One-shot hash: half the cost of createHash().update().digest() per record, same value.
+  return hash("sha1", `${host}\u0000${fileId}\u0000${offset}`, "base64url");
 }
 
 /** `<prefix>-YYYY.MM.DD` for the record's UTC day. */
@@ -20,6 +35,23 @@ export function dailyIndex(prefix: string, timestamp: Date): string {
   const m = String(timestamp.getUTCMonth() + 1).padStart(2, "0");
   const d = String(timestamp.getUTCDate()).padStart(2, "0");
   return `${prefix}-${y}.${m}.${d}`;
+}
+
+/**
+ * dailyIndex, taking the day from the text when the timestamp is ISO 8601 in UTC
+ * ("YYYY-MM-DDT...Z", what the shipper writes): no date formatting per record.
+ */
+function dailyIndexOf(prefix: string, stamp: string, ts: Date): string {
+  if (
+    stamp.length > 11 &&
+    stamp[4] === "-" &&
+    stamp[7] === "-" &&
+    stamp[10] === "T" &&
+    stamp[stamp.length - 1] === "Z" &&
+    ts.getUTCDate() === Number(stamp.slice(8, 10))
+  )
+    return `${prefix}-${stamp.slice(0, 4)}.${stamp.slice(5, 7)}.${stamp.slice(8, 10)}`;
+  return dailyIndex(prefix, ts);
 }
 
 /** Parses a shipper record (JSON: @timestamp, host, container, file, fileId, offset, line, ...). */
@@ -42,12 +74,29 @@ export function prepareDocument(value: Buffer | null, indexPrefix: string): Prep
   const offset = source.offset;
   if (typeof offset !== "number" && typeof offset !== "string")
     return { ok: false, reason: 'missing field "offset"' };
-  const ts = new Date(typeof source["@timestamp"] === "string" ? source["@timestamp"] : Number.NaN);
+  const stamp = source["@timestamp"];
+  const ts = new Date(typeof stamp === "string" ? stamp : Number.NaN);
   if (Number.isNaN(ts.getTime())) return { ok: false, reason: 'missing or invalid "@timestamp"' };
   return {
     ok: true,
-    index: dailyIndex(indexPrefix, ts),
+    index: dailyIndexOf(indexPrefix, stamp as string, ts),
     id: documentId(source.host as string, source.fileId as string, offset),
     source,
+    time: ts.getTime(),
+    replayed: source.replayed === true,
+    body: value.indexOf(10) === -1 ? value : Buffer.from(JSON.stringify(source)),
   };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The daily indices before the record's own where a replayed copy of it may already be: a line the
+ * shipper re-sends after a crash gets a new `@timestamp` (read time), so around midnight UTC its
+ * first copy sits in the previous day's index. Newest first; `lookbackDays` 0 means none.
+ */
+export function earlierDailyIndices(prefix: string, time: number, lookbackDays: number): string[] {
+  const out: string[] = [];
+  for (let d = 1; d <= lookbackDays; d++) out.push(dailyIndex(prefix, new Date(time - d * DAY_MS)));
+  return out;
 }

@@ -14,9 +14,11 @@ import type {
   LogProducer,
 } from "../kafka/types.js";
 import { classifyItem } from "./bulk.js";
+import { type ChunkTicket, PartitionCommits, Slots } from "./commit-order.js";
 import type { IndexConfig } from "./config.js";
 import { prepareDocument } from "./documents.js";
 import { createIndexMetrics, type IndexMetrics } from "./metrics.js";
+import { alreadyIndexed, replayedInChunk, replayProbe } from "./replay.js";
 import { indexTemplate } from "./template.js";
 
 export interface IndexerDeps {
@@ -29,8 +31,18 @@ interface Pending {
   message: InMessage;
   index: string;
   id: string;
-  /** The record value as received (a JSON object, validated by prepareDocument). */
-  raw: string;
+  time: number;
+  replayed: boolean;
+  /** The document's JSON source (the record's own bytes, see prepareDocument). */
+  body: Buffer;
+}
+
+/** A partition's chunks in flight, for one group generation. */
+interface PartitionState {
+  generation: number;
+  commits: PartitionCommits;
+  /** Commits of this partition, one after the other (each commits a higher offset). */
+  committing: Promise<void>;
 }
 
 interface DeadLetter {
@@ -47,9 +59,18 @@ class Abandoned extends Error {}
  * went to the dead-letter topic); Elasticsearch down means the batch is retried with backoff while
  * the group membership is kept alive.
  *
- * Uses `client.bulk` rather than `helpers.bulk`: the helper owns its own batching and retries and
- * reports failures through callbacks, while the commit rule here needs to know, per Kafka batch,
- * that every item was written or dead-lettered before the offset moves.
+ * Throughput: up to `bulkConcurrency` `_bulk` requests are in flight at once (Elasticsearch stays
+ * as busy as under a plain concurrent bulk load), and the batch handler returns as soon as its
+ * chunks are handed out, so the consumer fetches the next batch while they are indexed. Chunks
+ * may finish in any order; `PartitionCommits` moves the committed offset only over the oldest run
+ * of finished chunks, so it never passes a record Elasticsearch has not accepted. Work fetched in
+ * an older group generation (a rebalance happened meanwhile) is abandoned uncommitted: the
+ * partition's next owner reads it again from the committed offset, onto the same document ids.
+ *
+ * Uses `transport.request` on `/_bulk` rather than `helpers.bulk`: the helper owns its own batching
+ * and retries and reports failures through callbacks, while the commit rule here needs to know, per
+ * chunk, that every item was written or dead-lettered before the offset moves; and each record's
+ * own JSON goes out as the document source without being serialized again.
  */
 export async function startIndexer(config: IndexConfig, deps: IndexerDeps): Promise<RunningService> {
   const indexer = new Indexer(config, deps);
@@ -69,6 +90,8 @@ class Indexer {
   private readonly metrics: IndexMetrics;
   private readonly sleeper = new Sleeper();
   private readonly deadLetterTopic: string;
+  private readonly slots: Slots;
+  private readonly partitions = new Map<string, PartitionState>();
   private consumer: LogConsumer | undefined;
   private dlq: LogProducer | undefined;
   private stopping = false;
@@ -90,6 +113,7 @@ class Indexer {
     this.es = new Client({ node: config.elasticsearch, maxRetries: 0, requestTimeout: 60000 });
     this.metrics = createIndexMetrics(deps.registry);
     this.deadLetterTopic = config.deadLetterTopic ?? `${config.topic}-dead-letter`;
+    this.slots = new Slots(config.bulkConcurrency);
   }
 
   async run(): Promise<void> {
@@ -126,7 +150,11 @@ class Indexer {
     this.stopping = true;
     this.sleeper.wake();
     await running.catch(() => undefined);
-    // disconnect waits for the batch in progress; uncommitted work is re-consumed by the next owner.
+    // Chunks in flight finish their current request (retries are abandoned) and commit what
+    // Elasticsearch accepted while the consumer is still connected; the rest is re-consumed.
+    while (this.slots.inUse > 0) await this.slots.whenFree();
+    await Promise.all([...this.partitions.values()].map((p) => p.committing));
+    // disconnect waits for the batch handler in progress (it returns once stopping is seen).
     await this.consumer?.disconnect().catch(() => undefined);
     await this.dlq?.disconnect().catch(() => undefined);
     await this.es.close();
@@ -150,16 +178,23 @@ class Indexer {
     }
   }
 
+  /**
+   * Hands the batch out in chunks of `bulkMaxDocs`, each as soon as a `_bulk` slot is free, and
+   * returns once all are handed out (the consumer then fetches the next batch). Waiting for a slot
+   * keeps the group membership alive with heartbeats.
+   */
   private async handleBatch(batch: InBatch, control: BatchControl): Promise<void> {
     this.metrics.lagByPartition.set(batch.partition, batch.lag);
+    const state = this.partitionState(batch.topic, batch.partition, control.generation);
     const size = this.config.bulkMaxDocs;
     try {
       for (let i = 0; i < batch.messages.length; i += size) {
         const chunk = batch.messages.slice(i, i + size);
-        await this.indexChunk(chunk, control);
-        const last = chunk[chunk.length - 1];
-        if (last) await control.commit(last.offset);
-        await control.heartbeat();
+        const last = (chunk[chunk.length - 1] as InMessage).offset;
+        await this.acquireSlot(control);
+        const ticket = state.commits.add(last);
+        control.resolve(last);
+        void this.runChunk(chunk, batch, state, ticket);
       }
     } catch (e) {
       if (e instanceof Abandoned) return;
@@ -167,30 +202,109 @@ class Indexer {
     }
   }
 
-  /** Indexes every record of the chunk or dead-letters it; returns only when all are settled. */
-  private async indexChunk(messages: InMessage[], control: BatchControl): Promise<void> {
+  private partitionState(topic: string, partition: number, generation: number): PartitionState {
+    const key = `${topic}\u0000${partition}`;
+    let state = this.partitions.get(key);
+    if (!state || state.generation !== generation) {
+      // Chunks of the older generation keep their own state object and never commit.
+      state = { generation, commits: new PartitionCommits(), committing: Promise.resolve() };
+      this.partitions.set(key, state);
+    }
+    return state;
+  }
+
+  private async acquireSlot(control: BatchControl): Promise<void> {
+    while (!this.slots.tryAcquire()) {
+      if (!control.isRunning() || !this.current(control.generation)) throw new Abandoned();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.slots.whenFree(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, 1000);
+        }),
+      ]);
+      clearTimeout(timer);
+      // kafkajs sends a heartbeat only when the interval has passed; otherwise this is free.
+      await control.heartbeat();
+    }
+  }
+
+  /** Whether work fetched in `generation` may still go on (no rebalance since, not stopping). */
+  private current(generation: number): boolean {
+    return !this.stopping && this.consumer?.generation() === generation;
+  }
+
+  /** Indexes one chunk in its slot, then commits up to the oldest unfinished chunk of its partition. */
+  private async runChunk(
+    chunk: InMessage[],
+    batch: InBatch,
+    state: PartitionState,
+    ticket: ChunkTicket,
+  ): Promise<void> {
+    try {
+      await this.indexChunk(chunk, ticket, () => this.current(state.generation));
+    } catch (e) {
+      if (!(e instanceof Abandoned)) {
+        // Not an Elasticsearch or Kafka outage (those are retried inside): a bug. The partition's
+        // commits cannot pass this chunk any more while fetching goes on, so the indexer stops
+        // (exit 1) and its restart re-reads from the committed offset.
+        this.log.error({ err: errorText(e), partition: batch.partition }, "indexing a chunk failed");
+        this.giveUp(new Error(`indexing a chunk failed: ${errorText(e)}`));
+      }
+      return;
+    } finally {
+      this.slots.release();
+      ticket.settle();
+    }
+    const committable = state.commits.finish(ticket);
+    if (committable === undefined) return;
+    state.committing = state.committing.then(async () => {
+      try {
+        await this.consumer?.commitOffset(batch.topic, batch.partition, committable, state.generation);
+      } catch (e) {
+        // Not fatal: the records are in Elasticsearch; a later commit covers them, or the next
+        // owner re-reads them onto the same documents.
+        this.log.warn(
+          { err: errorText(e), partition: batch.partition, offset: committable },
+          "offset commit failed",
+        );
+      }
+    });
+  }
+
+  /**
+   * Indexes every record of the chunk or dead-letters it; returns only when all are settled.
+   * Throws Abandoned once `valid()` turns false (stop or rebalance): nothing of it is committed.
+   */
+  private async indexChunk(messages: InMessage[], ticket: ChunkTicket, valid: () => boolean): Promise<void> {
     let pending: Pending[] = [];
     const dead: DeadLetter[] = [];
     for (const message of messages) {
       const p = prepareDocument(message.value, this.config.indexPrefix);
       if (p.ok)
-        pending.push({ message, index: p.index, id: p.id, raw: (message.value as Buffer).toString("utf8") });
+        pending.push({ message, index: p.index, id: p.id, time: p.time, replayed: p.replayed, body: p.body });
       else dead.push({ message, reason: p.reason });
     }
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (!control.isRunning() || this.stopping) throw new Abandoned();
+      if (!valid()) throw new Abandoned();
       const retry: Pending[] = [];
       let failure: string | undefined;
       try {
+        pending = await this.dropReplayedDuplicates(pending, ticket);
+        if (pending.length === 0) break;
         // The record's own JSON is the document: no re-serialization of what was just parsed.
-        let ndjson = "";
-        for (const p of pending)
-          ndjson += `{"index":{"_index":${JSON.stringify(p.index)},"_id":"${p.id}"}}\n${p.raw}\n`;
         const res = (await this.es.transport.request({
           method: "POST",
           path: "/_bulk",
-          bulkBody: ndjson,
-        })) as estypes.BulkResponse;
+          // Only what the outcome needs: the full answer is ~200 bytes per item to build and parse.
+          querystring: { filter_path: "errors,items.*.status,items.*.error" },
+          bulkBody: bulkBody(pending),
+        })) as Pick<estypes.BulkResponse, "errors" | "items">;
+        if (!res.errors && res.items.length === pending.length) {
+          this.metrics.documents.inc(pending.length);
+          pending = [];
+          break;
+        }
         res.items.forEach((item, i) => {
           const p = pending[i] as Pending;
           const result = item.index ?? item.create ?? item.update;
@@ -201,6 +315,11 @@ class Indexer {
             failure = outcome.reason;
           } else dead.push({ message: p.message, reason: outcome.reason });
         });
+        // An answer with fewer items than documents sent: the unanswered ones are retried.
+        if (res.items.length < pending.length) {
+          retry.push(...pending.slice(res.items.length));
+          failure = `_bulk answered ${res.items.length} of ${pending.length} items`;
+        }
       } catch (e) {
         retry.push(...pending);
         failure = errorText(e);
@@ -222,13 +341,39 @@ class Indexer {
           );
         }
         await this.sleeper.sleep(wait);
-        await control.heartbeat().catch(() => undefined);
       }
     }
-    if (dead.length > 0) await this.deadLetter(dead, control);
+    if (dead.length > 0) await this.deadLetter(dead, valid);
   }
 
-  private async deadLetter(dead: DeadLetter[], control: BatchControl): Promise<void> {
+  /**
+   * Replayed records (re-read by the shipper after a restart) whose document already sits in an
+   * earlier daily index are dropped: one `_mget` without sources per chunk that has any; chunks
+   * without replayed records cost nothing. The `_mget` waits for the partition's older chunks
+   * (the first copy of a replayed line may be among them; GET is real-time, no refresh needed).
+   * Throws (the chunk is retried) when the answer is unsure.
+   */
+  private async dropReplayedDuplicates(pending: Pending[], ticket: ChunkTicket): Promise<Pending[]> {
+    const inChunk = replayedInChunk(pending);
+    const rest = inChunk.size === 0 ? pending : pending.filter((_, i) => !inChunk.has(i));
+    const probe = replayProbe(rest, this.config.indexPrefix, this.config.replayLookbackDays);
+    let skipped = inChunk.size;
+    let kept = rest;
+    if (probe.docs.length > 0) {
+      await ticket.olderSettled;
+      const res = (await this.es.mget({ docs: probe.docs, _source: false })) as {
+        docs: { found?: boolean; error?: { type?: string; reason?: string | null } }[];
+      };
+      const answer = alreadyIndexed(probe, res);
+      if (!answer.ok) throw new Error(answer.reason);
+      skipped += answer.skip.size;
+      if (answer.skip.size > 0) kept = rest.filter((_, i) => !answer.skip.has(i));
+    }
+    if (skipped > 0) this.metrics.replayedDuplicates.inc(skipped);
+    return kept;
+  }
+
+  private async deadLetter(dead: DeadLetter[], valid: () => boolean): Promise<void> {
     const messages = dead.map((d) => ({
       key: d.message.key?.toString("utf8") ?? "",
       value: JSON.stringify({
@@ -239,7 +384,7 @@ class Indexer {
       }),
     }));
     for (let attempt = 0; ; attempt++) {
-      if (!control.isRunning() || this.stopping) throw new Abandoned();
+      if (!valid()) throw new Abandoned();
       try {
         await this.dlq?.send(this.deadLetterTopic, messages);
         break;
@@ -269,4 +414,25 @@ function reasonClass(reason: string): string {
   if (m?.[1]) return m[1];
   if (reason.startsWith("missing")) return "missing_field";
   return "other";
+}
+
+/**
+ * The NDJSON `_bulk` body in one buffer: an action line per document (ASCII: the index name is
+ * checked by the config, the id is base64url) followed by the record's own bytes. Written in
+ * place rather than concatenated from per-document strings and buffers, which left ~3 objects of
+ * garbage per document.
+ */
+function bulkBody(pending: readonly Pending[]): Buffer {
+  const actions = pending.map((p) => `{"index":{"_index":"${p.index}","_id":"${p.id}"}}\n`);
+  let size = 0;
+  for (let i = 0; i < pending.length; i++)
+    size += (actions[i] as string).length + (pending[i] as Pending).body.length + 1;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < pending.length; i++) {
+    at += out.write(actions[i] as string, at, "latin1");
+    at += (pending[i] as Pending).body.copy(out, at);
+    out[at++] = 0x0a;
+  }
+  return out;
 }

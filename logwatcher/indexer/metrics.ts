@@ -4,6 +4,7 @@ export interface IndexMetrics {
   documents: Counter;
   retries: Counter;
   deadLetters: Counter<"reason">;
+  replayedDuplicates: Counter;
   /** Latest lag per partition; the gauge reports their sum. */
   lagByPartition: Map<number, number>;
 }
@@ -37,6 +38,11 @@ export function createIndexMetrics(registry: Registry): IndexMetrics {
       name: "boxscope_index_dead_letters_total",
       help: "Records sent to the dead-letter topic, by reason class",
       labelNames: ["reason"],
+      registers,
+    }),
+    replayedDuplicates: new Counter({
+      name: "boxscope_index_replayed_duplicates_total",
+      help: "Replayed records skipped because their document already exists in an earlier daily index",
       registers,
     }),
     lagByPartition,

@@ -52,12 +52,29 @@ export interface BatchControl {
   isRunning(): boolean;
   /** Marks every message up to and including `offset` done and commits it. */
   commit(offset: string): Promise<void>;
+  /**
+   * Lets the consumer fetch past `offset` without committing it: the handler may return while the
+   * work on its records goes on, and commits later through `LogConsumer.commitOffset`.
+   */
+  resolve(offset: string): void;
+  /** The group generation (assignment) this batch was fetched in; see `LogConsumer.generation`. */
+  readonly generation: number;
 }
 
 export interface LogConsumer {
   connect(): Promise<void>;
   /** Runs the handler for each fetched batch; offsets are committed only through `commit`. */
   run(topic: string, handler: (batch: InBatch, control: BatchControl) => Promise<void>): Promise<void>;
+  /**
+   * The current group generation: it changes on every (re)join, after which partitions may belong
+   * to another member and records fetched before are fetched again from the committed offsets.
+   */
+  generation(): number;
+  /**
+   * Commits every message of the partition up to and including `offset`, outside a batch handler,
+   * if the member is still in `generation`; resolves false (nothing committed) when it is not.
+   */
+  commitOffset(topic: string, partition: number, offset: string, generation: number): Promise<boolean>;
   /** Called when the consumer crashed; `restarting` false means it gave up for good. */
   onCrash(listener: (error: Error, restarting: boolean) => void): void;
   disconnect(): Promise<void>;

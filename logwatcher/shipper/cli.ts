@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { Registry } from "prom-client";
 import { loadConfig } from "../../common/config.js";
 import { createLogger } from "../../common/logger.js";
-import { runUntilSignal } from "../../common/service.js";
+import { type RunningService, runUntilSignal } from "../../common/service.js";
+import { serveMetrics } from "../metrics-listen.js";
 import { shipConfigSchema } from "./config.js";
 
 interface ShipFlags {
@@ -38,6 +39,7 @@ export function registerShipCommand(program: Command): void {
     .option("--host <name>", "host name written into every record")
     .option("--partial-flush-ms <ms>", "ship an unterminated last line after this long without growth", int)
     .option("--poll-interval-ms <ms>", "spool scan interval", int)
+    .option("--metrics-listen <host:port>", "serve Prometheus /metrics here (default: off)")
     .action(async (flags: ShipFlags & Record<string, unknown>, cmd: Command) => {
       const globals = cmd.optsWithGlobals<{ config?: string; logLevel: string }>();
       const config = loadConfig("ship", shipConfigSchema, {
@@ -46,10 +48,15 @@ export function registerShipCommand(program: Command): void {
       });
       const logger = createLogger({ level: globals.logLevel, name: "boxscope-ship" });
       const registry = new Registry();
+      const services: RunningService[] = [];
+      if (config.metricsListen !== undefined) {
+        // First, so a bad or taken address fails the command before anything is read.
+        services.push(await serveMetrics(registry, config.metricsListen, logger, "ship metrics listen"));
+      }
       // Loaded on use: `boxscope ship` must start fast (a slow start widens the window in which a
       // rotation can outrun it), and the other commands need none of the Kafka/ES clients.
       const { startShipper } = await import("./shipper.js");
-      const service = await startShipper(config, { logger, registry });
-      process.exitCode = await runUntilSignal([service], logger);
+      services.push(await startShipper(config, { logger, registry }));
+      process.exitCode = await runUntilSignal(services, logger);
     });
 }

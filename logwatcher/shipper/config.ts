@@ -52,6 +52,8 @@ export const shipConfigSchema = z.strictObject({
   startAt: z.enum(["beginning", "end"]).default("beginning"),
   /** Host name written into every record. */
   host: z.string().min(1).default(hostname()),
+  /** HOST:PORT to serve /metrics on (Prometheus text); unset = no metrics server. */
+  metricsListen: z.string().min(1).optional(),
   pollIntervalMs: z.number().int().positive().default(250),
   /** An unterminated last line (or multi-line record) is shipped after this long without growth. */
   partialFlushMs: z.number().int().positive().default(5000),
