@@ -14,7 +14,13 @@ export interface BenchContext {
   bytes: number;
   lines: number;
   brokers: string;
-  es: ElasticsearchNode;
+  /** Started only when a selected part indexes (see run.ts). */
+  es?: ElasticsearchNode;
+}
+
+export function elasticsearchOf(ctx: BenchContext): ElasticsearchNode {
+  if (!ctx.es) throw new Error("this bench part needs Elasticsearch, which run.ts did not start");
+  return ctx.es;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

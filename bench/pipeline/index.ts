@@ -7,7 +7,7 @@ import { type Admin, Kafka, logLevel } from "kafkajs";
 import { indexConfigSchema } from "../../logwatcher/indexer/config.js";
 import { prepareDocument } from "../../logwatcher/indexer/documents.js";
 import { indexTemplate } from "../../logwatcher/indexer/template.js";
-import { type BenchContext, killAndWait, repoRoot, sleep, topicRecords } from "./common.js";
+import { type BenchContext, elasticsearchOf, killAndWait, repoRoot, sleep, topicRecords } from "./common.js";
 import { SHIPPED_TOPIC, shipFiles } from "./ship.js";
 
 /** BENCH_CPU_PROF=DIR writes a `node --cpu-prof` profile of the indexer process into DIR. */
@@ -93,7 +93,8 @@ async function rawLoad(url: string, values: string[], prefix: string): Promise<n
 }
 
 export async function benchIndexing(ctx: BenchContext): Promise<void> {
-  const { brokers, es } = ctx;
+  const { brokers } = ctx;
+  const es = elasticsearchOf(ctx);
   const LINES = ctx.lines;
   // Without the shipping part in this run, fill the topic first (untimed).
   if ((await topicRecords(brokers, SHIPPED_TOPIC)) < LINES) await shipFiles(ctx, "rdkafka", SHIPPED_TOPIC);

@@ -15,6 +15,7 @@ import {
   appendLines,
   type BenchContext,
   boxscope,
+  elasticsearchOf,
   killAndWait,
   rsyslog,
   sleep,
@@ -181,15 +182,15 @@ async function indexedDocuments(
     "--group",
     `bench-${prefix}`,
     "--elasticsearch",
-    ctx.es.url,
+    elasticsearchOf(ctx).url,
     "--index-prefix",
     prefix,
     "--index-replicas",
     "0",
   ]);
   const count = async () => {
-    await fetch(`${ctx.es.url}/${prefix}-*/_refresh`, { method: "POST" });
-    const r = await fetch(`${ctx.es.url}/${prefix}-*/_count`);
+    await fetch(`${elasticsearchOf(ctx).url}/${prefix}-*/_refresh`, { method: "POST" });
+    const r = await fetch(`${elasticsearchOf(ctx).url}/${prefix}-*/_count`);
     return r.ok ? ((await r.json()) as { count: number }).count : 0;
   };
   const deadline = Date.now() + 90_000;

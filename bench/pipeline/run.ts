@@ -39,13 +39,14 @@ function selectedParts(): (keyof typeof PARTS)[] {
 async function main(): Promise<void> {
   const parts = selectedParts();
   const root = mkdtempSync(join(tmpdir(), "boxscope-bench-pipeline-"));
-  console.log(
-    `bench:pipeline: ${LINES} lines over ${CONTAINERS} files; parts ${parts.join(",")}; starting Kafka and Elasticsearch`,
-  );
-  const [kafka, es] = await Promise.all([startKafka(), startElasticsearch()]);
+  console.log(`bench:pipeline: ${LINES} lines over ${CONTAINERS} files; parts ${parts.join(",")}`);
+  // Elasticsearch only when a part indexes: its JVM would otherwise load the shipping runs.
+  const needsEs = parts.some((p) => p !== "ship");
+  const [kafka, es] = await Promise.all([startKafka(), needsEs ? startElasticsearch() : undefined]);
+  const stopAll = () => Promise.all([kafka.destroy(), es?.stop()]);
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.once(sig, () => {
-      void Promise.all([kafka.destroy(), es.stop()]).finally(() => process.exit(130));
+      void stopAll().finally(() => process.exit(130));
     });
   }
   const brokers = kafka.brokers;
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
     const ctx: BenchContext = { root, logs, files, bytes, lines: LINES, brokers, es };
     for (const part of parts) await PARTS[part](ctx);
   } finally {
-    await Promise.all([kafka.destroy(), es.stop()]);
+    await stopAll();
     rmSync(root, { recursive: true, force: true });
   }
 }
