@@ -37,6 +37,20 @@ export async function topicRecords(brokers: string, topic: string): Promise<numb
   }
 }
 
+/** Creates 3-partition topics and waits for their leaders. */
+export async function createTopics(brokers: string, topics: string[]): Promise<void> {
+  const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: topics.map((topic) => ({ topic, numPartitions: 3 })),
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Polls until the topic holds at least `n` records; returns the elapsed ms from `t0`. */
 export async function waitTopic(
   brokers: string,

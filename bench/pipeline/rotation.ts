@@ -10,11 +10,11 @@
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, renameSync, symlinkSync, truncateSync } from "node:fs";
 import { join } from "node:path";
-import { Kafka, logLevel } from "kafkajs";
 import {
   appendLines,
   type BenchContext,
   boxscope,
+  createTopics,
   elasticsearchOf,
   killAndWait,
   rsyslog,
@@ -205,17 +205,4 @@ async function indexedDocuments(
   n = await count();
   await killAndWait(idx, "SIGTERM");
   return n;
-}
-
-async function createTopics(brokers: string, topics: string[]): Promise<void> {
-  const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: topics.map((topic) => ({ topic, numPartitions: 3 })),
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
 }

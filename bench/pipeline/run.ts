@@ -10,10 +10,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Kafka, logLevel } from "kafkajs";
 import { startElasticsearch } from "../../test/helpers/elasticsearch.js";
 import { startKafka } from "../../test/helpers/kafka.js";
-import { type BenchContext, generate } from "./common.js";
+import { type BenchContext, createTopics, generate } from "./common.js";
 import { benchIndexing } from "./index.js";
 import { benchRotation } from "./rotation.js";
 import { benchShipping } from "./ship.js";
@@ -50,14 +49,7 @@ async function main(): Promise<void> {
     });
   }
   const brokers = kafka.brokers;
-  const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  const topics = ["b-kcat", "b-ship", "b-ship-kafkajs", "b-rsyslog", "s-ship", "s-rsyslog"];
-  await admin.createTopics({
-    topics: topics.map((topic) => ({ topic, numPartitions: 3 })),
-    waitForLeaders: true,
-  });
-  await admin.disconnect();
+  await createTopics(brokers, ["b-kcat", "b-ship", "b-ship-kafkajs", "b-rsyslog", "s-ship", "s-rsyslog"]);
   try {
     const logs = join(root, "logs");
     const { files, bytes } = generate(logs, CONTAINERS, LINES);

@@ -1,12 +1,12 @@
 /** Shipping files → Kafka: `kcat -P`, `boxscope ship` (rdkafka, kafkajs) and rsyslog on the same files. */
 import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { Kafka, logLevel } from "kafkajs";
 import { silentLogger } from "../../common/logger.js";
 import { createRdkafkaClient } from "../../logwatcher/kafka/rdkafka.js";
 import {
   type BenchContext,
   boxscope,
+  createTopics,
   kcatProduce,
   killAndWait,
   mbps,
@@ -68,19 +68,6 @@ async function rsyslogFiles(ctx: BenchContext, topic: string, dir: string): Prom
     return await waitTopic(ctx.brokers, topic, ctx.lines, t0, 300000);
   } finally {
     await killAndWait(rs, "SIGTERM");
-  }
-}
-
-async function createTopics(brokers: string, topics: string[]): Promise<void> {
-  const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: topics.map((topic) => ({ topic, numPartitions: 3 })),
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
   }
 }
 
