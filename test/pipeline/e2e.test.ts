@@ -15,47 +15,37 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { Kafka, logLevel } from "kafkajs";
 import { Registry } from "prom-client";
 import { silentLogger } from "../../common/logger.js";
 import { indexConfigSchema } from "../../logwatcher/indexer/config.js";
 import { startIndexer } from "../../logwatcher/indexer/indexer.js";
-import { type ElasticsearchNode, elasticsearchPrereq, startElasticsearch } from "../helpers/elasticsearch.js";
-import { type KafkaBroker, kafkaPrereq, startKafka } from "../helpers/kafka.js";
+import { elasticsearchPrereq } from "../helpers/elasticsearch.js";
+import { kafkaPrereq } from "../helpers/kafka.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { CliProcess, esCount, esDocuments, fileState, sleep, waitAcked } from "./harness.js";
+import {
+  CliProcess,
+  esCount,
+  esDocuments,
+  fileState,
+  pipelineServices,
+  sleep,
+  waitAcked,
+} from "./harness.js";
 
 const kafkaOk = kafkaPrereq();
 const esOk = elasticsearchPrereq();
 const kcatOk = spawnSync("kcat", ["-V"]).status === 0;
 
 describe("log pipeline end to end (real Kafka + Elasticsearch)", { timeout: 600_000 }, () => {
-  let kafka: KafkaBroker | undefined;
-  let es: ElasticsearchNode | undefined;
-
-  before(async () => {
-    if (!kafkaOk.present || !esOk.present) return;
-    // Started side by side; each one is kept as soon as it is up so `after` stops it even when the
-    // other failed.
-    await Promise.all([
-      startKafka().then((k) => {
-        kafka = k;
-      }),
-      startElasticsearch().then((e) => {
-        es = e;
-      }),
-    ]);
-  });
-  after(async () => {
-    await Promise.all([kafka?.destroy(), es?.stop()]);
-  });
+  const services = pipelineServices(kafkaOk.present && esOk.present);
 
   test("N lines through rotations, crashes, a 30 s Kafka outage and an Elasticsearch outage land exactly once", {
     timeout: 420_000,
   }, async (t) => {
     if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !requirePrereq(t, esOk.present, esOk.why)) return;
-    if (!kafka || !es) throw new Error("services did not start");
+    const { kafka, es } = services.started();
     const root = mkdtempSync(join(tmpdir(), "boxscope-test-pipeline-"));
     const logRoot = join(root, "logs");
     const spool = join(root, "spool");
@@ -278,7 +268,7 @@ describe("log pipeline end to end (real Kafka + Elasticsearch)", { timeout: 600_
   }, async (t) => {
     if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !requirePrereq(t, esOk.present, esOk.why)) return;
     if (!requirePrereq(t, kcatOk, "kcat (Debian kcat) reads the dead-letter topic")) return;
-    if (!kafka || !es) throw new Error("services did not start");
+    const { kafka, es } = services.started();
     const run = randomBytes(4).toString("hex");
     const topic = `dlq-src-${run}`;
     const prefix = `dlq-${run}`;

@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { after, before } from "node:test";
+import { type ElasticsearchNode, startElasticsearch } from "../helpers/elasticsearch.js";
+import { type KafkaBroker, startKafka } from "../helpers/kafka.js";
 import { repoRoot } from "../helpers/paths.js";
 
 /** A `node bin/boxscope.js ...` child whose stderr is kept for assertions and failure reports. */
@@ -109,4 +112,40 @@ export async function esCount(url: string, pattern: string): Promise<number> {
   const res = await fetch(`${url}/${pattern}/_count`);
   if (!res.ok) return 0;
   return ((await res.json()) as { count: number }).count;
+}
+
+/** Kafka and Elasticsearch for one `describe` block (see pipelineServices). */
+export interface PipelineServices {
+  /** Both services; throws when `before` could not start them. */
+  started(): { kafka: KafkaBroker; es: ElasticsearchNode };
+}
+
+/**
+ * Registers `before`/`after` hooks in the calling `describe`: starts a Kafka broker and an
+ * Elasticsearch node side by side when both are installed, keeps each as soon as it is up so that
+ * `after` stops it even when the other failed.
+ */
+export function pipelineServices(present: boolean): PipelineServices {
+  let kafka: KafkaBroker | undefined;
+  let es: ElasticsearchNode | undefined;
+  before(async () => {
+    if (!present) return;
+    await Promise.all([
+      startKafka().then((k) => {
+        kafka = k;
+      }),
+      startElasticsearch().then((e) => {
+        es = e;
+      }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([kafka?.destroy(), es?.stop()]);
+  });
+  return {
+    started() {
+      if (!kafka || !es) throw new Error("Kafka and Elasticsearch did not start");
+      return { kafka, es };
+    },
+  };
 }

@@ -3,17 +3,17 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { Kafka, logLevel } from "kafkajs";
 import { Registry } from "prom-client";
 import { silentLogger } from "../../common/logger.js";
 import { indexConfigSchema } from "../../logwatcher/indexer/config.js";
 import { documentId } from "../../logwatcher/indexer/documents.js";
 import { startIndexer } from "../../logwatcher/indexer/indexer.js";
-import { type ElasticsearchNode, elasticsearchPrereq, startElasticsearch } from "../helpers/elasticsearch.js";
-import { freePort, type KafkaBroker, kafkaPrereq, startKafka } from "../helpers/kafka.js";
+import { elasticsearchPrereq } from "../helpers/elasticsearch.js";
+import { freePort, kafkaPrereq } from "../helpers/kafka.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { CliProcess, esDocuments, sleep } from "./harness.js";
+import { CliProcess, esDocuments, pipelineServices, sleep } from "./harness.js";
 
 const kafkaOk = kafkaPrereq();
 const esOk = elasticsearchPrereq();
@@ -49,29 +49,13 @@ async function scrapeUntil(
 describe("boxscope index: replayed lines across midnight, and --metrics-listen (real Kafka + Elasticsearch)", {
   timeout: 300_000,
 }, () => {
-  let kafka: KafkaBroker | undefined;
-  let es: ElasticsearchNode | undefined;
-
-  before(async () => {
-    if (!kafkaOk.present || !esOk.present) return;
-    await Promise.all([
-      startKafka().then((k) => {
-        kafka = k;
-      }),
-      startElasticsearch().then((e) => {
-        es = e;
-      }),
-    ]);
-  });
-  after(async () => {
-    await Promise.all([kafka?.destroy(), es?.stop()]);
-  });
+  const services = pipelineServices(kafkaOk.present && esOk.present);
 
   test("a line re-sent after midnight UTC with replayed:true is one document; its metrics are served", {
     timeout: 180_000,
   }, async (t) => {
     if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !requirePrereq(t, esOk.present, esOk.why)) return;
-    if (!kafka || !es) throw new Error("services did not start");
+    const { kafka, es } = services.started();
     const run = randomBytes(4).toString("hex");
     const topic = `replay-${run}`;
     const prefix = `replay-${run}`;
@@ -165,7 +149,7 @@ describe("boxscope index: replayed lines across midnight, and --metrics-listen (
     timeout: 180_000,
   }, async (t) => {
     if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !requirePrereq(t, esOk.present, esOk.why)) return;
-    if (!kafka || !es) throw new Error("services did not start");
+    const { kafka, es } = services.started();
     const run = randomBytes(4).toString("hex");
     const topic = `rebalance-${run}`;
     const prefix = `rebalance-${run}`;
@@ -241,7 +225,7 @@ describe("boxscope index: replayed lines across midnight, and --metrics-listen (
     timeout: 120_000,
   }, async (t) => {
     if (!requirePrereq(t, kafkaOk.present, kafkaOk.why)) return;
-    if (!kafka) throw new Error("Kafka did not start");
+    const { kafka } = services.started();
     const dir = mkdtempSync(join(tmpdir(), "boxscope-test-pipeline-shipmetrics-"));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const logRoot = join(dir, "logs");
