@@ -98,6 +98,8 @@ class Shipper {
       (batch) => this.applyAcks(batch),
       () => this.stopping && Date.now() > this.stopDeadline,
     );
+    // Spool discovery and truncation handling get the same maps and book by reference (not the
+    // Shipper): what they add or mark is what the read pass and the persist step then see.
     const shared = {
       config,
       log: this.log,
