@@ -10,7 +10,6 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import {
   createContainerCgroup,
@@ -18,6 +17,7 @@ import {
   type TestContainerCgroup,
 } from "../../test/helpers/container-cgroup.js";
 import { repoRoot } from "../../test/helpers/paths.js";
+import { freePort } from "../../test/helpers/prometheus.js";
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -33,15 +33,6 @@ const NODE_ARGS = arg("node-args", "")
 /** Print the slowest scrapes (index, ms since the loop began, latency) for each point. */
 const OUTLIERS = Number(arg("outliers", "0"));
 const CLK_TCK = 100;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === "object" ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");

@@ -1,21 +1,12 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { hasCommand, requirePrereq } from "../helpers/prereq.js";
+import { freePort } from "../helpers/prometheus.js";
 import { startTestExporter, waitFor } from "./helpers.js";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === "object" ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 test("a real Prometheus scrapes the exporter (it negotiates OpenMetrics first) and stores its series", {
   timeout: 60_000,

@@ -1,10 +1,11 @@
 import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { repoRoot } from "./paths.js";
+import { freePort } from "./prometheus.js";
 
 const run = promisify(execFile);
 
@@ -18,18 +19,8 @@ export function kafkaPrereq(): { present: boolean; why: string } {
   };
 }
 
-/** A TCP port nothing listens on right now (the kernel's pick for port 0). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** Kept here too for the pipeline tests that import it with the Kafka helpers. */
+export { freePort } from "./prometheus.js";
 
 export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
