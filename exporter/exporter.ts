@@ -39,6 +39,7 @@ export async function startExporter(
     await runner.start();
   } catch (e) {
     kmsg?.stop();
+    containers.close();
     throw e;
   }
   kmsg?.start();
@@ -53,6 +54,7 @@ export async function startExporter(
   } catch (e) {
     kmsg?.stop();
     await runner.stop();
+    containers.close();
     throw e;
   }
   return {
