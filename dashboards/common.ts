@@ -57,7 +57,7 @@ export function boxscopeDashboard(
     .withVariable(instanceVariable());
 }
 
-export function query(expr: string, legend = "", refId = "A"): DataqueryBuilder {
+function query(expr: string, legend = "", refId = "A"): DataqueryBuilder {
   return new DataqueryBuilder().datasource(DS).expr(expr).legendFormat(legend).refId(refId).range();
 }
 

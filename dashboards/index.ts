@@ -16,7 +16,7 @@ export function allDashboards(): { file: string; dashboard: dashboard.Dashboard 
  * Gives every panel and row a unique id in layout order (the builders leave rows at 0 and panels
  * without one; Grafana uses ids for links, repeats and panel views).
  */
-export function numberPanels(d: dashboard.Dashboard): dashboard.Dashboard {
+function numberPanels(d: dashboard.Dashboard): dashboard.Dashboard {
   let next = 1;
   for (const p of d.panels ?? []) {
     (p as { id?: number }).id = next++;
