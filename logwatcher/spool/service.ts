@@ -1,11 +1,10 @@
 import { mkdir, realpath, stat } from "node:fs/promises";
-import { join } from "node:path";
 import type { Registry } from "prom-client";
 import { BoxscopeError, errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
 import type { LogwatcherConfig } from "./config.js";
-import { lstatOrGone } from "./eligibility.js";
+import { absUnder, lstatOrGone } from "./eligibility.js";
 import { SpoolLinker } from "./linker.js";
 import { createLogwatcherMetrics } from "./metrics.js";
 import { PathQueue } from "./path-queue.js";
@@ -91,7 +90,7 @@ export async function startLogwatcher(
    */
   const examine = (rel: string, eventAt: number): void => {
     if (rel === "" || rel.startsWith("..")) return;
-    const st = lstatOrGone(join(root, rel));
+    const st = lstatOrGone(absUnder(root, rel)); // rel is normalized: watch names, tree walks
     const stats = "ok" in st ? undefined : st;
     const watchedIno = watcher?.watchedIno(rel);
     // Gone, no longer a directory, or another directory now (renamed away and made again: the
