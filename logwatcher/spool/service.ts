@@ -52,9 +52,13 @@ export async function startLogwatcher(
   let running: Promise<unknown> = Promise.resolve();
   let gapTimer: NodeJS.Timeout | undefined;
   let watcher: TreeWatcher | undefined;
+  /** Passes over the whole tree (reconcile, catch-up) run one at a time, and none after stop. */
+  const inTurn = (pass: () => Promise<void>): Promise<unknown> => {
+    running = running.then(() => (stopped ? undefined : pass()));
+    return running;
+  };
   const catchUpAfterActivity = new ActivityCatchUp(() => {
-    running = running.then(async () => {
-      if (stopped) return;
+    void inTurn(async () => {
       const started = performance.now();
       const tree = watcher;
       const fixed = await catchUp({
@@ -103,9 +107,8 @@ export async function startLogwatcher(
     if (filter(rel)) lk.sync(rel, eventAt, stats);
   };
   const queue = new PathQueue(examine, { overflow: () => catchUpAfterActivity.activity() });
-  const runReconcile = (why: string): Promise<unknown> => {
-    running = running.then(async () => {
-      if (stopped) return;
+  const runReconcile = (why: string): Promise<unknown> =>
+    inTurn(async () => {
       const started = performance.now();
       try {
         const r = await reconcile({ root, spool, filter, linker: lk, metrics, log });
@@ -116,8 +119,6 @@ export async function startLogwatcher(
         log.error({ why, err: e }, "reconcile failed");
       }
     });
-    return running;
-  };
 
   watcher = await watchTree({
     root,
