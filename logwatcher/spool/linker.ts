@@ -1,8 +1,7 @@
-import { lstatSync, type Stats } from "node:fs";
+import type { Stats } from "node:fs";
 import { join } from "node:path";
-import { errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
-import { absUnder, checkEligible, HOSTILE_REFUSALS, type Refusal } from "./eligibility.js";
+import { absUnder, checkEligible, HOSTILE_REFUSALS, lstatOrGone, type Refusal } from "./eligibility.js";
 import type { LogwatcherMetrics } from "./metrics.js";
 import { linkNameFor } from "./naming.js";
 import type { PathFilter } from "./patterns.js";
@@ -148,13 +147,14 @@ export class SpoolLinker {
     checked: { dev: number; ino: number },
     eventAt: number | undefined,
   ): SyncOutcome {
-    let again: Stats | undefined;
-    try {
-      again = lstatSync(absUnder(this.root, rel));
-    } catch {
-      again = undefined;
-    }
-    if (!again?.isFile() || again.dev !== checked.dev || again.ino !== checked.ino || again.nlink > 1) {
+    const again = lstatOrGone(absUnder(this.root, rel));
+    if (
+      "ok" in again ||
+      !again.isFile() ||
+      again.dev !== checked.dev ||
+      again.ino !== checked.ino ||
+      again.nlink > 1
+    ) {
       unlinkQuiet(join(this.spool, name));
       return "unchanged"; // the swap has its own watch event, which re-examines the path
     }
@@ -180,11 +180,8 @@ export class SpoolLinker {
   /** Forget refusal notes for paths that no longer exist (bounded memory under churn). */
   pruneRefusals(): void {
     for (const rel of [...this.reported.keys()]) {
-      try {
-        lstatSync(join(this.root, rel));
-      } catch (e) {
-        if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") this.reported.delete(rel);
-      }
+      const st = lstatOrGone(absUnder(this.root, rel));
+      if ("ok" in st && st.reason === "gone") this.reported.delete(rel);
     }
   }
 

@@ -1,5 +1,4 @@
 import { type Dirent, readdirSync } from "node:fs";
-import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { errnoCode } from "../../common/errors.js";
@@ -107,16 +106,6 @@ async function syncInBatches(linker: SpoolLinker, rels: Iterable<string>): Promi
     out.push(linker.sync(rel));
   }
   return out;
-}
-
-/** Relative paths of the non-directory entries directly in `relDir` (none when it is gone). */
-export async function listFiles(root: string, relDir: string): Promise<string[]> {
-  try {
-    const entries = await readdir(join(root, relDir), { withFileTypes: true });
-    return entries.filter((d) => !d.isDirectory()).map((d) => `${relDir}/${d.name}`);
-  } catch {
-    return [];
-  }
 }
 
 /**

@@ -1,11 +1,10 @@
 import { mkdir, realpath, stat } from "node:fs/promises";
-import { join } from "node:path";
 import type { Registry } from "prom-client";
 import { BoxscopeError, errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
 import type { LogwatcherConfig } from "./config.js";
-import { lstatOrGone } from "./eligibility.js";
+import { absUnder, lstatOrGone } from "./eligibility.js";
 import { SpoolLinker } from "./linker.js";
 import { createLogwatcherMetrics } from "./metrics.js";
 import { PathQueue } from "./path-queue.js";
@@ -53,9 +52,13 @@ export async function startLogwatcher(
   let running: Promise<unknown> = Promise.resolve();
   let gapTimer: NodeJS.Timeout | undefined;
   let watcher: TreeWatcher | undefined;
+  /** Passes over the whole tree (reconcile, catch-up) run one at a time, and none after stop. */
+  const inTurn = (pass: () => Promise<void>): Promise<unknown> => {
+    running = running.then(() => (stopped ? undefined : pass()));
+    return running;
+  };
   const catchUpAfterActivity = new ActivityCatchUp(() => {
-    running = running.then(async () => {
-      if (stopped) return;
+    void inTurn(async () => {
       const started = performance.now();
       const tree = watcher;
       const fixed = await catchUp({
@@ -91,7 +94,7 @@ export async function startLogwatcher(
    */
   const examine = (rel: string, eventAt: number): void => {
     if (rel === "" || rel.startsWith("..")) return;
-    const st = lstatOrGone(join(root, rel));
+    const st = lstatOrGone(absUnder(root, rel)); // rel is normalized: watch names, tree walks
     const stats = "ok" in st ? undefined : st;
     const watchedIno = watcher?.watchedIno(rel);
     // Gone, no longer a directory, or another directory now (renamed away and made again: the
@@ -104,9 +107,8 @@ export async function startLogwatcher(
     if (filter(rel)) lk.sync(rel, eventAt, stats);
   };
   const queue = new PathQueue(examine, { overflow: () => catchUpAfterActivity.activity() });
-  const runReconcile = (why: string): Promise<unknown> => {
-    running = running.then(async () => {
-      if (stopped) return;
+  const runReconcile = (why: string): Promise<unknown> =>
+    inTurn(async () => {
       const started = performance.now();
       try {
         const r = await reconcile({ root, spool, filter, linker: lk, metrics, log });
@@ -117,8 +119,6 @@ export async function startLogwatcher(
         log.error({ why, err: e }, "reconcile failed");
       }
     });
-    return running;
-  };
 
   watcher = await watchTree({
     root,

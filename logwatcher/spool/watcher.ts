@@ -1,9 +1,9 @@
+import { readdir } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { type ChokidarOptions, type FSWatcher, watch } from "chokidar";
 import type { Logger } from "../../common/logger.js";
 import { InotifyDirs } from "./inotify-dirs.js";
 import type { PathFilter } from "./patterns.js";
-import { listFiles } from "./reconcile.js";
 import { NewDirRescanner } from "./rescan.js";
 
 /** What the tree watcher reports: a path (relative to the root) to look at again, or a directory gone. */
@@ -134,4 +134,14 @@ export async function watchTree(opts: {
       await poller?.close();
     },
   };
+}
+
+/** Relative paths of the non-directory entries directly in `relDir` (none when it is gone). */
+async function listFiles(root: string, relDir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(join(root, relDir), { withFileTypes: true });
+    return entries.filter((d) => !d.isDirectory()).map((d) => `${relDir}/${d.name}`);
+  } catch {
+    return [];
+  }
 }

@@ -4,19 +4,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, writeFi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { repoRoot } from "../helpers/paths.js";
 import { isRoot, requirePrereq } from "../helpers/prereq.js";
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+import { waitFor } from "../helpers/prometheus.js";
 
 test("boxscope up runs shim, logwatcher and exporter together and stops cleanly on SIGTERM", {
   timeout: 60_000,
@@ -52,16 +42,22 @@ test("boxscope up runs shim, logwatcher and exporter together and stops cleanly 
     spawn("umount", ["-l", mountpoint]);
   });
 
-  const address = await waitFor("exporter address", () => {
-    const m = /"address":"([^"]+)","msg":"exporter serving \/metrics"/.exec(stderr);
-    return m?.[1];
-  });
+  const address = await waitFor(
+    "exporter address",
+    async () => /"address":"([^"]+)","msg":"exporter serving \/metrics"/.exec(stderr)?.[1],
+    20_000,
+    100,
+  );
   const meminfo = readFileSync(join(mountpoint, "proc/meminfo"), "utf8");
   assert.match(meminfo, /^MemTotal:\s+\d+ kB\n/);
 
   writeFileSync(join(logRoot, "c1", "app.log"), "hello\n");
-  const link = await waitFor("spool link", () =>
-    existsSync(join(spool, "c1__app.log")) ? readlinkSync(join(spool, "c1__app.log")) : undefined,
+  const link = await waitFor(
+    "spool link",
+    async () =>
+      existsSync(join(spool, "c1__app.log")) ? readlinkSync(join(spool, "c1__app.log")) : undefined,
+    20_000,
+    100,
   );
   assert.equal(link, join(logRoot, "c1", "app.log"));
 
