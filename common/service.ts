@@ -19,6 +19,9 @@ interface StopSignalLatch {
 // Signals are per process, so the latch is too: it must exist before any command code runs.
 let latch: StopSignalLatch | undefined;
 
+/** How long a signal caught during start-up waits for runUntilSignal before the process exits. */
+const START_UP_GRACE_MS = 10_000;
+
 /**
  * Catches the first SIGTERM/SIGINT from the start of the process. Without it a signal that lands
  * while a service is still starting (mounting FUSE, walking the log tree) kills the process with
@@ -27,8 +30,12 @@ let latch: StopSignalLatch | undefined;
  * command, or a start-up that hangs) the process exits with the shell's 128+signal code, as the
  * default action would have. A second signal of the same kind gets the default action.
  */
-export function catchStopSignals(graceMs = 10_000): Promise<NodeJS.Signals> {
-  if (latch) return latch.signal;
+export function catchStopSignals(graceMs = START_UP_GRACE_MS): Promise<NodeJS.Signals> {
+  return stopSignalLatch(graceMs).signal;
+}
+
+function stopSignalLatch(graceMs: number): StopSignalLatch {
+  if (latch) return latch;
   let resolveSignal: (sig: NodeJS.Signals) => void = () => undefined;
   const created: StopSignalLatch = {
     signal: new Promise((resolve) => {
@@ -45,7 +52,7 @@ export function catchStopSignals(graceMs = 10_000): Promise<NodeJS.Signals> {
     });
   }
   latch = created;
-  return created.signal;
+  return created;
 }
 
 /**
@@ -55,8 +62,9 @@ export function catchStopSignals(graceMs = 10_000): Promise<NodeJS.Signals> {
  */
 export async function runUntilSignal(services: RunningService[], log: Logger): Promise<number> {
   let exitCode = 0;
-  const signalled = catchStopSignals();
-  if (latch) latch.taken = true;
+  const stop = stopSignalLatch(START_UP_GRACE_MS);
+  stop.taken = true;
+  const signalled = stop.signal;
   const died = Promise.race(
     services.filter((s) => s.done).map((s) => s.done?.then(() => s.name).catch((e: unknown) => ({ s, e }))),
   );
