@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, readlinkSync, statfsSync, writeFi
 import { join } from "node:path";
 import { errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
-import { errnoName, parseMountinfo } from "./mountpoint.js";
+import { errnoName, mountsAt, parseMountinfo } from "./mountpoint.js";
 import type { FuseBinding } from "./native.js";
 
 /** One mount point of a namespace whose boxscope binds belong to a dead connection. */
@@ -65,8 +65,8 @@ export function rememberServedDev(mountpoint: string, dev: string): void {
 
 /** major:minor of the live boxscope mount at `mountpoint`, if any. */
 export function liveDev(mountpoint: string): string | undefined {
-  return parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"))
-    .filter((m) => m.mountPoint === mountpoint && m.fsType === "fuse.boxscope")
+  return mountsAt(mountpoint)
+    .filter((m) => m.fsType === "fuse.boxscope")
     .at(-1)?.dev;
 }
 
