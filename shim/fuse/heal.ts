@@ -119,15 +119,13 @@ export async function healStaleBinds(
         stale.map((s) => s.mountPoint),
         stale.map((s) => s.count),
       );
-      const failures = stale.filter((_, i) => results[i] !== 0);
-      report.rebound += stale.length - failures.length;
-      report.failed += failures.length;
+      const failed = stale.flatMap((s, i) =>
+        results[i] === 0 ? [] : [`${s.mountPoint}: ${errnoName(results[i] ?? 0)}`],
+      );
+      report.rebound += stale.length - failed.length;
+      report.failed += failed.length;
       log.info(
-        {
-          containerPid: pid,
-          rebound: stale.length - failures.length,
-          failed: failures.map((s) => `${s.mountPoint}: ${errnoName(results[stale.indexOf(s)] ?? 0)}`),
-        },
+        { containerPid: pid, rebound: stale.length - failed.length, failed },
         "replaced stale bind mounts of a dead daemon in a container's namespace",
       );
     } catch (e) {
