@@ -19,7 +19,7 @@ const V1_NON_CONTROLLER_OPTIONS = new Set([
 ]);
 
 /** mountinfo escapes space, tab, newline and backslash as \040 \011 \012 \134. */
-function unescapeMountPath(p: string): string {
+export function unescapeMountPath(p: string): string {
   return p.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)));
 }
 

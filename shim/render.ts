@@ -181,13 +181,10 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
   const namespaces = new Map<string, PidEntry & { init: NonNullable<PidEntry["init"]> }>();
   const hostCache = new Map<string, Timed<unknown>>();
 
-  const fresh = <T>(t: Timed<T> | undefined, at: number): t is Timed<T> =>
-    t !== undefined && at - t.at < windowMs;
-
   /** `compute()`'s value for `key`, reused while younger than `window`. */
-  function remembered<T>(
-    cache: Map<string, Timed<unknown>>,
-    key: string,
+  function remembered<K, T>(
+    cache: Map<K, Timed<unknown>>,
+    key: K,
     at: number,
     compute: () => T,
     window = windowMs,
@@ -306,18 +303,15 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
 
   /** The container's view; a missing input falls back to the host's field, never an error. */
   function renderContainer(view: ViewPath, c: ContainerState, init: PidEntry["init"], at: number): string {
-    const cached = c.texts.get(view);
-    if (fresh(cached, at)) return cached.value;
-    let text: string;
-    try {
-      text = computeView(view, c, init, at);
-    } catch (e) {
-      // A bug or an unexpected kernel format must never fail a read of /proc/meminfo in a container.
-      log?.error({ view, cgroup: c.handle.path, err: e }, "rendering failed; serving the host's file");
-      text = hostText(view, at);
-    }
-    c.texts.set(view, { at, value: text });
-    return text;
+    return remembered(c.texts, view, at, () => {
+      try {
+        return computeView(view, c, init, at);
+      } catch (e) {
+        // A bug or an unexpected kernel format must never fail a read of /proc/meminfo in a container.
+        log?.error({ view, cgroup: c.handle.path, err: e }, "rendering failed; serving the host's file");
+        return hostText(view, at);
+      }
+    });
   }
 
   function visibleOf(c: ContainerState, at: number): { cpu: CpuData | undefined; visible: number[] } {

@@ -47,7 +47,7 @@ function intFlag(name: string, value: string | undefined): number | undefined {
 }
 
 /** Flags over env over file over defaults; throws UsageError naming the bad key. */
-export function mountConfig(flags: MountFlags, configPath?: string): ShimConfig {
+function mountConfig(flags: MountFlags, configPath?: string): ShimConfig {
   return loadConfig("shim", shimConfigSchema, {
     configPath,
     flags: {

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, readlinkSync, statfsSync, writeFi
 import { join } from "node:path";
 import { errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
-import { errnoName, parseMountinfo } from "./mountpoint.js";
+import { errnoName, mountsAt, parseMountinfo } from "./mountpoint.js";
 import type { FuseBinding } from "./native.js";
 
 /** One mount point of a namespace whose boxscope binds belong to a dead connection. */
@@ -65,8 +65,8 @@ export function rememberServedDev(mountpoint: string, dev: string): void {
 
 /** major:minor of the live boxscope mount at `mountpoint`, if any. */
 export function liveDev(mountpoint: string): string | undefined {
-  return parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"))
-    .filter((m) => m.mountPoint === mountpoint && m.fsType === "fuse.boxscope")
+  return mountsAt(mountpoint)
+    .filter((m) => m.fsType === "fuse.boxscope")
     .at(-1)?.dev;
 }
 
@@ -119,15 +119,13 @@ export async function healStaleBinds(
         stale.map((s) => s.mountPoint),
         stale.map((s) => s.count),
       );
-      const failures = stale.filter((_, i) => results[i] !== 0);
-      report.rebound += stale.length - failures.length;
-      report.failed += failures.length;
+      const failed = stale.flatMap((s, i) =>
+        results[i] === 0 ? [] : [`${s.mountPoint}: ${errnoName(results[i] ?? 0)}`],
+      );
+      report.rebound += stale.length - failed.length;
+      report.failed += failed.length;
       log.info(
-        {
-          containerPid: pid,
-          rebound: stale.length - failures.length,
-          failed: failures.map((s) => `${s.mountPoint}: ${errnoName(results[stale.indexOf(s)] ?? 0)}`),
-        },
+        { containerPid: pid, rebound: stale.length - failed.length, failed },
         "replaced stale bind mounts of a dead daemon in a container's namespace",
       );
     } catch (e) {

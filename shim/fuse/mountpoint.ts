@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, statfsSync, statSync } from "node:fs";
 import { constants } from "node:os";
+import { unescapeMountPath } from "../../cgroup/mounts.js";
 import { BoxscopeError, errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { FuseBinding } from "./native.js";
@@ -25,13 +26,14 @@ export function parseMountinfo(text: string): MountEntry[] {
     const [, , dev, root, mp] = left;
     const type = right[0];
     if (mp === undefined || root === undefined || dev === undefined || type === undefined) continue;
-    out.push({ mountPoint: unescapeOctal(mp), fsType: type, dev, root: unescapeOctal(root) });
+    out.push({ mountPoint: unescapeMountPath(mp), fsType: type, dev, root: unescapeMountPath(root) });
   }
   return out;
 }
 
-function unescapeOctal(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+/** The mounts at `dir` in this process's mount namespace, bottom to top. */
+export function mountsAt(dir: string): MountEntry[] {
+  return parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8")).filter((m) => m.mountPoint === dir);
 }
 
 /**
@@ -63,9 +65,7 @@ export function prepareMountpoint(
       if (code !== "ENOTCONN") {
         throw new BoxscopeError(`mountpoint ${dir}: cannot stat (${code ?? String(e)})`, { dir });
       }
-      const dead = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"))
-        .filter((m) => m.mountPoint === dir)
-        .at(-1);
+      const dead = mountsAt(dir).at(-1);
       if (dead) deadDevs.push(dead.dev);
       const rc = binding.detach(dir);
       if (rc !== 0) {
@@ -80,9 +80,7 @@ export function prepareMountpoint(
       log.warn({ mountpoint: dir }, "detached a stale mount left by a dead daemon");
     }
   }
-  const top = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"))
-    .filter((m) => m.mountPoint === dir)
-    .at(-1);
+  const top = mountsAt(dir).at(-1);
   if (top?.fsType === "fuse.boxscope") {
     throw new BoxscopeError(
       `mountpoint ${dir}: a live boxscope mount is already there (is another daemon running?)`,

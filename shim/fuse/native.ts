@@ -48,7 +48,7 @@ export interface FuseBinding {
 }
 
 /** shim/native/build/Release/boxscope_fuse.node, whether running from source or from dist/. */
-export function nativeBindingPath(): string {
+function nativeBindingPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [
     resolve(here, "../native/build/Release/boxscope_fuse.node"),

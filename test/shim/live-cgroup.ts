@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseMountinfo } from "../../shim/fuse/mountpoint.js";
 
 /**
  * Real cgroups for the views' live tests, on this hybrid host (v1 memory/cpu/cpuacct/cpuset/pids/
@@ -188,13 +189,11 @@ export function runInside(
 
 /** The block device holding `dir` as "major:minor", from /proc/self/mountinfo. */
 export function deviceOf(dir: string): string {
-  let best = { mp: "", dev: "0:0" };
-  for (const l of readFileSync("/proc/self/mountinfo", "utf8").trim().split("\n")) {
-    const f = l.split(" ");
-    const mp = f[4] as string;
-    if ((dir === mp || dir.startsWith(mp === "/" ? "/" : `${mp}/`)) && mp.length >= best.mp.length) {
-      best = { mp, dev: f[2] as string };
-    }
+  let best = { mountPoint: "", dev: "0:0" };
+  for (const m of parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"))) {
+    const mp = m.mountPoint;
+    if ((dir === mp || dir.startsWith(mp === "/" ? "/" : `${mp}/`)) && mp.length >= best.mountPoint.length)
+      best = m;
   }
   return best.dev;
 }
