@@ -18,7 +18,7 @@ import { type ChunkTicket, PartitionCommits, Slots } from "./commit-order.js";
 import type { IndexConfig } from "./config.js";
 import { prepareDocument } from "./documents.js";
 import { createIndexMetrics, type IndexMetrics } from "./metrics.js";
-import { alreadyIndexed, replayedInChunk, replayProbe } from "./replay.js";
+import { alreadyIndexed, type MgetDoc, replayedInChunk, replayProbe } from "./replay.js";
 import { indexTemplate } from "./template.js";
 
 export interface IndexerDeps {
@@ -361,9 +361,7 @@ class Indexer {
     let kept = rest;
     if (probe.docs.length > 0) {
       await ticket.olderSettled;
-      const res = (await this.es.mget({ docs: probe.docs, _source: false })) as {
-        docs: { found?: boolean; error?: { type?: string; reason?: string | null } }[];
-      };
+      const res = (await this.es.mget({ docs: probe.docs, _source: false })) as { docs: MgetDoc[] };
       const answer = alreadyIndexed(probe, res);
       if (!answer.ok) throw new Error(answer.reason);
       skipped += answer.skip.size;
