@@ -77,6 +77,13 @@ export function waitTopic(
   });
 }
 
+/** Documents in the indices matching `pattern`, after a refresh (0 when none exists). */
+export async function esCount(url: string, pattern: string): Promise<number> {
+  await fetch(`${url}/${pattern}/_refresh`, { method: "POST" });
+  const r = await fetch(`${url}/${pattern}/_count`);
+  return r.ok ? ((await r.json()) as { count: number }).count : 0;
+}
+
 /** Writes `lines` lines of ~`width` bytes over `files` files under <root>/<container>/app.log. */
 export function generate(
   root: string,
