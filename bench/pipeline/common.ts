@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Kafka, logLevel } from "kafkajs";
+import { type Admin, Kafka, logLevel } from "kafkajs";
 import type { ElasticsearchNode } from "../../test/helpers/elasticsearch.js";
 import { repoRoot } from "../../test/helpers/paths.js";
 
@@ -25,34 +25,42 @@ export function elasticsearchOf(ctx: BenchContext): ElasticsearchNode {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Sum of the topic's high watermarks: records the broker holds. */
-export async function topicRecords(brokers: string, topic: string): Promise<number> {
+/** Runs `fn` with a connected kafkajs admin client, disconnected afterwards. */
+async function withAdmin<T>(brokers: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
-    return offsets.reduce((sum, o) => sum + Number(o.high), 0);
+    return await fn(admin);
   } finally {
     await admin.disconnect();
   }
+}
+
+async function recordsIn(admin: Admin, topic: string): Promise<number> {
+  const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
+  return offsets.reduce((sum, o) => sum + Number(o.high), 0);
+}
+
+/** Sum of the topic's high watermarks: records the broker holds. */
+export function topicRecords(brokers: string, topic: string): Promise<number> {
+  return withAdmin(brokers, (admin) => recordsIn(admin, topic));
 }
 
 /** Creates 3-partition topics and waits for their leaders. */
 export async function createTopics(brokers: string, topics: string[]): Promise<void> {
-  const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
+  await withAdmin(brokers, (admin) =>
+    admin.createTopics({
       topics: topics.map((topic) => ({ topic, numPartitions: 3 })),
       waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
+    }),
+  );
 }
 
-/** Polls until the topic holds at least `n` records; returns the elapsed ms from `t0`. */
-export async function waitTopic(
+/**
+ * Polls (one admin connection for all polls) until the topic holds at least `n` records; returns
+ * the elapsed ms from `t0`.
+ */
+export function waitTopic(
   brokers: string,
   topic: string,
   n: number,
@@ -60,11 +68,20 @@ export async function waitTopic(
   timeoutMs: number,
 ): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if ((await topicRecords(brokers, topic)) >= n) return Date.now() - t0;
-    if (Date.now() > deadline) throw new Error(`topic ${topic} did not reach ${n} records`);
-    await sleep(100);
-  }
+  return withAdmin(brokers, async (admin) => {
+    for (;;) {
+      if ((await recordsIn(admin, topic)) >= n) return Date.now() - t0;
+      if (Date.now() > deadline) throw new Error(`topic ${topic} did not reach ${n} records`);
+      await sleep(100);
+    }
+  });
+}
+
+/** Documents in the indices matching `pattern`, after a refresh (0 when none exists). */
+export async function esCount(url: string, pattern: string): Promise<number> {
+  await fetch(`${url}/${pattern}/_refresh`, { method: "POST" });
+  const r = await fetch(`${url}/${pattern}/_count`);
+  return r.ok ? ((await r.json()) as { count: number }).count : 0;
 }
 
 /** Writes `lines` lines of ~`width` bytes over `files` files under <root>/<container>/app.log. */

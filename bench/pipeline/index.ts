@@ -7,7 +7,15 @@ import { type Admin, Kafka, logLevel } from "kafkajs";
 import { indexConfigSchema } from "../../logwatcher/indexer/config.js";
 import { prepareDocument } from "../../logwatcher/indexer/documents.js";
 import { indexTemplate } from "../../logwatcher/indexer/template.js";
-import { type BenchContext, elasticsearchOf, killAndWait, repoRoot, sleep, topicRecords } from "./common.js";
+import {
+  type BenchContext,
+  elasticsearchOf,
+  esCount,
+  killAndWait,
+  repoRoot,
+  sleep,
+  topicRecords,
+} from "./common.js";
 import { SHIPPED_TOPIC, shipFiles } from "./ship.js";
 
 /** BENCH_CPU_PROF=DIR writes a `node --cpu-prof` profile of the indexer process into DIR. */
@@ -84,9 +92,7 @@ async function rawLoad(url: string, values: string[], prefix: string): Promise<n
   };
   await Promise.all([worker(), worker(), worker()]);
   const ms = Date.now() - t0;
-  await fetch(`${url}/${prefix}-*/_refresh`, { method: "POST" });
-  const r = await fetch(`${url}/${prefix}-*/_count`);
-  const count = r.ok ? ((await r.json()) as { count: number }).count : 0;
+  const count = await esCount(url, `${prefix}-*`);
   if (count !== values.length)
     throw new Error(`raw _bulk into ${prefix}: ${count} documents, expected ${values.length}`);
   return ms;
@@ -100,11 +106,6 @@ export async function benchIndexing(ctx: BenchContext): Promise<void> {
   if ((await topicRecords(brokers, SHIPPED_TOPIC)) < LINES) await shipFiles(ctx, "rdkafka", SHIPPED_TOPIC);
   let t0: number;
   // 4. Indexing: boxscope index from the shipped topic vs a raw concurrent _bulk of the same docs.
-  const esCount = async (pattern: string) => {
-    await fetch(`${es.url}/${pattern}/_refresh`, { method: "POST" });
-    const r = await fetch(`${es.url}/${pattern}/_count`);
-    return r.ok ? ((await r.json()) as { count: number }).count : 0;
-  };
   // The indexer is timed by the group's committed offsets (it commits only what Elasticsearch
   // accepted), not by polling `_count`: a `_refresh` every 250 ms while it runs (and not while the
   // raw load runs) would cost Elasticsearch segments and merges on boxscope's side only.
@@ -184,7 +185,7 @@ export async function benchIndexing(ctx: BenchContext): Promise<void> {
   // join and the first batch excluded).
   const steadyMs = t0 + indexMs - firstCommitAt;
   const steadyDocs = LINES - firstCommitted;
-  const indexed = await esCount("bench-box-*");
+  const indexed = await esCount(es.url, "bench-box-*");
   if (indexed !== LINES) throw new Error(`boxscope index: ${indexed} documents, expected ${LINES}`);
   const rawAfterMs = await rawLoad(es.url, values, "bench-raw2");
   const rawMs = (rawBeforeMs + rawAfterMs) / 2;

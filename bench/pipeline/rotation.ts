@@ -16,6 +16,7 @@ import {
   boxscope,
   createTopics,
   elasticsearchOf,
+  esCount,
   killAndWait,
   rsyslog,
   sleep,
@@ -188,11 +189,7 @@ async function indexedDocuments(
     "--index-replicas",
     "0",
   ]);
-  const count = async () => {
-    await fetch(`${elasticsearchOf(ctx).url}/${prefix}-*/_refresh`, { method: "POST" });
-    const r = await fetch(`${elasticsearchOf(ctx).url}/${prefix}-*/_count`);
-    return r.ok ? ((await r.json()) as { count: number }).count : 0;
-  };
+  const count = () => esCount(elasticsearchOf(ctx).url, `${prefix}-*`);
   const deadline = Date.now() + 90_000;
   let n = 0;
   while (Date.now() < deadline) {

@@ -6,7 +6,6 @@ export type Prepared =
       ok: true;
       index: string;
       id: string;
-      source: Record<string, unknown>;
       /** `@timestamp` in ms since the epoch (picks the daily index). */
       time: number;
       /** The shipper re-read this record after a restart (`"replayed": true`): it may be indexed already. */
@@ -81,7 +80,6 @@ export function prepareDocument(value: Buffer | null, indexPrefix: string): Prep
     ok: true,
     index: dailyIndexOf(indexPrefix, stamp as string, ts),
     id: documentId(source.host as string, source.fileId as string, offset),
-    source,
     time: ts.getTime(),
     replayed: source.replayed === true,
     body: value.indexOf(10) === -1 ? value : Buffer.from(JSON.stringify(source)),

@@ -16,9 +16,9 @@ import type {
 import { classifyItem } from "./bulk.js";
 import { type ChunkTicket, PartitionCommits, Slots } from "./commit-order.js";
 import type { IndexConfig } from "./config.js";
-import { prepareDocument } from "./documents.js";
+import { type Prepared, prepareDocument } from "./documents.js";
 import { createIndexMetrics, type IndexMetrics } from "./metrics.js";
-import { alreadyIndexed, replayedInChunk, replayProbe } from "./replay.js";
+import { alreadyIndexed, type MgetDoc, replayedInChunk, replayProbe } from "./replay.js";
 import { indexTemplate } from "./template.js";
 
 export interface IndexerDeps {
@@ -27,15 +27,8 @@ export interface IndexerDeps {
   kafka?: KafkaClient;
 }
 
-interface Pending {
-  message: InMessage;
-  index: string;
-  id: string;
-  time: number;
-  replayed: boolean;
-  /** The document's JSON source (the record's own bytes, see prepareDocument). */
-  body: Buffer;
-}
+/** A record prepared for indexing (see prepareDocument), with the message it came from. */
+type Pending = Extract<Prepared, { ok: true }> & { message: InMessage };
 
 /** A partition's chunks in flight, for one group generation. */
 interface PartitionState {
@@ -281,8 +274,7 @@ class Indexer {
     const dead: DeadLetter[] = [];
     for (const message of messages) {
       const p = prepareDocument(message.value, this.config.indexPrefix);
-      if (p.ok)
-        pending.push({ message, index: p.index, id: p.id, time: p.time, replayed: p.replayed, body: p.body });
+      if (p.ok) pending.push({ ...p, message });
       else dead.push({ message, reason: p.reason });
     }
     for (let attempt = 0; pending.length > 0; attempt++) {
@@ -361,9 +353,7 @@ class Indexer {
     let kept = rest;
     if (probe.docs.length > 0) {
       await ticket.olderSettled;
-      const res = (await this.es.mget({ docs: probe.docs, _source: false })) as {
-        docs: { found?: boolean; error?: { type?: string; reason?: string | null } }[];
-      };
+      const res = (await this.es.mget({ docs: probe.docs, _source: false })) as { docs: MgetDoc[] };
       const answer = alreadyIndexed(probe, res);
       if (!answer.ok) throw new Error(answer.reason);
       skipped += answer.skip.size;

@@ -47,7 +47,8 @@ export function replayProbe(
   return probe;
 }
 
-interface MgetDoc {
+/** One `_mget` answer doc, as far as the replay check reads it. */
+export interface MgetDoc {
   found?: boolean;
   error?: { type?: string; reason?: string | null } | undefined;
 }
