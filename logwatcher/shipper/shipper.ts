@@ -232,9 +232,7 @@ class Shipper {
       container: f.container,
       seenAt: Date.now(),
     };
-    this.book.positions.set(f.fileId, entry);
-    this.book.dirty = true;
-    this.book.newlyTracked = true;
+    this.book.track(f.fileId, entry);
   }
 
   private openCount(): number {

@@ -111,9 +111,7 @@ export class TruncationHandler {
           container: f.container,
           seenAt: now,
         };
-        this.ctx.book.positions.set(lost.fileId, moved);
-        this.ctx.book.dirty = true;
-        this.ctx.book.newlyTracked = true;
+        this.ctx.book.track(lost.fileId, moved);
         this.ctx.metrics.truncations.inc({ rotated_copy: "found" });
         this.ctx.log.info(
           { file: f.path, reason: why, copy: copy.path, from: lost.from, copySize: copy.size },
@@ -123,10 +121,7 @@ export class TruncationHandler {
       }
       await c.close();
     }
-    if (entry) {
-      this.ctx.book.positions.delete(lost.fileId);
-      this.ctx.book.dirty = true;
-    }
+    this.ctx.book.drop(lost.fileId);
     const unread = Math.max(0, lost.sizeBefore - lost.from);
     this.ctx.metrics.truncations.inc({ rotated_copy: "missing" });
     this.ctx.metrics.truncationUnreadBytes.inc(unread);
@@ -185,10 +180,7 @@ export class TruncationHandler {
     const stale = [...this.ctx.book.positions]
       .filter(([, e]) => e.dev === f.dev && e.ino === f.ino)
       .sort(([, a], [, b]) => b.seenAt - a.seenAt);
-    for (const [id] of stale.slice(1)) {
-      this.ctx.book.positions.delete(id);
-      this.ctx.book.dirty = true;
-    }
+    for (const [id] of stale.slice(1)) this.ctx.book.drop(id);
     const newest = stale[0];
     if (!newest) return;
     const [id, e] = newest;
