@@ -58,13 +58,12 @@ function rdkafkaProducer(
   log: Logger,
 ): LogProducer {
   const connectTimeout = opts.connectionTimeoutMs ?? 3000;
-  const acksOf = new WeakMap<rdkafka.Producer, FlushAcks>();
-  const acksFor = (p: rdkafka.Producer): FlushAcks => {
-    const acks = acksOf.get(p);
-    if (!acks) throw new Error("librdkafka producer without acknowledgement tracking");
-    return acks;
-  };
-  const make = (): rdkafka.Producer => {
+  /** A producer with the acknowledgement tracking of its queue. */
+  interface Tracked {
+    p: rdkafka.Producer;
+    acks: FlushAcks;
+  }
+  const make = (): Tracked => {
     const p = new rdkafka.Producer({
       ...common,
       "enable.idempotence": true,
@@ -79,7 +78,6 @@ function rdkafkaProducer(
       "delivery.report.only.error": true,
     } as rdkafka.ProducerGlobalConfig);
     const acks = new FlushAcks((done) => flushOnce(p, done));
-    acksOf.set(p, acks);
     p.on("event.log", (e: { severity: number; fac: string; message: string }) =>
       log.debug({ fac: e.fac, severity: e.severity }, e.message),
     );
@@ -87,14 +85,14 @@ function rdkafkaProducer(
       // An idempotent producer that hit a fatal error (e.g. a sequence it cannot repair) fails
       // every later message; it is replaced by a fresh one before the next send.
       if (e.isFatal || e.code === rdkafka.CODES.ERRORS.ERR__FATAL) {
-        if (p === current) fatal = true;
+        if (p === current.p) fatal = true;
         log.warn({ err: e.message }, "librdkafka producer hit a fatal error; it will be replaced");
       } else log.debug({ err: e.message }, "librdkafka error event");
     });
     p.on("delivery-report", (err) => {
       if (err) acks.deliveryFailed(new Error(`delivery failed: ${err.message}`));
     });
-    return p;
+    return { p, acks };
   };
   const connectOne = (p: rdkafka.Producer) =>
     new Promise<void>((resolve, reject) => {
@@ -116,15 +114,15 @@ function rdkafkaProducer(
   let connected = false;
   let fatal = false;
   /** The producer to send with: a fresh one replaces one that hit a fatal error. */
-  const ready = async (): Promise<rdkafka.Producer> => {
+  const ready = async (): Promise<Tracked> => {
     if (fatal) {
       const old = current;
       current = make();
       fatal = false;
       connected = false;
-      void close(old);
+      void close(old.p);
       try {
-        await connectOne(current);
+        await connectOne(current.p);
       } catch (e) {
         fatal = true; // not connected yet: the next send tries again with another fresh one
         throw e;
@@ -135,17 +133,17 @@ function rdkafkaProducer(
   };
   return {
     async connect() {
-      await connectOne(current);
+      await connectOne(current.p);
       connected = true;
     },
     async send(topic: string, messages: OutMessage[]): Promise<void> {
-      const producer = await ready();
+      const { p: producer, acks } = await ready();
       const now = Date.now();
       for (const m of messages) producer.produce(topic, null, Buffer.from(m.value), m.key, now);
-      await acksFor(producer).wait();
+      await acks.wait();
     },
     async sendEncoded(topic: string, batch: EncodedBatch): Promise<void> {
-      const producer = await ready();
+      const { p: producer, acks } = await ready();
       const now = Date.now();
       const { data, ends, keys } = batch;
       // librdkafka copies each value (RD_KAFKA_MSG_F_COPY in node-rdkafka's produce), so a
@@ -154,12 +152,12 @@ function rdkafkaProducer(
       // queued may still be delivered: the send is retried whole, duplicates are absorbed downstream.
       for (let i = 0; i < ends.length; i++)
         producer.produce(topic, null, data.subarray(i === 0 ? 0 : ends[i - 1], ends[i]), keys[i], now);
-      await acksFor(producer).wait();
+      await acks.wait();
     },
     async disconnect() {
       if (!connected) return;
       connected = false;
-      await close(current);
+      await close(current.p);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { isAbsolute, relative, sep } from "node:path";
+import { SEPARATOR } from "../spool/naming.js";
 
 /**
  * The container a log file belongs to. The log root's layout is `<logRoot>/<containerDir>/**`, so
@@ -12,6 +13,6 @@ export function containerFor(logRoot: string, targetPath: string, linkName: stri
     const first = rel.split(sep)[0] ?? "";
     if (first !== "" && rel.includes(sep)) return first;
   }
-  const cut = linkName.indexOf("__");
+  const cut = linkName.indexOf(SEPARATOR);
   return cut > 0 ? linkName.slice(0, cut) : "";
 }

@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import type { Logger } from "../../common/logger.js";
 import { errorText } from "../kafka/backoff.js";
 import type { ShipConfig } from "./config.js";
-import { loadPositions, type Positions, savePositions } from "./positions.js";
+import { loadPositions, type PositionEntry, type Positions, savePositions } from "./positions.js";
 import type { TrackedFile } from "./tracked-file.js";
 
 /** What the book needs of the ship configuration. */
@@ -44,6 +44,18 @@ export class PositionBook {
         `positions file unusable; recovering: files present now start at their ${res.mode}`,
       );
     }
+  }
+
+  /** Records a newly tracked (or moved) position: written down at the run loop's next turn. */
+  track(id: string, entry: PositionEntry): void {
+    this.positions.set(id, entry);
+    this.dirty = true;
+    this.newlyTracked = true;
+  }
+
+  /** Drops a position whose content is gone. */
+  drop(id: string): void {
+    if (this.positions.delete(id)) this.dirty = true;
   }
 
   persist(force: boolean, files: Iterable<TrackedFile>): void {

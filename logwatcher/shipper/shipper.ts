@@ -65,7 +65,6 @@ class Shipper {
   private readonly truncation: TruncationHandler;
   private readonly spool: SpoolScanner;
   private readonly readBuf: Buffer;
-  private readonly firstLine: RegExp | undefined;
 
   constructor(
     private readonly config: ShipConfig,
@@ -74,7 +73,6 @@ class Shipper {
     this.log = deps.logger.child({ service: "ship" });
     this.kafka = deps.kafka;
     this.readBuf = Buffer.alloc(config.readChunkBytes);
-    this.firstLine = config.multilineFirstLine ? new RegExp(config.multilineFirstLine) : undefined;
     this.book = new PositionBook(config, this.log);
     this.batches = new BatchBuilder({
       host: config.host,
@@ -105,7 +103,11 @@ class Shipper {
       log: this.log,
       files: this.files,
       book: this.book,
-      firstLine: this.firstLine,
+      // One set of read limits for every file, the multi-line pattern compiled once.
+      readLimits: {
+        ...config,
+        multilineFirstLine: config.multilineFirstLine ? new RegExp(config.multilineFirstLine) : undefined,
+      },
       ensureOpen: (f: TrackedFile) => this.ensureOpen(f),
     };
     this.truncation = new TruncationHandler({
@@ -232,9 +234,7 @@ class Shipper {
       container: f.container,
       seenAt: Date.now(),
     };
-    this.book.positions.set(f.fileId, entry);
-    this.book.dirty = true;
-    this.book.newlyTracked = true;
+    this.book.track(f.fileId, entry);
   }
 
   private openCount(): number {

@@ -6,7 +6,7 @@ import type { ShipConfig } from "./config.js";
 import { containerFor } from "./container.js";
 import type { PositionBook } from "./position-book.js";
 import type { PositionEntry } from "./positions.js";
-import { TrackedFile } from "./tracked-file.js";
+import { type ReadLimits, TrackedFile } from "./tracked-file.js";
 import type { TruncationHandler } from "./truncation.js";
 
 /** What finding files in the spool (and rotated away from it) needs of the shipper. */
@@ -16,7 +16,8 @@ export interface SpoolScanContext {
   /** The shipper's tracked files by `dev:ino`; new ones are added here. */
   readonly files: Map<string, TrackedFile>;
   readonly book: PositionBook;
-  readonly firstLine: RegExp | undefined;
+  /** The limits every TrackedFile reads with. */
+  readonly readLimits: ReadLimits;
   readonly truncation: Pick<TruncationHandler, "identify" | "restart">;
   /** Opens `f` within the open-files bound. */
   ensureOpen(f: TrackedFile): Promise<boolean>;
@@ -71,10 +72,7 @@ export class SpoolScanner {
           st.ino,
           target,
           containerFor(this.ctx.config.logRoot, target, name),
-          {
-            ...this.ctx.config,
-            multilineFirstLine: this.ctx.firstLine,
-          },
+          this.ctx.readLimits,
           now,
         );
         this.ctx.files.set(key, f);
@@ -127,14 +125,7 @@ export class SpoolScanner {
         const st = await stat(p).catch(() => undefined);
         const entry = st && entries.find((e) => e.dev === st.dev && e.ino === st.ino);
         if (!st || !entry || st.size <= entry.offset || this.ctx.files.has(`${st.dev}:${st.ino}`)) continue;
-        const f = new TrackedFile(
-          st.dev,
-          st.ino,
-          p,
-          entry.container,
-          { ...this.ctx.config, multilineFirstLine: this.ctx.firstLine },
-          now,
-        );
+        const f = new TrackedFile(st.dev, st.ino, p, entry.container, this.ctx.readLimits, now);
         if (!(await f.reopen()) || !(await f.headMatches(entry.fpHash, entry.fpLength))) {
           await f.close();
           continue;

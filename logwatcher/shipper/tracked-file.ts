@@ -77,11 +77,12 @@ export class TrackedFile {
     this.lastUsedAt = now;
     this.firstSeenAt = now;
     this.splitter = new LineSplitter(0, limits.maxLineBytes);
-    this.assembler = new MultilineAssembler(
-      limits.multilineFirstLine,
-      limits.maxRecordBytes,
-      limits.multilineMaxLines,
-    );
+    this.assembler = this.newAssembler();
+  }
+
+  private newAssembler(): MultilineAssembler {
+    const { multilineFirstLine, maxRecordBytes, multilineMaxLines } = this.limits;
+    return new MultilineAssembler(multilineFirstLine, maxRecordBytes, multilineMaxLines);
   }
 
   get key(): string {
@@ -98,19 +99,13 @@ export class TrackedFile {
     this.readPos = offset;
     this.ackedPos = offset;
     this.splitter = new LineSplitter(offset, this.limits.maxLineBytes);
-    this.assembler = new MultilineAssembler(
-      this.limits.multilineFirstLine,
-      this.limits.maxRecordBytes,
-      this.limits.multilineMaxLines,
-    );
+    this.assembler = this.newAssembler();
   }
 
   /** Forget the identity and read state: the content was truncated or replaced. */
   reset(): void {
     this.generation += 1;
     this.replayUntil = 0;
-    this.fingerprint = undefined;
-    this.fileId = undefined;
     this.startAt(0, { hash: "", length: 0, settled: false });
     this.fingerprint = undefined;
     this.fileId = undefined;

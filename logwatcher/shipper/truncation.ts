@@ -6,7 +6,7 @@ import type { ShipMetrics } from "./metrics.js";
 import type { PositionBook } from "./position-book.js";
 import type { PositionEntry } from "./positions.js";
 import { findRotatedCopy } from "./rotated-copy.js";
-import { TrackedFile } from "./tracked-file.js";
+import { type ReadLimits, TrackedFile } from "./tracked-file.js";
 
 /** Content of a tracked file that a truncation or rewrite took away, and where reading it stopped. */
 interface LostContent {
@@ -28,7 +28,8 @@ export interface TruncationContext {
   /** The shipper's tracked files by `dev:ino`; a recovered rotated copy is added here. */
   readonly files: Map<string, TrackedFile>;
   readonly book: PositionBook;
-  readonly firstLine: RegExp | undefined;
+  /** The limits every TrackedFile reads with. */
+  readonly readLimits: ReadLimits;
   /** Opens `f` within the open-files bound. */
   ensureOpen(f: TrackedFile): Promise<boolean>;
   /** Starts watching an identified file and records its position. */
@@ -86,14 +87,7 @@ export class TruncationHandler {
         );
     const entry = this.ctx.book.positions.get(lost.fileId);
     if (copy) {
-      const c = new TrackedFile(
-        copy.dev,
-        copy.ino,
-        copy.path,
-        f.container,
-        { ...this.ctx.config, multilineFirstLine: this.ctx.firstLine },
-        now,
-      );
+      const c = new TrackedFile(copy.dev, copy.ino, copy.path, f.container, this.ctx.readLimits, now);
       // Opened at once: a `compress` right after the copy may delete it; the open handle still reads.
       if (await c.reopen()) {
         c.size = copy.size;
@@ -111,9 +105,7 @@ export class TruncationHandler {
           container: f.container,
           seenAt: now,
         };
-        this.ctx.book.positions.set(lost.fileId, moved);
-        this.ctx.book.dirty = true;
-        this.ctx.book.newlyTracked = true;
+        this.ctx.book.track(lost.fileId, moved);
         this.ctx.metrics.truncations.inc({ rotated_copy: "found" });
         this.ctx.log.info(
           { file: f.path, reason: why, copy: copy.path, from: lost.from, copySize: copy.size },
@@ -123,10 +115,7 @@ export class TruncationHandler {
       }
       await c.close();
     }
-    if (entry) {
-      this.ctx.book.positions.delete(lost.fileId);
-      this.ctx.book.dirty = true;
-    }
+    this.ctx.book.drop(lost.fileId);
     const unread = Math.max(0, lost.sizeBefore - lost.from);
     this.ctx.metrics.truncations.inc({ rotated_copy: "missing" });
     this.ctx.metrics.truncationUnreadBytes.inc(unread);
@@ -185,10 +174,7 @@ export class TruncationHandler {
     const stale = [...this.ctx.book.positions]
       .filter(([, e]) => e.dev === f.dev && e.ino === f.ino)
       .sort(([, a], [, b]) => b.seenAt - a.seenAt);
-    for (const [id] of stale.slice(1)) {
-      this.ctx.book.positions.delete(id);
-      this.ctx.book.dirty = true;
-    }
+    for (const [id] of stale.slice(1)) this.ctx.book.drop(id);
     const newest = stale[0];
     if (!newest) return;
     const [id, e] = newest;
