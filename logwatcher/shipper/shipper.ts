@@ -36,6 +36,9 @@ const STOP_FLUSH_MS = 10000;
  * docs/pipeline.md for the recovery flags).
  */
 export async function startShipper(config: ShipConfig, deps: ShipperDeps): Promise<RunningService> {
+  // A producer binding that was never built is a start-up error, not a Kafka outage to retry.
+  if (!deps.kafka && config.kafkaClient === "rdkafka")
+    (await import("../kafka/native-producer.js")).loadBinding();
   const shipper = new Shipper(config, deps);
   shipper.loadPositions();
   const running = shipper.run();

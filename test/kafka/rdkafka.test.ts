@@ -72,6 +72,8 @@ describe("librdkafka producer (real Kafka)", { timeout: 240_000 }, () => {
     t.after(() => producer.disconnect());
     const topic = `rd-${Date.now()}`;
     assert.equal(await client.admin().ensureTopic(topic, 3), true);
+    // Existing now: found by the metadata probe, and asking did not create anything either.
+    assert.equal(await client.admin().ensureTopic(topic, 3), false);
     const sends = Array.from({ length: 12 }, (_, b) => producer.sendEncoded(topic, batchOf(`b${b}`, 1000)));
     sends.push(producer.send(topic, [{ key: "k9", value: '{"v":"plain"}' }]));
     await Promise.all(sends);

@@ -1,0 +1,159 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { BoxscopeError } from "../../common/errors.js";
+import type { EncodedBatch } from "./types.js";
+
+/** logwatcher/kafka/native/src/producer.c, as JavaScript sees it. */
+export interface ProducerBinding {
+  create(config: Record<string, string>, onEvent: EventListener): unknown;
+  produce(
+    producer: unknown,
+    topic: string,
+    data: Buffer,
+    ends: readonly number[],
+    keys: readonly Buffer[],
+    batchId: number,
+  ): void;
+  metadata(
+    producer: unknown,
+    topic: string | null,
+    timeoutMs: number,
+    done: (error: string | null, topicExists: boolean) => void,
+  ): void;
+  close(producer: unknown, flushTimeoutMs: number): void;
+}
+
+type EventListener = (
+  kind: number,
+  a: number,
+  b: number,
+  text: string | null,
+  facility: string | null,
+) => void;
+
+const BATCH_DONE = 0;
+const LOG = 1;
+const ERROR = 2;
+const CLOSED = 3;
+
+export interface NativeProducerEvents {
+  /** A librdkafka log line (syslog `level`: 7 debug … 3 error). */
+  log(level: number, facility: string, message: string): void;
+  /** An error librdkafka reported outside any one message; `fatal` ends the producer's use. */
+  error(code: number, fatal: boolean, reason: string): void;
+}
+
+/** Where `npm install` built the binding, whether running from source or from dist/. */
+function bindingPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [
+    resolve(here, "native/build/Release/boxscope_rdkafka.node"),
+    resolve(here, "../../../logwatcher/kafka/native/build/Release/boxscope_rdkafka.node"),
+  ];
+  return candidates.find((p) => existsSync(p)) ?? (candidates[0] as string);
+}
+
+let binding: ProducerBinding | undefined;
+/** Loads the binding once; throws a BoxscopeError naming the fix when it was not built. */
+export function loadBinding(): ProducerBinding {
+  if (binding) return binding;
+  const path = bindingPath();
+  try {
+    binding = createRequire(import.meta.url)(path) as ProducerBinding;
+    return binding;
+  } catch (e) {
+    throw new BoxscopeError(
+      `Kafka producer binding not built (${path}): run npm run build:native (it needs node-rdkafka's librdkafka)`,
+      { path },
+      { cause: e },
+    );
+  }
+}
+
+interface Pending {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * One librdkafka producer driven a batch at a time: `produce` hands a whole EncodedBatch to
+ * librdkafka in one call and resolves when the brokers acknowledged every message of it, or
+ * rejects with the first delivery error once every message was reported (see producer.c for why
+ * this is not node-rdkafka's Producer).
+ */
+export class NativeProducer {
+  private readonly handle: unknown;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+  private onClosed: (() => void) | undefined;
+
+  constructor(
+    config: Record<string, string | number | boolean>,
+    private readonly events: NativeProducerEvents,
+  ) {
+    const strings = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)]));
+    this.handle = loadBinding().create(strings, (kind, a, b, text, facility) =>
+      this.onEvent(kind, a, b, text, facility),
+    );
+  }
+
+  /**
+   * Resolves once a broker answered a metadata request within `timeoutMs`; with a `topic`, to
+   * whether that topic exists (the producer never creates topics by asking: see rdkafka.ts).
+   */
+  metadata(timeoutMs: number, topic?: string): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      loadBinding().metadata(this.handle, topic ?? null, timeoutMs, (error, exists) =>
+        error ? reject(new Error(error)) : resolve(exists),
+      );
+    });
+  }
+
+  /** Sends every message of `batch`; settles once librdkafka reported on all of them. */
+  produce(topic: string, batch: EncodedBatch): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("producer is closed"));
+    const id = this.nextId++;
+    const settled = new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    try {
+      loadBinding().produce(this.handle, topic, batch.data, batch.ends, batch.keys, id);
+    } catch (e) {
+      this.pending.delete(id);
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    return settled;
+  }
+
+  /**
+   * Waits up to `flushTimeoutMs` for what is queued, then closes; batches still unacknowledged
+   * are rejected (they are sent again by whoever owns them, never lost).
+   */
+  close(flushTimeoutMs: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve) => {
+      this.onClosed = resolve;
+      loadBinding().close(this.handle, flushTimeoutMs);
+    });
+  }
+
+  private onEvent(kind: number, a: number, b: number, text: string | null, facility: string | null): void {
+    if (kind === BATCH_DONE) {
+      const p = this.pending.get(a);
+      if (!p) return;
+      this.pending.delete(a);
+      if (b === 0) p.resolve();
+      else p.reject(new Error(`delivery failed for ${b} message(s): ${text ?? "unknown error"}`));
+    } else if (kind === LOG) this.events.log(a, facility ?? "", text ?? "");
+    else if (kind === ERROR) this.events.error(a, b === 1, text ?? "");
+    else if (kind === CLOSED) {
+      // Every batch was reported before this event; anything left was never produced here.
+      for (const p of this.pending.values())
+        p.reject(new Error("producer closed before Kafka acknowledged the batch"));
+      this.pending.clear();
+      this.onClosed?.();
+    }
+  }
+}

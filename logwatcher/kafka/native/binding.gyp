@@ -1,0 +1,18 @@
+{
+  # Built by `npm install` / `npm ci` (package.json "install" script, scripts/build-native.mjs) against
+  # the librdkafka that node-rdkafka built (node_modules/node-rdkafka/build/deps), linked statically so
+  # the addon does not depend on where that shared library sits at run time.
+  "variables": {
+    "rdkafka_deps": "<!(node -p \"require('path').join(require('path').dirname(require.resolve('node-rdkafka/package.json')), 'build', 'deps')\")"
+  },
+  "targets": [
+    {
+      "target_name": "boxscope_rdkafka",
+      "sources": ["src/producer.c"],
+      "include_dirs": ["<(rdkafka_deps)/include"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-ignored-qualifiers", "-O2"],
+      "libraries": ["<(rdkafka_deps)/librdkafka.a", "<!@(pkg-config --libs zlib libssl libcrypto)", "-lm", "-ldl", "-lpthread", "-lrt"],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]
+    }
+  ]
+}

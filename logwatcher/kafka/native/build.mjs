@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// Builds the shipper's producer binding (run by `npm install` / `npm ci` through the "install"
+// script, after node-rdkafka has built librdkafka). Without that librdkafka (node-rdkafka's build
+// failed or was skipped) the build stops with one line naming it: the shipper cannot run without it.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+let lib;
+try {
+  const pkg = createRequire(import.meta.url).resolve("node-rdkafka/package.json");
+  lib = join(dirname(pkg), "build", "deps", "librdkafka.a");
+} catch {
+  lib = undefined;
+}
+if (!lib || !existsSync(lib)) {
+  console.error(
+    `boxscope native build: librdkafka not built by node-rdkafka (${lib ?? "node-rdkafka not installed"}); run npm ci again`,
+  );
+  process.exit(1);
+}
+const res = spawnSync("node-gyp", ["rebuild", "-C", here], { stdio: "inherit", shell: false });
+if (res.error) {
+  console.error(`boxscope native build: cannot run node-gyp (${res.error.message})`);
+  process.exit(1);
+}
+process.exit(res.status ?? 1);
