@@ -34,8 +34,8 @@ export const shipConfigSchema = z.strictObject({
   brokers: brokerList.default(["127.0.0.1:9092"]),
   topic: z.string().min(1).default("container-logs"),
   /**
-   * Kafka producer: `rdkafka` (librdkafka via node-rdkafka, default: idempotent, less CPU per line,
-   * see docs/pipeline.md) or `kafkajs` (pure JavaScript, no native build).
+   * Kafka producer: `rdkafka` (librdkafka through the shipper's own binding, default: far less CPU
+   * per line, see docs/pipeline.md) or `kafkajs` (pure JavaScript).
    */
   kafkaClient: z.enum(["rdkafka", "kafkajs"]).default("rdkafka"),
   /** Create the topic at start when missing (needs the broker's permission). */
