@@ -46,14 +46,27 @@ export function topicRecords(brokers: string, topic: string): Promise<number> {
   return withAdmin(brokers, (admin) => recordsIn(admin, topic));
 }
 
-/** Creates 3-partition topics and waits for their leaders. */
+/**
+ * Creates 3-partition topics and waits until every partition has a leader. kafkajs's own
+ * `waitForLeaders` gives up with "This server does not host this topic-partition" when a fresh
+ * KRaft broker has not published the topic yet, so the wait is done here, retrying that too.
+ */
 export async function createTopics(brokers: string, topics: string[]): Promise<void> {
-  await withAdmin(brokers, (admin) =>
-    admin.createTopics({
-      topics: topics.map((topic) => ({ topic, numPartitions: 3 })),
-      waitForLeaders: true,
-    }),
-  );
+  await withAdmin(brokers, async (admin) => {
+    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 3 })) });
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      const led = await admin
+        .fetchTopicMetadata({ topics })
+        .then((m) =>
+          m.topics.every((t) => t.partitions.length === 3 && t.partitions.every((p) => p.leader >= 0)),
+        )
+        .catch(() => false);
+      if (led) return;
+      if (Date.now() > deadline) throw new Error(`topics ${topics.join(",")} got no leaders within 30 s`);
+      await sleep(50);
+    }
+  });
 }
 
 /**
