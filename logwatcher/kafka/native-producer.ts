@@ -1,11 +1,7 @@
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { BoxscopeError } from "../../common/errors.js";
+import { loadNativeBinding } from "../native/binding.js";
 import type { EncodedBatch } from "./types.js";
 
-/** logwatcher/kafka/native/src/producer.c, as JavaScript sees it. */
+/** logwatcher/native/src/producer.c, as JavaScript sees it. */
 export interface ProducerBinding {
   create(config: Record<string, string>, onEvent: EventListener): unknown;
   produce(
@@ -45,31 +41,9 @@ export interface NativeProducerEvents {
   error(code: number, fatal: boolean, reason: string): void;
 }
 
-/** Where `npm install` built the binding, whether running from source or from dist/. */
-function bindingPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [
-    resolve(here, "native/build/Release/boxscope_rdkafka.node"),
-    resolve(here, "../../../logwatcher/kafka/native/build/Release/boxscope_rdkafka.node"),
-  ];
-  return candidates.find((p) => existsSync(p)) ?? (candidates[0] as string);
-}
-
-let binding: ProducerBinding | undefined;
 /** Loads the binding once; throws a BoxscopeError naming the fix when it was not built. */
 export function loadBinding(): ProducerBinding {
-  if (binding) return binding;
-  const path = bindingPath();
-  try {
-    binding = createRequire(import.meta.url)(path) as ProducerBinding;
-    return binding;
-  } catch (e) {
-    throw new BoxscopeError(
-      `Kafka producer binding not built (${path}): run npm run build:native (it needs node-rdkafka's librdkafka)`,
-      { path },
-      { cause: e },
-    );
-  }
+  return loadNativeBinding<ProducerBinding>("boxscope_rdkafka");
 }
 
 interface Pending {

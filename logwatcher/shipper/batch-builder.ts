@@ -1,3 +1,4 @@
+import { loadNativeBinding } from "../native/binding.js";
 import type { LogRecord } from "./multiline.js";
 import { RecordBatch, type RecordPrefix, recordPrefix } from "./record-batch.js";
 import type { RecordSink, TrackedFile } from "./tracked-file.js";
@@ -10,6 +11,32 @@ export interface BatchLimits {
 
 /** Room beyond `batchMaxBytes` in a pooled buffer, so an ordinary record never needs its own. */
 const SLACK_BYTES = 64 * 1024;
+
+/** logwatcher/native/src/records.c: complete lines of a chunk → records, as RecordBatch writes them. */
+interface RecordsBinding {
+  encodeLines(
+    src: Buffer,
+    from: number,
+    to: number,
+    dst: Buffer,
+    dstPos: number,
+    prefix: Buffer,
+    offset: number,
+    replayUntil: number,
+    maxLineBytes: number,
+    ends: Uint32Array,
+    maxRecords: number,
+    byteBudget: number,
+    keyLength: number,
+    state: Float64Array,
+  ): void;
+}
+
+/** What `linesBulk` took of a chunk: the position after its last line, and how many records. */
+export interface BulkResult {
+  to: number;
+  records: number;
+}
 
 /**
  * Turns what files hand out (TrackedFile.readInto) into full record batches, synchronously: a file
@@ -26,9 +53,14 @@ export class BatchBuilder implements RecordSink {
     { stamp: string; fileId: string; path: string; prefix: RecordPrefix }
   >();
   private stamp = "";
+  private readonly native = loadNativeBinding<RecordsBinding>("boxscope_records");
+  private readonly encodedEnds: Uint32Array;
+  private readonly encodeState = new Float64Array(3);
+  private readonly bulkResult: BulkResult = { to: 0, records: 0 };
 
   constructor(private readonly limits: BatchLimits) {
     this.slabBytes = limits.batchMaxBytes + SLACK_BYTES;
+    this.encodedEnds = new Uint32Array(limits.batchMaxRecords);
   }
 
   /** Starts a read pass: its records carry this `@timestamp` (the old prefixes are dropped). */
@@ -55,6 +87,49 @@ export class BatchBuilder implements RecordSink {
       lines: 1,
     });
     this.added(batch, f, offset, end);
+  }
+
+  /**
+   * As many complete lines of `src[from, to)` (the first at file offset `offset`) as fit the batch
+   * being filled, encoded in one native call; the result is reused by the next call. None taken
+   * (no complete line, or no room left) leaves the next line to `lineBytes`, which seals.
+   */
+  linesBulk(
+    f: TrackedFile,
+    src: Buffer,
+    from: number,
+    to: number,
+    offset: number,
+    maxLineBytes: number,
+  ): BulkResult {
+    const prefix = this.prefixOf(f);
+    const batch = this.current ?? this.open(0);
+    const state = this.encodeState;
+    this.native.encodeLines(
+      src,
+      from,
+      to,
+      batch.data,
+      batch.pos,
+      prefix.json,
+      offset,
+      f.replayUntil,
+      maxLineBytes,
+      this.encodedEnds,
+      this.limits.batchMaxRecords - batch.count,
+      Math.max(0, this.limits.batchMaxBytes - batch.bytes),
+      prefix.key.length,
+      state,
+    );
+    const records = state[2] as number;
+    const result = this.bulkResult;
+    result.records = records;
+    result.to = state[0] as number;
+    if (records === 0) return result;
+    batch.addEncoded(prefix.key, this.encodedEnds, records, state[1] as number);
+    batch.cover(f, f.generation, f.fileId as string, offset, offset + (result.to - from), records);
+    if (batch.count >= this.limits.batchMaxRecords || batch.bytes >= this.limits.batchMaxBytes) this.seal();
+    return result;
   }
 
   record(f: TrackedFile, r: LogRecord): void {
@@ -90,16 +165,20 @@ export class BatchBuilder implements RecordSink {
   }
 
   private batchFor(prefix: RecordPrefix, srcLength: number): RecordBatch<TrackedFile> {
-    let batch = this.current;
+    const batch = this.current;
     if (batch?.fits(prefix, srcLength)) return batch;
+    return this.open(RecordBatch.sizeFor(prefix, srcLength));
+  }
+
+  /** Seals the batch being filled and starts one with room for `need` bytes. */
+  private open(need: number): RecordBatch<TrackedFile> {
     this.seal();
     // A record too big for a pooled buffer (a huge line or multi-line record) gets one of its own.
-    const need = RecordBatch.sizeFor(prefix, srcLength);
     const data =
       need > this.slabBytes
         ? Buffer.allocUnsafe(need)
         : (this.pool.pop() ?? Buffer.allocUnsafe(this.slabBytes));
-    batch = new RecordBatch<TrackedFile>(data);
+    const batch = new RecordBatch<TrackedFile>(data);
     this.current = batch;
     return batch;
   }

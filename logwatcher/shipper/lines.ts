@@ -29,6 +29,19 @@ export type LineBytesSink = (
   truncated: boolean,
 ) => void;
 
+/**
+ * Takes as many complete lines of `src[from, to)` as it can in one go (the first starts at file
+ * offset `offset`; lines longer than `maxLineBytes` are capped); returns where it stopped and how
+ * many it took. Taking none hands the next line to the LineBytesSink instead.
+ */
+export type LinesBulkSink = (
+  src: Buffer,
+  from: number,
+  to: number,
+  offset: number,
+  maxLineBytes: number,
+) => { to: number; records: number };
+
 export class LineSplitter {
   private parts: Buffer[] = [];
   private kept = 0;
@@ -72,13 +85,24 @@ export class LineSplitter {
   /**
    * Like `push`, but hands each line to `sink` as bytes (the shipper's hot path: no string and no
    * object per line). A line wholly inside `chunk` is passed as a range of `chunk`; only a line
-   * that started in an earlier chunk is joined from the kept parts.
+   * that started in an earlier chunk is joined from the kept parts. With `bulk`, runs of complete
+   * lines go to it instead, many per call.
    */
-  scan(chunk: Buffer, sink: LineBytesSink): number {
+  scan(chunk: Buffer, sink: LineBytesSink, bulk?: LinesBulkSink): number {
     let n = 0;
     let from = 0;
     const len = chunk.length;
     while (from < len) {
+      if (bulk && this.parts.length === 0 && this.dropped === 0) {
+        const taken = bulk(chunk, from, len, this.next, this.maxLineBytes);
+        if (taken.records > 0) {
+          n += taken.records;
+          this.next += taken.to - from;
+          this.start = this.next;
+          from = taken.to;
+          continue;
+        }
+      }
       const nl = chunk.indexOf(10, from);
       if (nl === -1) {
         this.keep(chunk.subarray(from));

@@ -47,7 +47,8 @@ export class RecordBatch<F> implements EncodedBatch {
   readonly spans: FileSpan<F>[] = [];
   /** Bytes of values and keys so far (the batch size limit applies to it). */
   bytes = 0;
-  private pos = 0;
+  /** Where the next record's value starts in `data`. */
+  pos = 0;
 
   constructor(data: Buffer) {
     this.data = data;
@@ -88,14 +89,30 @@ export class RecordBatch<F> implements EncodedBatch {
     this.tail(prefix, pos, flags);
   }
 
-  /** Counts a record into the span of its file generation (a new span when the file changes). */
-  cover(file: F, generation: number, fileId: string, offset: number, end: number): void {
+  /**
+   * Takes `count` records the native encoder wrote at `pos` (their value ends in `ends`), all with
+   * partitioning key `key`; `to` is the position after the last one.
+   */
+  addEncoded(key: Buffer, ends: Uint32Array, count: number, to: number): void {
+    for (let i = 0; i < count; i++) {
+      this.ends.push(ends[i] as number);
+      this.keys.push(key);
+    }
+    this.bytes += to - this.pos + count * key.length;
+    this.pos = to;
+  }
+
+  /**
+   * Counts `records` records of file bytes [offset, end) into the span of their file generation
+   * (a new span when the file changes).
+   */
+  cover(file: F, generation: number, fileId: string, offset: number, end: number, records = 1): void {
     const last = this.spans[this.spans.length - 1];
     if (last && last.file === file && last.generation === generation && last.fileId === fileId) {
-      last.records += 1;
+      last.records += records;
       last.end = end;
       last.bytes += end - offset;
-    } else this.spans.push({ file, generation, fileId, records: 1, end, bytes: end - offset });
+    } else this.spans.push({ file, generation, fileId, records, end, bytes: end - offset });
   }
 
   private head(prefix: RecordPrefix, offset: number): number {

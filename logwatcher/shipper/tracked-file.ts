@@ -1,7 +1,7 @@
 import { type FSWatcher, watch } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { type Fingerprint, fileIdOf, fingerprintOf, hashBytes } from "./fingerprint.js";
-import { type LineBytesSink, LineSplitter } from "./lines.js";
+import { type LineBytesSink, LineSplitter, type LinesBulkSink } from "./lines.js";
 import { type LogRecord, MultilineAssembler } from "./multiline.js";
 
 export interface ReadLimits {
@@ -28,6 +28,15 @@ export interface RecordSink {
     end: number,
     truncated: boolean,
   ): void;
+  /** Many complete lines at once (see LinesBulkSink); optional. */
+  linesBulk?(
+    f: TrackedFile,
+    src: Buffer,
+    from: number,
+    to: number,
+    offset: number,
+    maxLineBytes: number,
+  ): { to: number; records: number };
   /** One record as text: with a multi-line pattern, every record takes this way. */
   record(f: TrackedFile, r: LogRecord): void;
 }
@@ -204,7 +213,7 @@ export class TrackedFile {
       const chunk = buf.subarray(0, bytesRead);
       if (this.limits.multilineFirstLine)
         n += this.toSink(sink, this.assembler.push(this.splitter.push(chunk)));
-      else n += this.splitter.scan(chunk, bytesSink);
+      else n += this.splitter.scan(chunk, bytesSink, this.bytesSink?.bulk);
     } else {
       this.changed = false;
       const idle = now - this.lastGrowthAt >= this.limits.partialFlushMs;
@@ -228,12 +237,23 @@ export class TrackedFile {
     return records.length;
   }
 
-  private bytesSink: { sink: RecordSink; fn: LineBytesSink } | undefined;
+  private bytesSink: { sink: RecordSink; fn: LineBytesSink; bulk: LinesBulkSink | undefined } | undefined;
   private bytesSinkFor(sink: RecordSink): LineBytesSink {
     if (this.bytesSink?.sink !== sink) {
       const fn: LineBytesSink = (src, start, stop, offset, end, truncated) =>
         sink.lineBytes(this, src, start, stop, offset, end, truncated);
-      this.bytesSink = { sink, fn };
+      const bulk: LinesBulkSink | undefined = sink.linesBulk
+        ? (src, from, to, offset, maxLineBytes) =>
+            (sink.linesBulk as NonNullable<RecordSink["linesBulk"]>)(
+              this,
+              src,
+              from,
+              to,
+              offset,
+              maxLineBytes,
+            )
+        : undefined;
+      this.bytesSink = { sink, fn, bulk };
     }
     return this.bytesSink.fn;
   }

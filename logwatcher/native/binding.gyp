@@ -1,7 +1,7 @@
 {
-  # Built by `npm install` / `npm ci` (package.json "install" script, scripts/build-native.mjs) against
-  # the librdkafka that node-rdkafka built (node_modules/node-rdkafka/build/deps), linked statically so
-  # the addon does not depend on where that shared library sits at run time.
+  # Built by `npm install` / `npm ci` (package.json "install" script, build.mjs). The producer links
+  # the librdkafka that node-rdkafka built (node_modules/node-rdkafka/build/deps) statically, so the
+  # addon does not depend on where that shared library sits at run time.
   "variables": {
     "rdkafka_deps": "<!(node -p \"require('path').join(require('path').dirname(require.resolve('node-rdkafka/package.json')), 'build', 'deps')\")"
   },
@@ -13,6 +13,12 @@
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-ignored-qualifiers", "-O2"],
       "libraries": ["<(rdkafka_deps)/librdkafka.a", "<!@(pkg-config --libs zlib libssl libcrypto)", "-lm", "-ldl", "-lpthread", "-lrt"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]
+    },
+    {
+      "target_name": "boxscope_records",
+      "sources": ["src/records.c"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
+      "defines": ["NAPI_VERSION=8"]
     }
   ]
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Builds the shipper's producer binding (run by `npm install` / `npm ci` through the "install"
-// script, after node-rdkafka has built librdkafka). Without that librdkafka (node-rdkafka's build
-// failed or was skipped) the build stops with one line naming it: the shipper cannot run without it.
+// Builds the shipper's native parts, its producer binding and its record encoder (run by
+// `npm install` / `npm ci` through the "install" script, after node-rdkafka has built librdkafka).
+// Without that librdkafka (node-rdkafka's build failed or was skipped) the build stops with one
+// line naming it: the shipper cannot run without it.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
