@@ -1,5 +1,6 @@
 import { CompressionTypes, Kafka, type LogEntry, logLevel, Partitioners } from "kafkajs";
 import type { Logger } from "../../common/logger.js";
+import { decodeMessages } from "./encoded-batch.js";
 import type {
   EncodedBatch,
   InBatch,
@@ -8,7 +9,6 @@ import type {
   KafkaClient,
   LogConsumer,
   LogProducer,
-  OutMessage,
 } from "./types.js";
 
 export interface KafkajsOptions {
@@ -56,19 +56,13 @@ function kafkajsProducer(kafka: Kafka): LogProducer {
     idempotent: false,
     retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3000 },
   });
+  const send = async (topic: string, messages: { key: string | Buffer; value: string | Buffer }[]) => {
+    await producer.send({ topic, messages, acks: -1, timeout: 30000, compression: CompressionTypes.None });
+  };
   return {
     connect: () => producer.connect(),
-    async send(topic: string, messages: OutMessage[]): Promise<void> {
-      await producer.send({ topic, messages, acks: -1, timeout: 30000, compression: CompressionTypes.None });
-    },
-    async sendEncoded(topic: string, batch: EncodedBatch): Promise<void> {
-      const { data, ends, keys } = batch;
-      const messages = ends.map((end, i) => ({
-        key: keys[i],
-        value: data.subarray(i === 0 ? 0 : ends[i - 1], end),
-      }));
-      await producer.send({ topic, messages, acks: -1, timeout: 30000, compression: CompressionTypes.None });
-    },
+    send,
+    sendEncoded: (topic: string, batch: EncodedBatch) => send(topic, decodeMessages(batch)),
     disconnect: () => producer.disconnect(),
   };
 }

@@ -1,23 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { encodeMessages } from "./encoded-batch.js";
 import { NativeProducer } from "./native-producer.js";
 
 // The real librdkafka binding against a port nothing listens on: what a user sees while Kafka is down.
 const quiet = { log: () => undefined, error: () => undefined };
 
 function batch(n: number) {
-  const values = Array.from({ length: n }, (_, i) => Buffer.from(`{"i":${i}}`));
-  const ends: number[] = [];
-  let at = 0;
-  for (const v of values) {
-    at += v.length;
-    ends.push(at);
-  }
-  return {
-    data: Buffer.concat(values),
-    ends,
-    keys: values.map(() => Buffer.from("k")),
-  };
+  return encodeMessages(Array.from({ length: n }, (_, i) => ({ key: "k", value: `{"i":${i}}` })));
 }
 
 test("a batch still queued when the producer closes is rejected, not left pending", async () => {
@@ -61,8 +51,12 @@ test("a batch whose ends run past its data is refused before anything is queued"
   try {
     const b = batch(2);
     await assert.rejects(
-      p.produce("t", { ...b, ends: [3, b.data.length + 1] }),
+      p.produce("t", { ...b, ends: Uint32Array.of(3, b.data.length + 1) }),
       /ends must rise within data/,
+    );
+    await assert.rejects(
+      p.produce("t", { ...b, keys: [Buffer.from("k")], keyEnds: Uint32Array.of(1) }),
+      /keyEnds must cover every value/,
     );
   } finally {
     await p.close(0);

@@ -8,8 +8,9 @@ export interface ProducerBinding {
     producer: unknown,
     topic: string,
     data: Buffer,
-    ends: readonly number[],
+    ends: Uint32Array,
     keys: readonly Buffer[],
+    keyEnds: Uint32Array,
     batchId: number,
   ): void;
   metadata(
@@ -92,7 +93,7 @@ export class NativeProducer {
     const id = this.nextId++;
     const settled = new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     try {
-      loadBinding().produce(this.handle, topic, batch.data, batch.ends, batch.keys, id);
+      loadBinding().produce(this.handle, topic, batch.data, batch.ends, batch.keys, batch.keyEnds, id);
     } catch (e) {
       this.pending.delete(id);
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));

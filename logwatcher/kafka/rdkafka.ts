@@ -1,4 +1,5 @@
 import type { Logger } from "../../common/logger.js";
+import { encodeMessages } from "./encoded-batch.js";
 import { NativeProducer } from "./native-producer.js";
 import type { EncodedBatch, KafkaAdmin, LogProducer, OutMessage } from "./types.js";
 
@@ -86,15 +87,7 @@ function rdkafkaProducer(
       await producer.metadata(connectTimeout);
     },
     async send(topic: string, messages: OutMessage[]): Promise<void> {
-      const values = messages.map((m) => Buffer.from(m.value));
-      const ends: number[] = [];
-      let at = 0;
-      for (const v of values) {
-        at += v.length;
-        ends.push(at);
-      }
-      const batch = { data: Buffer.concat(values), ends, keys: messages.map((m) => Buffer.from(m.key)) };
-      await producer.produce(topic, batch);
+      await producer.produce(topic, encodeMessages(messages));
     },
     async sendEncoded(topic: string, batch: EncodedBatch): Promise<void> {
       // librdkafka copies each value and key before produce returns; a failed batch is retried

@@ -11,14 +11,17 @@ export interface OutMessage {
 
 /**
  * Many messages built in one buffer (the shipper's record batches): value i is
- * `data[ends[i - 1] ?? 0, ends[i])`, with key `keys[i]`. The producer copies what it needs before
- * `sendEncoded` returns its promise, but the caller keeps the batch unchanged until the promise
- * settles (a failed batch is sent again as it is).
+ * `data[ends[i - 1] ?? 0, ends[i])`; keys come in runs: values `[keyEnds[j - 1] ?? 0, keyEnds[j])`
+ * have key `keys[j]` (a file's records share their container's key). Typed arrays, so a native
+ * producer reads a whole batch in a few calls (encoded-batch.ts builds and walks them). The
+ * producer copies what it needs before `sendEncoded`'s promise settles; the caller keeps the batch
+ * unchanged until then (a failed batch is sent again as it is).
  */
 export interface EncodedBatch {
   readonly data: Buffer;
-  readonly ends: readonly number[];
+  readonly ends: Uint32Array;
   readonly keys: readonly Buffer[];
+  readonly keyEnds: Uint32Array;
 }
 
 export interface LogProducer {

@@ -54,13 +54,11 @@ export class BatchBuilder implements RecordSink {
   >();
   private stamp = "";
   private readonly native = loadNativeBinding<RecordsBinding>("boxscope_records");
-  private readonly encodedEnds: Uint32Array;
   private readonly encodeState = new Float64Array(3);
   private readonly bulkResult: BulkResult = { to: 0, records: 0 };
 
   constructor(private readonly limits: BatchLimits) {
     this.slabBytes = limits.batchMaxBytes + SLACK_BYTES;
-    this.encodedEnds = new Uint32Array(limits.batchMaxRecords);
   }
 
   /** Starts a read pass: its records carry this `@timestamp` (the old prefixes are dropped). */
@@ -115,7 +113,7 @@ export class BatchBuilder implements RecordSink {
       offset,
       f.replayUntil,
       maxLineBytes,
-      this.encodedEnds,
+      batch.freeEnds,
       this.limits.batchMaxRecords - batch.count,
       Math.max(0, this.limits.batchMaxBytes - batch.bytes),
       prefix.key.length,
@@ -126,7 +124,7 @@ export class BatchBuilder implements RecordSink {
     result.records = records;
     result.to = state[0] as number;
     if (records === 0) return result;
-    batch.addEncoded(prefix.key, this.encodedEnds, records, state[1] as number);
+    batch.addEncoded(prefix.key, records, state[1] as number);
     batch.cover(f, f.generation, f.fileId as string, offset, offset + (result.to - from), records);
     if (batch.count >= this.limits.batchMaxRecords || batch.bytes >= this.limits.batchMaxBytes) this.seal();
     return result;
@@ -178,7 +176,7 @@ export class BatchBuilder implements RecordSink {
       need > this.slabBytes
         ? Buffer.allocUnsafe(need)
         : (this.pool.pop() ?? Buffer.allocUnsafe(this.slabBytes));
-    const batch = new RecordBatch<TrackedFile>(data);
+    const batch = new RecordBatch<TrackedFile>(data, this.limits.batchMaxRecords);
     this.current = batch;
     return batch;
   }

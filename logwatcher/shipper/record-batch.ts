@@ -42,20 +42,35 @@ const RECORD_OVERHEAD = 96;
  */
 export class RecordBatch<F> implements EncodedBatch {
   data: Buffer;
-  readonly ends: number[] = [];
+  /** Room for every record's end; `ends` is its used part. */
+  private readonly endsRoom: Uint32Array;
   readonly keys: Buffer[] = [];
+  private readonly keyRunEnds: number[] = [];
   readonly spans: FileSpan<F>[] = [];
   /** Bytes of values and keys so far (the batch size limit applies to it). */
   bytes = 0;
   /** Where the next record's value starts in `data`. */
   pos = 0;
+  /** Records so far. */
+  count = 0;
 
-  constructor(data: Buffer) {
+  /** `maxRecords`: the most records the batch will take (its builder seals it there). */
+  constructor(data: Buffer, maxRecords: number) {
     this.data = data;
+    this.endsRoom = new Uint32Array(maxRecords);
   }
 
-  get count(): number {
-    return this.ends.length;
+  get ends(): Uint32Array {
+    return this.endsRoom.subarray(0, this.count);
+  }
+
+  get keyEnds(): Uint32Array {
+    return Uint32Array.from(this.keyRunEnds);
+  }
+
+  /** Where the native encoder writes the ends of the records it adds (see `addEncoded`). */
+  get freeEnds(): Uint32Array {
+    return this.endsRoom.subarray(this.count);
   }
 
   /** Whether a record of `srcLength` source bytes (or UTF-16 units) surely fits. */
@@ -90,16 +105,24 @@ export class RecordBatch<F> implements EncodedBatch {
   }
 
   /**
-   * Takes `count` records the native encoder wrote at `pos` (their value ends in `ends`), all with
-   * partitioning key `key`; `to` is the position after the last one.
+   * Takes `count` records the native encoder wrote at `pos` (their ends already in `freeEnds`),
+   * all with partitioning key `key`; `to` is the position after the last one.
    */
-  addEncoded(key: Buffer, ends: Uint32Array, count: number, to: number): void {
-    for (let i = 0; i < count; i++) {
-      this.ends.push(ends[i] as number);
-      this.keys.push(key);
-    }
+  addEncoded(key: Buffer, count: number, to: number): void {
+    this.count += count;
+    this.keyed(key);
     this.bytes += to - this.pos + count * key.length;
     this.pos = to;
+  }
+
+  /** The records up to `count` have `key`: extends the last key run, or starts one. */
+  private keyed(key: Buffer): void {
+    const runs = this.keyRunEnds.length;
+    if (runs > 0 && this.keys[runs - 1] === key) this.keyRunEnds[runs - 1] = this.count;
+    else {
+      this.keys.push(key);
+      this.keyRunEnds.push(this.count);
+    }
   }
 
   /**
@@ -133,8 +156,8 @@ export class RecordBatch<F> implements EncodedBatch {
     d[pos++] = 0x7d; // }
     this.bytes += pos - this.pos + prefix.key.length;
     this.pos = pos;
-    this.ends.push(pos);
-    this.keys.push(prefix.key);
+    this.endsRoom[this.count++] = pos;
+    this.keyed(prefix.key);
   }
 }
 

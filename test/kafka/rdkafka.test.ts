@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { Kafka, logLevel } from "kafkajs";
 import { silentLogger } from "../../common/logger.js";
+import { encodeMessages } from "../../logwatcher/kafka/encoded-batch.js";
 import { createRdkafkaClient } from "../../logwatcher/kafka/rdkafka.js";
 import type { EncodedBatch } from "../../logwatcher/kafka/types.js";
 import { type KafkaBroker, kafkaPrereq, startKafka } from "../helpers/kafka.js";
@@ -12,18 +13,9 @@ const kafkaOk = kafkaPrereq();
 
 /** `n` values `<tag>-<i>` with keys k0..k3, built back to back in one buffer like the shipper's. */
 function batchOf(tag: string, n: number): EncodedBatch {
-  const values = Array.from({ length: n }, (_, i) => `{"v":"${tag}-${i}"}`);
-  const ends: number[] = [];
-  let at = 0;
-  for (const v of values) {
-    at += Buffer.byteLength(v);
-    ends.push(at);
-  }
-  return {
-    data: Buffer.from(values.join("")),
-    ends,
-    keys: values.map((_, i) => Buffer.from(`k${i % 4}`)),
-  };
+  return encodeMessages(
+    Array.from({ length: n }, (_, i) => ({ key: `k${i % 4}`, value: `{"v":"${tag}-${i}"}` })),
+  );
 }
 
 async function topicCount(brokers: string, topic: string): Promise<number> {

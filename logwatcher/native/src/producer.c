@@ -10,7 +10,8 @@
  *
  * JavaScript API (logwatcher/kafka/native-producer.ts wraps it):
  *   create(config: Record<string, string>, onEvent) -> producer
- *   produce(producer, topic, data: Buffer, ends: number[], keys: Buffer[], batchId: number)
+ *   produce(producer, topic, data: Buffer, ends: Uint32Array, keys: Buffer[], keyEnds: Uint32Array,
+ *           batchId: number)
  *   metadata(producer, topic | null, timeoutMs, done(error | null, topicExists))
  *   close(producer, flushTimeoutMs)
  *   onEvent(kind, a, b, text, facility):
@@ -51,6 +52,15 @@ typedef struct topic_ref {
   struct topic_ref *next;
 } topic_ref_t;
 
+/* A batch read off JavaScript, waiting for the enqueuer thread. */
+typedef struct send {
+  rd_kafka_topic_t *rkt;
+  rd_kafka_message_t *msgs;
+  int n;
+  batch_t *batch;
+  struct send *next;
+} send_t;
+
 typedef struct {
   rd_kafka_t *rk;
   napi_threadsafe_function events;
@@ -58,9 +68,13 @@ typedef struct {
   atomic_int stop_polling;
   int closed; /* close() called (JavaScript thread only) */
   topic_ref_t *topics;
-  rd_kafka_message_t *scratch;
-  size_t scratch_cap;
   int log_level;
+  /* The enqueuer thread's FIFO: batches go to librdkafka in the order JavaScript sent them. */
+  pthread_t enqueuer;
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  send_t *head, *tail;
+  int stop_enqueuing; /* guarded by lock */
 } producer_t;
 
 typedef struct {
@@ -142,6 +156,50 @@ static void on_log(const rd_kafka_t *rk, int level, const char *facility, const 
 static void *poll_loop(void *arg) {
   producer_t *p = arg;
   while (!atomic_load(&p->stop_polling)) rd_kafka_poll(p->rk, 100);
+  return NULL;
+}
+
+/* Hands one batch to librdkafka (values and keys copied) and settles what it refused. */
+static void enqueue(producer_t *p, send_t *job) {
+  batch_t *b = job->batch;
+  int n = job->n;
+  int queued = rd_kafka_produce_batch(job->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_PARTITION,
+                                      job->msgs, n);
+  int refused = 0;
+  for (int i = 0; i < n; i++) {
+    if (job->msgs[i].err) {
+      batch_fail(b, job->msgs[i].err);
+      refused++;
+    }
+  }
+  if (queued < 0) queued = 0;
+  /* Messages neither queued nor marked (should not happen) are refused too. */
+  for (int i = n - queued - refused; i > 0; i--) batch_fail(b, RD_KAFKA_RESP_ERR__FAIL);
+  /* Drops the hold, and the count of what never entered the queue. */
+  if (atomic_fetch_sub(&b->remaining, n - queued + 1) == n - queued + 1) batch_settle(p, b);
+  free(job->msgs);
+  free(job);
+}
+
+/*
+ * Why a thread of its own: librdkafka's enqueueing (an allocation and a copy per message, the
+ * partitioner, queue locks) costs ~0.5 µs a message, which on the JavaScript thread is time the
+ * shipper cannot spend reading and encoding.
+ */
+static void *enqueue_loop(void *arg) {
+  producer_t *p = arg;
+  pthread_mutex_lock(&p->lock);
+  for (;;) {
+    while (!p->head && !p->stop_enqueuing) pthread_cond_wait(&p->wake, &p->lock);
+    send_t *job = p->head;
+    if (!job) break; /* stopping, and everything sent was enqueued */
+    p->head = job->next;
+    if (!p->head) p->tail = NULL;
+    pthread_mutex_unlock(&p->lock);
+    enqueue(p, job);
+    pthread_mutex_lock(&p->lock);
+  }
+  pthread_mutex_unlock(&p->lock);
   return NULL;
 }
 
@@ -256,11 +314,22 @@ static napi_value create(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, errstr);
     return NULL;
   }
+  pthread_mutex_init(&p->lock, NULL);
+  pthread_cond_init(&p->wake, NULL);
   if (pthread_create(&p->poller, NULL, poll_loop, p) != 0) {
     rd_kafka_destroy(p->rk);
     napi_release_threadsafe_function(p->events, napi_tsfn_abort);
     free(p);
     napi_throw_error(env, NULL, "cannot start the delivery-report thread");
+    return NULL;
+  }
+  if (pthread_create(&p->enqueuer, NULL, enqueue_loop, p) != 0) {
+    atomic_store(&p->stop_polling, 1);
+    pthread_join(p->poller, NULL);
+    rd_kafka_destroy(p->rk);
+    napi_release_threadsafe_function(p->events, napi_tsfn_abort);
+    free(p);
+    napi_throw_error(env, NULL, "cannot start the enqueuing thread");
     return NULL;
   }
   napi_value handle;
@@ -287,14 +356,16 @@ static rd_kafka_topic_t *topic_of(producer_t *p, const char *name) {
 }
 
 /*
- * produce(producer, topic, data, ends, keys, batchId): value i is data[ends[i-1] ?? 0, ends[i]) with
- * key keys[i]. librdkafka copies values and keys before this returns. Messages the local queue
- * refuses count as failed: the batch then settles as failed once the enqueued ones are reported,
- * and the caller sends it again whole.
+ * produce(producer, topic, data, ends, keys, keyEnds, batchId): value i is data[ends[i-1] ?? 0,
+ * ends[i]); values [keyEnds[j-1] ?? 0, keyEnds[j]) have key keys[j] (Uint32Arrays both, so a batch
+ * is read in a few calls). The batch goes to the enqueuer thread; librdkafka copies values and
+ * keys there, and the caller keeps the buffers until the batch settles, which is after that.
+ * Messages the local queue refuses count as failed: the batch then settles as failed once the
+ * enqueued ones are reported, and the caller sends it again whole.
  */
 static napi_value produce(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   producer_t *p = producer_of(env, argv[0]);
   if (!p) return NULL;
@@ -304,13 +375,17 @@ static napi_value produce(napi_env env, napi_callback_info info) {
   char *data = NULL;
   size_t data_len = 0;
   CHECK(env, napi_get_buffer_info(env, argv[2], (void **)&data, &data_len));
-  uint32_t n = 0, nkeys = 0;
-  CHECK(env, napi_get_array_length(env, argv[3], &n));
-  CHECK(env, napi_get_array_length(env, argv[4], &nkeys));
+  napi_typedarray_type type, key_type;
+  size_t n = 0, runs = 0, ab_off;
+  uint32_t *ends = NULL, *key_ends = NULL, nkeys = 0;
+  napi_value ab;
   double id = 0;
-  CHECK(env, napi_get_value_double(env, argv[5], &id));
-  if (nkeys != n) {
-    napi_throw_range_error(env, NULL, "ends and keys differ in length");
+  if (napi_get_typedarray_info(env, argv[3], &type, &n, (void **)&ends, &ab, &ab_off) != napi_ok ||
+      napi_get_typedarray_info(env, argv[5], &key_type, &runs, (void **)&key_ends, &ab, &ab_off) != napi_ok ||
+      type != napi_uint32_array || key_type != napi_uint32_array ||
+      napi_get_array_length(env, argv[4], &nkeys) != napi_ok || nkeys != runs ||
+      napi_get_value_double(env, argv[6], &id) != napi_ok) {
+    napi_throw_type_error(env, NULL, "produce: ends and keyEnds must be Uint32Arrays, keys one Buffer per run");
     return NULL;
   }
   rd_kafka_topic_t *rkt = topic_of(p, topic);
@@ -318,60 +393,66 @@ static napi_value produce(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "cannot create the topic handle");
     return NULL;
   }
-  if (n > p->scratch_cap) {
-    rd_kafka_message_t *grown = realloc(p->scratch, (size_t)n * sizeof(*grown));
-    if (!grown) {
-      napi_throw_error(env, NULL, "out of memory");
-      return NULL;
-    }
-    p->scratch = grown;
-    p->scratch_cap = n;
+  rd_kafka_message_t *msgs = n ? calloc(n, sizeof(*msgs)) : NULL;
+  send_t *job = calloc(1, sizeof(*job));
+  batch_t *b = calloc(1, sizeof(*b));
+  if ((n && !msgs) || !job || !b) {
+    free(msgs);
+    free(job);
+    free(b);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
   }
-  size_t start = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value end_v, key_v;
-    uint32_t end = 0;
+  size_t start = 0, i = 0;
+  const char *bad = NULL;
+  for (uint32_t r = 0; r < runs && !bad; r++) {
+    napi_value key_v;
     void *key = NULL;
     size_t key_len = 0;
-    CHECK(env, napi_get_element(env, argv[3], i, &end_v));
-    CHECK(env, napi_get_value_uint32(env, end_v, &end));
-    CHECK(env, napi_get_element(env, argv[4], i, &key_v));
-    CHECK(env, napi_get_buffer_info(env, key_v, &key, &key_len));
-    if (end < start || end > data_len) {
-      napi_throw_range_error(env, NULL, "ends must rise within data");
-      return NULL;
+    if (napi_get_element(env, argv[4], r, &key_v) != napi_ok ||
+        napi_get_buffer_info(env, key_v, &key, &key_len) != napi_ok) {
+      bad = "keys must be Buffers";
+      break;
     }
-    rd_kafka_message_t *m = &p->scratch[i];
-    memset(m, 0, sizeof(*m));
-    m->partition = RD_KAFKA_PARTITION_UA;
-    m->payload = data + start;
-    m->len = end - start;
-    m->key = key;
-    m->key_len = key_len;
-    start = end;
+    if (key_ends[r] < i || key_ends[r] > n) {
+      bad = "keyEnds must rise within the values";
+      break;
+    }
+    for (; i < key_ends[r]; i++) {
+      if (ends[i] < start || ends[i] > data_len) {
+        bad = "ends must rise within data";
+        break;
+      }
+      rd_kafka_message_t *m = &msgs[i];
+      m->partition = RD_KAFKA_PARTITION_UA;
+      m->payload = data + start;
+      m->len = ends[i] - start;
+      m->key = key;
+      m->key_len = key_len;
+      m->_private = b;
+      start = ends[i];
+    }
   }
-  batch_t *b = calloc(1, sizeof(*b));
-  if (!b) {
-    napi_throw_error(env, NULL, "out of memory");
+  if (!bad && i != n) bad = "keyEnds must cover every value";
+  if (bad) {
+    free(msgs);
+    free(job);
+    free(b);
+    napi_throw_range_error(env, NULL, bad);
     return NULL;
   }
   b->id = id;
   atomic_init(&b->remaining, (int)n + 1);
-  for (uint32_t i = 0; i < n; i++) p->scratch[i]._private = b;
-  int queued = rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_PARTITION,
-                                      p->scratch, (int)n);
-  int refused = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    if (p->scratch[i].err) {
-      batch_fail(b, p->scratch[i].err);
-      refused++;
-    }
-  }
-  if (queued < 0) queued = 0;
-  /* Messages neither queued nor marked (should not happen) are refused too. */
-  int unaccounted = (int)n - queued - refused;
-  for (int i = 0; i < unaccounted; i++) batch_fail(b, RD_KAFKA_RESP_ERR__FAIL);
-  if (atomic_fetch_sub(&b->remaining, (int)n - queued + 1) == (int)n - queued + 1) batch_settle(p, b);
+  job->rkt = rkt;
+  job->msgs = msgs;
+  job->n = (int)n;
+  job->batch = b;
+  pthread_mutex_lock(&p->lock);
+  if (p->tail) p->tail->next = job;
+  else p->head = job;
+  p->tail = job;
+  pthread_cond_signal(&p->wake);
+  pthread_mutex_unlock(&p->lock);
   return NULL;
 }
 
@@ -445,6 +526,12 @@ static napi_value metadata(napi_env env, napi_callback_info info) {
 static void close_execute(napi_env env, void *data) {
   job_t *job = data;
   producer_t *p = job->p;
+  /* Everything sent before close() reaches librdkafka's queue first. */
+  pthread_mutex_lock(&p->lock);
+  p->stop_enqueuing = 1;
+  pthread_cond_signal(&p->wake);
+  pthread_mutex_unlock(&p->lock);
+  pthread_join(p->enqueuer, NULL);
   rd_kafka_flush(p->rk, job->timeout_ms);
   atomic_store(&p->stop_polling, 1);
   rd_kafka_yield(p->rk); /* wakes the poller out of its 100 ms wait */
@@ -470,8 +557,6 @@ static void close_complete(napi_env env, napi_status status, void *data) {
   producer_t *p = job->p;
   /* Events already queued (the last batch reports, then "closed") are still delivered. */
   napi_release_threadsafe_function(p->events, napi_tsfn_release);
-  free(p->scratch);
-  p->scratch = NULL;
   napi_delete_reference(env, job->producer);
   napi_delete_async_work(env, job->work);
   free(job);
