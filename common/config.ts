@@ -6,7 +6,7 @@ import { errnoCode, UsageError } from "./errors.js";
 const requireCjs = createRequire(import.meta.url);
 
 /**
- * yaml (some 230 CommonJS modules, ~20 ms) loads on the first config file or BOXSCOPE_* variable to
+ * yaml (some 230 CommonJS modules, 20-50 ms) loads on the first config file or BOXSCOPE_* variable to
  * parse, which most runs of `boxscope ship` have none of; require keeps loadConfig synchronous.
  */
 function parseYaml(text: string): unknown {
