@@ -1,7 +1,17 @@
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
+import { createRequire } from "node:module";
 import type { z } from "zod";
 import { errnoCode, UsageError } from "./errors.js";
+
+const requireCjs = createRequire(import.meta.url);
+
+/**
+ * yaml (some 230 CommonJS modules, 20-50 ms) loads on the first config file or BOXSCOPE_* variable to
+ * parse, which most runs of `boxscope ship` have none of; require keeps loadConfig synchronous.
+ */
+function parseYaml(text: string): unknown {
+  return (requireCjs("yaml") as typeof import("yaml")).parse(text);
+}
 
 /**
  * boxscope.yaml has one top-level section per command (`shim`, `exporter`, `logwatcher`, `ship`,

@@ -1,9 +1,6 @@
 import type { Command } from "commander";
-import { Registry } from "prom-client";
 import type { GlobalOptions } from "../cli/main.js";
-import { createLogger } from "../common/logger.js";
 import { runUntilSignal } from "../common/service.js";
-import { loadExporterConfig } from "./config.js";
 
 /** `boxscope exporter [--listen HOST:PORT] [--log-root DIR]`: serves /metrics and /healthz until SIGTERM. */
 export function registerExporterCommands(program: Command): void {
@@ -14,15 +11,21 @@ export function registerExporterCommands(program: Command): void {
     .option("--log-root <dir>", "container log root whose partition is watched (default /app/log)")
     .option("--no-kmsg", "do not read /dev/kmsg (another process is the host's kernel log reader)")
     .action(async (opts: { listen?: string; logRoot?: string; kmsg?: boolean }, cmd: Command) => {
+      // Everything below loads on use: every command registers here, and --help and the other
+      // commands must not pay for the config schema (zod), pino, prom-client or fastify.
       const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const { loadExporterConfig } = await import("./config.js");
       const config = loadExporterConfig({
         configPath: globals.config,
         // commander sets kmsg=true by default for --no-kmsg; only an explicit --no-kmsg overrides.
         flags: { listen: opts.listen, logRoot: opts.logRoot, kmsg: opts.kmsg === false ? false : undefined },
       });
+      const [{ createLogger }, { Registry }, { startExporter }] = await Promise.all([
+        import("../common/logger.js"),
+        import("prom-client"),
+        import("./exporter.js"),
+      ]);
       const logger = createLogger({ level: globals.logLevel, name: "boxscope-exporter" });
-      // Loaded on demand so other commands do not pay for fastify and the collectors.
-      const { startExporter } = await import("./exporter.js");
       const service = await startExporter(config, { logger, registry: new Registry() });
       process.exitCode = await runUntilSignal([service], logger);
     });

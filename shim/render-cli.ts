@@ -1,9 +1,7 @@
 import type { Command } from "commander";
 import type { GlobalOptions } from "../cli/main.js";
-import { loadConfig } from "../common/config.js";
 import { UsageError } from "../common/errors.js";
-import { shimConfigSchema, viewRendererOptionsOf } from "./config.js";
-import { createViewRenderer, VIEW_PATHS } from "./render.js";
+import { VIEW_PATHS } from "./view-paths.js";
 
 interface RenderFlags {
   pid?: string;
@@ -24,18 +22,23 @@ export function registerShimRenderCommand(shim: Command): void {
     .option("--no-cfs-quota", "do not limit the CPU count to ceil(CFS quota) (config shim.cfsQuota)")
     .option("--cache-as-used <mode>", "count page cache as used: none | active_file | percent")
     .option("--cache-as-used-percent <n>", "percentage of Cached for --cache-as-used percent")
-    .action((view: string, flags: RenderFlags, cmd: Command) => {
+    .action(async (view: string, flags: RenderFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const text = renderCommand(view, flags, globals.config);
+      const text = await renderCommand(view, flags, globals.config);
       process.stdout.write(text);
     });
 }
 
-/** The command's work, separate from commander so tests can call it. Throws UsageError on bad input. */
-export function renderCommand(view: string, flags: RenderFlags, configPath?: string): string {
+/**
+ * The command's work, separate from commander so tests can call it. Throws UsageError on bad input.
+ * The config schema (zod) and the renderers load here, on use, not when every command registers.
+ */
+export async function renderCommand(view: string, flags: RenderFlags, configPath?: string): Promise<string> {
   if ((flags.pid === undefined) === (flags.cgroup === undefined)) {
     throw new UsageError("shim render: give exactly one of --pid N or --cgroup PATH");
   }
+  const [{ loadConfig }, { shimConfigSchema, viewRendererOptionsOf }, { createViewRenderer }] =
+    await Promise.all([import("../common/config.js"), import("./config.js"), import("./render.js")]);
   const cfg = loadConfig("shim", shimConfigSchema, {
     configPath,
     flags: {

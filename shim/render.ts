@@ -37,6 +37,7 @@ import type {
 import { type BoxscopeError, err, ok, type Result, UsageError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import type { LoadavgSampler } from "./loadavg-sampler.js";
+import { isViewPath, VIEW_PATHS, type ViewPath } from "./view-paths.js";
 import { renderCpuOnline } from "./views/cpu-online.js";
 import { renderCpuinfo } from "./views/cpuinfo.js";
 import { renderDiskstats } from "./views/diskstats.js";
@@ -48,27 +49,8 @@ import { renderSwaps } from "./views/swaps.js";
 import { renderUptime } from "./views/uptime.js";
 import { visibleCpus } from "./visible-cpus.js";
 
+export { isViewPath, VIEW_PATHS, type ViewPath } from "./view-paths.js";
 export type { CacheAsUsed } from "./views/meminfo.js";
-
-/** The files the shim serves, relative to its mount point (LXCFS's layout). */
-export const VIEW_PATHS = [
-  "proc/meminfo",
-  "proc/cpuinfo",
-  "proc/stat",
-  "proc/uptime",
-  "proc/loadavg",
-  "proc/diskstats",
-  "proc/swaps",
-  "proc/pressure/cpu",
-  "proc/pressure/io",
-  "proc/pressure/memory",
-  "sys/devices/system/cpu/online",
-] as const;
-export type ViewPath = (typeof VIEW_PATHS)[number];
-
-export function isViewPath(view: string): view is ViewPath {
-  return (VIEW_PATHS as readonly string[]).includes(view);
-}
 
 /**
  * Reads of the same container within this window share one reading of its cgroup and host files

@@ -1,10 +1,6 @@
 import type { Command } from "commander";
-import { Registry } from "prom-client";
-import { loadConfig } from "../../common/config.js";
-import { createLogger } from "../../common/logger.js";
 import { type RunningService, runUntilSignal } from "../../common/service.js";
 import { serveMetrics } from "../metrics-listen.js";
-import { indexConfigSchema } from "./config.js";
 
 const int = (v: string): number => Number(v);
 
@@ -28,11 +24,20 @@ export function registerIndexCommand(program: Command): void {
     )
     .option("--metrics-listen <host:port>", "serve Prometheus /metrics here (default: off)")
     .action(async (flags: Record<string, unknown>, cmd: Command) => {
+      // Everything below loads on use: every command registers here, and --help and the other
+      // commands (`boxscope ship` must start fast) must not pay for the config schema (zod), pino,
+      // prom-client or the Kafka/ES clients.
       const globals = cmd.optsWithGlobals<{ config?: string; logLevel: string }>();
+      const [{ loadConfig }, { indexConfigSchema }] = await Promise.all([
+        import("../../common/config.js"),
+        import("./config.js"),
+      ]);
       const config = loadConfig("index", indexConfigSchema, { configPath: globals.config, flags });
+      const [{ createLogger }, { Registry }] = await Promise.all([
+        import("../../common/logger.js"),
+        import("prom-client"),
+      ]);
       const logger = createLogger({ level: globals.logLevel, name: "boxscope-index" });
-      // Loaded on use: `boxscope ship` must start fast (a slow start widens the window in which a
-      // rotation can outrun it), and the other commands need none of the Kafka/ES clients.
       const registry = new Registry();
       const services: RunningService[] = [];
       if (config.metricsListen !== undefined) {

@@ -1,10 +1,6 @@
 import type { Command } from "commander";
-import { Registry } from "prom-client";
-import { loadConfig } from "../../common/config.js";
-import { createLogger } from "../../common/logger.js";
 import { type RunningService, runUntilSignal } from "../../common/service.js";
 import { serveMetrics } from "../metrics-listen.js";
-import { shipConfigSchema } from "./config.js";
 
 interface ShipFlags {
   spool?: string;
@@ -41,11 +37,22 @@ export function registerShipCommand(program: Command): void {
     .option("--poll-interval-ms <ms>", "spool scan interval", int)
     .option("--metrics-listen <host:port>", "serve Prometheus /metrics here (default: off)")
     .action(async (flags: ShipFlags & Record<string, unknown>, cmd: Command) => {
+      // Everything below loads on use: every command registers here, and --help and the other
+      // commands must not pay for the config schema (zod), pino or prom-client. `boxscope ship`
+      // must start fast (a slow start widens the window in which a rotation can outrun it).
       const globals = cmd.optsWithGlobals<{ config?: string; logLevel: string }>();
+      const [{ loadConfig }, { shipConfigSchema }] = await Promise.all([
+        import("../../common/config.js"),
+        import("./config.js"),
+      ]);
       const config = loadConfig("ship", shipConfigSchema, {
         configPath: globals.config,
         flags: { ...flags },
       });
+      const [{ createLogger }, { Registry }] = await Promise.all([
+        import("../../common/logger.js"),
+        import("prom-client"),
+      ]);
       const logger = createLogger({ level: globals.logLevel, name: "boxscope-ship" });
       const registry = new Registry();
       const services: RunningService[] = [];
@@ -53,8 +60,7 @@ export function registerShipCommand(program: Command): void {
         // First, so a bad or taken address fails the command before anything is read.
         services.push(await serveMetrics(registry, config.metricsListen, logger, "ship metrics listen"));
       }
-      // Loaded on use: `boxscope ship` must start fast (a slow start widens the window in which a
-      // rotation can outrun it), and the other commands need none of the Kafka/ES clients.
+      // The shipper loads its Kafka client itself, once reading has started.
       const { startShipper } = await import("./shipper.js");
       services.push(await startShipper(config, { logger, registry }));
       process.exitCode = await runUntilSignal(services, logger);

@@ -1,10 +1,6 @@
 import type { Command } from "commander";
-import { Registry } from "prom-client";
-import { loadConfig } from "../../common/config.js";
 import { UsageError } from "../../common/errors.js";
-import { createLogger } from "../../common/logger.js";
 import { runUntilSignal } from "../../common/service.js";
-import { logwatcherConfigSchema } from "./config.js";
 
 interface LogwatcherFlags {
   logRoot?: string;
@@ -52,7 +48,13 @@ export function registerLogwatcherCommand(program: Command): void {
       positiveNumber("--polling-interval-ms"),
     )
     .action(async (flags: LogwatcherFlags, cmd: Command) => {
+      // Everything below loads on use: every command registers here, and --help and the other
+      // commands must not pay for the config schema (zod), pino, prom-client or chokidar.
       const globals = cmd.optsWithGlobals<{ config?: string; logLevel: string }>();
+      const [{ loadConfig }, { logwatcherConfigSchema }] = await Promise.all([
+        import("../../common/config.js"),
+        import("./config.js"),
+      ]);
       const config = loadConfig("logwatcher", logwatcherConfigSchema, {
         configPath: globals.config,
         flags: {
@@ -65,8 +67,12 @@ export function registerLogwatcherCommand(program: Command): void {
           pollingIntervalMs: flags.pollingIntervalMs,
         },
       });
+      const [{ createLogger }, { Registry }, { startLogwatcher }] = await Promise.all([
+        import("../../common/logger.js"),
+        import("prom-client"),
+        import("./service.js"),
+      ]);
       const logger = createLogger({ level: globals.logLevel });
-      const { startLogwatcher } = await import("./service.js");
       const service = await startLogwatcher(config, { logger, registry: new Registry() });
       process.exitCode = await runUntilSignal([service], logger);
     });

@@ -1,10 +1,8 @@
 import type { Command } from "commander";
 import type { GlobalOptions } from "../../cli/main.js";
-import { loadConfig } from "../../common/config.js";
 import { UsageError } from "../../common/errors.js";
-import { createLogger } from "../../common/logger.js";
 import { runUntilSignal } from "../../common/service.js";
-import { type ShimConfig, shimConfigSchema } from "../config.js";
+import type { ShimConfig } from "../config.js";
 
 interface MountFlags {
   mountpoint?: string;
@@ -30,10 +28,15 @@ export function registerShimMountCommand(shim: Command): void {
       "do not repair containers' binds of a dead daemon on start (shim.mountHealStale)",
     )
     .action(async (flags: MountFlags, cmd: Command) => {
+      // Everything below loads on use: every command registers here, and --help and the other
+      // commands must not pay for the config schema (zod), pino or the FUSE daemon.
       const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const cfg = mountConfig(flags, globals.config);
+      const cfg = await mountConfig(flags, globals.config);
+      const [{ createLogger }, { startShim }] = await Promise.all([
+        import("../../common/logger.js"),
+        import("./service.js"),
+      ]);
       const logger = createLogger({ level: globals.logLevel, name: "boxscope-shim" });
-      const { startShim } = await import("./service.js");
       const service = await startShim(cfg, { logger });
       process.exitCode = await runUntilSignal([service], logger);
     });
@@ -47,7 +50,11 @@ function intFlag(name: string, value: string | undefined): number | undefined {
 }
 
 /** Flags over env over file over defaults; throws UsageError naming the bad key. */
-function mountConfig(flags: MountFlags, configPath?: string): ShimConfig {
+async function mountConfig(flags: MountFlags, configPath?: string): Promise<ShimConfig> {
+  const [{ loadConfig }, { shimConfigSchema }] = await Promise.all([
+    import("../../common/config.js"),
+    import("../config.js"),
+  ]);
   return loadConfig("shim", shimConfigSchema, {
     configPath,
     flags: {

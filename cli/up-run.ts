@@ -1,0 +1,102 @@
+// `boxscope up`'s work, loaded by cli/up.ts only when `up` runs: the config schemas (zod) and
+// prom-client are what every other command and --help would otherwise pay for at start-up.
+import { existsSync } from "node:fs";
+import { Registry } from "prom-client";
+import { z } from "zod";
+import { type ConfigSources, loadConfig } from "../common/config.js";
+import { BoxscopeError } from "../common/errors.js";
+import { createLogger, type Logger } from "../common/logger.js";
+import { type RunningService, runUntilSignal } from "../common/service.js";
+import { loadExporterConfig } from "../exporter/config.js";
+import { logwatcherConfigSchema } from "../logwatcher/spool/config.js";
+import { shimConfigSchema } from "../shim/config.js";
+import type { GlobalOptions } from "./main.js";
+
+/**
+ * The `up` section: which parts `boxscope up` runs. `auto` runs a part when this host supports it
+ * (shim: root, /dev/fuse and the native binding; logwatcher: the log root exists) and says in one
+ * log line why it did not; `on` makes a missing prerequisite an error; `off` never runs it.
+ */
+export const upConfigSchema = z.strictObject({
+  shim: z.enum(["auto", "on", "off"]).default("auto"),
+  exporter: z.enum(["on", "off"]).default("on"),
+  logwatcher: z.enum(["auto", "on", "off"]).default("auto"),
+});
+type Mode = "auto" | "on" | "off";
+
+/** `boxscope up`'s work once commander has parsed it; resolves to the exit code. */
+export async function runUp(globals: GlobalOptions): Promise<number> {
+  const logger = createLogger({ level: globals.logLevel, name: "boxscope" });
+  const sources: ConfigSources = { configPath: globals.config };
+  const up = loadConfig("up", upConfigSchema, sources);
+  const services = await startParts(up, sources, logger);
+  if (services.length === 0) throw new BoxscopeError("up: no part could start on this host");
+  return runUntilSignal(services, logger);
+}
+
+/** Starts the parts in dependency order; on a failure stops what already started, then rethrows. */
+async function startParts(
+  up: z.infer<typeof upConfigSchema>,
+  sources: ConfigSources,
+  logger: Logger,
+): Promise<RunningService[]> {
+  // Configs first: a bad key anywhere stops `up` before anything is mounted or bound.
+  const shimCfg = loadConfig("shim", shimConfigSchema, sources);
+  // Without root the exporter runs without the kernel-log sources (one warning) instead of refusing.
+  const exporterCfg = loadExporterConfig(sources, { requireKmsg: false });
+  const logwatcherCfg = loadConfig("logwatcher", logwatcherConfigSchema, sources);
+  // One registry: the exporter's /metrics also serves the logwatcher's metrics.
+  const registry = new Registry();
+  const started: RunningService[] = [];
+  try {
+    if (wanted("shim", up.shim, await shimPrerequisite(), logger)) {
+      // Each part's code loads only when it runs: `up` on a host without FUSE never loads the shim.
+      const { startShim } = await import("../shim/fuse/service.js");
+      started.push(await startShim(shimCfg, { logger: logger.child({ part: "shim" }), registry }));
+    }
+    if (wanted("logwatcher", up.logwatcher, logRootPrerequisite(logwatcherCfg.logRoot), logger)) {
+      const { startLogwatcher } = await import("../logwatcher/spool/service.js");
+      started.push(await startLogwatcher(logwatcherCfg, { logger, registry }));
+    }
+    if (up.exporter === "on") {
+      const { startExporter } = await import("../exporter/exporter.js");
+      const exporter = await startExporter(exporterCfg, {
+        logger: logger.child({ part: "exporter" }),
+        registry,
+      });
+      logger.info({ address: exporter.address }, "exporter serving /metrics");
+      started.push(exporter);
+    }
+  } catch (e) {
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    throw e;
+  }
+  return started;
+}
+
+/** undefined when the part can run here, else why not. */
+type Prerequisite = string | undefined;
+
+function wanted(part: string, mode: Mode, missing: Prerequisite, logger: Logger): boolean {
+  if (mode === "off") return false;
+  if (missing === undefined) return true;
+  if (mode === "on") throw new BoxscopeError(`up: ${part} cannot run: ${missing}`);
+  logger.warn({ part, reason: missing }, `${part} not started on this host`);
+  return false;
+}
+
+async function shimPrerequisite(): Promise<Prerequisite> {
+  if (process.getuid?.() !== 0) return "needs root (FUSE allow_other and every container's /proc)";
+  if (!existsSync("/dev/fuse")) return "/dev/fuse is missing";
+  try {
+    const { loadFuseBinding } = await import("../shim/fuse/native.js");
+    loadFuseBinding();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return undefined;
+}
+
+function logRootPrerequisite(logRoot: string): Prerequisite {
+  return existsSync(logRoot) ? undefined : `log root ${logRoot} does not exist (set logwatcher.logRoot)`;
+}
