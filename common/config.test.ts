@@ -61,3 +61,11 @@ test("unknown section, bad YAML and missing file are clear errors", () => {
     message: "config file /nonexistent/b.yaml: cannot read (ENOENT)",
   });
 });
+
+test("an environment variable that is not a YAML value is a usage error naming it", () => {
+  assert.throws(
+    () => loadConfig("exporter", schema, { env: { BOXSCOPE_EXPORTER_LISTEN: "[" } }),
+    (e: unknown) =>
+      e instanceof UsageError && e.message.startsWith("BOXSCOPE_EXPORTER_LISTEN: invalid YAML value:"),
+  );
+});

@@ -91,9 +91,15 @@ export function envName(section: string, key: string): string {
 function readEnv(section: string, keys: string[], env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of keys) {
-    const raw = env[envName(section, key)];
+    const name = envName(section, key);
+    const raw = env[name];
+    if (raw === undefined) continue;
     // YAML scalars give env vars the same typing as the file: "5" → 5, "[a, b]" → list.
-    if (raw !== undefined) out[key] = parseYaml(raw);
+    try {
+      out[key] = parseYaml(raw);
+    } catch (e) {
+      throw new UsageError(`${name}: invalid YAML value: ${(e as Error).message.split("\n")[0]}`);
+    }
   }
   return out;
 }
