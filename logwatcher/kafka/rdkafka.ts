@@ -49,9 +49,11 @@ export function createRdkafkaClient(opts: RdkafkaOptions): RdkafkaProducerClient
     // creates its topic with its own partition count (ensureTopic).
     "allow.auto.create.topics": false,
   };
+  /** This client's connected producers: the admin asks one of them whether a topic exists. */
+  const connectedProducers = new Set<NativeProducer>();
   return {
-    producer: () => rdkafkaProducer(common, opts, log),
-    admin: () => rdkafkaAdmin(common, opts),
+    producer: () => rdkafkaProducer(common, opts, log, connectedProducers),
+    admin: () => rdkafkaAdmin(common, opts, connectedProducers),
   };
 }
 
@@ -59,6 +61,7 @@ function rdkafkaProducer(
   common: Record<string, string | number | boolean>,
   opts: RdkafkaOptions,
   log: Logger,
+  connectedProducers: Set<NativeProducer>,
 ): LogProducer {
   const connectTimeout = opts.connectionTimeoutMs ?? 3000;
   const producer = new NativeProducer(
@@ -85,6 +88,7 @@ function rdkafkaProducer(
   return {
     async connect() {
       await producer.metadata(connectTimeout);
+      connectedProducers.add(producer);
     },
     async send(topic: string, messages: OutMessage[]): Promise<void> {
       await producer.produce(topic, encodeMessages(messages));
@@ -95,6 +99,7 @@ function rdkafkaProducer(
       await producer.produce(topic, batch);
     },
     async disconnect() {
+      connectedProducers.delete(producer);
       // Flushes what is queued (up to 10 s), then closes; its threads run from creation on, so
       // this is needed whether or not `connect` ever succeeded.
       await producer.close(10000);
@@ -102,17 +107,23 @@ function rdkafkaProducer(
   };
 }
 
-function rdkafkaAdmin(common: Record<string, string | number | boolean>, opts: RdkafkaOptions): KafkaAdmin {
+function rdkafkaAdmin(
+  common: Record<string, string | number | boolean>,
+  opts: RdkafkaOptions,
+  connectedProducers: ReadonlySet<NativeProducer>,
+): KafkaAdmin {
   const timeoutMs = opts.connectionTimeoutMs ?? 10000;
   return {
     async ensureTopic(topic, partitions) {
-      // Usually the topic exists: one metadata request says so, without loading node-rdkafka's
-      // admin client (~150 ms before the first send otherwise).
-      const probe = new NativeProducer(common, { log: () => undefined, error: () => undefined });
+      // Usually the topic exists: one metadata request says so (over a connected producer's
+      // connection when there is one), without loading node-rdkafka's admin client (~150 ms
+      // before the first send otherwise).
+      const [connected] = connectedProducers;
+      const probe = connected ?? new NativeProducer(common, { log: () => undefined, error: () => undefined });
       try {
         if (await probe.metadata(timeoutMs, topic)) return false;
       } finally {
-        void probe.close(0);
+        if (!connected) void probe.close(0);
       }
       const { default: rdkafka } = await import("node-rdkafka");
       const admin = rdkafka.AdminClient.create(common as import("node-rdkafka").GlobalConfig);
