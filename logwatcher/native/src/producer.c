@@ -5,8 +5,9 @@
  * its produce() costs ~1.3 µs of JavaScript-thread time per message (argument checks, a C++ call
  * and a Buffer per message) and each delivery report becomes a JavaScript object and callback. The
  * shipper already holds a batch as one buffer of back-to-back values, so here one call hands the
- * whole batch to rd_kafka_produce_batch, the delivery reports are counted per batch on a poller
- * thread, and JavaScript hears once per batch, when the brokers answered for every message of it.
+ * whole batch over; an enqueuer thread passes it to rd_kafka_produce_batch (batches in send
+ * order), the delivery reports are counted per batch on a poller thread, and JavaScript hears once
+ * per batch, when the brokers answered for every message of it.
  *
  * JavaScript API (logwatcher/kafka/native-producer.ts wraps it):
  *   create(config: Record<string, string>, onEvent) -> producer
