@@ -16,7 +16,7 @@ import type {
 import { classifyItem } from "./bulk.js";
 import { type ChunkTicket, PartitionCommits, Slots } from "./commit-order.js";
 import type { IndexConfig } from "./config.js";
-import { type Prepared, prepareDocument } from "./documents.js";
+import { dailyIndex, type Prepared, prepareDocument } from "./documents.js";
 import { createIndexMetrics, type IndexMetrics } from "./metrics.js";
 import { alreadyIndexed, type MgetDoc, replayedInChunk, replayProbe } from "./replay.js";
 import { indexTemplate } from "./template.js";
@@ -87,6 +87,8 @@ class Indexer {
   private readonly partitions = new Map<string, PartitionState>();
   private consumer: LogConsumer | undefined;
   private dlq: LogProducer | undefined;
+  /** Resolves true once the index template is in place; false if stopped before. */
+  private esReady: Promise<boolean> = Promise.resolve(false);
   private stopping = false;
   private giveUp: (e: Error) => void = () => undefined;
   readonly fatal: Promise<void> = new Promise<void>((_, reject) => {
@@ -110,33 +112,64 @@ class Indexer {
   }
 
   async run(): Promise<void> {
-    await this.untilDone("Elasticsearch", this.config.elasticsearch, async () => {
-      const t = indexTemplate(this.config);
-      await this.es.indices.putIndexTemplate({ name: t.name, ...t.body });
-    });
-    if (this.stopping) return;
-    this.log.info({ elasticsearch: this.config.elasticsearch }, "index template in place");
-    await this.untilDone("Kafka brokers", this.config.brokers.join(","), async () => {
-      this.consumer = this.kafka.consumer(this.config.group);
-      this.consumer.onCrash((error, restarting) => {
-        this.log.error(
-          { err: errorText(error), restarting },
-          restarting ? "Kafka consumer crashed; restarting" : "Kafka consumer crashed for good",
-        );
-        if (!restarting && !this.stopping)
-          this.giveUp(new Error(`Kafka consumer stopped: ${errorText(error)}`));
-      });
-      this.dlq = this.kafka.producer();
-      await this.consumer.connect();
-      await this.dlq.connect();
-      await this.kafka.admin().ensureTopic(this.config.topic, 3);
-    });
+    // Elasticsearch and Kafka are set up at the same time: the template is needed only by the
+    // first `_bulk`, so the group join and the first fetch (and preparing its records) no longer
+    // wait for it. Chunks wait for `esReady` in their slot; the batch handler keeps heartbeating.
+    this.esReady = this.prepareElasticsearch();
+    await this.untilDone("Kafka brokers", this.config.brokers.join(","), () => this.connectKafka());
     if (this.stopping) return;
     this.log.info(
       { brokers: this.config.brokers, topic: this.config.topic, group: this.config.group },
       "consuming",
     );
     await this.consumer?.run(this.config.topic, (batch, control) => this.handleBatch(batch, control));
+  }
+
+  /**
+   * Puts the index template (until it succeeds), then starts creating today's daily index, so the
+   * first `_bulk` does not also wait for the index to be created (a cluster state update).
+   * Resolves false if the indexer stopped before the template was in place.
+   */
+  private async prepareElasticsearch(): Promise<boolean> {
+    await this.untilDone("Elasticsearch", this.config.elasticsearch, async () => {
+      const t = indexTemplate(this.config);
+      await this.es.indices.putIndexTemplate({ name: t.name, ...t.body });
+    });
+    if (this.stopping) return false;
+    this.log.info({ elasticsearch: this.config.elasticsearch }, "index template in place");
+    // Not awaited, best effort: a `_bulk` sent meanwhile waits for it inside Elasticsearch (or
+    // creates the index itself), and it may exist already (400, ignored).
+    void this.es.indices
+      .create({ index: dailyIndex(this.config.indexPrefix, new Date()) }, { ignore: [400] })
+      .catch((e: unknown) => this.log.debug({ err: errorText(e) }, "creating today's index failed"));
+    return true;
+  }
+
+  /** Connects the consumer and the dead-letter producer and makes sure the topic exists, together. */
+  private async connectKafka(): Promise<void> {
+    const consumer = this.kafka.consumer(this.config.group);
+    consumer.onCrash((error, restarting) => {
+      this.log.error(
+        { err: errorText(error), restarting },
+        restarting ? "Kafka consumer crashed; restarting" : "Kafka consumer crashed for good",
+      );
+      if (!restarting && !this.stopping)
+        this.giveUp(new Error(`Kafka consumer stopped: ${errorText(error)}`));
+    });
+    const dlq = this.kafka.producer();
+    const steps = await Promise.allSettled([
+      consumer.connect(),
+      dlq.connect(),
+      this.kafka.admin().ensureTopic(this.config.topic, 3),
+    ]);
+    const failed = steps.find((s) => s.status === "rejected");
+    if (failed) {
+      // Nothing half-connected is left behind for the next attempt.
+      await Promise.allSettled([consumer.disconnect(), dlq.disconnect()]);
+      throw failed.reason;
+    }
+    this.consumer = consumer;
+    this.dlq = dlq;
   }
 
   async stop(running: Promise<void>): Promise<void> {
@@ -277,6 +310,8 @@ class Indexer {
       if (p.ok) pending.push({ ...p, message });
       else dead.push({ message, reason: p.reason });
     }
+    // Documents are prepared meanwhile; none is sent before the template is in place.
+    if (pending.length > 0 && !(await this.esReady)) throw new Abandoned();
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (!valid()) throw new Abandoned();
       const retry: Pending[] = [];
