@@ -1,5 +1,3 @@
-import type { estypes } from "@elastic/elasticsearch";
-import { Client } from "@elastic/elasticsearch";
 import type { Registry } from "prom-client";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
@@ -17,8 +15,9 @@ import { classifyItem } from "./bulk.js";
 import { type ChunkTicket, PartitionCommits, Slots } from "./commit-order.js";
 import type { IndexConfig } from "./config.js";
 import { dailyIndex, prepareDocument } from "./documents.js";
+import { Elasticsearch } from "./elasticsearch.js";
 import { createIndexMetrics, type IndexMetrics } from "./metrics.js";
-import { alreadyIndexed, type MgetDoc, replayedInChunk, replayProbe } from "./replay.js";
+import { alreadyIndexed, replayedInChunk, replayProbe } from "./replay.js";
 import { indexTemplate } from "./template.js";
 
 export interface IndexerDeps {
@@ -71,10 +70,11 @@ class Abandoned extends Error {}
  * an older group generation (a rebalance happened meanwhile) is abandoned uncommitted: the
  * partition's next owner reads it again from the committed offset, onto the same document ids.
  *
- * Uses `transport.request` on `/_bulk` rather than `helpers.bulk`: the helper owns its own batching
- * and retries and reports failures through callbacks, while the commit rule here needs to know, per
- * chunk, that every item was written or dead-lettered before the offset moves; and each record's
- * own JSON goes out as the document source without being serialized again.
+ * Sends plain `_bulk` requests (elasticsearch.ts) rather than the client's `helpers.bulk`: the
+ * helper owns its own batching and retries and reports failures through callbacks, while the
+ * commit rule here needs to know, per chunk, that every item was written or dead-lettered before
+ * the offset moves; and each record's own JSON goes out as the document source without being
+ * serialized again.
  */
 export async function startIndexer(config: IndexConfig, deps: IndexerDeps): Promise<RunningService> {
   const indexer = new Indexer(config, deps);
@@ -90,7 +90,7 @@ export async function startIndexer(config: IndexConfig, deps: IndexerDeps): Prom
 class Indexer {
   private readonly log: Logger;
   private readonly kafka: KafkaClient;
-  private readonly es: Client;
+  private readonly es: Elasticsearch;
   private readonly metrics: IndexMetrics;
   private readonly sleeper = new Sleeper();
   private readonly deadLetterTopic: string;
@@ -116,7 +116,7 @@ class Indexer {
     this.kafka =
       deps.kafka ??
       createKafkajsClient({ brokers: config.brokers, clientId: "boxscope-index", logger: this.log });
-    this.es = new Client({ node: config.elasticsearch, maxRetries: 0, requestTimeout: 60000 });
+    this.es = new Elasticsearch(config.elasticsearch, 60000);
     this.metrics = createIndexMetrics(deps.registry);
     this.deadLetterTopic = config.deadLetterTopic ?? `${config.topic}-dead-letter`;
     this.slots = new Slots(config.bulkConcurrency);
@@ -144,14 +144,14 @@ class Indexer {
   private async prepareElasticsearch(): Promise<boolean> {
     await this.untilDone("Elasticsearch", this.config.elasticsearch, async () => {
       const t = indexTemplate(this.config);
-      await this.es.indices.putIndexTemplate({ name: t.name, ...t.body });
+      await this.es.putIndexTemplate(t.name, t.body);
     });
     if (this.stopping) return false;
     this.log.info({ elasticsearch: this.config.elasticsearch }, "index template in place");
     // Not awaited, best effort: a `_bulk` sent meanwhile waits for it inside Elasticsearch (or
     // creates the index itself), and it may exist already (400, ignored).
-    void this.es.indices
-      .create({ index: dailyIndex(this.config.indexPrefix, new Date()) }, { ignore: [400] })
+    void this.es
+      .createIndex(dailyIndex(this.config.indexPrefix, new Date()))
       .catch((e: unknown) => this.log.debug({ err: errorText(e) }, "creating today's index failed"));
     return true;
   }
@@ -337,13 +337,7 @@ class Indexer {
           if (pending.length === 0) break;
         }
         // The record's own JSON is the document: no re-serialization of what was just parsed.
-        const res = (await this.es.transport.request({
-          method: "POST",
-          path: "/_bulk",
-          // Only what the outcome needs: the full answer is ~200 bytes per item to build and parse.
-          querystring: { filter_path: "errors,items.*.status,items.*.error" },
-          bulkBody: bulkBody(pending),
-        })) as Pick<estypes.BulkResponse, "errors" | "items">;
+        const res = await this.es.bulk(bulkBody(pending));
         if (!res.errors && res.items.length === pending.length) {
           this.metrics.documents.inc(pending.length);
           pending = [];
@@ -405,7 +399,7 @@ class Indexer {
     let kept = rest;
     if (probe.docs.length > 0) {
       await ticket.olderSettled;
-      const res = (await this.es.mget({ docs: probe.docs, _source: false })) as { docs: MgetDoc[] };
+      const res = await this.es.mget(probe.docs);
       const answer = alreadyIndexed(probe, res);
       if (!answer.ok) throw new Error(answer.reason);
       skipped += answer.skip.size;
