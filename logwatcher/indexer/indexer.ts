@@ -1,5 +1,3 @@
-import type { estypes } from "@elastic/elasticsearch";
-import { Client } from "@elastic/elasticsearch";
 import type { Registry } from "prom-client";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
@@ -16,9 +14,10 @@ import type {
 import { classifyItem } from "./bulk.js";
 import { type ChunkTicket, PartitionCommits, Slots } from "./commit-order.js";
 import type { IndexConfig } from "./config.js";
-import { type Prepared, prepareDocument } from "./documents.js";
+import { dailyIndex, prepareDocument } from "./documents.js";
+import { Elasticsearch } from "./elasticsearch.js";
 import { createIndexMetrics, type IndexMetrics } from "./metrics.js";
-import { alreadyIndexed, type MgetDoc, replayedInChunk, replayProbe } from "./replay.js";
+import { alreadyIndexed, replayedInChunk, replayProbe } from "./replay.js";
 import { indexTemplate } from "./template.js";
 
 export interface IndexerDeps {
@@ -27,8 +26,19 @@ export interface IndexerDeps {
   kafka?: KafkaClient;
 }
 
-/** A record prepared for indexing (see prepareDocument), with the message it came from. */
-type Pending = Extract<Prepared, { ok: true }> & { message: InMessage };
+/**
+ * A record prepared for indexing (see prepareDocument), with the message it came from. Built as
+ * one object literal of a fixed shape (not `{ ...prepared, message }`): ~300 000 of these a
+ * second are read by the replay checks and `bulkBody`, which stay monomorphic this way.
+ */
+interface Pending {
+  index: string;
+  id: string;
+  time: number;
+  replayed: boolean;
+  body: Buffer;
+  message: InMessage;
+}
 
 /** A partition's chunks in flight, for one group generation. */
 interface PartitionState {
@@ -60,10 +70,11 @@ class Abandoned extends Error {}
  * an older group generation (a rebalance happened meanwhile) is abandoned uncommitted: the
  * partition's next owner reads it again from the committed offset, onto the same document ids.
  *
- * Uses `transport.request` on `/_bulk` rather than `helpers.bulk`: the helper owns its own batching
- * and retries and reports failures through callbacks, while the commit rule here needs to know, per
- * chunk, that every item was written or dead-lettered before the offset moves; and each record's
- * own JSON goes out as the document source without being serialized again.
+ * Sends plain `_bulk` requests (elasticsearch.ts) rather than the client's `helpers.bulk`: the
+ * helper owns its own batching and retries and reports failures through callbacks, while the
+ * commit rule here needs to know, per chunk, that every item was written or dead-lettered before
+ * the offset moves; and each record's own JSON goes out as the document source without being
+ * serialized again.
  */
 export async function startIndexer(config: IndexConfig, deps: IndexerDeps): Promise<RunningService> {
   const indexer = new Indexer(config, deps);
@@ -79,7 +90,7 @@ export async function startIndexer(config: IndexConfig, deps: IndexerDeps): Prom
 class Indexer {
   private readonly log: Logger;
   private readonly kafka: KafkaClient;
-  private readonly es: Client;
+  private readonly es: Elasticsearch;
   private readonly metrics: IndexMetrics;
   private readonly sleeper = new Sleeper();
   private readonly deadLetterTopic: string;
@@ -87,6 +98,8 @@ class Indexer {
   private readonly partitions = new Map<string, PartitionState>();
   private consumer: LogConsumer | undefined;
   private dlq: LogProducer | undefined;
+  /** Resolves true once the index template is in place; false if stopped before. */
+  private esReady: Promise<boolean> = Promise.resolve(false);
   private stopping = false;
   private giveUp: (e: Error) => void = () => undefined;
   readonly fatal: Promise<void> = new Promise<void>((_, reject) => {
@@ -103,40 +116,71 @@ class Indexer {
     this.kafka =
       deps.kafka ??
       createKafkajsClient({ brokers: config.brokers, clientId: "boxscope-index", logger: this.log });
-    this.es = new Client({ node: config.elasticsearch, maxRetries: 0, requestTimeout: 60000 });
+    this.es = new Elasticsearch(config.elasticsearch, 60000);
     this.metrics = createIndexMetrics(deps.registry);
     this.deadLetterTopic = config.deadLetterTopic ?? `${config.topic}-dead-letter`;
     this.slots = new Slots(config.bulkConcurrency);
   }
 
   async run(): Promise<void> {
-    await this.untilDone("Elasticsearch", this.config.elasticsearch, async () => {
-      const t = indexTemplate(this.config);
-      await this.es.indices.putIndexTemplate({ name: t.name, ...t.body });
-    });
-    if (this.stopping) return;
-    this.log.info({ elasticsearch: this.config.elasticsearch }, "index template in place");
-    await this.untilDone("Kafka brokers", this.config.brokers.join(","), async () => {
-      this.consumer = this.kafka.consumer(this.config.group);
-      this.consumer.onCrash((error, restarting) => {
-        this.log.error(
-          { err: errorText(error), restarting },
-          restarting ? "Kafka consumer crashed; restarting" : "Kafka consumer crashed for good",
-        );
-        if (!restarting && !this.stopping)
-          this.giveUp(new Error(`Kafka consumer stopped: ${errorText(error)}`));
-      });
-      this.dlq = this.kafka.producer();
-      await this.consumer.connect();
-      await this.dlq.connect();
-      await this.kafka.admin().ensureTopic(this.config.topic, 3);
-    });
+    // Elasticsearch and Kafka are set up at the same time: the template is needed only by the
+    // first `_bulk`, so the group join and the first fetch (and preparing its records) no longer
+    // wait for it. Chunks wait for `esReady` in their slot; the batch handler keeps heartbeating.
+    this.esReady = this.prepareElasticsearch();
+    await this.untilDone("Kafka brokers", this.config.brokers.join(","), () => this.connectKafka());
     if (this.stopping) return;
     this.log.info(
       { brokers: this.config.brokers, topic: this.config.topic, group: this.config.group },
       "consuming",
     );
     await this.consumer?.run(this.config.topic, (batch, control) => this.handleBatch(batch, control));
+  }
+
+  /**
+   * Puts the index template (until it succeeds), then starts creating today's daily index, so the
+   * first `_bulk` does not also wait for the index to be created (a cluster state update).
+   * Resolves false if the indexer stopped before the template was in place.
+   */
+  private async prepareElasticsearch(): Promise<boolean> {
+    await this.untilDone("Elasticsearch", this.config.elasticsearch, async () => {
+      const t = indexTemplate(this.config);
+      await this.es.putIndexTemplate(t.name, t.body);
+    });
+    if (this.stopping) return false;
+    this.log.info({ elasticsearch: this.config.elasticsearch }, "index template in place");
+    // Not awaited, best effort: a `_bulk` sent meanwhile waits for it inside Elasticsearch (or
+    // creates the index itself), and it may exist already (400, ignored).
+    void this.es
+      .createIndex(dailyIndex(this.config.indexPrefix, new Date()))
+      .catch((e: unknown) => this.log.debug({ err: errorText(e) }, "creating today's index failed"));
+    return true;
+  }
+
+  /** Connects the consumer and the dead-letter producer and makes sure the topic exists, together. */
+  private async connectKafka(): Promise<void> {
+    const consumer = this.kafka.consumer(this.config.group);
+    consumer.onCrash((error, restarting) => {
+      this.log.error(
+        { err: errorText(error), restarting },
+        restarting ? "Kafka consumer crashed; restarting" : "Kafka consumer crashed for good",
+      );
+      if (!restarting && !this.stopping)
+        this.giveUp(new Error(`Kafka consumer stopped: ${errorText(error)}`));
+    });
+    const dlq = this.kafka.producer();
+    const steps = await Promise.allSettled([
+      consumer.connect(),
+      dlq.connect(),
+      this.kafka.admin().ensureTopic(this.config.topic, 3),
+    ]);
+    const failed = steps.find((s) => s.status === "rejected");
+    if (failed) {
+      // Nothing half-connected is left behind for the next attempt.
+      await Promise.allSettled([consumer.disconnect(), dlq.disconnect()]);
+      throw failed.reason;
+    }
+    this.consumer = consumer;
+    this.dlq = dlq;
   }
 
   async stop(running: Promise<void>): Promise<void> {
@@ -272,26 +316,28 @@ class Indexer {
   private async indexChunk(messages: InMessage[], ticket: ChunkTicket, valid: () => boolean): Promise<void> {
     let pending: Pending[] = [];
     const dead: DeadLetter[] = [];
+    let replayed = false;
     for (const message of messages) {
       const p = prepareDocument(message.value, this.config.indexPrefix);
-      if (p.ok) pending.push({ ...p, message });
-      else dead.push({ message, reason: p.reason });
+      if (p.ok) {
+        pending.push({ index: p.index, id: p.id, time: p.time, replayed: p.replayed, body: p.body, message });
+        if (p.replayed) replayed = true;
+      } else dead.push({ message, reason: p.reason });
     }
+    // Documents are prepared meanwhile; none is sent before the template is in place.
+    if (pending.length > 0 && !(await this.esReady)) throw new Abandoned();
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (!valid()) throw new Abandoned();
       const retry: Pending[] = [];
       let failure: string | undefined;
       try {
-        pending = await this.dropReplayedDuplicates(pending, ticket);
-        if (pending.length === 0) break;
+        // Only a chunk holding replayed records has duplicates to look for (the common case has none).
+        if (replayed) {
+          pending = await this.dropReplayedDuplicates(pending, ticket);
+          if (pending.length === 0) break;
+        }
         // The record's own JSON is the document: no re-serialization of what was just parsed.
-        const res = (await this.es.transport.request({
-          method: "POST",
-          path: "/_bulk",
-          // Only what the outcome needs: the full answer is ~200 bytes per item to build and parse.
-          querystring: { filter_path: "errors,items.*.status,items.*.error" },
-          bulkBody: bulkBody(pending),
-        })) as Pick<estypes.BulkResponse, "errors" | "items">;
+        const res = await this.es.bulk(bulkBody(pending));
         if (!res.errors && res.items.length === pending.length) {
           this.metrics.documents.inc(pending.length);
           pending = [];
@@ -353,7 +399,7 @@ class Indexer {
     let kept = rest;
     if (probe.docs.length > 0) {
       await ticket.olderSettled;
-      const res = (await this.es.mget({ docs: probe.docs, _source: false })) as { docs: MgetDoc[] };
+      const res = await this.es.mget(probe.docs);
       const answer = alreadyIndexed(probe, res);
       if (!answer.ok) throw new Error(answer.reason);
       skipped += answer.skip.size;
@@ -407,22 +453,38 @@ function reasonClass(reason: string): string {
 }
 
 /**
- * The NDJSON `_bulk` body in one buffer: an action line per document (ASCII: the index name is
- * checked by the config, the id is base64url) followed by the record's own bytes. Written in
- * place rather than concatenated from per-document strings and buffers, which left ~3 objects of
- * garbage per document.
+ * The NDJSON `_bulk` body in one buffer: an action line per document followed by the record's own
+ * bytes. The action lines are ASCII (the index name is checked by the config, the id is
+ * base64url) and written byte by byte: a short JIT-compiled loop costs less per document than a
+ * `Buffer.write` call, and no per-document string or buffer is left as garbage. The records' bytes
+ * are copied with `TypedArray.set` (a builtin; `Buffer.copy` validates its arguments in JS first).
  */
 function bulkBody(pending: readonly Pending[]): Buffer {
-  const actions = pending.map((p) => `{"index":{"_index":"${p.index}","_id":"${p.id}"}}\n`);
   let size = 0;
-  for (let i = 0; i < pending.length; i++)
-    size += (actions[i] as string).length + (pending[i] as Pending).body.length + 1;
+  for (const p of pending) size += ACTION_BYTES + p.index.length + p.id.length + p.body.length;
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  for (let i = 0; i < pending.length; i++) {
-    at += out.write(actions[i] as string, at, "latin1");
-    at += (pending[i] as Pending).body.copy(out, at);
+  for (const p of pending) {
+    at = writeAscii(out, at, ACTION_START);
+    at = writeAscii(out, at, p.index);
+    at = writeAscii(out, at, ACTION_ID);
+    at = writeAscii(out, at, p.id);
+    at = writeAscii(out, at, ACTION_END);
+    out.set(p.body, at);
+    at += p.body.length;
     out[at++] = 0x0a;
   }
   return out;
+}
+
+const ACTION_START = '{"index":{"_index":"';
+const ACTION_ID = '","_id":"';
+const ACTION_END = '"}}\n';
+/** The action line's fixed bytes and the newline after the document. */
+const ACTION_BYTES = ACTION_START.length + ACTION_ID.length + ACTION_END.length + 1;
+
+/** Writes an ASCII string at `at`; returns the position after it. */
+function writeAscii(out: Buffer, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
+  return at + text.length;
 }
