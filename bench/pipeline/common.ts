@@ -3,6 +3,9 @@ import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Admin, Kafka, logLevel } from "kafkajs";
 import type { ElasticsearchNode } from "../../test/helpers/elasticsearch.js";
+
+export { esCount } from "../../test/helpers/elasticsearch.js";
+
 import { repoRoot } from "../../test/helpers/paths.js";
 
 /** What every bench part gets: the generated files and the running broker and node. */
@@ -89,13 +92,6 @@ export function waitTopic(
       await sleep(20);
     }
   });
-}
-
-/** Documents in the indices matching `pattern`, after a refresh (0 when none exists). */
-export async function esCount(url: string, pattern: string): Promise<number> {
-  await fetch(`${url}/${pattern}/_refresh`, { method: "POST" });
-  const r = await fetch(`${url}/${pattern}/_count`);
-  return r.ok ? ((await r.json()) as { count: number }).count : 0;
 }
 
 /** Writes `lines` lines of ~`width` bytes over `files` files under <root>/<container>/app.log. */

@@ -75,3 +75,10 @@ export async function startElasticsearch(): Promise<ElasticsearchNode> {
   }
   return node;
 }
+
+/** Documents in the indices matching `pattern`, after a refresh (0 when none exists). */
+export async function esCount(url: string, pattern: string): Promise<number> {
+  await fetch(`${url}/${pattern}/_refresh`, { method: "POST" });
+  const res = await fetch(`${url}/${pattern}/_count`);
+  return res.ok ? ((await res.json()) as { count: number }).count : 0;
+}

@@ -3,6 +3,9 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before } from "node:test";
 import { type ElasticsearchNode, startElasticsearch } from "../helpers/elasticsearch.js";
+
+export { esCount } from "../helpers/elasticsearch.js";
+
 import { type KafkaBroker, startKafka } from "../helpers/kafka.js";
 import { repoRoot } from "../helpers/paths.js";
 
@@ -105,13 +108,6 @@ export async function esDocuments(url: string, pattern: string): Promise<Array<R
   });
   const body = (await res.json()) as { hits?: { hits: Array<{ _source: Record<string, unknown> }> } };
   return body.hits?.hits.map((h) => h._source) ?? [];
-}
-
-export async function esCount(url: string, pattern: string): Promise<number> {
-  await fetch(`${url}/${pattern}/_refresh`, { method: "POST" });
-  const res = await fetch(`${url}/${pattern}/_count`);
-  if (!res.ok) return 0;
-  return ((await res.json()) as { count: number }).count;
 }
 
 /** Kafka and Elasticsearch for one `describe` block (see pipelineServices). */
