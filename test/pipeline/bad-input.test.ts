@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { freePort } from "../helpers/kafka.js";
-import { CliProcess, sleep } from "./harness.js";
+import { CliProcess, shipArgs, sleep } from "./harness.js";
 
 function scratch(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), "boxscope-test-pipeline-bad-"));
@@ -18,15 +18,9 @@ test("ship: an unreachable broker at start is one clear error line and a retry, 
 }, async (t) => {
   const dir = scratch(t);
   const port = await freePort();
-  const p = new CliProcess([
-    "ship",
-    "--spool",
-    join(dir, "spool"),
-    "--brokers",
-    `127.0.0.1:${port}`,
-    "--positions",
-    join(dir, "pos.json"),
-  ]);
+  const p = new CliProcess(
+    shipArgs({ spool: join(dir, "spool"), brokers: `127.0.0.1:${port}`, positions: join(dir, "pos.json") }),
+  );
   t.after(() => p.kill9());
   await p.waitForStderr(
     new RegExp(`cannot reach Kafka brokers 127\\.0\\.0\\.1:${port}: .*retrying`),
@@ -66,15 +60,7 @@ test("ship: a corrupt positions file stops the start with the file and the recov
   const positions = join(dir, "pos.json");
   writeFileSync(positions, '{"version":1,"files":{"1:2:ab":{"dev":1,');
   const port = await freePort();
-  const p = new CliProcess([
-    "ship",
-    "--spool",
-    join(dir, "spool"),
-    "--brokers",
-    `127.0.0.1:${port}`,
-    "--positions",
-    positions,
-  ]);
+  const p = new CliProcess(shipArgs({ spool: join(dir, "spool"), brokers: `127.0.0.1:${port}`, positions }));
   t.after(() => p.kill9());
   assert.equal(await p.exited, 1);
   const lines = p.stderr.trim().split("\n");
@@ -106,17 +92,13 @@ test("ship: --positions-recover=bak resumes from the previous generation", { tim
   };
   writeFileSync(`${positions}.bak`, JSON.stringify({ version: 1, files: { "1:2:ab": entry } }));
   const port = await freePort();
-  const p = new CliProcess([
-    "ship",
-    "--spool",
-    join(dir, "spool"),
-    "--brokers",
-    `127.0.0.1:${port}`,
-    "--positions",
-    positions,
-    "--positions-recover",
-    "bak",
-  ]);
+  const p = new CliProcess(
+    shipArgs(
+      { spool: join(dir, "spool"), brokers: `127.0.0.1:${port}`, positions },
+      "--positions-recover",
+      "bak",
+    ),
+  );
   t.after(() => p.kill9());
   await p.waitForStderr(/positions loaded/, 30_000);
   assert.match(p.stderr, /pos\.json\.bak.*"files":1/);
@@ -147,17 +129,14 @@ test("ship: with Kafka unreachable, reading stops at the in-flight bound and no 
   symlinkSync(join(logs, "big.log"), join(dir, "spool", "c1__big.log"));
   const positions = join(dir, "pos.json");
   const port = await freePort();
-  const p = new CliProcess([
-    "ship",
-    "--spool",
-    join(dir, "spool"),
-    "--log-root",
-    join(dir, "logs"),
-    "--brokers",
-    `127.0.0.1:${port}`,
-    "--positions",
-    positions,
-  ]);
+  const p = new CliProcess(
+    shipArgs({
+      spool: join(dir, "spool"),
+      logRoot: join(dir, "logs"),
+      brokers: `127.0.0.1:${port}`,
+      positions,
+    }),
+  );
   t.after(() => p.kill9());
   await p.waitForStderr(/tracking new file/, 30_000);
   await p.waitForStderr(/cannot reach Kafka brokers/, 30_000, 2);

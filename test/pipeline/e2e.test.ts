@@ -30,6 +30,7 @@ import {
   esDocuments,
   fileState,
   pipelineServices,
+  shipArgs,
   sleep,
   waitAcked,
 } from "./harness.js";
@@ -80,25 +81,15 @@ describe("log pipeline end to end (real Kafka + Elasticsearch)", { timeout: 600_
       }
     };
 
-    const shipArgs = [
-      "ship",
-      "--spool",
-      spool,
-      "--log-root",
-      logRoot,
-      "--brokers",
-      kafka.brokers,
-      "--topic",
-      topic,
-      "--positions",
-      positions,
+    const shipArgv = shipArgs(
+      { spool, logRoot, brokers: kafka.brokers, topic, positions },
       "--multiline-first-line",
       "^\\S",
       "--partial-flush-ms",
       "2000",
       "--poll-interval-ms",
       "100",
-    ];
+    );
     const shipEnv = { BOXSCOPE_SHIP_ORPHAN_CLOSE_MS: "2000", BOXSCOPE_LOG_LEVEL: "info" };
     const indexArgs = [
       "index",
@@ -136,7 +127,7 @@ describe("log pipeline end to end (real Kafka + Elasticsearch)", { timeout: 600_
       write(rel, 200);
     }
     let indexer = start(indexArgs);
-    let shipper = start(shipArgs, shipEnv);
+    let shipper = start(shipArgv, shipEnv);
     await writeSlowly(["c1/app.log", "c2/app.log", "c3/sub/deep/app.log"], 300);
 
     // A partial line completed a moment later, and a Java stack trace (one record).
@@ -168,7 +159,7 @@ describe("log pipeline end to end (real Kafka + Elasticsearch)", { timeout: 600_
     await writeSlowly(["c1/app.log", "c2/app.log"], 100);
     await shipper.kill9();
     write("c3/sub/deep/app.log", 100);
-    shipper = start(shipArgs, shipEnv);
+    shipper = start(shipArgv, shipEnv);
 
     // Rename rotation: the app keeps writing to the renamed file for a moment, then a new file
     // takes the old name (the spool link resolves by path, so it now names the new inode).
@@ -206,7 +197,7 @@ describe("log pipeline end to end (real Kafka + Elasticsearch)", { timeout: 600_
     await writeSlowly(["c1/app.log", "c2/app.log", "c3/sub/deep/app.log"], 200);
     await sleep(5000);
     await shipper.kill9();
-    shipper = start(shipArgs, shipEnv);
+    shipper = start(shipArgv, shipEnv);
     await shipper.waitForStderr(/cannot reach Kafka brokers/, 30_000);
     write("c2/app.log", 50);
     await sleep(Math.max(0, 30_000 - (Date.now() - outageStart)));

@@ -13,7 +13,7 @@ import { startIndexer } from "../../logwatcher/indexer/indexer.js";
 import { elasticsearchPrereq } from "../helpers/elasticsearch.js";
 import { freePort, kafkaPrereq } from "../helpers/kafka.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { CliProcess, esDocuments, pipelineServices, sleep } from "./harness.js";
+import { CliProcess, esDocuments, pipelineServices, shipArgs, sleep } from "./harness.js";
 
 const kafkaOk = kafkaPrereq();
 const esOk = elasticsearchPrereq();
@@ -236,21 +236,17 @@ describe("boxscope index: replayed lines across midnight, and --metrics-listen (
     symlinkSync(join(logRoot, "c1/app.log"), join(spool, "c1__app.log"));
     const port = await freePort();
     const shipper = new CliProcess(
-      [
-        "ship",
-        "--spool",
-        spool,
-        "--log-root",
-        logRoot,
-        "--brokers",
-        kafka.brokers,
-        "--topic",
-        `shipmetrics-${randomBytes(4).toString("hex")}`,
-        "--positions",
-        join(dir, "positions.json"),
+      shipArgs(
+        {
+          spool,
+          logRoot,
+          brokers: kafka.brokers,
+          topic: `shipmetrics-${randomBytes(4).toString("hex")}`,
+          positions: join(dir, "positions.json"),
+        },
         "--metrics-listen",
         `127.0.0.1:${port}`,
-      ],
+      ),
       { BOXSCOPE_LOG_LEVEL: "warn" },
     );
     t.after(() => shipper.kill9());

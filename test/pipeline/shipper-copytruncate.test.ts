@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { after, before, describe, type TestContext, test } from "node:test";
 import { type KafkaBroker, kafkaPrereq, startKafka } from "../helpers/kafka.js";
 import { hasCommand, requirePrereq } from "../helpers/prereq.js";
-import { CliProcess, fileState, sleep, waitAcked } from "./harness.js";
+import { CliProcess, fileState, shipArgs, sleep, waitAcked } from "./harness.js";
 
 /**
  * copytruncate racing the shipper (issue 6): lines written after the shipper's last read and before
@@ -153,23 +153,13 @@ describe("ship: copytruncate races and the replayed flag (real Kafka)", { timeou
     const brokers = kafka.brokers;
     const ship = () => {
       const p = new CliProcess(
-        [
-          "ship",
-          "--spool",
-          join(root, "spool"),
-          "--log-root",
-          join(root, "logs"),
-          "--brokers",
-          brokers,
-          "--topic",
-          topic,
-          "--positions",
-          positions,
+        shipArgs(
+          { spool: join(root, "spool"), logRoot: join(root, "logs"), brokers, topic, positions },
           "--poll-interval-ms",
           "100",
           "--partial-flush-ms",
           "1000",
-        ],
+        ),
         { BOXSCOPE_SHIP_ORPHAN_CLOSE_MS: "1000", BOXSCOPE_LOG_LEVEL: "info", ...env },
       );
       procs.push(p);
@@ -183,7 +173,10 @@ describe("ship: copytruncate races and the replayed flag (real Kafka)", { timeou
       rmSync(root, { recursive: true, force: true });
     });
     const diag = () => procs.map((p, i) => `--- ship #${i + 1}:\n${p.stderr.slice(-3000)}`).join("\n");
-    return { root, file, topic, positions, brokers, ship, diag };
+    /** Waits until the topic holds every line written so far (by id); returns the records. */
+    const waitAllShipped = () =>
+      waitRecords(brokers, topic, (r) => new Set(r.map(key)).size >= file.expected.size, 60_000, diag);
+    return { root, file, topic, positions, brokers, ship, diag, waitAllShipped };
   }
 
   test("kill -9, lines appended, copytruncate, more lines, restart: every line at its original (fileId, offset)", {
@@ -191,7 +184,7 @@ describe("ship: copytruncate races and the replayed flag (real Kafka)", { timeou
   }, async (t) => {
     if (!requirePrereq(t, kafkaOk.present, kafkaOk.why)) return;
     if (!requirePrereq(t, kcatOk, "kcat (Debian kcat) reads the topic")) return;
-    const { file, topic, positions, brokers, ship, diag } = setup(t);
+    const { file, topic, positions, brokers, ship, diag, waitAllShipped } = setup(t);
     file.append(300);
     let p = ship();
     await waitAcked(positions, fileState(file.path), 60_000);
@@ -202,13 +195,7 @@ describe("ship: copytruncate races and the replayed flag (real Kafka)", { timeou
     file.copytruncate("app.log.1");
     file.append(150);
     p = ship();
-    const got = await waitRecords(
-      brokers,
-      topic,
-      (r) => new Set(r.map(key)).size >= file.expected.size,
-      60_000,
-      diag,
-    );
+    const got = await waitAllShipped();
     await sleep(1500); // nothing late
     const all = consume(brokers, topic);
     assertExactlyOnceById(all, file, diag);
@@ -230,7 +217,7 @@ describe("ship: copytruncate races and the replayed flag (real Kafka)", { timeou
   }, async (t) => {
     if (!requirePrereq(t, kafkaOk.present, kafkaOk.why)) return;
     if (!requirePrereq(t, kcatOk, "kcat (Debian kcat) reads the topic")) return;
-    const { file, topic, positions, brokers, ship, diag } = setup(t);
+    const { file, topic, positions, brokers, ship, diag, waitAllShipped } = setup(t);
     file.append(100);
     let p = ship();
     await waitAcked(positions, fileState(file.path), 60_000);
@@ -239,9 +226,9 @@ describe("ship: copytruncate races and the replayed flag (real Kafka)", { timeou
     file.copytruncate("app.log.1");
     p = ship();
     // The file stays empty: the 80 lines must come from the copy all the same.
-    await waitRecords(brokers, topic, (r) => new Set(r.map(key)).size >= file.expected.size, 60_000, diag);
+    await waitAllShipped();
     file.append(20);
-    await waitRecords(brokers, topic, (r) => new Set(r.map(key)).size >= file.expected.size, 60_000, diag);
+    await waitAllShipped();
     await sleep(1500);
     assertExactlyOnceById(consume(brokers, topic), file, diag);
     assert.equal(await p.term(), 0, diag());
@@ -252,7 +239,7 @@ describe("ship: copytruncate races and the replayed flag (real Kafka)", { timeou
   }, async (t) => {
     if (!requirePrereq(t, kafkaOk.present, kafkaOk.why)) return;
     if (!requirePrereq(t, kcatOk, "kcat (Debian kcat) reads the topic")) return;
-    const { file, topic, positions, brokers, ship, diag } = setup(t);
+    const { file, topic, positions, brokers, ship, diag, waitAllShipped } = setup(t);
     file.append(300);
     const p = ship();
     await waitAcked(positions, fileState(file.path), 60_000);
@@ -280,7 +267,7 @@ describe("ship: copytruncate races and the replayed flag (real Kafka)", { timeou
       );
       await waitAcked(positions, fileState(file.path), 60_000);
     }
-    await waitRecords(brokers, topic, (r) => new Set(r.map(key)).size >= file.expected.size, 60_000, diag);
+    await waitAllShipped();
     await sleep(1500);
     const all = consume(brokers, topic);
     assertExactlyOnceById(all, file, diag);
