@@ -1,4 +1,5 @@
 import { loadNativeBinding } from "../native/binding.js";
+import type { BulkResult } from "./lines.js";
 import type { LogRecord } from "./multiline.js";
 import { RecordBatch, type RecordPrefix, recordPrefix } from "./record-batch.js";
 import type { RecordSink, TrackedFile } from "./tracked-file.js";
@@ -30,12 +31,6 @@ interface RecordsBinding {
     keyLength: number,
     state: Float64Array,
   ): void;
-}
-
-/** What `linesBulk` took of a chunk: the position after its last line, and how many records. */
-export interface BulkResult {
-  to: number;
-  records: number;
 }
 
 /**

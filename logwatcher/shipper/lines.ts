@@ -29,6 +29,12 @@ export type LineBytesSink = (
   truncated: boolean,
 ) => void;
 
+/** What a LinesBulkSink took: the position after its last line, and how many lines. */
+export interface BulkResult {
+  to: number;
+  records: number;
+}
+
 /**
  * Takes as many complete lines of `src[from, to)` as it can in one go (the first starts at file
  * offset `offset`; lines longer than `maxLineBytes` are capped); returns where it stopped and how
@@ -40,7 +46,7 @@ export type LinesBulkSink = (
   to: number,
   offset: number,
   maxLineBytes: number,
-) => { to: number; records: number };
+) => BulkResult;
 
 export class LineSplitter {
   private parts: Buffer[] = [];

@@ -1,7 +1,7 @@
 import { type FSWatcher, watch } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { type Fingerprint, fileIdOf, fingerprintOf, hashBytes } from "./fingerprint.js";
-import { type LineBytesSink, LineSplitter, type LinesBulkSink } from "./lines.js";
+import { type BulkResult, type LineBytesSink, LineSplitter, type LinesBulkSink } from "./lines.js";
 import { type LogRecord, MultilineAssembler } from "./multiline.js";
 
 export interface ReadLimits {
@@ -36,7 +36,7 @@ export interface RecordSink {
     to: number,
     offset: number,
     maxLineBytes: number,
-  ): { to: number; records: number };
+  ): BulkResult;
   /** One record as text: with a multi-line pattern, every record takes this way. */
   record(f: TrackedFile, r: LogRecord): void;
 }
