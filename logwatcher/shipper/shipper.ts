@@ -171,6 +171,8 @@ class Shipper {
     await this.sender.drain();
     this.persist(true);
     for (const f of this.files.values()) await f.close();
+    // The connect loop ends at its next check; a producer it made must be closed.
+    await this.connected.catch(() => false);
     await this.producer?.disconnect().catch(() => undefined);
     this.log.info({ file: this.config.positions }, "shipper stopped; positions saved");
   }
@@ -199,8 +201,10 @@ class Shipper {
       }
       this.log.info({ client: this.config.kafkaClient }, "Kafka producer client");
     }
-    const kafka = this.kafka;
-    this.producer = kafka.producer();
+    // A stop during the client's import has already passed its producer check: a producer made
+    // now would never be closed, and its threads would keep the process alive.
+    if (this.stopping) return false;
+    this.producer = this.kafka.producer();
     for (let attempt = 0; !this.stopping; attempt++) {
       try {
         await this.producer?.connect();
@@ -218,7 +222,8 @@ class Shipper {
           { brokers: this.config.brokers, err: errorText(e), retryInMs: wait },
           `cannot reach Kafka brokers ${this.config.brokers.join(",")}: ${errorText(e)}; retrying`,
         );
-        await this.sleeper.sleep(wait);
+        // stop() woke the sleeper once, before this attempt failed: no wait after a stop.
+        if (!this.stopping) await this.sleeper.sleep(wait);
       }
     }
     return false;

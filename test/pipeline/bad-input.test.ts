@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { setTimeout } from "node:timers/promises";
 import { freePort } from "../helpers/kafka.js";
 import { CliProcess, shipArgs, sleep } from "./harness.js";
 
@@ -29,6 +30,40 @@ test("ship: an unreachable broker at start is one clear error line and a retry, 
   );
   assert.ok(p.alive);
   assert.equal(await p.term(), 0, p.stderr);
+});
+
+test("ship: a SIGTERM at any moment of start-up, Kafka unreachable, exits 0", {
+  timeout: 60_000,
+}, async (t) => {
+  // A stop that lands while the Kafka client is still loading once left a producer behind whose
+  // threads kept the process alive. The SIGTERMs here sweep that window: each is sent this many
+  // milliseconds after the positions are loaded, the moment the client starts to load.
+  const delaysMs = [0, 5, 10, 20, 40, 80, 160, 320];
+  const port = await freePort();
+  const runs = delaysMs.map(async (delayMs) => {
+    const dir = scratch(t);
+    const positions = join(dir, "pos.json");
+    writeFileSync(positions, JSON.stringify({ version: 1, files: {} }));
+    const p = new CliProcess(
+      shipArgs({ spool: join(dir, "spool"), brokers: `127.0.0.1:${port}`, positions }),
+    );
+    t.after(() => p.kill9());
+    await new Promise<void>((resolve) => {
+      const onData = () => {
+        if (!p.stderr.includes("positions loaded")) return;
+        p.child.stderr?.off("data", onData);
+        void setTimeout(delayMs).then(resolve);
+      };
+      p.child.stderr?.on("data", onData);
+    });
+    const exited = await Promise.race([
+      p.term(),
+      setTimeout(30_000, "still running 30 s after SIGTERM", { ref: false }),
+    ]);
+    return { delayMs, exited, stderr: p.stderr };
+  });
+  for (const r of await Promise.all(runs))
+    assert.equal(r.exited, 0, `SIGTERM ${r.delayMs} ms in:\n${r.stderr}`);
 });
 
 test("index: an unreachable Elasticsearch at start is one clear error line and a retry, not a crash", {
