@@ -7,8 +7,9 @@ cd "$(dirname "$0")/../.."
 # shellcheck source=lib.sh
 source .ci/setup.d/lib.sh
 # build-essential, python3, libssl-dev, zlib1g-dev: node-rdkafka builds its bundled librdkafka at npm ci.
+# lz4: the reference tool the LZ4 codec's tests check frames against.
 apt_install openjdk-17-jre-headless maven unzip util-linux kcat rsyslog rsyslog-kafka \
-  build-essential python3 libssl-dev zlib1g-dev
+  build-essential python3 libssl-dev zlib1g-dev lz4
 bash scripts/kafka.sh fetch >/dev/null
 bash scripts/elasticsearch.sh fetch >/dev/null
 bash scripts/elasticsearch.sh user

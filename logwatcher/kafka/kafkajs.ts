@@ -1,7 +1,9 @@
 import { CompressionTypes, Kafka, type LogEntry, logLevel, Partitioners } from "kafkajs";
 import type { Logger } from "../../common/logger.js";
 import { decodeMessages } from "./encoded-batch.js";
+import { registerLz4Codec } from "./lz4-codec.js";
 import type {
+  Compression,
   EncodedBatch,
   InBatch,
   InMessage,
@@ -17,6 +19,8 @@ export interface KafkajsOptions {
   logger: Logger;
   /** Milliseconds to wait for a TCP connection to a broker. */
   connectionTimeoutMs?: number;
+  /** Record batch compression of this client's producers (default none). */
+  compression?: Compression;
 }
 
 /**
@@ -26,6 +30,8 @@ export interface KafkajsOptions {
  */
 export function createKafkajsClient(opts: KafkajsOptions): KafkaClient {
   const log = opts.logger.child({ component: "kafkajs" });
+  // Consumers must read what `boxscope ship` produces: lz4 by default.
+  registerLz4Codec();
   const kafka = new Kafka({
     clientId: opts.clientId,
     brokers: opts.brokers,
@@ -41,13 +47,19 @@ export function createKafkajsClient(opts: KafkajsOptions): KafkaClient {
     },
   });
   return {
-    producer: () => kafkajsProducer(kafka),
+    producer: () => kafkajsProducer(kafka, CODECS[opts.compression ?? "none"]),
     consumer: (groupId) => kafkajsConsumer(kafka, groupId),
     admin: () => kafkajsAdmin(kafka),
   };
 }
 
-function kafkajsProducer(kafka: Kafka): LogProducer {
+const CODECS: Record<Compression, CompressionTypes> = {
+  none: CompressionTypes.None,
+  lz4: CompressionTypes.LZ4,
+  gzip: CompressionTypes.GZIP,
+};
+
+function kafkajsProducer(kafka: Kafka, compression: CompressionTypes): LogProducer {
   const producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,
     allowAutoTopicCreation: true,
@@ -57,7 +69,7 @@ function kafkajsProducer(kafka: Kafka): LogProducer {
     retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3000 },
   });
   const send = async (topic: string, messages: { key: string | Buffer; value: string | Buffer }[]) => {
-    await producer.send({ topic, messages, acks: -1, timeout: 30000, compression: CompressionTypes.None });
+    await producer.send({ topic, messages, acks: -1, timeout: 30000, compression });
   };
   return {
     connect: () => producer.connect(),

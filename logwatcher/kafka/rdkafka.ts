@@ -1,7 +1,7 @@
 import type { Logger } from "../../common/logger.js";
 import { encodeMessages } from "./encoded-batch.js";
 import { NativeProducer } from "./native-producer.js";
-import type { EncodedBatch, KafkaAdmin, LogProducer, OutMessage } from "./types.js";
+import type { Compression, EncodedBatch, KafkaAdmin, LogProducer, OutMessage } from "./types.js";
 
 export interface RdkafkaOptions {
   brokers: string[];
@@ -14,6 +14,8 @@ export interface RdkafkaOptions {
    * logs, counts a retry and sends the batch again, so an outage is visible without losing anything.
    */
   messageTimeoutMs?: number;
+  /** Record batch compression (default none). */
+  compression?: Compression;
 }
 
 /** The producing side of KafkaClient over librdkafka; consuming stays on kafkajs. */
@@ -74,7 +76,7 @@ function rdkafkaProducer(
       "batch.num.messages": 10000,
       "queue.buffering.max.messages": 1000000,
       "queue.buffering.max.kbytes": 1024 * 1024,
-      "compression.codec": "none",
+      "compression.codec": opts.compression ?? "none",
       // librdkafka's own log lines (each failed reconnect) go to debug: callers log one line per outage.
       log_level: 6,
     },

@@ -17,6 +17,9 @@ export interface OutMessage {
  * producer copies what it needs before `sendEncoded`'s promise settles; the caller keeps the batch
  * unchanged until then (a failed batch is sent again as it is).
  */
+/** Record batch compression of a producer (Kafka's codec names; consumers read all three). */
+export type Compression = "none" | "lz4" | "gzip";
+
 export interface EncodedBatch {
   readonly data: Buffer;
   readonly ends: Uint32Array;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Builds the shipper's native parts, its producer binding and its record encoder (run by
-// `npm install` / `npm ci` through the "install" script, after node-rdkafka has built librdkafka).
+// Builds the log pipeline's native parts: the shipper's producer binding and record encoder and the
+// kafkajs LZ4 codec (run by `npm install` / `npm ci` through the "install" script, after
+// node-rdkafka has built librdkafka).
 // Without that librdkafka (node-rdkafka's build failed or was skipped) the build stops with one
 // line naming it: the shipper cannot run without it.
 import { spawnSync } from "node:child_process";

@@ -8,6 +8,7 @@ interface ShipFlags {
   brokers?: string;
   topic?: string;
   kafkaClient?: string;
+  compression?: string;
   positions?: string;
   positionsRecover?: string;
   multilineFirstLine?: string;
@@ -26,6 +27,7 @@ export function registerShipCommand(program: Command): void {
     .option("--brokers <list>", "Kafka bootstrap brokers, HOST:PORT[,HOST:PORT...]")
     .option("--topic <name>", "Kafka topic")
     .option("--kafka-client <name>", "Kafka producer: rdkafka (librdkafka, default) | kafkajs")
+    .option("--compression <codec>", "record batch compression: lz4 (default) | gzip | none")
     .option("--positions <file>", "positions file (JSON, written atomically; FILE.bak = previous generation)")
     .option("--positions-recover <mode>", "when the positions file is corrupt: bak | end | start")
     .option(

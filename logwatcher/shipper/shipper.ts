@@ -191,6 +191,7 @@ class Shipper {
         brokers: this.config.brokers,
         clientId: `boxscope-ship-${this.config.host}`,
         logger: this.log,
+        compression: this.config.compression,
       };
       if (this.config.kafkaClient === "rdkafka") {
         const { createRdkafkaClient } = await import("../kafka/rdkafka.js");
