@@ -161,11 +161,16 @@ action(type="omkafka" broker=["${brokers}"] topic="${topic}" template="raw" part
   });
 }
 
-export function kcatProduce(brokers: string, topic: string, files: string[]): ChildProcess {
+export function kcatProduce(
+  brokers: string,
+  topic: string,
+  files: string[],
+  compression = "none",
+): ChildProcess {
   // kcat -P sends one message per stdin line (its `-l` takes a single file only).
   const script =
-    'b="$1"; t="$2"; shift 2; cat "$@" | kcat -P -b "$b" -t "$t" -X acks=all -X queue.buffering.max.ms=20';
-  return spawn("sh", ["-c", script, "kcat-bench", brokers, topic, ...files], {
+    'b="$1"; t="$2"; z="$3"; shift 3; cat "$@" | kcat -P -b "$b" -t "$t" -z "$z" -X acks=all -X queue.buffering.max.ms=20';
+  return spawn("sh", ["-c", script, "kcat-bench", brokers, topic, compression, ...files], {
     stdio: ["ignore", "ignore", "inherit"],
   });
 }

@@ -47,6 +47,11 @@ export function createRdkafkaClient(opts: RdkafkaOptions): RdkafkaProducerClient
     "client.id": opts.clientId,
     "metadata.broker.list": opts.brokers.join(","),
     "socket.connection.setup.timeout.ms": opts.connectionTimeoutMs ?? 3000,
+    // Once the first metadata answer names the brokers, librdkafka drops the bootstrap connection
+    // and holds the next connection back for half this backoff (default 100 ms): 54 ms of every
+    // start measured before the first send, 14 ms with 10. The backoff still doubles per failed
+    // attempt up to reconnect.backoff.max.ms (10 s), so a down broker is not hammered.
+    "reconnect.backoff.ms": 10,
     // Asking for a topic's metadata must never create it with the broker's defaults: the shipper
     // creates its topic with its own partition count (ensureTopic).
     "allow.auto.create.topics": false,
