@@ -9,6 +9,9 @@ export interface OutMessage {
   value: string;
 }
 
+/** Record batch compression of a producer (Kafka's codec names; consumers read all three). */
+export type Compression = "none" | "lz4" | "gzip";
+
 /**
  * Many messages built in one buffer (the shipper's record batches): value i is
  * `data[ends[i - 1] ?? 0, ends[i])`; keys come in runs: values `[keyEnds[j - 1] ?? 0, keyEnds[j])`
@@ -17,9 +20,6 @@ export interface OutMessage {
  * producer copies what it needs before `sendEncoded`'s promise settles; the caller keeps the batch
  * unchanged until then (a failed batch is sent again as it is).
  */
-/** Record batch compression of a producer (Kafka's codec names; consumers read all three). */
-export type Compression = "none" | "lz4" | "gzip";
-
 export interface EncodedBatch {
   readonly data: Buffer;
   readonly ends: Uint32Array;

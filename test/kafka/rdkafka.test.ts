@@ -4,6 +4,7 @@ import { after, before, describe, test } from "node:test";
 import { Kafka, logLevel } from "kafkajs";
 import { silentLogger } from "../../common/logger.js";
 import { encodeMessages } from "../../logwatcher/kafka/encoded-batch.js";
+import { createKafkajsClient } from "../../logwatcher/kafka/kafkajs.js";
 import { createRdkafkaClient } from "../../logwatcher/kafka/rdkafka.js";
 import type { EncodedBatch } from "../../logwatcher/kafka/types.js";
 import { type KafkaBroker, kafkaPrereq, startKafka } from "../helpers/kafka.js";
@@ -28,6 +29,8 @@ async function topicCount(brokers: string, topic: string): Promise<number> {
     await admin.disconnect();
   }
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Every value in the topic, read with kcat (key<TAB>value per line). */
 function readTopic(brokers: string, topic: string): string[] {
@@ -77,6 +80,53 @@ describe("librdkafka producer (real Kafka)", { timeout: 240_000 }, () => {
       assert.ok(got.includes('k1\t{"v":"b3-5"}'));
       assert.ok(got.includes('k9\t{"v":"plain"}'));
     }
+  });
+
+  test("lz4 batches, the shipper's default, are read back whole by the indexer's kafkajs consumer", async (t) => {
+    if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !kafka) return;
+    const client = createRdkafkaClient({
+      brokers: [kafka.brokers],
+      clientId: "test-lz4",
+      logger: silentLogger(),
+      compression: "lz4",
+    });
+    const producer = client.producer();
+    await producer.connect();
+    const topic = `rd-lz4-${Date.now()}`;
+    await client.admin().ensureTopic(topic, 3);
+    try {
+      await Promise.all([0, 1, 2].map((b) => producer.sendEncoded(topic, batchOf(`z${b}`, 2000))));
+    } finally {
+      await producer.disconnect();
+    }
+    const consumer = createKafkajsClient({
+      brokers: [kafka.brokers],
+      clientId: "test-lz4",
+      logger: silentLogger(),
+    }).consumer(`g-${topic}`);
+    const seen = new Set<string>();
+    let crash: Error | undefined;
+    // A fresh broker answers "coordinator loading" at first: kafkajs restarts the consumer then.
+    consumer.onCrash((e, restarting) => {
+      if (!restarting) crash = e;
+    });
+    await consumer.connect();
+    try {
+      const done = new Promise<void>((resolve) => {
+        void consumer.run(topic, async (batch, control) => {
+          for (const m of batch.messages) seen.add(m.value?.toString("utf8") ?? "");
+          await control.commit((batch.messages[batch.messages.length - 1] as { offset: string }).offset);
+          if (seen.size >= 6000) resolve();
+        });
+      });
+      const deadline = Date.now() + 30_000;
+      while (seen.size < 6000 && !crash && Date.now() < deadline) await Promise.race([done, sleep(200)]);
+    } finally {
+      await consumer.disconnect();
+    }
+    assert.equal(crash, undefined, `the consumer crashed: ${crash?.message}`);
+    assert.equal(seen.size, 6000);
+    assert.ok(seen.has('{"v":"z2-1999"}'));
   });
 
   test("a send made while the broker is down stays unacknowledged until the broker holds it", async (t) => {
