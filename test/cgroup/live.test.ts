@@ -191,11 +191,21 @@ test("live io: direct writes to disk show up in the cgroup's counters", { timeou
   ]);
   const code = await new Promise((r) => dd.once("exit", r));
   assert.equal(code, 0, "dd oflag=direct succeeded");
-  const io = readIo(h);
+  const sum = (io: ReturnType<typeof readIo>, field: "writeBytes" | "writeIos") =>
+    [...(io.data?.values() ?? [])].reduce((s, d) => s + d[field], 0);
+  // The kernel may fold per-CPU counters into the cgroup's files a moment after the I/O completed
+  // (a CI run once read 0 bytes right after dd exited): poll for up to 5 s.
+  const io = await pollUntil(
+    () => readIo(h),
+    (r) => sum(r, "writeBytes") >= 8 * MiB,
+  );
   assert.deepEqual(io.errors, []);
-  const written = [...(io.data?.values() ?? [])].reduce((s, d) => s + d.writeBytes, 0);
-  const writes = [...(io.data?.values() ?? [])].reduce((s, d) => s + d.writeIos, 0);
-  assert.ok(written >= 8 * MiB, `cgroup wrote ${written} bytes, expected ≥ 8 MiB`);
+  const written = sum(io, "writeBytes");
+  const writes = sum(io, "writeIos");
+  assert.ok(
+    written >= 8 * MiB,
+    `cgroup wrote ${written} bytes, expected ≥ 8 MiB (io read per device: ${JSON.stringify([...(io.data ?? [])])})`,
+  );
   assert.ok(writes >= 8, `${writes} write I/Os`);
 });
 
