@@ -150,6 +150,10 @@ test("ship: a bad option value is one line naming the key, exit 2", async (t) =>
   const q = new CliProcess(["ship", "--brokers", "not a broker"]);
   assert.equal(await q.exited, 2);
   assert.match(q.stderr, /config ship\.brokers\.0: expected HOST:PORT/);
+  // zstd is not offered: the librdkafka built here has no zstd (docs/pipeline.md, Compression).
+  const z = new CliProcess(["ship", "--compression", "zstd"]);
+  assert.equal(await z.exited, 2);
+  assert.match(z.stderr, /^boxscope: config ship\.compression: .*"lz4".*\n$/);
 });
 
 test("ship: with Kafka unreachable, reading stops at the in-flight bound and no position advances", {
