@@ -296,9 +296,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
 
 /*
  * A file's size is the length of the caller's own rendering (like LXCFS), and is never cached by the
- * kernel (attr timeout 0): sendfile/splice readers such as busybox `cat` read through the page cache
- * and stop at i_size, so a size 0 (what /proc says) would give them nothing. The rendering is the
- * one the following open() then takes from the cache.
+ * kernel (attr timeout 0): readers that size their read from stat() would get nothing from the
+ * /proc-style size 0. The rendering is the one the following open() then takes from the cache.
  */
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   boxfs_t *fs = fs_of(req);
@@ -315,8 +314,20 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
   serve(req, KIND_GETATTR, ino, NULL);
 }
 
+/*
+ * A read without a lock owner is the kernel filling the file's page cache (sendfile/splice, as in
+ * busybox cat, or mmap), not a read(2): those always carry their caller's lock owner. The kernel
+ * fills and serves that cache even for direct_io opens, and it is one per inode, and every
+ * container's bind mount of a view is that one inode: a container's pages and size would be served
+ * to another reading at the same instant. Refused with EIO, so sendfile fails and its callers
+ * (busybox cat, Python's shutil) fall back to read(2), which gets the caller's own bytes.
+ */
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
   content_t *c = (content_t *)(uintptr_t)fi->fh;
+  if (fi->lock_owner == 0) {
+    fuse_reply_err(req, EIO);
+    return;
+  }
   if (!c || off < 0 || (size_t)off >= c->len) {
     fuse_reply_buf(req, NULL, 0);
     return;
