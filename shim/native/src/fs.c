@@ -317,10 +317,10 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 /*
  * A read without a lock owner is the kernel filling the file's page cache (sendfile/splice, as in
  * busybox cat, or mmap), not a read(2): those always carry their caller's lock owner. The kernel
- * fills and serves that cache even for direct_io opens, and it is one per inode, and every
- * container's bind mount of a view is that one inode: a container's pages and size would be served
- * to another reading at the same instant. Refused with EIO, so sendfile fails and its callers
- * (busybox cat, Python's shutil) fall back to read(2), which gets the caller's own bytes.
+ * uses that cache even for direct_io opens; it is one per inode, and every container's bind mount
+ * of a view is that one inode, so one container's pages and size would be served to another
+ * reading at the same instant. Refused with EIO: sendfile fails and its callers (busybox cat,
+ * Python's shutil) fall back to read(2), which gets the caller's own bytes.
  */
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
   content_t *c = (content_t *)(uintptr_t)fi->fh;
