@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Kafka, logLevel } from "kafkajs";
 import { silentLogger } from "../../common/logger.js";
 import { encodeMessages } from "../../logwatcher/kafka/encoded-batch.js";
@@ -30,7 +31,13 @@ async function topicCount(brokers: string, topic: string): Promise<number> {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** A librdkafka client of `brokers` and its producer, connected. */
+async function connectedProducer(brokers: string, clientId: string, compression?: "lz4") {
+  const client = createRdkafkaClient({ brokers: [brokers], clientId, logger: silentLogger(), compression });
+  const producer = client.producer();
+  await producer.connect();
+  return { client, producer };
+}
 
 /** Every value in the topic, read with kcat (key<TAB>value per line). */
 function readTopic(brokers: string, topic: string): string[] {
@@ -57,13 +64,7 @@ describe("librdkafka producer (real Kafka)", { timeout: 240_000 }, () => {
 
   test("batches sent at once are acknowledged only once the broker holds every value", async (t) => {
     if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !kafka) return;
-    const client = createRdkafkaClient({
-      brokers: [kafka.brokers],
-      clientId: "test",
-      logger: silentLogger(),
-    });
-    const producer = client.producer();
-    await producer.connect();
+    const { client, producer } = await connectedProducer(kafka.brokers, "test");
     t.after(() => producer.disconnect());
     const topic = `rd-${Date.now()}`;
     assert.equal(await client.admin().ensureTopic(topic, 3), true);
@@ -84,14 +85,7 @@ describe("librdkafka producer (real Kafka)", { timeout: 240_000 }, () => {
 
   test("lz4 batches, the shipper's default, are read back whole by the indexer's kafkajs consumer", async (t) => {
     if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !kafka) return;
-    const client = createRdkafkaClient({
-      brokers: [kafka.brokers],
-      clientId: "test-lz4",
-      logger: silentLogger(),
-      compression: "lz4",
-    });
-    const producer = client.producer();
-    await producer.connect();
+    const { client, producer } = await connectedProducer(kafka.brokers, "test-lz4", "lz4");
     const topic = `rd-lz4-${Date.now()}`;
     await client.admin().ensureTopic(topic, 3);
     try {
@@ -131,13 +125,7 @@ describe("librdkafka producer (real Kafka)", { timeout: 240_000 }, () => {
 
   test("a send made while the broker is down stays unacknowledged until the broker holds it", async (t) => {
     if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !kafka) return;
-    const client = createRdkafkaClient({
-      brokers: [kafka.brokers],
-      clientId: "test-down",
-      logger: silentLogger(),
-    });
-    const producer = client.producer();
-    await producer.connect();
+    const { client, producer } = await connectedProducer(kafka.brokers, "test-down");
     const topic = `rd-down-${Date.now()}`;
     await client.admin().ensureTopic(topic, 3);
     await producer.sendEncoded(topic, batchOf("before", 10));

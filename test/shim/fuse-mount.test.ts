@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,19 @@ import { createLiveCgroup, LIVE_CONTROLLERS, liveCgroupsAvailable } from "./live
 function runAsHostProcess(script: string): string {
   const joinRoot = "for f in /sys/fs/cgroup/*/cgroup.procs; do echo $$ > $f 2>/dev/null; done";
   return execFileSync("sh", ["-c", `${joinRoot}; ${script}`], { encoding: "utf8", maxBuffer: 16 << 20 });
+}
+
+/** Everything the child prints on stdout (and stderr with `withStderr`) until it exits. */
+function outputOf(child: ChildProcess, withStderr = false): Promise<string> {
+  return new Promise((resolve) => {
+    let out = "";
+    const collect = (d: Buffer) => {
+      out += d.toString();
+    };
+    child.stdout?.on("data", collect);
+    if (withStderr) child.stderr?.on("data", collect);
+    child.once("exit", () => resolve(out));
+  });
 }
 
 const field = (text: string, key: string): string | undefined =>
@@ -105,14 +118,7 @@ test("shim mount: LXCFS layout, host values for host readers, survives abuse, un
 
   await t.test("a reader inside a cgroup sees its limit; 1,000 concurrent readers all get it", async () => {
     const script = `for i in $(seq 1000); do (grep MemTotal ${mnt}/proc/meminfo 2>&1 || echo FAIL) & done; wait`;
-    const res = await new Promise<string>((resolve) => {
-      const child = cg.spawnInside(script);
-      let out = "";
-      child.stdout?.on("data", (d: Buffer) => {
-        out += d.toString();
-      });
-      child.once("exit", () => resolve(out));
-    });
+    const res = await outputOf(cg.spawnInside(script));
     const lines = res.trim().split("\n");
     const distinct = [...new Set(lines.map((l) => l.replace(/\s+/g, " ")))];
     assert.deepEqual(distinct, ["MemTotal: 2097152 kB"], `daemon log: ${daemon?.log()}`);
@@ -129,16 +135,11 @@ test("shim mount: LXCFS layout, host values for host readers, survives abuse, un
       // Without the daemon refusing page-cache reads, the kernel served one cgroup's pages to the
       // other here (docs/shim.md, "No page cache"): 16 and 14 of 300 showed the other's MemTotal.
       const catLoop = (c: typeof cg) =>
-        new Promise<string>((resolve) => {
-          const child = c.spawnInside(
+        outputOf(
+          c.spawnInside(
             `for i in $(seq 300); do busybox cat ${mnt}/proc/meminfo | grep MemTotal || echo FAIL; done`,
-          );
-          let out = "";
-          child.stdout?.on("data", (d: Buffer) => {
-            out += d.toString();
-          });
-          child.once("exit", () => resolve(out));
-        });
+          ),
+        );
       const [mine, theirs] = await Promise.all([catLoop(cg), catLoop(other)]);
       const tally = (s: string) => {
         const counts: Record<string, number> = {};
@@ -165,19 +166,12 @@ test("shim mount: LXCFS layout, host values for host readers, survives abuse, un
     const leave = LIVE_CONTROLLERS.map(
       (c) => `echo $$ > /sys/fs/cgroup/${c}/cgroup.procs && rmdir ${gone.dir(c)}`,
     ).join(" && ");
-    const out = await new Promise<string>((resolve) => {
-      const child = gone.spawnInside(
+    const out = await outputOf(
+      gone.spawnInside(
         `cat ${mnt}/proc/meminfo >/dev/null && ${leave} && for v in ${VIEW_PATHS.join(" ")}; do cat ${mnt}/$v >/dev/null || echo FAIL $v; done; echo DONE`,
-      );
-      let s = "";
-      child.stdout?.on("data", (d: Buffer) => {
-        s += d.toString();
-      });
-      child.stderr?.on("data", (d: Buffer) => {
-        s += d.toString();
-      });
-      child.once("exit", () => resolve(s));
-    });
+      ),
+      true,
+    );
     assert.equal(out.trim(), "DONE");
     assert.equal(daemon?.child.exitCode, null, "daemon still running");
     assert.match(readFileSync(join(mnt, "proc/meminfo"), "utf8"), /^MemTotal:/);
