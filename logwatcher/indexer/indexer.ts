@@ -2,7 +2,6 @@ import type { Registry } from "prom-client";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
 import { backoffMs, errorText, Sleeper } from "../kafka/backoff.js";
-import { createKafkajsClient } from "../kafka/kafkajs.js";
 import type {
   BatchControl,
   InBatch,
@@ -89,7 +88,7 @@ export async function startIndexer(config: IndexConfig, deps: IndexerDeps): Prom
 
 class Indexer {
   private readonly log: Logger;
-  private readonly kafka: KafkaClient;
+  private readonly injectedKafka: KafkaClient | undefined;
   private readonly es: Elasticsearch;
   private readonly metrics: IndexMetrics;
   private readonly sleeper = new Sleeper();
@@ -113,9 +112,7 @@ class Indexer {
     // Observed through `done`; marked handled here so an early crash is not an unhandled rejection.
     this.fatal.catch(() => undefined);
     this.log = deps.logger.child({ service: "index" });
-    this.kafka =
-      deps.kafka ??
-      createKafkajsClient({ brokers: config.brokers, clientId: "boxscope-index", logger: this.log });
+    this.injectedKafka = deps.kafka;
     this.es = new Elasticsearch(config.elasticsearch, 60000);
     this.metrics = createIndexMetrics(deps.registry);
     this.deadLetterTopic = config.deadLetterTopic ?? `${config.topic}-dead-letter`;
@@ -127,7 +124,8 @@ class Indexer {
     // first `_bulk`, so the group join and the first fetch (and preparing its records) no longer
     // wait for it. Chunks wait for `esReady` in their slot; the batch handler keeps heartbeating.
     this.esReady = this.prepareElasticsearch();
-    await this.untilDone("Kafka brokers", this.config.brokers.join(","), () => this.connectKafka());
+    const kafka = this.injectedKafka ?? (await this.loadKafkaClient());
+    await this.untilDone("Kafka brokers", this.config.brokers.join(","), () => this.connectKafka(kafka));
     if (this.stopping) return;
     this.log.info(
       { brokers: this.config.brokers, topic: this.config.topic, group: this.config.group },
@@ -156,9 +154,20 @@ class Indexer {
     return true;
   }
 
-  /** Connects the consumer and the dead-letter producer and makes sure the topic exists, together. */
-  private async connectKafka(): Promise<void> {
-    const consumer = this.kafka.consumer(this.config.group);
+  /** The configured client, loaded on use (each is a module tree of its own). */
+  private async loadKafkaClient(): Promise<KafkaClient> {
+    const opts = { brokers: this.config.brokers, clientId: "boxscope-index", logger: this.log };
+    if (this.config.kafkaClient === "kafkajs") {
+      const { createKafkajsClient } = await import("../kafka/kafkajs.js");
+      return createKafkajsClient(opts);
+    }
+    const { createRdkafkaClient } = await import("../kafka/rdkafka.js");
+    return createRdkafkaClient(opts);
+  }
+
+  /** Connects the consumer and the dead-letter producer and makes sure both topics exist, together. */
+  private async connectKafka(kafka: KafkaClient): Promise<void> {
+    const consumer = kafka.consumer(this.config.group);
     consumer.onCrash((error, restarting) => {
       this.log.error(
         { err: errorText(error), restarting },
@@ -167,17 +176,22 @@ class Indexer {
       if (!restarting && !this.stopping)
         this.giveUp(new Error(`Kafka consumer stopped: ${errorText(error)}`));
     });
-    const dlq = this.kafka.producer();
-    const steps = await Promise.allSettled([
-      consumer.connect(),
-      dlq.connect(),
-      this.kafka.admin().ensureTopic(this.config.topic, 3),
-    ]);
-    const failed = steps.find((s) => s.status === "rejected");
-    if (failed) {
+    const dlq = kafka.producer();
+    const admin = kafka.admin();
+    try {
+      await settleAll([consumer.connect(), dlq.connect()]);
+      // Once connected: librdkafka asks over the producer's connection (an unreachable broker has
+      // failed fast above instead of each check waiting out its own metadata timeout).
+      await settleAll([
+        admin.ensureTopic(this.config.topic, 3),
+        // Made here rather than by the first dead letter: librdkafka never creates a topic by
+        // producing to it (the shipper's setting), and a missing one would fail every dead letter.
+        admin.ensureTopic(this.deadLetterTopic, 1),
+      ]);
+    } catch (e) {
       // Nothing half-connected is left behind for the next attempt.
       await Promise.allSettled([consumer.disconnect(), dlq.disconnect()]);
-      throw failed.reason;
+      throw e;
     }
     this.consumer = consumer;
     this.dlq = dlq;
@@ -185,7 +199,7 @@ class Indexer {
 
   async stop(running: Promise<void>): Promise<void> {
     this.stopping = true;
-    this.sleeper.wake();
+    this.sleeper.stop();
     await running.catch(() => undefined);
     // Chunks in flight finish their current request (retries are abandoned) and commit what
     // Elasticsearch accepted while the consumer is still connected; the rest is re-consumed.
@@ -441,6 +455,12 @@ class Indexer {
       );
     }
   }
+}
+
+/** Waits for every step (none is left running), then throws the first failure if any. */
+async function settleAll(steps: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(steps)).find((s) => s.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /** A bounded label value: the error type, not the free-text reason. */

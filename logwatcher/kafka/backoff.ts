@@ -6,8 +6,10 @@ export function backoffMs(attempt: number, maxMs = 10000, baseMs = 250): number 
 /** A sleep that `wake()` ends early (used so a stop does not wait out a backoff). */
 export class Sleeper {
   private wakers = new Set<() => void>();
+  private stopped = false;
 
   sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -21,6 +23,12 @@ export class Sleeper {
 
   wake(): void {
     for (const w of [...this.wakers]) w();
+  }
+
+  /** Ends the sleeps in progress and every later one at once (a stop lands between sleeps too). */
+  stop(): void {
+    this.stopped = true;
+    this.wake();
   }
 }
 

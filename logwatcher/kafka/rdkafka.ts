@@ -1,7 +1,18 @@
 import type { Logger } from "../../common/logger.js";
 import { encodeMessages } from "./encoded-batch.js";
+import { NativeConsumer, partitionBatches } from "./native-consumer.js";
 import { NativeProducer } from "./native-producer.js";
-import type { Compression, EncodedBatch, KafkaAdmin, LogProducer, OutMessage } from "./types.js";
+import type {
+  BatchControl,
+  Compression,
+  EncodedBatch,
+  InBatch,
+  KafkaAdmin,
+  KafkaClient,
+  LogConsumer,
+  LogProducer,
+  OutMessage,
+} from "./types.js";
 
 export interface RdkafkaOptions {
   brokers: string[];
@@ -18,17 +29,12 @@ export interface RdkafkaOptions {
   compression?: Compression;
 }
 
-/** The producing side of KafkaClient over librdkafka; consuming stays on kafkajs. */
-export interface RdkafkaProducerClient {
-  producer(): LogProducer;
-  admin(): KafkaAdmin;
-}
-
 /**
- * librdkafka does the batching and retries in its own threads, which is
- * what lifts the shipper past kafkajs's ~70k msg/s ceiling (docs/pipeline.md); the shipper's own
- * binding (native-producer.ts) hands it a whole batch per call and counts its delivery reports in C.
- * Settings:
+ * KafkaClient over librdkafka, through boxscope's own bindings (native-producer.ts,
+ * native-consumer.ts): librdkafka batches, compresses, decodes and retries in its own threads.
+ *
+ * The producer lifts the shipper past kafkajs's ~70k msg/s ceiling (docs/pipeline.md): a whole
+ * batch per call, delivery reports counted in C. Settings:
  * - acks=all, and one request in flight per broker connection: a retried request is never
  *   overtaken by a later one, so a container's lines keep their order in their partition. Not
  *   `enable.idempotence`: in librdkafka 2.12 it makes each broker thread spin in poll() while
@@ -41,7 +47,7 @@ export interface RdkafkaProducerClient {
  * - the local queue is capped (messages and KiB) as a backstop; the shipper's in-flight batch bound
  *   (16 batches by default) stays the real limit, far below it.
  */
-export function createRdkafkaClient(opts: RdkafkaOptions): RdkafkaProducerClient {
+export function createRdkafkaClient(opts: RdkafkaOptions): KafkaClient {
   const log = opts.logger.child({ component: "rdkafka" });
   const common = {
     "client.id": opts.clientId,
@@ -60,6 +66,7 @@ export function createRdkafkaClient(opts: RdkafkaOptions): RdkafkaProducerClient
   const connectedProducers = new Set<NativeProducer>();
   return {
     producer: () => rdkafkaProducer(common, opts, log, connectedProducers),
+    consumer: (groupId) => rdkafkaConsumer(common, opts, log, groupId),
     admin: () => rdkafkaAdmin(common, opts, connectedProducers),
   };
 }
@@ -110,6 +117,106 @@ function rdkafkaProducer(
       // Flushes what is queued (up to 10 s), then closes; its threads run from creation on, so
       // this is needed whether or not `connect` ever succeeded.
       await producer.close(10000);
+    },
+  };
+}
+
+/** Messages per consume call: a few `_bulk` requests' worth, per the indexer's default chunk (5 000). */
+const CONSUME_MAX_MESSAGES = 15000;
+
+/**
+ * The group consumer: librdkafka fetches, decompresses and prefetches (up to 32 MiB) in its own
+ * threads and heartbeats from its own thread, so `heartbeat` has nothing to do. Offsets are never
+ * committed or stored automatically: only `commit`/`commitOffset`, after Elasticsearch accepted
+ * the records. `max.poll.interval.ms` is librdkafka's maximum (a day): while Elasticsearch is down
+ * the batch handler waits (retrying) without consuming, and with the default 5 minutes librdkafka
+ * would leave the group and hand the partitions to nobody; as with kafkajs, liveness is the
+ * process's (a crash leaves the group through the session timeout).
+ */
+function rdkafkaConsumer(
+  common: Record<string, string | number | boolean>,
+  opts: RdkafkaOptions,
+  log: Logger,
+  groupId: string,
+): LogConsumer {
+  let crashListener: (error: Error, restarting: boolean) => void = () => undefined;
+  const consumer = new NativeConsumer(
+    {
+      ...common,
+      "group.id": groupId,
+      "enable.auto.commit": false,
+      "enable.auto.offset.store": false,
+      "auto.offset.reset": "earliest",
+      "session.timeout.ms": 30000,
+      "max.poll.interval.ms": 86400000,
+      "queued.max.messages.kbytes": 32768,
+      log_level: 6,
+    },
+    {
+      log: (severity, fac, message) => log.debug({ fac, severity }, message),
+      error(code, fatal, reason) {
+        // librdkafka reconnects by itself; an outage is logged by the indexer's failed commits
+        // and its metrics (lag). Only a fatal error ends the consumer.
+        log.debug({ err: reason, code, fatal }, "librdkafka error event");
+        if (fatal) crashListener(new Error(`librdkafka: ${reason}`), false);
+      },
+      rebalance(generation, assigned, failure) {
+        if (failure) log.error({ generation, err: failure }, "applying a partition assignment failed");
+        else
+          log.info(
+            { generation, partitions: assigned },
+            assigned > 0 ? "partitions assigned" : "partitions revoked",
+          );
+      },
+    },
+  );
+  let stopping = false;
+  let loop: Promise<void> = Promise.resolve();
+  const commitOffset = async (topic: string, partition: number, offset: string, generation: number) => {
+    if (generation !== consumer.generation()) return false;
+    // Kafka commits the offset of the next record to read.
+    await consumer.commit(topic, partition, Number(offset) + 1);
+    return true;
+  };
+  const controlFor = (batch: InBatch, generation: number): BatchControl => ({
+    generation,
+    heartbeat: async () => undefined,
+    isRunning: () => !stopping && consumer.generation() === generation,
+    // librdkafka fetches ahead by itself: nothing to resolve.
+    resolve: () => undefined,
+    async commit(offset) {
+      await commitOffset(batch.topic, batch.partition, offset, generation);
+    },
+  });
+  return {
+    connect: () => consumer.metadata(opts.connectionTimeoutMs ?? 3000),
+    async run(topic, handler) {
+      consumer.subscribe(topic);
+      // Returns once consuming started, like kafkajs's run; `disconnect` ends the loop.
+      loop = (async () => {
+        while (!stopping) {
+          const consumed = await consumer.consume(CONSUME_MAX_MESSAGES, 500);
+          for (const batch of partitionBatches(topic, consumed)) {
+            if (stopping || consumed.generation !== consumer.generation()) break;
+            await handler(batch, controlFor(batch, consumed.generation));
+          }
+        }
+      })().catch((e: unknown) => {
+        // A handler that throws is a bug, not an outage: the consumer gives up (the indexer exits
+        // and is restarted; it re-reads from the committed offsets).
+        stopping = true;
+        crashListener(e instanceof Error ? e : new Error(String(e)), false);
+      });
+    },
+    generation: () => consumer.generation(),
+    commitOffset,
+    onCrash(listener) {
+      crashListener = listener;
+    },
+    async disconnect() {
+      stopping = true;
+      await loop;
+      await consumer.close();
     },
   };
 }

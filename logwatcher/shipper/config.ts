@@ -1,6 +1,9 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 
+/** The Kafka client of `boxscope ship` and `boxscope index` (kafka/rdkafka.ts, kafka/kafkajs.ts). */
+export const kafkaClientName = z.enum(["rdkafka", "kafkajs"]).default("rdkafka");
+
 /** "a:9092,b:9092" from a flag or env, or a YAML list from the file. */
 export const brokerList = z.preprocess(
   (v) =>
@@ -37,7 +40,7 @@ export const shipConfigSchema = z.strictObject({
    * Kafka producer: `rdkafka` (librdkafka through the shipper's own binding, default: far less CPU
    * per line, see docs/pipeline.md) or `kafkajs` (pure JavaScript).
    */
-  kafkaClient: z.enum(["rdkafka", "kafkajs"]).default("rdkafka"),
+  kafkaClient: kafkaClientName,
   /**
    * Record batch compression. lz4 (default) cuts what the broker receives and stores many times
    * over for these JSON records (12.6:1 on the bench's) at little CPU (docs/pipeline.md); every

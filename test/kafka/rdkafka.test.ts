@@ -7,7 +7,7 @@ import { silentLogger } from "../../common/logger.js";
 import { encodeMessages } from "../../logwatcher/kafka/encoded-batch.js";
 import { createKafkajsClient } from "../../logwatcher/kafka/kafkajs.js";
 import { createRdkafkaClient } from "../../logwatcher/kafka/rdkafka.js";
-import type { EncodedBatch } from "../../logwatcher/kafka/types.js";
+import type { EncodedBatch, KafkaClient } from "../../logwatcher/kafka/types.js";
 import { type KafkaBroker, kafkaPrereq, startKafka } from "../helpers/kafka.js";
 import { requirePrereq } from "../helpers/prereq.js";
 
@@ -39,6 +39,45 @@ async function connectedProducer(brokers: string, clientId: string, compression?
   return { client, producer };
 }
 
+function consumerClient(kind: "rdkafka" | "kafkajs", brokers: string): KafkaClient {
+  const opts = { brokers: [brokers], clientId: `test-${kind}`, logger: silentLogger() };
+  return kind === "rdkafka" ? createRdkafkaClient(opts) : createKafkajsClient(opts);
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/**
+ * Reads `count` values of `topic` as a member of `group`, committing each batch as it is handled,
+ * then leaves the group. Fails if the consumer crashes for good.
+ */
+async function readWithCommits(client: KafkaClient, group: string, topic: string, count: number) {
+  const consumer = client.consumer(group);
+  const seen = new Set<string>();
+  let crash: Error | undefined;
+  // A fresh broker answers "coordinator loading" at first: kafkajs restarts the consumer then.
+  consumer.onCrash((e, restarting) => {
+    if (!restarting) crash = e;
+  });
+  await consumer.connect();
+  try {
+    await consumer.run(topic, async (batch, control) => {
+      for (const m of batch.messages) seen.add(m.value?.toString("utf8") ?? "");
+      await control.commit((batch.messages[batch.messages.length - 1] as { offset: string }).offset);
+    });
+    await until(() => seen.size >= count || crash !== undefined, `${count} values of ${topic}`);
+  } finally {
+    await consumer.disconnect();
+  }
+  assert.equal(crash, undefined, `the consumer crashed: ${crash?.message}`);
+  return seen;
+}
+
 /** Every value in the topic, read with kcat (key<TAB>value per line). */
 function readTopic(brokers: string, topic: string): string[] {
   const r = spawnSync(
@@ -53,7 +92,7 @@ function readTopic(brokers: string, topic: string): string[] {
   return r.stdout.split("\n").filter((l) => l !== "");
 }
 
-describe("librdkafka producer (real Kafka)", { timeout: 240_000 }, () => {
+describe("librdkafka producer and consumer (real Kafka)", { timeout: 240_000 }, () => {
   let kafka: KafkaBroker | undefined;
   before(async () => {
     if (kafkaOk.present) kafka = await startKafka();
@@ -83,44 +122,71 @@ describe("librdkafka producer (real Kafka)", { timeout: 240_000 }, () => {
     }
   });
 
-  test("lz4 batches, the shipper's default, are read back whole by the indexer's kafkajs consumer", async (t) => {
+  for (const reader of ["rdkafka", "kafkajs"] as const) {
+    test(`lz4 batches, the shipper's default, are read back whole by the indexer's ${reader} consumer`, async (t) => {
+      if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !kafka) return;
+      const { client, producer } = await connectedProducer(kafka.brokers, "test-lz4", "lz4");
+      const topic = `rd-lz4-${reader}-${Date.now()}`;
+      await client.admin().ensureTopic(topic, 3);
+      try {
+        await Promise.all([0, 1, 2].map((b) => producer.sendEncoded(topic, batchOf(`z${b}`, 2000))));
+      } finally {
+        await producer.disconnect();
+      }
+      const seen = await readWithCommits(consumerClient(reader, kafka.brokers), `g-${topic}`, topic, 6000);
+      assert.equal(seen.size, 6000);
+      assert.ok(seen.has('{"v":"z2-1999"}'));
+    });
+  }
+
+  test("the librdkafka consumer resumes after its group's committed offsets", async (t) => {
     if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !kafka) return;
-    const { client, producer } = await connectedProducer(kafka.brokers, "test-lz4", "lz4");
-    const topic = `rd-lz4-${Date.now()}`;
+    const { client, producer } = await connectedProducer(kafka.brokers, "test-resume", "lz4");
+    const topic = `rd-resume-${Date.now()}`;
     await client.admin().ensureTopic(topic, 3);
     try {
-      await Promise.all([0, 1, 2].map((b) => producer.sendEncoded(topic, batchOf(`z${b}`, 2000))));
+      await producer.sendEncoded(topic, batchOf("first", 3000));
+      const reader = consumerClient("rdkafka", kafka.brokers);
+      assert.equal((await readWithCommits(reader, `g-${topic}`, topic, 3000)).size, 3000);
+      await producer.sendEncoded(topic, batchOf("second", 500));
+      // Everything of the first read was committed: the group's next member reads only the new.
+      const again = await readWithCommits(reader, `g-${topic}`, topic, 500);
+      assert.deepEqual(
+        [...again].filter((v) => !v.includes("second")),
+        [],
+      );
+      assert.equal(again.size, 500);
     } finally {
       await producer.disconnect();
     }
-    const consumer = createKafkajsClient({
-      brokers: [kafka.brokers],
-      clientId: "test-lz4",
-      logger: silentLogger(),
-    }).consumer(`g-${topic}`);
-    const seen = new Set<string>();
-    let crash: Error | undefined;
-    // A fresh broker answers "coordinator loading" at first: kafkajs restarts the consumer then.
-    consumer.onCrash((e, restarting) => {
-      if (!restarting) crash = e;
+  });
+
+  test("a member joining moves the librdkafka consumer's generation; older work cannot commit", async (t) => {
+    if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !kafka) return;
+    const { client, producer } = await connectedProducer(kafka.brokers, "test-gen");
+    const topic = `rd-gen-${Date.now()}`;
+    await client.admin().ensureTopic(topic, 3);
+    await producer.sendEncoded(topic, batchOf("g", 300));
+    await producer.disconnect();
+    const clients = consumerClient("rdkafka", kafka.brokers);
+    const first = clients.consumer(`g-${topic}`);
+    const second = clients.consumer(`g-${topic}`);
+    t.after(() => Promise.all([first.disconnect(), second.disconnect()]));
+    await first.connect();
+    let firstBatch: { partition: number; offset: string; generation: number } | undefined;
+    await first.run(topic, async (batch, control) => {
+      firstBatch ??= {
+        partition: batch.partition,
+        offset: (batch.messages[0] as { offset: string }).offset,
+        generation: control.generation,
+      };
     });
-    await consumer.connect();
-    try {
-      const done = new Promise<void>((resolve) => {
-        void consumer.run(topic, async (batch, control) => {
-          for (const m of batch.messages) seen.add(m.value?.toString("utf8") ?? "");
-          await control.commit((batch.messages[batch.messages.length - 1] as { offset: string }).offset);
-          if (seen.size >= 6000) resolve();
-        });
-      });
-      const deadline = Date.now() + 30_000;
-      while (seen.size < 6000 && !crash && Date.now() < deadline) await Promise.race([done, sleep(200)]);
-    } finally {
-      await consumer.disconnect();
-    }
-    assert.equal(crash, undefined, `the consumer crashed: ${crash?.message}`);
-    assert.equal(seen.size, 6000);
-    assert.ok(seen.has('{"v":"z2-1999"}'));
+    await until(() => firstBatch !== undefined, "the first member's first batch");
+    const before = firstBatch as { partition: number; offset: string; generation: number };
+    await second.connect();
+    await second.run(topic, async () => undefined);
+    await until(() => first.generation() !== before.generation, "a rebalance seen by the first member");
+    assert.equal(await first.commitOffset(topic, before.partition, before.offset, before.generation), false);
   });
 
   test("a send made while the broker is down stays unacknowledged until the broker holds it", async (t) => {

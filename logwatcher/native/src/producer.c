@@ -21,22 +21,12 @@
  *     kind 2, error:       a = librdkafka error code, b = 1 when fatal, text = reason
  *     kind 3, closed:      the last event; every batch was reported before it
  */
-#include <librdkafka/rdkafka.h>
-#include <node_api.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { EV_DONE = 0, EV_LOG = 1, EV_ERROR = 2, EV_CLOSED = 3 };
-
-typedef struct {
-  int kind;
-  double a;
-  int b;
-  char *text;
-  char *facility;
-} event_t;
+#include "rdkafka-glue.h"
 
 /* One produce() call: its messages' delivery reports are counted down here. */
 typedef struct {
@@ -89,27 +79,8 @@ typedef struct {
   int topic_exists;
 } job_t;
 
-#define CHECK(env, call)                                          \
-  do {                                                            \
-    if ((call) != napi_ok) {                                      \
-      napi_throw_error((env), NULL, "napi call failed: " #call);  \
-      return NULL;                                                \
-    }                                                             \
-  } while (0)
-
 static void emit(producer_t *p, int kind, double a, int b, const char *text, const char *facility) {
-  event_t *ev = calloc(1, sizeof(*ev));
-  if (!ev) return;
-  ev->kind = kind;
-  ev->a = a;
-  ev->b = b;
-  ev->text = text ? strdup(text) : NULL;
-  ev->facility = facility ? strdup(facility) : NULL;
-  if (napi_call_threadsafe_function(p->events, ev, napi_tsfn_nonblocking) != napi_ok) {
-    free(ev->text);
-    free(ev->facility);
-    free(ev);
-  }
+  glue_emit(p->events, kind, a, b, text, facility);
 }
 
 static void batch_settle(producer_t *p, batch_t *b) {
@@ -138,13 +109,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
   producer_t *p = opaque;
   int fatal = err == RD_KAFKA_RESP_ERR__FATAL;
   char why[512];
-  if (fatal) {
-    rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk, why, sizeof(why));
-    if (cause) {
-      err = cause;
-      reason = why;
-    }
-  }
+  reason = glue_error_reason(rk, &err, reason, why, sizeof(why));
   emit(p, EV_ERROR, err, fatal, reason, NULL);
 }
 
@@ -204,30 +169,6 @@ static void *enqueue_loop(void *arg) {
   return NULL;
 }
 
-static napi_value to_string_or_null(napi_env env, const char *s) {
-  napi_value v;
-  if (s) napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
-  else napi_get_null(env, &v);
-  return v;
-}
-
-static void call_js(napi_env env, napi_value fn, void *context, void *data) {
-  event_t *ev = data;
-  if (env && fn) {
-    napi_value argv[5], undef;
-    napi_create_int32(env, ev->kind, &argv[0]);
-    napi_create_double(env, ev->a, &argv[1]);
-    napi_create_int32(env, ev->b, &argv[2]);
-    argv[3] = to_string_or_null(env, ev->text);
-    argv[4] = to_string_or_null(env, ev->facility);
-    napi_get_undefined(env, &undef);
-    napi_call_function(env, undef, fn, 5, argv, NULL);
-  }
-  free(ev->text);
-  free(ev->facility);
-  free(ev);
-}
-
 static void producer_finalize(napi_env env, void *data, void *hint) {
   producer_t *p = data;
   /* An open producer dropped without close() keeps running (like any connected client); only a
@@ -248,45 +189,15 @@ static producer_t *producer_of(napi_env env, napi_value v) {
   return p;
 }
 
-static char *string_arg(napi_env env, napi_value v) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
-  char *s = malloc(len + 1);
-  if (s) napi_get_value_string_utf8(env, v, s, len + 1, &len);
-  return s;
-}
-
 /* create(config, onEvent) */
 static napi_value create(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char errstr[512];
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  int log_level = 6;
-  napi_value names;
-  uint32_t n = 0;
-  if (napi_get_property_names(env, argv[0], &names) != napi_ok || napi_get_array_length(env, names, &n) != napi_ok) {
-    rd_kafka_conf_destroy(conf);
-    napi_throw_type_error(env, NULL, "config must be an object of strings");
-    return NULL;
-  }
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value key, value, text;
-    napi_get_element(env, names, i, &key);
-    napi_get_property(env, argv[0], key, &value);
-    napi_coerce_to_string(env, value, &text);
-    char *k = string_arg(env, key), *v = string_arg(env, text);
-    rd_kafka_conf_res_t res = (k && v) ? rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) : RD_KAFKA_CONF_INVALID;
-    if (k && v && strcmp(k, "log_level") == 0) log_level = atoi(v);
-    free(k);
-    free(v);
-    if (res != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      napi_throw_error(env, NULL, errstr);
-      return NULL;
-    }
-  }
+  int log_level;
+  rd_kafka_conf_t *conf = glue_conf(env, argv[0], &log_level);
+  if (!conf) return NULL;
   producer_t *p = calloc(1, sizeof(*p));
   if (!p) {
     rd_kafka_conf_destroy(conf);
@@ -299,9 +210,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
   rd_kafka_conf_set_error_cb(conf, on_error);
   rd_kafka_conf_set_log_cb(conf, on_log);
 
-  napi_value name;
-  napi_create_string_utf8(env, "boxscope-rdkafka-events", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, NULL, call_js, &p->events) != napi_ok) {
+  if (glue_events(env, argv[1], "boxscope-rdkafka-events", &p->events) != napi_ok) {
     rd_kafka_conf_destroy(conf);
     free(p);
     napi_throw_error(env, NULL, "cannot create the event callback");
@@ -498,7 +407,7 @@ static void metadata_execute(napi_env env, void *data) {
 static void metadata_complete(napi_env env, napi_status status, void *data) {
   job_t *job = data;
   napi_value argv[2];
-  argv[0] = to_string_or_null(env, job->err ? rd_kafka_err2str(job->err) : NULL);
+  argv[0] = glue_string_or_null(env, job->err ? rd_kafka_err2str(job->err) : NULL);
   napi_get_boolean(env, job->topic_exists, &argv[1]);
   job_complete(env, status, data, 2, argv);
 }
@@ -577,7 +486,7 @@ static napi_value close_producer(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value init(napi_env env, napi_value exports) {
+napi_value producer_exports(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"create", NULL, create, NULL, NULL, NULL, napi_default, NULL},
       {"produce", NULL, produce, NULL, NULL, NULL, napi_default, NULL},
@@ -587,5 +496,3 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;
 }
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
