@@ -58,6 +58,92 @@ async function warmGroupCoordinator(admin: Admin, group: string, topic: string):
   }
 }
 
+interface IndexerRun {
+  /** Process start to every record committed. */
+  indexMs: number;
+  /** From the first commit to the last, and the records committed in it. */
+  steadyMs: number;
+  steadyDocs: number;
+  indexCpuMs: number;
+}
+
+/**
+ * Runs `boxscope index` with `client` from the shipped topic into `bench-box-<client>-*` until the
+ * group committed every record; checks the document count and deletes the indices. The indexer
+ * is timed by the group's committed offsets (it commits only what Elasticsearch accepted), not by
+ * polling `_count`: a `_refresh` every 250 ms while it runs (and not while the raw load runs)
+ * would cost Elasticsearch segments and merges on boxscope's side only.
+ */
+async function timeIndexer(
+  ctx: BenchContext,
+  admin: Admin,
+  client: "rdkafka" | "kafkajs",
+): Promise<IndexerRun> {
+  const es = elasticsearchOf(ctx);
+  const LINES = ctx.lines;
+  const group = `bench-index-${client}`;
+  const prefix = `bench-box-${client}`;
+  // The broker creates __consumer_offsets (50 partitions) on the first group request and answers
+  // "coordinator loading" meanwhile; on a running cluster it exists long before an indexer starts,
+  // so it is created here, untimed (the first indexer start on a fresh broker pays it once).
+  await warmGroupCoordinator(admin, group, SHIPPED_TOPIC);
+  const t0 = Date.now();
+  const idx = spawn(
+    process.execPath,
+    [
+      ...cpuProfileArgs(),
+      join(repoRoot, "bin/boxscope.js"),
+      "index",
+      "--kafka-client",
+      client,
+      "--brokers",
+      ctx.brokers,
+      "--topic",
+      SHIPPED_TOPIC,
+      "--group",
+      group,
+      "--elasticsearch",
+      es.url,
+      "--index-prefix",
+      prefix,
+      "--index-replicas",
+      "0",
+    ],
+    { env: { ...process.env, BOXSCOPE_LOG_LEVEL: "warn" }, stdio: ["ignore", "ignore", "inherit"] },
+  );
+  let firstCommitAt = 0;
+  let firstCommitted = 0;
+  let indexMs = 0;
+  let indexCpuMs = Number.NaN;
+  try {
+    const deadline = Date.now() + 10 * 60 * 1000;
+    for (;;) {
+      if (idx.exitCode !== null || idx.signalCode !== null)
+        throw new Error(`boxscope index exited early (${idx.exitCode ?? idx.signalCode})`);
+      if (Date.now() > deadline) throw new Error("boxscope index did not commit every record in 10 min");
+      const committed = await committedRecords(admin, group, SHIPPED_TOPIC);
+      if (committed > 0 && firstCommitAt === 0) {
+        firstCommitAt = Date.now();
+        firstCommitted = committed;
+      }
+      if (committed >= LINES) break;
+      await sleep(50);
+    }
+    indexMs = Date.now() - t0;
+    indexCpuMs = processCpuMs(idx.pid);
+  } finally {
+    await killAndWait(idx, "SIGTERM");
+  }
+  const indexed = await esCount(es.url, `${prefix}-*`);
+  if (indexed !== LINES)
+    throw new Error(`boxscope index (${client}): ${indexed} documents, expected ${LINES}`);
+  // Deleted like the raw loads' indices: otherwise its merges run during the next load.
+  await fetch(`${es.url}/${prefix}-*`, { method: "DELETE" });
+  // After the first commit: the records committed since, over the time since (start-up, group
+  // join and the first batch excluded).
+  return { indexMs, steadyMs: t0 + indexMs - firstCommitAt, steadyDocs: LINES - firstCommitted, indexCpuMs };
+}
+
 /** A raw concurrent `_bulk` load of `values` into `<prefix>-YYYY.MM.DD`; ms until all accepted. */
 async function rawLoad(url: string, values: string[], prefix: string): Promise<number> {
   const tpl = indexTemplate(indexConfigSchema.parse({ indexPrefix: prefix, indexReplicas: 0 }));
@@ -104,11 +190,7 @@ export async function benchIndexing(ctx: BenchContext): Promise<void> {
   const LINES = ctx.lines;
   // Without the shipping part in this run, fill the topic first (untimed).
   if ((await topicRecords(brokers, SHIPPED_TOPIC)) < LINES) await shipFiles(ctx, "rdkafka", SHIPPED_TOPIC);
-  let t0: number;
   // 4. Indexing: boxscope index from the shipped topic vs a raw concurrent _bulk of the same docs.
-  // The indexer is timed by the group's committed offsets (it commits only what Elasticsearch
-  // accepted), not by polling `_count`: a `_refresh` every 250 ms while it runs (and not while the
-  // raw load runs) would cost Elasticsearch segments and merges on boxscope's side only.
   // The same documents for the raw loads: each record's JSON with the same _index/_id.
   const values = spawnSync(
     "kcat",
@@ -122,76 +204,30 @@ export async function benchIndexing(ctx: BenchContext): Promise<void> {
     .filter((l) => l !== "");
   // A fresh Elasticsearch JVM indexes its first few hundred thousand documents slower (JIT, heap
   // sizing), which would fall on whichever load runs first: one raw load warms it up, untimed;
-  // then raw, boxscope, raw again (the ratio is against their mean; both are printed).
+  // then raw, boxscope, raw again (the ratio is against their mean; both are printed), then
+  // boxscope over kafkajs for reference.
   await rawLoad(es.url, values, "bench-warm");
   await fetch(`${es.url}/bench-warm-*`, { method: "DELETE" });
   const rawBeforeMs = await rawLoad(es.url, values, "bench-raw1");
   await fetch(`${es.url}/bench-raw1-*`, { method: "DELETE" });
 
-  const group = "bench-index";
   const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  // The broker creates __consumer_offsets (50 partitions) on the first group request and answers
-  // "coordinator loading" meanwhile; on a running cluster it exists long before an indexer starts,
-  // so it is created here, untimed (the first indexer start on a fresh broker pays it once).
-  await warmGroupCoordinator(admin, group, SHIPPED_TOPIC);
-  t0 = Date.now();
-  const idx = spawn(
-    process.execPath,
-    [
-      ...cpuProfileArgs(),
-      join(repoRoot, "bin/boxscope.js"),
-      "index",
-      "--brokers",
-      brokers,
-      "--topic",
-      SHIPPED_TOPIC,
-      "--group",
-      group,
-      "--elasticsearch",
-      es.url,
-      "--index-prefix",
-      "bench-box",
-      "--index-replicas",
-      "0",
-    ],
-    { env: { ...process.env, BOXSCOPE_LOG_LEVEL: "warn" }, stdio: ["ignore", "ignore", "inherit"] },
-  );
-  let firstCommitAt = 0;
-  let firstCommitted = 0;
-  let indexMs = 0;
-  let indexCpuMs = Number.NaN;
+  let box: IndexerRun;
+  let rawAfterMs: number;
+  let boxKafkajs: IndexerRun;
   try {
-    const deadline = Date.now() + 10 * 60 * 1000;
-    for (;;) {
-      if (idx.exitCode !== null || idx.signalCode !== null)
-        throw new Error(`boxscope index exited early (${idx.exitCode ?? idx.signalCode})`);
-      if (Date.now() > deadline) throw new Error("boxscope index did not commit every record in 10 min");
-      const committed = await committedRecords(admin, group, SHIPPED_TOPIC);
-      if (committed > 0 && firstCommitAt === 0) {
-        firstCommitAt = Date.now();
-        firstCommitted = committed;
-      }
-      if (committed >= LINES) break;
-      await sleep(50);
-    }
-    indexMs = Date.now() - t0;
-    indexCpuMs = processCpuMs(idx.pid);
+    box = await timeIndexer(ctx, admin, "rdkafka");
+    rawAfterMs = await rawLoad(es.url, values, "bench-raw2");
+    await fetch(`${es.url}/bench-raw2-*`, { method: "DELETE" });
+    // For reference, after the timed pair: the same indexer on kafkajs, its first consumer.
+    boxKafkajs = await timeIndexer(ctx, admin, "kafkajs");
   } finally {
     await admin.disconnect();
-    await killAndWait(idx, "SIGTERM");
   }
-  // After the first commit: the records committed since, over the time since (start-up, group
-  // join and the first batch excluded).
-  const steadyMs = t0 + indexMs - firstCommitAt;
-  const steadyDocs = LINES - firstCommitted;
-  const indexed = await esCount(es.url, "bench-box-*");
-  if (indexed !== LINES) throw new Error(`boxscope index: ${indexed} documents, expected ${LINES}`);
-  // Deleted like the first raw load's index: otherwise its merges run during the second raw load.
-  await fetch(`${es.url}/bench-box-*`, { method: "DELETE" });
-  const rawAfterMs = await rawLoad(es.url, values, "bench-raw2");
   const rawMs = (rawBeforeMs + rawAfterMs) / 2;
   const rawRate = (values.length / rawMs) * 1000;
+  const { indexMs, steadyMs, steadyDocs, indexCpuMs } = box;
   const startRate = (LINES / indexMs) * 1000;
   const steadyRate = (steadyDocs / steadyMs) * 1000;
 
@@ -207,6 +243,9 @@ export async function benchIndexing(ctx: BenchContext): Promise<void> {
   );
   console.log(
     `boxscope index CPU (user+sys) ${Math.round(indexCpuMs)} ms = ${(indexCpuMs / indexMs).toFixed(2)} of a core over its run (the raw load's client: ~0)`,
+  );
+  console.log(
+    `(for reference, run after the raw loads: boxscope index over kafkajs ${boxKafkajs.indexMs} ms from start, ${Math.round(boxKafkajs.steadyMs)} ms after its 1st commit, CPU ${Math.round(boxKafkajs.indexCpuMs)} ms)`,
   );
   console.log(
     `ratio boxscope/raw = ${(startRate / rawRate).toFixed(2)} from start, ${(steadyRate / rawRate).toFixed(2)} after the first commit (target ≥ 0.8); load ${loadavg()
