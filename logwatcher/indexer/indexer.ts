@@ -10,12 +10,13 @@ import type {
   LogConsumer,
   LogProducer,
 } from "../kafka/types.js";
-import { classifyItem } from "./bulk.js";
+import { bulkBody, classifyItem } from "./bulk.js";
 import { type ChunkTicket, PartitionCommits, Slots } from "./commit-order.js";
 import type { IndexConfig } from "./config.js";
 import { dailyIndex, prepareDocument } from "./documents.js";
-import { Elasticsearch } from "./elasticsearch.js";
+import { type BulkAnswer, Elasticsearch } from "./elasticsearch.js";
 import { createIndexMetrics, type IndexMetrics } from "./metrics.js";
+import { nativeBulkBody } from "./native-bulk.js";
 import { alreadyIndexed, replayedInChunk, replayProbe } from "./replay.js";
 import { indexTemplate } from "./template.js";
 
@@ -327,9 +328,10 @@ class Indexer {
    * Indexes every record of the chunk or dead-letters it; returns only when all are settled.
    * Throws Abandoned once `valid()` turns false (stop or rebalance): nothing of it is committed.
    */
-  private async indexChunk(messages: InMessage[], ticket: ChunkTicket, valid: () => boolean): Promise<void> {
-    let pending: Pending[] = [];
+  private async indexChunk(chunk: InMessage[], ticket: ChunkTicket, valid: () => boolean): Promise<void> {
     const dead: DeadLetter[] = [];
+    const messages = await this.indexPlainChunk(chunk, dead, valid);
+    let pending: Pending[] = [];
     let replayed = false;
     for (const message of messages) {
       const p = prepareDocument(message.value, this.config.indexPrefix);
@@ -357,21 +359,7 @@ class Indexer {
           pending = [];
           break;
         }
-        res.items.forEach((item, i) => {
-          const p = pending[i] as Pending;
-          const result = item.index ?? item.create ?? item.update;
-          const outcome = classifyItem(result ?? { status: 500 });
-          if (outcome.kind === "ok") this.metrics.documents.inc();
-          else if (outcome.kind === "retry") {
-            retry.push(p);
-            failure = outcome.reason;
-          } else dead.push({ message: p.message, reason: outcome.reason });
-        });
-        // An answer with fewer items than documents sent: the unanswered ones are retried.
-        if (res.items.length < pending.length) {
-          retry.push(...pending.slice(res.items.length));
-          failure = `_bulk answered ${res.items.length} of ${pending.length} items`;
-        }
+        failure = this.settleItems(res, pending, (p) => p.message, retry, dead);
       } catch (e) {
         retry.push(...pending);
         failure = errorText(e);
@@ -396,6 +384,68 @@ class Indexer {
       }
     }
     if (dead.length > 0) await this.deadLetter(dead, valid);
+  }
+
+  /**
+   * The common case in one native call: when every record of the chunk is a plain shipper record,
+   * documents.c writes the whole `_bulk` body (no per-record strings or objects in JavaScript).
+   * Returns the records left for the JavaScript path in `indexChunk`: none when Elasticsearch took
+   * every item; the items to retry when it refused some (those it never will take are added to
+   * `dead`); the whole chunk when the body could not be built this way or the request failed (the
+   * JavaScript path then retries it with backoff, logging why).
+   */
+  private async indexPlainChunk(
+    chunk: InMessage[],
+    dead: DeadLetter[],
+    valid: () => boolean,
+  ): Promise<InMessage[]> {
+    const body = nativeBulkBody(chunk, this.config.indexPrefix);
+    if (body === null) return chunk;
+    if (!(await this.esReady)) throw new Abandoned();
+    if (!valid()) throw new Abandoned();
+    let res: BulkAnswer;
+    try {
+      res = await this.es.bulk(body);
+    } catch {
+      return chunk;
+    }
+    if (!res.errors && res.items.length === chunk.length) {
+      this.metrics.documents.inc(chunk.length);
+      return [];
+    }
+    const retry: InMessage[] = [];
+    if (this.settleItems(res, chunk, (m) => m, retry, dead) !== undefined) this.metrics.retries.inc();
+    return retry;
+  }
+
+  /**
+   * Sorts the items of a `_bulk` answer (item i is `sent[i]`): accepted ones are counted, the ones
+   * that may succeed later go to `retry`, the ones that never will to `dead` with the reason.
+   * Items the answer lacks are retried. Returns the last retry reason, if any.
+   */
+  private settleItems<T>(
+    res: BulkAnswer,
+    sent: readonly T[],
+    messageOf: (t: T) => InMessage,
+    retry: T[],
+    dead: DeadLetter[],
+  ): string | undefined {
+    let failure: string | undefined;
+    res.items.forEach((item, i) => {
+      const t = sent[i] as T;
+      const result = item.index ?? item.create ?? item.update;
+      const outcome = classifyItem(result ?? { status: 500 });
+      if (outcome.kind === "ok") this.metrics.documents.inc();
+      else if (outcome.kind === "retry") {
+        retry.push(t);
+        failure = outcome.reason;
+      } else dead.push({ message: messageOf(t), reason: outcome.reason });
+    });
+    if (res.items.length < sent.length) {
+      retry.push(...sent.slice(res.items.length));
+      failure = `_bulk answered ${res.items.length} of ${sent.length} items`;
+    }
+    return failure;
   }
 
   /**
@@ -470,41 +520,4 @@ function reasonClass(reason: string): string {
   if (m?.[1]) return m[1];
   if (reason.startsWith("missing")) return "missing_field";
   return "other";
-}
-
-/**
- * The NDJSON `_bulk` body in one buffer: an action line per document followed by the record's own
- * bytes. The action lines are ASCII (the index name is checked by the config, the id is
- * base64url) and written byte by byte: a short JIT-compiled loop costs less per document than a
- * `Buffer.write` call, and no per-document string or buffer is left as garbage. The records' bytes
- * are copied with `TypedArray.set` (a builtin; `Buffer.copy` validates its arguments in JS first).
- */
-function bulkBody(pending: readonly Pending[]): Buffer {
-  let size = 0;
-  for (const p of pending) size += ACTION_BYTES + p.index.length + p.id.length + p.body.length;
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const p of pending) {
-    at = writeAscii(out, at, ACTION_START);
-    at = writeAscii(out, at, p.index);
-    at = writeAscii(out, at, ACTION_ID);
-    at = writeAscii(out, at, p.id);
-    at = writeAscii(out, at, ACTION_END);
-    out.set(p.body, at);
-    at += p.body.length;
-    out[at++] = 0x0a;
-  }
-  return out;
-}
-
-const ACTION_START = '{"index":{"_index":"';
-const ACTION_ID = '","_id":"';
-const ACTION_END = '"}}\n';
-/** The action line's fixed bytes and the newline after the document. */
-const ACTION_BYTES = ACTION_START.length + ACTION_ID.length + ACTION_END.length + 1;
-
-/** Writes an ASCII string at `at`; returns the position after it. */
-function writeAscii(out: Buffer, at: number, text: string): number {
-  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
-  return at + text.length;
 }
