@@ -121,6 +121,9 @@ function rdkafkaProducer(
   };
 }
 
+/** librdkafka's RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN. */
+const ALL_BROKERS_DOWN = -187;
+
 /** Messages per consume call: a few `_bulk` requests' worth, per the indexer's default chunk (5 000). */
 const CONSUME_MAX_MESSAGES = 15000;
 
@@ -155,9 +158,11 @@ function rdkafkaConsumer(
     {
       log: (severity, fac, message) => log.debug({ fac, severity }, message),
       error(code, fatal, reason) {
-        // librdkafka reconnects by itself; an outage is logged by the indexer's failed commits
-        // and its metrics (lag). Only a fatal error ends the consumer.
-        log.debug({ err: reason, code, fatal }, "librdkafka error event");
+        // librdkafka reconnects by itself, so an outage is one warning when the last broker
+        // connection is lost (each failed reconnect is a debug line). Only a fatal error ends
+        // the consumer.
+        if (code === ALL_BROKERS_DOWN) log.warn({ err: reason }, "all Kafka brokers are down; reconnecting");
+        else log.debug({ err: reason, code, fatal }, "librdkafka error event");
         if (fatal) crashListener(new Error(`librdkafka: ${reason}`), false);
       },
       rebalance(generation, assigned, failure) {

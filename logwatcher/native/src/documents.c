@@ -15,7 +15,7 @@
  * `YYYY-MM-DDTHH:MM:SS[.fff]Z` naming a real UTC time; "replayed" absent or not `true`; and no
  * newline byte. Nested objects and arrays are skipped, not validated: Elasticsearch refuses a
  * malformed one for that item alone, and the item goes to the dead-letter topic with its reason.
- * documents.test.ts (native-bulk) checks the bodies against the JavaScript path's.
+ * indexer/native-bulk.test.ts checks the bodies against the JavaScript path's.
  *
  * bulkBody(values: Buffer[], indexPrefix: string) -> Buffer | null
  *   For each value, `{"index":{"_index":"<prefix>-YYYY.MM.DD","_id":"<id>"}}\n<value>\n`, with
