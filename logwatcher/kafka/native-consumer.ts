@@ -1,17 +1,10 @@
 import { loadNativeBinding } from "../native/binding.js";
+import { NativeEvent, type NativeEventListener } from "./native-events.js";
 import type { InBatch, InMessage } from "./types.js";
-
-type EventListener = (
-  kind: number,
-  a: number,
-  b: number,
-  text: string | null,
-  facility: string | null,
-) => void;
 
 /** logwatcher/native/src/consumer.c, as JavaScript sees it. */
 interface ConsumerBinding {
-  createConsumer(config: Record<string, string>, onEvent: EventListener): unknown;
+  createConsumer(config: Record<string, string>, onEvent: NativeEventListener): unknown;
   subscribe(consumer: unknown, topic: string): void;
   consume(
     consumer: unknown,
@@ -30,10 +23,6 @@ interface ConsumerBinding {
   consumerMetadata(consumer: unknown, timeoutMs: number, done: (error: string | null) => void): void;
   closeConsumer(consumer: unknown, done: (error: string | null) => void): void;
 }
-
-const LOG = 1;
-const ERROR = 2;
-const REBALANCE = 4;
 
 /** Numbers per message in a consumed batch's `meta` (consumer.c). */
 const META_FIELDS = 5;
@@ -71,9 +60,9 @@ export class NativeConsumer {
   constructor(config: Record<string, string | number | boolean>, events: NativeConsumerEvents) {
     const strings = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)]));
     this.handle = binding().createConsumer(strings, (kind, a, b, text, facility) => {
-      if (kind === LOG) events.log(a, facility ?? "", text ?? "");
-      else if (kind === ERROR) events.error(a, b === 1, text ?? "");
-      else if (kind === REBALANCE) events.rebalance(a, b, text);
+      if (kind === NativeEvent.log) events.log(a, facility ?? "", text ?? "");
+      else if (kind === NativeEvent.error) events.error(a, b === 1, text ?? "");
+      else if (kind === NativeEvent.rebalance) events.rebalance(a, b, text);
     });
   }
 

@@ -1,9 +1,10 @@
 import { loadNativeBinding } from "../native/binding.js";
+import { NativeEvent, type NativeEventListener } from "./native-events.js";
 import type { EncodedBatch } from "./types.js";
 
 /** logwatcher/native/src/producer.c, as JavaScript sees it. */
 export interface ProducerBinding {
-  create(config: Record<string, string>, onEvent: EventListener): unknown;
+  create(config: Record<string, string>, onEvent: NativeEventListener): unknown;
   produce(
     producer: unknown,
     topic: string,
@@ -21,19 +22,6 @@ export interface ProducerBinding {
   ): void;
   close(producer: unknown, flushTimeoutMs: number): void;
 }
-
-type EventListener = (
-  kind: number,
-  a: number,
-  b: number,
-  text: string | null,
-  facility: string | null,
-) => void;
-
-const BATCH_DONE = 0;
-const LOG = 1;
-const ERROR = 2;
-const CLOSED = 3;
 
 export interface NativeProducerEvents {
   /** A librdkafka log line (syslog `level`: 7 debug … 3 error). */
@@ -115,15 +103,15 @@ export class NativeProducer {
   }
 
   private onEvent(kind: number, a: number, b: number, text: string | null, facility: string | null): void {
-    if (kind === BATCH_DONE) {
+    if (kind === NativeEvent.batchDone) {
       const p = this.pending.get(a);
       if (!p) return;
       this.pending.delete(a);
       if (b === 0) p.resolve();
       else p.reject(new Error(`delivery failed for ${b} message(s): ${text ?? "unknown error"}`));
-    } else if (kind === LOG) this.events.log(a, facility ?? "", text ?? "");
-    else if (kind === ERROR) this.events.error(a, b === 1, text ?? "");
-    else if (kind === CLOSED) {
+    } else if (kind === NativeEvent.log) this.events.log(a, facility ?? "", text ?? "");
+    else if (kind === NativeEvent.error) this.events.error(a, b === 1, text ?? "");
+    else if (kind === NativeEvent.closed) {
       // Every batch was reported before this event; anything left was never produced here.
       for (const p of this.pending.values())
         p.reject(new Error("producer closed before Kafka acknowledged the batch"));

@@ -1,0 +1,25 @@
+/**
+ * The events both librdkafka bindings (producer.c, consumer.c) send to JavaScript through one
+ * callback: `onEvent(kind, a, b, text, facility)`; each kind says what a and b hold
+ * (logwatcher/native/src/rdkafka-glue.h).
+ */
+export type NativeEventListener = (
+  kind: number,
+  a: number,
+  b: number,
+  text: string | null,
+  facility: string | null,
+) => void;
+
+export const NativeEvent = {
+  /** producer: a batch settled (a = batch id, b = messages failed, text = first error). */
+  batchDone: 0,
+  /** a librdkafka log line (a = syslog level, text, facility). */
+  log: 1,
+  /** an error outside any one message (a = librdkafka error code, b = 1 when fatal, text). */
+  error: 2,
+  /** producer: closed, after every batch was reported. */
+  closed: 3,
+  /** consumer: partitions assigned or revoked (a = generation after it, b = partitions assigned). */
+  rebalance: 4,
+} as const;
