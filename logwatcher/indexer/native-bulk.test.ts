@@ -188,6 +188,8 @@ test("records the native path cannot vouch for go to the JavaScript path", () =>
     json({}).replace('"offset":10', '"offset":010'),
     json({ nested: { a: 1 } }).replace('{"a":1}', '{"a":1'),
   ];
+  // An index prefix longer than documents.c reads whole.
+  assert.equal(nativeBulkBody([message(json({}))], "p".repeat(300)), null);
   for (const l of left) {
     const value = l === null ? null : Buffer.from(l);
     assert.equal(nativeBulkBody([message(value)], PREFIX), null, String(l));

@@ -275,6 +275,8 @@ static napi_value bulk_body(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "bulkBody(values: Buffer[], indexPrefix: string)");
     return NULL;
   }
+  /* A prefix this long was cut to fit (Elasticsearch refuses such index names anyway). */
+  if (prefix_len >= sizeof(prefix) - 1) return null_value(env);
   /* Each value's bytes, read once here (a Buffer's memory stays put during the call). */
   const unsigned char **data = malloc((n ? n : 1) * sizeof(*data));
   size_t *lens = malloc((n ? n : 1) * sizeof(*lens));
