@@ -1,5 +1,5 @@
 import { loadNativeBinding } from "../native/binding.js";
-import { NativeEvent, type NativeEventListener } from "./native-events.js";
+import { librdkafkaConfig, NativeEvent, type NativeEventListener } from "./native-events.js";
 import type { InBatch, InMessage } from "./types.js";
 
 /** logwatcher/native/src/consumer.c, as JavaScript sees it. */
@@ -58,8 +58,7 @@ export class NativeConsumer {
   private closed = false;
 
   constructor(config: Record<string, string | number | boolean>, events: NativeConsumerEvents) {
-    const strings = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)]));
-    this.handle = binding().createConsumer(strings, (kind, a, b, text, facility) => {
+    this.handle = binding().createConsumer(librdkafkaConfig(config), (kind, a, b, text, facility) => {
       if (kind === NativeEvent.log) events.log(a, facility ?? "", text ?? "");
       else if (kind === NativeEvent.error) events.error(a, b === 1, text ?? "");
       else if (kind === NativeEvent.rebalance) events.rebalance(a, b, text);

@@ -1,7 +1,7 @@
 /**
- * The events both librdkafka bindings (producer.c, consumer.c) send to JavaScript through one
- * callback: `onEvent(kind, a, b, text, facility)`; each kind says what a and b hold
- * (logwatcher/native/src/rdkafka-glue.h).
+ * What both librdkafka bindings (producer.c, consumer.c) share on the JavaScript side: their events
+ * come through one callback, `onEvent(kind, a, b, text, facility)`, each kind saying what a and b
+ * hold (logwatcher/native/src/rdkafka-glue.h); their settings go in as strings.
  */
 export type NativeEventListener = (
   kind: number,
@@ -23,3 +23,8 @@ export const NativeEvent = {
   /** consumer: partitions assigned or revoked (a = generation after it, b = partitions assigned). */
   rebalance: 4,
 } as const;
+
+/** librdkafka takes every setting as a string. */
+export function librdkafkaConfig(config: Record<string, string | number | boolean>): Record<string, string> {
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)]));
+}

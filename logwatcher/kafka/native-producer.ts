@@ -1,5 +1,5 @@
 import { loadNativeBinding } from "../native/binding.js";
-import { NativeEvent, type NativeEventListener } from "./native-events.js";
+import { librdkafkaConfig, NativeEvent, type NativeEventListener } from "./native-events.js";
 import type { EncodedBatch } from "./types.js";
 
 /** logwatcher/native/src/producer.c, as JavaScript sees it. */
@@ -57,8 +57,7 @@ export class NativeProducer {
     config: Record<string, string | number | boolean>,
     private readonly events: NativeProducerEvents,
   ) {
-    const strings = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)]));
-    this.handle = loadBinding().create(strings, (kind, a, b, text, facility) =>
+    this.handle = loadBinding().create(librdkafkaConfig(config), (kind, a, b, text, facility) =>
       this.onEvent(kind, a, b, text, facility),
     );
   }

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { Kafka, logLevel } from "kafkajs";
 import { silentLogger } from "../../common/logger.js";
 import { encodeMessages } from "../../logwatcher/kafka/encoded-batch.js";
@@ -10,6 +9,7 @@ import { createRdkafkaClient } from "../../logwatcher/kafka/rdkafka.js";
 import type { EncodedBatch, KafkaClient } from "../../logwatcher/kafka/types.js";
 import { type KafkaBroker, kafkaPrereq, startKafka } from "../helpers/kafka.js";
 import { requirePrereq } from "../helpers/prereq.js";
+import { waitFor } from "../helpers/prometheus.js";
 
 const kafkaOk = kafkaPrereq();
 
@@ -44,14 +44,6 @@ function consumerClient(kind: "rdkafka" | "kafkajs", brokers: string): KafkaClie
   return kind === "rdkafka" ? createRdkafkaClient(opts) : createKafkajsClient(opts);
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 /**
  * Reads `count` values of `topic` as a member of `group`, committing each batch as it is handled,
  * then leaves the group. Fails if the consumer crashes for good.
@@ -70,7 +62,12 @@ async function readWithCommits(client: KafkaClient, group: string, topic: string
       for (const m of batch.messages) seen.add(m.value?.toString("utf8") ?? "");
       await control.commit((batch.messages[batch.messages.length - 1] as { offset: string }).offset);
     });
-    await until(() => seen.size >= count || crash !== undefined, `${count} values of ${topic}`);
+    await waitFor(
+      `${count} values of ${topic}`,
+      async () => seen.size >= count || crash !== undefined || undefined,
+      30_000,
+      50,
+    );
   } finally {
     await consumer.disconnect();
   }
@@ -181,11 +178,21 @@ describe("librdkafka producer and consumer (real Kafka)", { timeout: 240_000 }, 
         generation: control.generation,
       };
     });
-    await until(() => firstBatch !== undefined, "the first member's first batch");
+    await waitFor(
+      "the first member's first batch",
+      async () => firstBatch !== undefined || undefined,
+      30_000,
+      50,
+    );
     const before = firstBatch as { partition: number; offset: string; generation: number };
     await second.connect();
     await second.run(topic, async () => undefined);
-    await until(() => first.generation() !== before.generation, "a rebalance seen by the first member");
+    await waitFor(
+      "a rebalance seen by the first member",
+      async () => first.generation() !== before.generation || undefined,
+      30_000,
+      50,
+    );
     assert.equal(await first.commitOffset(topic, before.partition, before.offset, before.generation), false);
   });
 
