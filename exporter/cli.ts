@@ -20,13 +20,13 @@ export function registerExporterCommands(program: Command): void {
         // commander sets kmsg=true by default for --no-kmsg; only an explicit --no-kmsg overrides.
         flags: { listen: opts.listen, logRoot: opts.logRoot, kmsg: opts.kmsg === false ? false : undefined },
       });
-      const [{ createLogger }, { Registry }, { startExporter }] = await Promise.all([
+      const [{ createLogger }, { createRegistry }, { startExporter }] = await Promise.all([
         import("../common/logger.js"),
-        import("prom-client"),
+        import("../common/registry.js"),
         import("./exporter.js"),
       ]);
       const logger = createLogger({ level: globals.logLevel, name: "boxscope-exporter" });
-      const service = await startExporter(config, { logger, registry: new Registry() });
+      const service = await startExporter(config, { logger, registry: createRegistry() });
       process.exitCode = await runUntilSignal([service], logger);
     });
 }

@@ -34,12 +34,12 @@ export function registerIndexCommand(program: Command): void {
         import("./config.js"),
       ]);
       const config = loadConfig("index", indexConfigSchema, { configPath: globals.config, flags });
-      const [{ createLogger }, { Registry }] = await Promise.all([
+      const [{ createLogger }, { createRegistry }] = await Promise.all([
         import("../../common/logger.js"),
-        import("prom-client"),
+        import("../../common/registry.js"),
       ]);
       const logger = createLogger({ level: globals.logLevel, name: "boxscope-index" });
-      const registry = new Registry();
+      const registry = createRegistry();
       const services: RunningService[] = [];
       if (config.metricsListen !== undefined) {
         // First, so a bad or taken address fails the command before anything is consumed.

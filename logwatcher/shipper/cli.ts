@@ -51,12 +51,12 @@ export function registerShipCommand(program: Command): void {
         configPath: globals.config,
         flags: { ...flags },
       });
-      const [{ createLogger }, { Registry }] = await Promise.all([
+      const [{ createLogger }, { createRegistry }] = await Promise.all([
         import("../../common/logger.js"),
-        import("prom-client"),
+        import("../../common/registry.js"),
       ]);
       const logger = createLogger({ level: globals.logLevel, name: "boxscope-ship" });
-      const registry = new Registry();
+      const registry = createRegistry();
       const services: RunningService[] = [];
       if (config.metricsListen !== undefined) {
         // First, so a bad or taken address fails the command before anything is read.

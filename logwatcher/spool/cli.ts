@@ -67,13 +67,13 @@ export function registerLogwatcherCommand(program: Command): void {
           pollingIntervalMs: flags.pollingIntervalMs,
         },
       });
-      const [{ createLogger }, { Registry }, { startLogwatcher }] = await Promise.all([
+      const [{ createLogger }, { createRegistry }, { startLogwatcher }] = await Promise.all([
         import("../../common/logger.js"),
-        import("prom-client"),
+        import("../../common/registry.js"),
         import("./service.js"),
       ]);
       const logger = createLogger({ level: globals.logLevel });
-      const service = await startLogwatcher(config, { logger, registry: new Registry() });
+      const service = await startLogwatcher(config, { logger, registry: createRegistry() });
       process.exitCode = await runUntilSignal([service], logger);
     });
 }

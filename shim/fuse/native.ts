@@ -1,8 +1,5 @@
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { BoxscopeError } from "../../common/errors.js";
+import { nativeAddonPath, requireNativeAddon } from "../../common/native-addon.js";
 
 /** Answer of the render callback: the bytes of the view, or a negative errno for the open to fail. */
 export type NativeRenderResult = string | Buffer | number;
@@ -47,20 +44,10 @@ export interface FuseBinding {
   rebind(pid: number, sources: string[], targets: string[], staleCounts: number[]): Promise<number[]>;
 }
 
-/** shim/native/build/Release/boxscope_fuse.node, whether running from source or from dist/. */
-function nativeBindingPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [
-    resolve(here, "../native/build/Release/boxscope_fuse.node"),
-    resolve(here, "../../../shim/native/build/Release/boxscope_fuse.node"),
-  ];
-  return candidates.find((p) => existsSync(p)) ?? (candidates[0] as string);
-}
-
 export function loadFuseBinding(): FuseBinding {
-  const path = nativeBindingPath();
+  const path = nativeAddonPath("shim/native/build/Release/boxscope_fuse.node");
   try {
-    return createRequire(import.meta.url)(path) as FuseBinding;
+    return requireNativeAddon<FuseBinding>(path);
   } catch (e) {
     throw new BoxscopeError(
       `FUSE binding not built (${path}): install fuse3 libfuse3-dev pkg-config, then run npm run build:native`,

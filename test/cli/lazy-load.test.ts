@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -8,8 +8,9 @@ import { repoRoot } from "../helpers/paths.js";
 
 // Every command registers in cli/main.ts, so one eager import in any command's cli module is paid
 // by all of them (module loading is most of `boxscope ship`'s start-up; bench/cli/startup.ts).
-// A module-load hook prints every ES module the process loads; CommonJS files a package requires
-// internally are not listed, but the package's own entry is.
+// bin/boxscope.js runs the bundle (scripts/bundle.mjs): a module-load hook prints every ES module
+// the process loads, i.e. the bundle's chunks (and packages left out of it), and the bundle's
+// metafile says which of our modules and which packages each chunk holds.
 const HOOKS = `import { writeSync } from "node:fs";
 export async function load(url, context, next) {
   const r = await next(url, context);
@@ -18,6 +19,11 @@ export async function load(url, context, next) {
 }`;
 const REGISTER = `import { register } from "node:module";
 register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(HOOKS)}`)});`;
+
+/** esbuild's metafile of the bundle: each output chunk with the input modules it holds. */
+function bundleMeta(): { outputs: Record<string, { inputs: Record<string, unknown> }> } {
+  return JSON.parse(readFileSync(join(repoRoot, "dist/bundle/meta.json"), "utf8"));
+}
 
 interface Loaded {
   packages: Set<string>;
@@ -47,10 +53,16 @@ async function loadsOf(args: string[], until?: RegExp): Promise<Loaded> {
   clearTimeout(killer);
   if (until) assert.match(stderr, until, `boxscope ${args.join(" ")} never got there:\n${stderr}`);
   const loaded: Loaded = { packages: new Set(), ownModules: new Set() };
-  for (const [, url] of stderr.matchAll(/^LOADED (\S+)$/gm)) {
-    const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url ?? "")?.[1];
+  const add = (path: string) => {
+    const pkg = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1];
     if (pkg) loaded.packages.add(pkg);
-    else if (url?.includes("/dist/")) loaded.ownModules.add(url.split("/dist/")[1] ?? url);
+    else if (path.includes("dist/")) loaded.ownModules.add(path.split("dist/")[1] ?? path);
+  };
+  for (const [, url] of stderr.matchAll(/^LOADED (\S+)$/gm)) {
+    const chunk = /\/(dist\/bundle\/[^/]+\.js)$/.exec(url ?? "")?.[1];
+    const inputs = chunk ? bundleMeta().outputs[chunk]?.inputs : undefined;
+    if (chunk && !inputs) assert.fail(`${chunk} is not in dist/bundle/meta.json`);
+    for (const path of inputs ? Object.keys(inputs) : [url ?? ""]) add(path);
   }
   return loaded;
 }

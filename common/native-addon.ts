@@ -1,0 +1,30 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/**
+ * The boxscope checkout this code runs from: the nearest directory above this module with a
+ * package.json. The same whether it runs from source, from dist/ (tsc's output) or from the bundle
+ * in dist/bundle/ (scripts/bundle.mjs), which is why native addons are found from here and not by
+ * a path relative to the module that loads them.
+ */
+function checkoutRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const parent = dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+  return dir;
+}
+
+/** Absolute path of a native addon built in the checkout, e.g. "shim/native/build/Release/x.node". */
+export function nativeAddonPath(pathInCheckout: string): string {
+  return join(checkoutRoot(), pathInCheckout);
+}
+
+/** Loads the addon at `path` (absolute); throws Node's own error when it is missing or broken. */
+export function requireNativeAddon<T>(path: string): T {
+  return createRequire(import.meta.url)(path) as T;
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Bundles the compiled CLI (dist/cli/main.js, from tsc) into dist/bundle/, which bin/boxscope.js
+// runs. Why: Node 20 pays per ES module it loads (no compile cache before Node 22), and `boxscope
+// ship` loaded ~150 of them (95 are zod's) before its first read: ~0.2 s of a 0.3 s start-up that
+// the shipping benchmark counts against kcat (docs/benchmarks.md, "Command start-up").
+// Code splitting keeps each command's `await import()` lazy: a command loads the chunks of its own
+// work, not the other commands'. dist/bundle/meta.json (esbuild's metafile) says which modules each
+// chunk holds (test/cli/lazy-load.test.ts reads it).
+// Not bundled: node-rdkafka (a native addon that finds its binary relative to itself) and what is
+// loaded by a computed path at run time (our own addons, yaml through createRequire).
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const outdir = join(root, "dist", "bundle");
+rmSync(outdir, { recursive: true, force: true });
+mkdirSync(outdir, { recursive: true });
+
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: { main: "dist/cli/main.js" },
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  external: ["node-rdkafka"],
+  // CommonJS packages in an ES module bundle call require() for Node's built-ins.
+  banner: {
+    js: "import { createRequire as __boxscopeRequire } from 'node:module'; const require = __boxscopeRequire(import.meta.url);",
+  },
+  sourcemap: "linked",
+  metafile: true,
+  logLevel: "warning",
+});
+writeFileSync(join(outdir, "meta.json"), JSON.stringify(result.metafile));
