@@ -6,6 +6,7 @@
  * Prints ratios; record them in docs/benchmarks.md (## Pipeline).
  * Size: BENCH_LINES (default 300000 lines of ~110 bytes over 4 files).
  * Parts: BENCH_PARTS (default "ship,index,rotation"), e.g. BENCH_PARTS=index runs only indexing.
+ * Shipping: BENCH_WARM_PASSES untimed passes first (default 5), then BENCH_SHIP_ROUNDS (default 3).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
