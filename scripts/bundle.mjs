@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Bundles the compiled CLI (dist/cli/main.js, from tsc) into dist/bundle/, which bin/boxscope.js
 // runs. Why: Node 20 pays per ES module it loads (no compile cache before Node 22), and `boxscope
-// ship` loaded ~150 of them (95 are zod's) before its first read: ~0.2 s of a 0.3 s start-up that
-// the shipping benchmark counts against kcat (docs/benchmarks.md, "Command start-up").
+// ship` loaded ~150 of them (95 are zod's) before its first read: most of a 0.3 s start-up that
+// the shipping benchmark counts against kcat (docs/benchmarks.md, "`boxscope` runs from a bundle").
 // Code splitting keeps each command's `await import()` lazy: a command loads the chunks of its own
 // work, not the other commands'. dist/bundle/meta.json (esbuild's metafile) says which modules each
 // chunk holds (test/cli/lazy-load.test.ts reads it).
