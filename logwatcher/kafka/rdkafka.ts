@@ -112,11 +112,11 @@ function rdkafkaProducer(
       // whole by the caller (what was delivered of it comes twice; the document id absorbs that).
       await producer.produce(topic, batch);
     },
-    async disconnect() {
+    async disconnect(flushTimeoutMs = 10000) {
       connectedProducers.delete(producer);
-      // Flushes what is queued (up to 10 s), then closes; its threads run from creation on, so
-      // this is needed whether or not `connect` ever succeeded.
-      await producer.close(10000);
+      // Flushes what is queued (up to 10 s by default), then closes; its threads run from creation
+      // on, so this is needed whether or not `connect` ever succeeded.
+      await producer.close(flushTimeoutMs);
     },
   };
 }

@@ -34,7 +34,11 @@ export interface LogProducer {
   send(topic: string, messages: OutMessage[]): Promise<void>;
   /** `send` for a batch built in one buffer; the same acknowledgement guarantee. */
   sendEncoded(topic: string, batch: EncodedBatch): Promise<void>;
-  disconnect(): Promise<void>;
+  /**
+   * Closes the client. What is queued may still go out for `flushTimeoutMs` (librdkafka; default
+   * 10 s); sends unacknowledged after that reject.
+   */
+  disconnect(flushTimeoutMs?: number): Promise<void>;
 }
 
 export interface InMessage {

@@ -1,6 +1,6 @@
 import type { Counter } from "prom-client";
 import type { Logger } from "../../common/logger.js";
-import { backoffMs, errorText } from "../kafka/backoff.js";
+import { backoffMs, errorText, Sleeper } from "../kafka/backoff.js";
 import type { EncodedBatch, LogProducer } from "../kafka/types.js";
 
 export interface SenderOptions {
@@ -24,6 +24,7 @@ interface InFlight<B> {
  */
 export class BatchSender<B extends EncodedBatch & { count: number }> {
   private readonly inflight: InFlight<B>[] = [];
+  private readonly backoff = new Sleeper();
 
   constructor(
     private readonly opts: SenderOptions,
@@ -58,6 +59,11 @@ export class BatchSender<B extends EncodedBatch & { count: number }> {
     await Promise.allSettled(this.inflight.map((f) => f.promise));
   }
 
+  /** Ends the retry waits in progress, so retries that `giveUp()` now ends do so at once. */
+  wake(): void {
+    this.backoff.wake();
+  }
+
   private async sendUntilAcked(batch: B): Promise<void> {
     const producer = await this.producer();
     if (!producer) throw new Error("stopped before Kafka was reachable");
@@ -82,7 +88,7 @@ export class BatchSender<B extends EncodedBatch & { count: number }> {
             "Kafka did not acknowledge a batch; reading paused, retrying",
           );
         }
-        await new Promise((r) => setTimeout(r, wait));
+        await this.backoff.sleep(wait);
       }
     }
   }

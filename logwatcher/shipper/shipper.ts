@@ -168,13 +168,38 @@ class Shipper {
     await this.waitForLoop();
     this.batches.seal();
     await this.dispatchReady().catch(() => undefined);
-    await this.sender.drain();
+    await this.drainUntilDeadline();
     this.persist(true);
     for (const f of this.files.values()) await f.close();
     // The connect loop ends at its next check; a producer it made must be closed.
     await this.connected.catch(() => false);
     await this.producer?.disconnect().catch(() => undefined);
     this.log.info({ file: this.config.positions }, "shipper stopped; positions saved");
+  }
+
+  /**
+   * Waits for the batches in flight until the stop deadline. With Kafka gone since they were sent
+   * that would be librdkafka's message timeout (30 s) or more, past what a service manager waits
+   * before SIGKILL: at the deadline the producer closes without flushing, which fails what is
+   * unacknowledged (read again at the next start: the positions do not cover it).
+   */
+  private async drainUntilDeadline(): Promise<void> {
+    const drained = this.sender.drain();
+    const deadline = new Sleeper();
+    const late = await Promise.race([
+      drained.then(() => false),
+      // One ms past it, so giveUp() (strictly after the deadline) holds when the sends fail.
+      deadline.sleep(Math.max(0, this.stopDeadline - Date.now()) + 1).then(() => true),
+    ]);
+    deadline.stop();
+    if (!late) return;
+    this.log.warn(
+      { waitedMs: STOP_FLUSH_MS },
+      "Kafka did not acknowledge everything in flight before the stop deadline; closing the producer (those lines are read again at the next start)",
+    );
+    await this.producer?.disconnect(0).catch(() => undefined);
+    this.sender.wake();
+    await drained;
   }
 
   running: Promise<void> | undefined;
