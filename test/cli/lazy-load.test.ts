@@ -58,9 +58,10 @@ async function loadsOf(args: string[], until?: RegExp): Promise<Loaded> {
     if (pkg) loaded.packages.add(pkg);
     else if (path.includes("dist/")) loaded.ownModules.add(path.split("dist/")[1] ?? path);
   };
+  const meta = bundleMeta();
   for (const [, url] of stderr.matchAll(/^LOADED (\S+)$/gm)) {
     const chunk = /\/(dist\/bundle\/[^/]+\.js)$/.exec(url ?? "")?.[1];
-    const inputs = chunk ? bundleMeta().outputs[chunk]?.inputs : undefined;
+    const inputs = chunk ? meta.outputs[chunk]?.inputs : undefined;
     if (chunk && !inputs) assert.fail(`${chunk} is not in dist/bundle/meta.json`);
     for (const path of inputs ? Object.keys(inputs) : [url ?? ""]) add(path);
   }
