@@ -7,6 +7,7 @@ import { type Admin, Kafka, logLevel } from "kafkajs";
 import { indexConfigSchema } from "../../logwatcher/indexer/config.js";
 import { prepareDocument } from "../../logwatcher/indexer/documents.js";
 import { indexTemplate } from "../../logwatcher/indexer/template.js";
+import { indexArgs } from "../../test/helpers/cli-args.js";
 import {
   type BenchContext,
   elasticsearchOf,
@@ -93,21 +94,11 @@ async function timeIndexer(
     [
       ...cpuProfileArgs(),
       join(repoRoot, "bin/boxscope.js"),
-      "index",
-      "--kafka-client",
-      client,
-      "--brokers",
-      ctx.brokers,
-      "--topic",
-      SHIPPED_TOPIC,
-      "--group",
-      group,
-      "--elasticsearch",
-      es.url,
-      "--index-prefix",
-      prefix,
-      "--index-replicas",
-      "0",
+      ...indexArgs(
+        { brokers: ctx.brokers, topic: SHIPPED_TOPIC, group, elasticsearch: es.url, indexPrefix: prefix },
+        "--kafka-client",
+        client,
+      ),
     ],
     { env: { ...process.env, BOXSCOPE_LOG_LEVEL: "warn" }, stdio: ["ignore", "ignore", "inherit"] },
   );

@@ -10,6 +10,7 @@
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, renameSync, symlinkSync, truncateSync } from "node:fs";
 import { join } from "node:path";
+import { indexArgs } from "../../test/helpers/cli-args.js";
 import {
   appendLines,
   type BenchContext,
@@ -174,21 +175,15 @@ async function indexedDocuments(
   prefix: string,
   expected: number,
 ): Promise<number> {
-  const idx = boxscope([
-    "index",
-    "--brokers",
-    ctx.brokers,
-    "--topic",
-    topic,
-    "--group",
-    `bench-${prefix}`,
-    "--elasticsearch",
-    elasticsearchOf(ctx).url,
-    "--index-prefix",
-    prefix,
-    "--index-replicas",
-    "0",
-  ]);
+  const idx = boxscope(
+    indexArgs({
+      brokers: ctx.brokers,
+      topic,
+      group: `bench-${prefix}`,
+      elasticsearch: elasticsearchOf(ctx).url,
+      indexPrefix: prefix,
+    }),
+  );
   const count = () => esCount(elasticsearchOf(ctx).url, `${prefix}-*`);
   const deadline = Date.now() + 90_000;
   let n = 0;

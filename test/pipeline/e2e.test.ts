@@ -29,6 +29,7 @@ import {
   esCount,
   esDocuments,
   fileState,
+  indexArgs,
   pipelineServices,
   shipArgs,
   sleep,
@@ -91,21 +92,13 @@ describe("log pipeline end to end (real Kafka + Elasticsearch)", { timeout: 600_
       "100",
     );
     const shipEnv = { BOXSCOPE_SHIP_ORPHAN_CLOSE_MS: "2000", BOXSCOPE_LOG_LEVEL: "info" };
-    const indexArgs = [
-      "index",
-      "--brokers",
-      kafka.brokers,
-      "--topic",
+    const indexerArgs = indexArgs({
+      brokers: kafka.brokers,
       topic,
-      "--group",
-      `g-${run}`,
-      "--elasticsearch",
-      es.url,
-      "--index-prefix",
-      prefix,
-      "--index-replicas",
-      "0",
-    ];
+      group: `g-${run}`,
+      elasticsearch: es.url,
+      indexPrefix: prefix,
+    });
     const procs: CliProcess[] = [];
     const start = (args: string[], env: Record<string, string> = {}) => {
       const p = new CliProcess(args, env);
@@ -126,7 +119,7 @@ describe("log pipeline end to end (real Kafka + Elasticsearch)", { timeout: 600_
       link(rel);
       write(rel, 200);
     }
-    let indexer = start(indexArgs);
+    let indexer = start(indexerArgs);
     let shipper = start(shipArgv, shipEnv);
     await writeSlowly(["c1/app.log", "c2/app.log", "c3/sub/deep/app.log"], 300);
 
@@ -208,7 +201,7 @@ describe("log pipeline end to end (real Kafka + Elasticsearch)", { timeout: 600_
     await sleep(4000);
     await indexer.kill9();
     write("c3/sub/deep/app.log", 100);
-    indexer = start(indexArgs);
+    indexer = start(indexerArgs);
 
     // Elasticsearch goes away for a while: the indexer retries with backoff, commits nothing, and
     // catches up when it is back.

@@ -57,24 +57,7 @@ export class CliProcess {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** `boxscope ship` arguments: the spool, brokers and positions every test names, then `more`. */
-export function shipArgs(
-  o: { spool: string; brokers: string; positions: string; logRoot?: string; topic?: string },
-  ...more: string[]
-): string[] {
-  return [
-    "ship",
-    "--spool",
-    o.spool,
-    ...(o.logRoot ? ["--log-root", o.logRoot] : []),
-    "--brokers",
-    o.brokers,
-    ...(o.topic ? ["--topic", o.topic] : []),
-    "--positions",
-    o.positions,
-    ...more,
-  ];
-}
+export { indexArgs, shipArgs } from "../helpers/cli-args.js";
 
 interface PositionsDoc {
   files: Record<string, { dev: number; ino: number; offset: number }>;

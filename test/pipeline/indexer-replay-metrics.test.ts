@@ -13,7 +13,7 @@ import { startIndexer } from "../../logwatcher/indexer/indexer.js";
 import { elasticsearchPrereq } from "../helpers/elasticsearch.js";
 import { freePort, kafkaPrereq } from "../helpers/kafka.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { CliProcess, esDocuments, pipelineServices, shipArgs, sleep } from "./harness.js";
+import { CliProcess, esDocuments, indexArgs, pipelineServices, shipArgs, sleep } from "./harness.js";
 
 const kafkaOk = kafkaPrereq();
 const esOk = elasticsearchPrereq();
@@ -81,23 +81,11 @@ describe("boxscope index: replayed lines across midnight, and --metrics-listen (
 
     const port = await freePort();
     const indexer = new CliProcess(
-      [
-        "index",
-        "--brokers",
-        kafka.brokers,
-        "--elasticsearch",
-        es.url,
-        "--topic",
-        topic,
-        "--group",
-        `g-${run}`,
-        "--index-prefix",
-        prefix,
-        "--index-replicas",
-        "0",
+      indexArgs(
+        { brokers: kafka.brokers, topic, group: `g-${run}`, elasticsearch: es.url, indexPrefix: prefix },
         "--metrics-listen",
         `127.0.0.1:${port}`,
-      ],
+      ),
       { BOXSCOPE_LOG_LEVEL: "warn" },
     );
     t.after(() => indexer.kill9());
