@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { BoxscopeError, UsageError } from "../common/errors.js";
+import { BoxscopeError } from "../common/errors.js";
 import { catchStopSignals } from "../common/service.js";
 import { registerDashboardsCommands } from "../dashboards/cli.js";
 import { registerExporterCommands } from "../exporter/cli.js";
@@ -41,13 +41,9 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version end here too, with exit code 0.
       return e.exitCode === 0 ? 0 : 2;
     }
-    if (e instanceof UsageError) {
-      process.stderr.write(`boxscope: ${e.message}\n`);
-      return 2;
-    }
     if (e instanceof BoxscopeError) {
       process.stderr.write(`boxscope: ${e.message}\n`);
-      return 1;
+      return e.exitCode;
     }
     process.stderr.write(
       `boxscope: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,

@@ -88,7 +88,63 @@ export function envName(section: string, key: string): string {
   return `BOXSCOPE_${section}_${key}`.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
 }
 
+/** BOXSCOPE_* variables that are not config keys: the global flags' and the dev scripts'. */
+const OTHER_ENV = new Set([
+  "BOXSCOPE_CONFIG",
+  "BOXSCOPE_LOG_LEVEL",
+  "BOXSCOPE_CACHE",
+  "BOXSCOPE_KAFKA_VERSION",
+  "BOXSCOPE_ES_VERSION",
+  "BOXSCOPE_TEST_DEBUG",
+]);
+
+/**
+ * A misspelt variable is an error, as the same typo in the file is: silently ignored, it leaves
+ * the operator believing a setting is in force. Checked for the section being loaded and for
+ * names that match no section at all.
+ */
+function rejectUnknownEnv(section: string, keys: string[], env: NodeJS.ProcessEnv): void {
+  const known = new Set(keys.map((k) => envName(section, k)));
+  const ownPrefix = envName(section, "");
+  const sectionPrefixes = [...KNOWN_SECTIONS].map((s) => envName(s, ""));
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith("BOXSCOPE_") || known.has(name) || OTHER_ENV.has(name)) continue;
+    if (name.startsWith(ownPrefix)) {
+      throw new UsageError(
+        `${name}: unknown setting of ${section} (did you mean ${closest(name, [...known])}?)`,
+      );
+    }
+    if (!sectionPrefixes.some((p) => name.startsWith(p))) {
+      throw new UsageError(
+        `${name}: unknown variable (expected BOXSCOPE_<SECTION>_<KEY> with a section of ${[...KNOWN_SECTIONS].join(", ")})`,
+      );
+    }
+  }
+}
+
+/** The candidate fewest single-character edits away from `name`. */
+function closest(name: string, candidates: string[]): string {
+  let best = candidates[0] ?? "";
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    // Levenshtein distance, one row at a time.
+    let row = Array.from({ length: c.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= name.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= c.length; j++) {
+        const swap = (row[j - 1] ?? 0) + (name[i - 1] === c[j - 1] ? 0 : 1);
+        next.push(Math.min(swap, (row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1));
+      }
+      row = next;
+    }
+    const d = row[c.length] ?? 0;
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
 function readEnv(section: string, keys: string[], env: NodeJS.ProcessEnv): Record<string, unknown> {
+  rejectUnknownEnv(section, keys, env);
   const out: Record<string, unknown> = {};
   for (const key of keys) {
     const name = envName(section, key);

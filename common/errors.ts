@@ -9,20 +9,23 @@ export const err = <E>(error: E): Result<never, E> => ({ ok: false, error });
 
 /** An error whose message is fit to show a user as the single line a command prints before exiting. */
 export class BoxscopeError extends Error {
+  /** The process exit code when this ends a command (1 unless a command documents another). */
+  readonly exitCode: number;
   constructor(
     message: string,
     readonly context: Record<string, unknown> = {},
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; exitCode?: number },
   ) {
     super(message, options);
     this.name = "BoxscopeError";
+    this.exitCode = options?.exitCode ?? 1;
   }
 }
 
 /** Bad input from a user: config, flags, arguments. The CLI exits 2 on these. */
 export class UsageError extends BoxscopeError {
   constructor(message: string, context: Record<string, unknown> = {}) {
-    super(message, context);
+    super(message, context, { exitCode: 2 });
     this.name = "UsageError";
   }
 }

@@ -1,4 +1,5 @@
 import { constants } from "node:os";
+import { BoxscopeError } from "./errors.js";
 import type { Logger } from "./logger.js";
 
 /** A long-running part (shim mount, exporter, logwatcher, shipper, indexer) once started. */
@@ -80,7 +81,7 @@ export async function runUntilSignal(services: RunningService[], log: Logger): P
       await s.stop();
     } catch (e) {
       log.error({ service: s.name, err: e }, "stop failed");
-      exitCode = 1;
+      exitCode = e instanceof BoxscopeError ? e.exitCode : 1;
     }
   }
   return exitCode;

@@ -2,6 +2,7 @@ import { accessSync, constants, readFileSync } from "node:fs";
 import { z } from "zod";
 import { type ConfigSources, loadConfig } from "../common/config.js";
 import { errnoCode, UsageError } from "../common/errors.js";
+import { compileLinearRegex } from "../common/regex.js";
 import { parseTeamMapping } from "./labels.js";
 import { DEFAULT_LISTEN, parseListen } from "./listen.js";
 
@@ -15,7 +16,7 @@ export const exporterSchema = z.strictObject({
   logRoot: z.string().default("/app/log"),
   /** Docker's data root: containers/<id>/config.v2.json gives names and labels. */
   dockerRoot: z.string().default("/var/lib/docker"),
-  /** Daemons whose death takes a host's containers down; `pattern` is a regex on comm or cmdline. */
+  /** Daemons whose death takes a host's containers down; `pattern` is an RE2 regex on comm or cmdline. */
   keyProcesses: z
     .array(
       z.strictObject({
@@ -25,7 +26,7 @@ export const exporterSchema = z.strictObject({
       }),
     )
     .default([]),
-  /** Log files to scan: each new line matching `regex` in a file matching `glob` counts for `name`. */
+  /** Log files to scan: each new line matching `regex` (RE2) in a file matching `glob` counts for `name`. */
   logRules: z
     .array(
       z.strictObject({
@@ -37,7 +38,7 @@ export const exporterSchema = z.strictObject({
     .default([]),
   /** Built-in kernel log patterns (OOM, conntrack table full, hung task, kernel BUG). */
   kernelPatterns: z.boolean().default(true),
-  /** Extra kernel log rules: `regex` on each /dev/kmsg message counts for `name`. */
+  /** Extra kernel log rules: `regex` (RE2) on each /dev/kmsg message counts for `name`. */
   kernelRules: z
     .array(
       z.strictObject({
@@ -104,13 +105,13 @@ export function validateExporterConfig(
 ): ExporterConfig {
   parseListen(cfg.listen, "config exporter.listen");
   cfg.keyProcesses.forEach((r, i) => {
-    compile(r.pattern, `keyProcesses.${i}.pattern`);
+    compileLinearRegex(r.pattern, `config exporter.keyProcesses.${i}.pattern`);
   });
   cfg.logRules.forEach((r, i) => {
-    compile(r.regex, `logRules.${i}.regex`);
+    compileLinearRegex(r.regex, `config exporter.logRules.${i}.regex`);
   });
   cfg.kernelRules.forEach((r, i) => {
-    compile(r.regex, `kernelRules.${i}.regex`);
+    compileLinearRegex(r.regex, `config exporter.kernelRules.${i}.regex`);
   });
   unique(
     cfg.keyProcesses.map((r) => r.name),
@@ -137,16 +138,6 @@ export function validateExporterConfig(
     }
   }
   return cfg;
-}
-
-export function compile(source: string, key: string): RegExp {
-  try {
-    return new RegExp(source);
-  } catch (e) {
-    throw new UsageError(
-      `config exporter.${key}: invalid regex ${JSON.stringify(source)}: ${(e as Error).message}`,
-    );
-  }
 }
 
 function unique(names: string[], key: string): void {

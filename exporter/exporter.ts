@@ -49,6 +49,7 @@ export async function startExporter(
       registry: deps.registry,
       listen: config.listen,
       logger,
+      what: "exporter listen",
       beforeScrape: () => runner.collectAll(),
     });
   } catch (e) {

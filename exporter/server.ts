@@ -1,5 +1,6 @@
 import Fastify, { LogController } from "fastify";
 import type { Registry } from "prom-client";
+import { BoxscopeError, errnoCode } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import type { RunningService } from "../common/service.js";
 import { CONTENT_TYPES, type Family, negotiateFormat, renderExposition } from "./exposition.js";
@@ -10,6 +11,8 @@ export interface MetricsServerOptions {
   /** "HOST:PORT"; port 0 picks a free port (see `address`). Default 127.0.0.1:9464. */
   readonly listen?: string;
   readonly logger: Logger;
+  /** What the address came from, for the error when it cannot be bound (`exporter listen`). */
+  readonly what?: string;
   /**
    * Runs before each scrape renders the registry (the exporter's collectors refresh their series
    * here). Concurrent scrapes share one run, so two Prometheus replicas cost one collection.
@@ -44,7 +47,20 @@ export async function startMetricsServer(
       .send('<a href="/metrics">/metrics</a> <a href="/healthz">/healthz</a>\n'),
   );
 
-  await app.listen({ host, port });
+  try {
+    await app.listen({ host, port });
+  } catch (e) {
+    await app.close().catch(() => undefined);
+    const code = errnoCode(e);
+    if (code === undefined) throw e;
+    // A taken or foreign address is the operator's to fix: one line naming it, not a stack.
+    throw new BoxscopeError(
+      `${opts.what ?? "metrics listen"} ${opts.listen ?? DEFAULT_LISTEN}: cannot listen (${code})`,
+      {
+        listen: opts.listen,
+      },
+    );
+  }
   const bound = app.server.address();
   const address =
     bound && typeof bound === "object" ? formatAddress(bound.address, bound.port) : formatAddress(host, port);

@@ -1,5 +1,4 @@
 import type { Registry } from "prom-client";
-import { BoxscopeError, errnoCode } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import type { RunningService } from "../common/service.js";
 
@@ -15,11 +14,5 @@ export async function serveMetrics(
   flag: string,
 ): Promise<RunningService & { address: string }> {
   const { startMetricsServer } = await import("../exporter/server.js");
-  try {
-    return await startMetricsServer({ registry, listen, logger });
-  } catch (e) {
-    const code = errnoCode(e);
-    if (code === undefined) throw e;
-    throw new BoxscopeError(`${flag} ${listen}: cannot listen (${code})`, { listen }, { cause: e });
-  }
+  return await startMetricsServer({ registry, listen, logger, what: flag });
 }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { USER_HZ } from "../../cgroup/cpu.js";
 import { readProcStartTicks } from "../../cgroup/process.js";
+import { compileLinearRegex, type LineMatcher } from "../../common/regex.js";
 import type { Collector } from "../collector.js";
 import { parseBtime } from "../proc-parse.js";
 
@@ -12,7 +13,7 @@ export interface KeyProcessRule {
 
 interface RuleState {
   readonly rule: KeyProcessRule;
-  readonly re: RegExp;
+  readonly re: LineMatcher;
   /** Start time (ticks) of the oldest instance when last seen up; undefined before the first sighting. */
   lastStartTicks: number | undefined;
   restarts: number;
@@ -27,7 +28,7 @@ interface RuleState {
 export function keyProcessesCollector(rules: readonly KeyProcessRule[], procRoot = "/proc"): Collector {
   const states: RuleState[] = rules.map((rule) => ({
     rule,
-    re: new RegExp(rule.pattern),
+    re: compileLinearRegex(rule.pattern, `key process ${rule.name}`),
     lastStartTicks: undefined,
     restarts: 0,
   }));

@@ -1,4 +1,5 @@
 import type { Logger } from "../../common/logger.js";
+import { LinearRegexSet } from "../../common/regex.js";
 import type { Collector } from "../collector.js";
 import type { KmsgSource } from "../sources/kmsg.js";
 import { FileTailer } from "../sources/tail.js";
@@ -27,17 +28,36 @@ export function logPatternsCollector(
   kmsg: KmsgSource | undefined,
   logger: Logger,
 ): Collector {
-  const fileRules = opts.fileRules.map((r) => ({ ...r, re: new RegExp(r.regex), count: 0 }));
-  const kernelRules = kmsg ? opts.kernelRules.map((r) => ({ ...r, re: new RegExp(r.regex), count: 0 })) : [];
+  const fileRules = opts.fileRules.map((r) => ({ ...r, count: 0 }));
+  const kernelRules = kmsg ? opts.kernelRules.map((r) => ({ ...r, count: 0 })) : [];
+  const kernelSet = new LinearRegexSet(
+    kernelRules.map((r) => r.regex),
+    "kernel rule",
+  );
   const globs = [...new Set(fileRules.map((r) => r.glob))];
-  const rulesByGlob = globs.map((g) => fileRules.filter((r) => r.glob === g));
+  // One RE2 set per glob: a line costs one pass whatever the number of rules on its files.
+  const byGlob = globs.map((g) => {
+    const rules = fileRules.filter((r) => r.glob === g);
+    return {
+      rules,
+      set: new LinearRegexSet(
+        rules.map((r) => r.regex),
+        `log rules for ${g}`,
+      ),
+    };
+  });
   const tailer =
     globs.length > 0
       ? new FileTailer(
           globs,
           opts.pollMs,
           (gi, line) => {
-            for (const r of rulesByGlob[gi] ?? []) if (r.re.test(line)) r.count++;
+            const g = byGlob[gi];
+            if (!g) return;
+            for (const i of g.set.matching(line)) {
+              const r = g.rules[i];
+              if (r) r.count++;
+            }
           },
           logger,
         )
@@ -57,7 +77,10 @@ export function logPatternsCollector(
       await tailer?.start();
       if (kmsg && kernelRules.length > 0) {
         unsubscribe = kmsg.subscribe((rec) => {
-          for (const r of kernelRules) if (r.re.test(rec.message)) r.count++;
+          for (const i of kernelSet.matching(rec.message)) {
+            const r = kernelRules[i];
+            if (r) r.count++;
+          }
         });
       }
     },

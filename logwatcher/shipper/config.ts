@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { z } from "zod";
+import { compileLinearRegex } from "../../common/regex.js";
 
 /** The Kafka client of `boxscope ship` and `boxscope index` (kafka/rdkafka.ts, kafka/kafkajs.ts). */
 export const kafkaClientName = z.enum(["rdkafka", "kafkajs"]).default("rdkafka");
@@ -16,17 +17,18 @@ export const brokerList = z.preprocess(
   z.array(z.string().regex(/^[^\s:]+:\d+$/, "expected HOST:PORT")).min(1),
 );
 
+/** Matched against container lines, so RE2 (linear time; see common/regex.ts). */
 const regexSource = z
   .string()
   .min(1)
   .refine((s) => {
     try {
-      new RegExp(s);
+      compileLinearRegex(s, "");
       return true;
     } catch {
       return false;
     }
-  }, "expected a valid regular expression");
+  }, "expected a regular expression in RE2 syntax (no backreferences or lookaround)");
 
 /** The `ship:` section of boxscope.yaml; defaults are the embedded defaults. */
 export const shipConfigSchema = z.strictObject({

@@ -8,6 +8,7 @@ export interface ShipMetrics {
   truncationUnreadBytes: Counter;
   lagBytes: Gauge;
   positionAge: Gauge;
+  positionWriteErrors: Counter;
   openFiles: Gauge;
 }
 
@@ -59,6 +60,11 @@ export function createShipMetrics(
       collect() {
         this.set(sample.positionAgeSeconds());
       },
+    }),
+    positionWriteErrors: new Counter({
+      name: "boxscope_ship_position_write_errors_total",
+      help: "Failed writes of the positions file (read-only or full disk): until one succeeds, a restart re-reads from the last saved positions",
+      registers,
     }),
     openFiles: new Gauge({
       name: "boxscope_ship_open_files",

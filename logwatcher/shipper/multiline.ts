@@ -1,3 +1,4 @@
+import type { LineMatcher } from "../../common/regex.js";
 import type { RawLine } from "./lines.js";
 
 /** One log record: a line, or several joined by "\n" when a multi-line pattern is configured. */
@@ -18,7 +19,7 @@ export class MultilineAssembler {
   private current: LogRecord | undefined;
 
   constructor(
-    private readonly firstLine: RegExp | undefined,
+    private readonly firstLine: LineMatcher | undefined,
     private readonly maxRecordBytes: number,
     private readonly maxLines: number,
   ) {}

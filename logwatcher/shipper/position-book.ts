@@ -1,5 +1,8 @@
-import { mkdirSync } from "node:fs";
+import { closeSync, openSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
+import type { Counter } from "prom-client";
+import { makeDirs } from "../../common/dirs.js";
+import { BoxscopeError, errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import { errorText } from "../kafka/backoff.js";
 import type { ShipConfig } from "./config.js";
@@ -28,10 +31,12 @@ export class PositionBook {
   constructor(
     private readonly config: PositionBookConfig,
     private readonly log: Logger,
+    private readonly writeErrors: Counter,
   ) {}
 
   load(): void {
-    mkdirSync(dirname(this.config.positions), { recursive: true });
+    makeDirs(dirname(this.config.positions), "ship positions directory");
+    assertWritable(this.config.positions);
     const res = loadPositions(this.config.positions, this.config.positionsRecover);
     if (res.kind === "loaded") {
       this.positions = res.positions;
@@ -76,10 +81,37 @@ export class PositionBook {
       this.dirty = false;
       this.lastPersistAt = now;
     } catch (e) {
+      this.writeErrors.inc();
+      if (force) {
+        throw new BoxscopeError(
+          `positions file ${this.config.positions}: not saved (${errnoCode(e) ?? errorText(e)}); the next start re-reads from the positions last saved`,
+          {},
+          { exitCode: EXIT_POSITIONS_NOT_SAVED },
+        );
+      }
       this.log.error(
         { file: this.config.positions, err: errorText(e) },
         "cannot write the positions file; will retry",
       );
     }
+  }
+}
+
+/** `ship` exits with this when it stopped without writing its final positions. */
+export const EXIT_POSITIONS_NOT_SAVED = 3;
+
+/**
+ * A positions directory the shipper cannot write (read-only mount, wrong owner) is found at start:
+ * otherwise it would ship for hours and re-send all of it after the next restart.
+ */
+function assertWritable(positions: string): void {
+  const probe = `${positions}.tmp`;
+  try {
+    closeSync(openSync(probe, "w", 0o644));
+    unlinkSync(probe);
+  } catch (e) {
+    throw new BoxscopeError(
+      `ship positions ${positions}: cannot write in ${dirname(positions)} (${errnoCode(e) ?? String(e)})`,
+    );
   }
 }

@@ -1,5 +1,6 @@
 import type { Registry } from "prom-client";
 import type { Logger } from "../../common/logger.js";
+import { compileLinearRegex } from "../../common/regex.js";
 import type { RunningService } from "../../common/service.js";
 import { backoffMs, errorText, Sleeper } from "../kafka/backoff.js";
 import type { KafkaClient, LogProducer } from "../kafka/types.js";
@@ -76,7 +77,6 @@ class Shipper {
     this.log = deps.logger.child({ service: "ship" });
     this.kafka = deps.kafka;
     this.readBuf = Buffer.alloc(config.readChunkBytes);
-    this.book = new PositionBook(config, this.log);
     this.batches = new BatchBuilder({
       host: config.host,
       batchMaxBytes: config.batchMaxBytes,
@@ -91,6 +91,7 @@ class Shipper {
       positionAgeSeconds: () => (Date.now() - this.book.lastPersistAt) / 1000,
       openFiles: () => this.openCount(),
     });
+    this.book = new PositionBook(config, this.log, this.metrics.positionWriteErrors);
     this.sender = new BatchSender(
       { topic: config.topic, brokers: config.brokers, maxInFlight: config.maxInFlightBatches },
       this.log,
@@ -109,7 +110,9 @@ class Shipper {
       // One set of read limits for every file, the multi-line pattern compiled once.
       readLimits: {
         ...config,
-        multilineFirstLine: config.multilineFirstLine ? new RegExp(config.multilineFirstLine) : undefined,
+        multilineFirstLine: config.multilineFirstLine
+          ? compileLinearRegex(config.multilineFirstLine, "ship multilineFirstLine")
+          : undefined,
       },
       ensureOpen: (f: TrackedFile) => this.ensureOpen(f),
     };
@@ -169,11 +172,17 @@ class Shipper {
     this.batches.seal();
     await this.dispatchReady().catch(() => undefined);
     await this.drainUntilDeadline();
-    this.persist(true);
+    let notSaved: unknown;
+    try {
+      this.persist(true);
+    } catch (e) {
+      notSaved = e;
+    }
     for (const f of this.files.values()) await f.close();
     // The connect loop ends at its next check; a producer it made must be closed.
     await this.connected.catch(() => false);
     await this.producer?.disconnect().catch(() => undefined);
+    if (notSaved !== undefined) throw notSaved;
     this.log.info({ file: this.config.positions }, "shipper stopped; positions saved");
   }
 

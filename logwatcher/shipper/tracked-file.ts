@@ -1,5 +1,6 @@
 import { type FSWatcher, watch } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
+import type { LineMatcher } from "../../common/regex.js";
 import { type Fingerprint, fileIdOf, fingerprintOf, hashBytes } from "./fingerprint.js";
 import { type BulkResult, type LineBytesSink, LineSplitter, type LinesBulkSink } from "./lines.js";
 import { type LogRecord, MultilineAssembler } from "./multiline.js";
@@ -7,7 +8,7 @@ import { type LogRecord, MultilineAssembler } from "./multiline.js";
 export interface ReadLimits {
   maxLineBytes: number;
   maxRecordBytes: number;
-  multilineFirstLine: RegExp | undefined;
+  multilineFirstLine: LineMatcher | undefined;
   multilineMaxLines: number;
   readChunkBytes: number;
   partialFlushMs: number;

@@ -1,5 +1,6 @@
-import { mkdir, realpath, stat } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import type { Registry } from "prom-client";
+import { makeDirs } from "../../common/dirs.js";
 import { BoxscopeError, errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
@@ -28,9 +29,7 @@ export async function startLogwatcher(
 ): Promise<RunningService> {
   const log = deps.logger.child({ service: "logwatcher" });
   const root = await realDir(config.logRoot, "logRoot");
-  await mkdir(config.spool, { recursive: true, mode: 0o755 }).catch((e: unknown) => {
-    throw new BoxscopeError(`logwatcher spool ${config.spool}: cannot create (${errnoCode(e) ?? String(e)})`);
-  });
+  makeDirs(config.spool, "logwatcher spool");
   const spool = await realDir(config.spool, "spool");
   if (
     spool === root ||

@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, statfsSync, statSync } from "node:fs";
+import { readFileSync, statfsSync, statSync } from "node:fs";
 import { constants } from "node:os";
 import { unescapeMountPath } from "../../cgroup/mounts.js";
+import { makeDirs } from "../../common/dirs.js";
 import { BoxscopeError, errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { FuseBinding } from "./native.js";
@@ -59,7 +60,7 @@ export function prepareMountpoint(
     } catch (e) {
       const code = errnoCode(e);
       if (code === "ENOENT") {
-        makeDirs(dir);
+        makeDirs(dir, "mountpoint");
         break;
       }
       if (code !== "ENOTCONN") {
@@ -89,24 +90,6 @@ export function prepareMountpoint(
   }
   if (!statSync(dir).isDirectory()) throw new BoxscopeError(`mountpoint ${dir}: not a directory`, { dir });
   return { recovered, deadDevs };
-}
-
-/**
- * mkdir -p, one level at a time: Node's recursive mkdirSync never returns for some paths (below
- * /proc it spins on ENOENT), and a bad --mountpoint must end in one clear error.
- */
-function makeDirs(dir: string): void {
-  let path = "";
-  for (const part of dir.split("/").filter(Boolean)) {
-    path += `/${part}`;
-    try {
-      mkdirSync(path);
-    } catch (e) {
-      const code = errnoCode(e);
-      if (code !== "EEXIST")
-        throw new BoxscopeError(`mountpoint ${dir}: cannot create ${path} (${code ?? String(e)})`, { dir });
-    }
-  }
 }
 
 export function errnoName(errno: number): string {

@@ -46,6 +46,16 @@ const cases: Array<{ what: string; yaml: string; message: RegExp }> = [
     message: /^boxscope: config exporter\.logRules\.0\.regex: invalid regex "\["/,
   },
   {
+    what: "a log rule RE2 cannot run in linear time (lookahead)",
+    yaml: "exporter:\n  logRules:\n    - { name: e, glob: '/tmp/*.log', regex: 'a(?=b)' }\n",
+    message: /^boxscope: config exporter\.logRules\.0\.regex: invalid regex "a\(\?=b\)".*RE2 syntax/,
+  },
+  {
+    what: "a kernel rule with a backreference",
+    yaml: "exporter:\n  kernelRules:\n    - { name: e, regex: '(a)\\1' }\n",
+    message: /^boxscope: config exporter\.kernelRules\.0\.regex: invalid regex/,
+  },
+  {
     what: "unreadable mapping file",
     yaml: "exporter:\n  team:\n    mappingFile: /nonexistent/boxscope-teams.yaml\n",
     message:
