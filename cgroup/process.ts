@@ -82,14 +82,16 @@ const MAX_WALK = 4096;
  * This avoids forking into the namespace as LXCFS does, and costs a few readlinks per call.
  *
  * Returns undefined when `pid` is in the host's pid namespace (the same one as <procRoot>/1), when
- * it does not exist, or when no init was found.
+ * it does not exist, or when no init was found. With `inNamespace`, `pid` must be in that namespace
+ * (a caller that knows which namespace it is asking about, while the pid may have been reused).
  */
 export function findNamespaceInit(
   pid: number,
   procRoot = "/proc",
+  inNamespace?: string,
 ): { initPid: number; startTicks: number } | undefined {
   const ns = readPidNamespace(pid, procRoot);
-  if (ns === undefined) return undefined;
+  if (ns === undefined || (inNamespace !== undefined && ns !== inNamespace)) return undefined;
   const hostNs = readPidNamespace(1, procRoot);
   if (hostNs !== undefined && ns === hostNs) return undefined;
   let cur = pid;

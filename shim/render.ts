@@ -4,10 +4,17 @@
  * calling the pure renderers in views/. The FUSE daemon (shim/fuse) and `boxscope shim render` both
  * go through createViewRenderer, so the CLI prints exactly what the mount serves.
  *
- * Cost model (the FUSE target is ~70 µs per open+read+close): a read by a known pid costs one
- * /proc/<pid>/stat read (start-time re-validation against PID reuse) plus a map lookup while the
- * container's text for that view is younger than the share window; cgroup and host files are read
- * at most once per window per container (controller by controller, only those the view needs).
+ * A reader is named by its identity (./caller.ts: pid namespace + /proc/<pid>/cgroup, read once
+ * when the read arrives), never by a pid alone: a pid may be another process's by the time it is
+ * looked up, so what is rendered is always a function of the identity (plus, for a container's
+ * namespace, its init, looked for only inside that namespace).
+ *
+ * Cost model (the FUSE target is ~70 µs per open+read+close; the mount's own cache answers most
+ * reads without JavaScript): a render for a host-namespace reader costs a map lookup; for a
+ * container's namespace, three /proc reads (its known init's cgroups, and that it still runs
+ * there); then a map lookup while the container's text for that view is younger than the share
+ * window; cgroup and host files are read at most once per window per container (controller by
+ * controller, only those the view needs).
  */
 import { join } from "node:path";
 import { readCpu } from "../cgroup/cpu.js";
@@ -18,7 +25,7 @@ import { readIo } from "../cgroup/io.js";
 import { readMemory } from "../cgroup/memory.js";
 import { readCgroupMounts } from "../cgroup/mounts.js";
 import { readPressure } from "../cgroup/pressure.js";
-import { readProcCgroups } from "../cgroup/proc-cgroup.js";
+import { parseProcCgroup } from "../cgroup/proc-cgroup.js";
 import { findNamespaceInit, readPidNamespace, readProcStartTicks } from "../cgroup/process.js";
 import { countTasks, readCgroupPids, readCgroupPidsRecursive } from "../cgroup/tasks.js";
 import type {
@@ -36,6 +43,7 @@ import type {
 } from "../cgroup/types.js";
 import { type BoxscopeError, err, ok, type Result, UsageError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
+import { type CallerIdentity, readCallerIdentity } from "./caller.js";
 import type { LoadavgSampler } from "./loadavg-sampler.js";
 import { isViewPath, VIEW_PATHS, type ViewPath } from "./view-paths.js";
 import { renderCpuOnline } from "./views/cpu-online.js";
@@ -49,6 +57,7 @@ import { renderSwaps } from "./views/swaps.js";
 import { renderUptime } from "./views/uptime.js";
 import { visibleCpus } from "./visible-cpus.js";
 
+export type { CallerIdentity } from "./caller.js";
 export { isViewPath, VIEW_PATHS, type ViewPath } from "./view-paths.js";
 export type { CacheAsUsed } from "./views/meminfo.js";
 
@@ -86,8 +95,13 @@ export type RenderResult = Result<string, BoxscopeError>;
 
 export interface ViewRenderer {
   /**
-   * The view as the process `pid` must see it: the cgroup of the init of its pid namespace (host
-   * pid namespace: its own cgroup). Errors (as values): unknown view, no such process.
+   * The view as the reader `caller` must see it: the cgroup of the init of its pid namespace (host
+   * pid namespace, or no init found in it: the caller's own cgroup). Error: unknown view.
+   */
+  renderForCaller(view: string, caller: CallerIdentity): RenderResult;
+  /**
+   * renderForCaller for the process `pid` as it is now (its identity read from /proc). Errors (as
+   * values): unknown view, no such process.
    */
   renderForPid(view: string, pid: number): RenderResult;
   /** The view for a cgroup path (inside the hierarchy, e.g. `/docker/<id>`). Errors: unknown view, no such cgroup. */
@@ -132,15 +146,23 @@ interface ContainerState {
   start: { pid: number; startTicks: number } | undefined;
 }
 
-interface PidEntry {
-  readonly startTicks: number;
+/** What a reader is served from. */
+interface Resolved {
   readonly cgroupPath: string;
   readonly handle: CgroupHandle;
-  /** The pid namespace's init when the process is not in the host's namespace. */
-  readonly init: { pid: number; startTicks: number } | undefined;
+  /** The pid namespace's init when the reader is not in the host's namespace. */
+  readonly init: NamespaceInit | undefined;
 }
 
-const MAX_PID_ENTRIES = 65536;
+interface NamespaceInit {
+  readonly pid: number;
+  readonly startTicks: number;
+}
+
+/** Bound on the remembered namespace inits (bounded memory under container churn). */
+const MAX_NAMESPACES = 65536;
+/** Bound on the remembered cgroup memberships (each up to a few KB; cheap to resolve again). */
+const MAX_HANDLES = 4096;
 /** A loadavg sample younger than this stands in for a live thread count in stat's procs_running. */
 const SAMPLE_FRESH_MS = 10_000;
 const IDLE_FORGET_MS = 10 * 60_000;
@@ -158,9 +180,11 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
   const now = opts.now ?? (() => performance.now());
   const log = opts.logger;
   const containers = new Map<string, ContainerState>();
-  const pids = new Map<number, PidEntry>();
-  /** Container pid namespace (`pid:[inode]`) → its init and cgroup, for pids not seen before. */
-  const namespaces = new Map<string, PidEntry & { init: NonNullable<PidEntry["init"]> }>();
+  /** Container pid namespace (`pid:[inode]`) → its init. */
+  const namespaces = new Map<string, NamespaceInit>();
+  /** /proc/<pid>/cgroup text → its cgroups on disk (a pure function of the text and the mounts). */
+  const handles = new Map<string, CgroupHandle>();
+  let hostNamespace: string | undefined;
   const hostCache = new Map<string, Timed<unknown>>();
 
   /** `compute()`'s value for `key`, reused while younger than `window`. */
@@ -235,7 +259,7 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
    * container's pid namespace, else its oldest process (a cgroup whose processes share the host's
    * pid namespace). Re-validated by start time, so a reused pid never stands for the container.
    */
-  function startTicksOf(c: ContainerState, init: PidEntry["init"]): number | undefined {
+  function startTicksOf(c: ContainerState, init: NamespaceInit | undefined): number | undefined {
     if (init !== undefined) {
       c.start = init;
       return init.startTicks;
@@ -284,7 +308,12 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
   }
 
   /** The container's view; a missing input falls back to the host's field, never an error. */
-  function renderContainer(view: ViewPath, c: ContainerState, init: PidEntry["init"], at: number): string {
+  function renderContainer(
+    view: ViewPath,
+    c: ContainerState,
+    init: NamespaceInit | undefined,
+    at: number,
+  ): string {
     return remembered(c.texts, view, at, () => {
       try {
         return computeView(view, c, init, at);
@@ -301,7 +330,12 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
     return { cpu, visible: visibleCpus(cpu, hostOnline(at), { cfsQuota }) };
   }
 
-  function computeView(view: ViewPath, c: ContainerState, init: PidEntry["init"], at: number): string {
+  function computeView(
+    view: ViewPath,
+    c: ContainerState,
+    init: NamespaceInit | undefined,
+    at: number,
+  ): string {
     switch (view) {
       case "proc/meminfo":
         return renderMeminfo({ host: hostMeminfo(at), memory: memoryOf(c, at), cacheAsUsed });
@@ -364,61 +398,84 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
     }
   }
 
-  /** pid → (cgroup, init), cached and re-validated by the pid's start time (PID reuse). */
-  function resolvePid(pid: number): PidEntry | undefined {
-    const startTicks = readProcStartTicks(pid, procRoot);
-    if (startTicks === undefined) {
-      pids.delete(pid);
-      return undefined;
+  function handleOf(procCgroup: string): CgroupHandle {
+    let handle = handles.get(procCgroup);
+    if (handle === undefined) {
+      handle = resolveHandle(mounts, parseProcCgroup(procCgroup));
+      if (handles.size >= MAX_HANDLES) handles.clear();
+      handles.set(procCgroup, handle);
     }
-    const cached = pids.get(pid);
-    if (cached !== undefined && cached.startTicks === startTicks) return cached;
-    // A new pid in a container's pid namespace we already know (e.g. each `cat /proc/meminfo` of a
-    // polling loop): one readlink, and the namespace's init re-validated by its start time.
-    const ns = readPidNamespace(pid, procRoot);
-    const known = ns === undefined ? undefined : namespaces.get(ns);
-    if (known !== undefined && readProcStartTicks(known.init.pid, procRoot) === known.init.startTicks) {
-      const entry: PidEntry = { ...known, startTicks };
-      remember(pid, entry);
-      return entry;
-    }
-    const nsInit = findNamespaceInit(pid, procRoot);
-    const owner = nsInit?.initPid ?? pid;
-    const procCgroups = readProcCgroups(owner, procRoot);
-    if (procCgroups === undefined) return undefined;
-    const handle = resolveHandle(mounts, procCgroups);
-    const entry: PidEntry = {
-      startTicks,
-      cgroupPath: handle.path,
-      handle,
-      init: nsInit === undefined ? undefined : { pid: nsInit.initPid, startTicks: nsInit.startTicks },
-    };
-    remember(pid, entry);
-    if (ns !== undefined && entry.init !== undefined) {
-      if (namespaces.size >= MAX_PID_ENTRIES) namespaces.clear();
-      namespaces.set(ns, { ...entry, init: entry.init });
-    }
-    return entry;
+    return handle;
   }
 
-  function remember(pid: number, entry: PidEntry): void {
-    if (pids.size >= MAX_PID_ENTRIES) pids.clear();
-    pids.set(pid, entry);
+  function isHostNamespace(ns: string): boolean {
+    hostNamespace ??= readPidNamespace(1, procRoot);
+    return ns === hostNamespace;
+  }
+
+  /** The init still runs, in that namespace: its pid and start time were not handed on. */
+  const initRunsIn = (init: NamespaceInit, ns: string): boolean =>
+    readProcStartTicks(init.pid, procRoot) === init.startTicks && readPidNamespace(init.pid, procRoot) === ns;
+
+  /**
+   * A namespace's init with its cgroups as they are now: read first, then checked that it is still
+   * the init in `ns`, so the cgroups are the init's whatever happened to its pid.
+   */
+  function initServed(init: NamespaceInit, ns: string): Resolved | undefined {
+    const initCgroups = readQuiet(join(procRoot, String(init.pid), "cgroup"));
+    if (initCgroups === undefined || !initRunsIn(init, ns)) return undefined;
+    const handle = handleOf(initCgroups);
+    return { cgroupPath: handle.path, handle, init };
+  }
+
+  /** What a reader in the container namespace `ns` is served: its init's cgroup; undefined if not found. */
+  function namespaceOf(caller: CallerIdentity, ns: string): Resolved | undefined {
+    const known = namespaces.get(ns);
+    const served = known === undefined ? undefined : initServed(known, ns);
+    if (served !== undefined) return served;
+    // Looked for from the caller's pid, but only inside the caller's namespace: should the pid be
+    // another process's by now, in another namespace, nothing is found.
+    const found = findNamespaceInit(caller.pid, procRoot, ns);
+    if (found === undefined) return undefined;
+    const init = { pid: found.initPid, startTicks: found.startTicks };
+    if (namespaces.size >= MAX_NAMESPACES) namespaces.clear();
+    namespaces.set(ns, init);
+    return initServed(init, ns);
+  }
+
+  /**
+   * What `caller` is served from: its container namespace's init's cgroup, else (host namespace, a
+   * process that joined with setns, a caller already gone) its own cgroup as its identity says.
+   */
+  function resolveCaller(caller: CallerIdentity): Resolved {
+    const ns = caller.pidNamespace;
+    const container = ns === undefined || isHostNamespace(ns) ? undefined : namespaceOf(caller, ns);
+    if (container !== undefined) return container;
+    const handle = handleOf(caller.procCgroup);
+    return { cgroupPath: handle.path, handle, init: undefined };
+  }
+
+  function renderResolved(view: ViewPath, r: Resolved): string {
+    const at = now();
+    // A host process (root cgroup) sees the host's own file.
+    if (r.cgroupPath === "/") return hostText(view, at);
+    return renderContainer(view, containerFor(r.handle, at), r.init, at);
   }
 
   const unknownView = (view: string): RenderResult =>
     err(new UsageError(`unknown view "${view}" (expected one of ${VIEW_PATHS.join(", ")})`, { view }));
 
   return {
+    renderForCaller(view, caller) {
+      if (!isViewPath(view)) return unknownView(view);
+      return ok(renderResolved(view, resolveCaller(caller)));
+    },
     renderForPid(view, pid) {
       if (!isViewPath(view)) return unknownView(view);
       if (!Number.isInteger(pid) || pid <= 0) return err(new UsageError(`invalid pid ${pid}`, { pid }));
-      const entry = resolvePid(pid);
-      if (entry === undefined) return err(new UsageError(`no such process: pid ${pid}`, { pid }));
-      const at = now();
-      // A host process (root cgroup) sees the host's own file.
-      if (entry.cgroupPath === "/") return ok(hostText(view, at));
-      return ok(renderContainer(view, containerFor(entry.handle, at), entry.init, at));
+      const caller = readCallerIdentity(pid, procRoot);
+      if (caller === undefined) return err(new UsageError(`no such process: pid ${pid}`, { pid }));
+      return ok(renderResolved(view, resolveCaller(caller)));
     },
     renderForCgroup(view, cgroupPath) {
       if (!isViewPath(view)) return unknownView(view);
@@ -438,7 +495,8 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
       return ok(hostText(view, now()));
     },
     cgroupForPid(pid) {
-      return resolvePid(pid)?.cgroupPath;
+      const caller = readCallerIdentity(pid, procRoot);
+      return caller === undefined ? undefined : resolveCaller(caller).cgroupPath;
     },
     forgetIdle(idleMs = IDLE_FORGET_MS) {
       const at = now();
@@ -448,12 +506,12 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
 }
 
 /**
- * The renderer as the FUSE mount's view source `(path, callerPid) => text`, throwing the error
- * value (the mount turns a throw into EIO for that one open and logs the cause once).
+ * The renderer as the FUSE mount's view source `(path, caller) => text`, throwing the error value
+ * (the mount turns a throw into EIO for that one open and logs the cause once).
  */
-export function toViewSource(renderer: ViewRenderer): (path: string, callerPid: number) => string {
-  return (path, callerPid) => {
-    const r = renderer.renderForPid(path, callerPid);
+export function toViewSource(renderer: ViewRenderer): (path: string, caller: CallerIdentity) => string {
+  return (path, caller) => {
+    const r = renderer.renderForCaller(path, caller);
     if (!r.ok) throw r.error;
     return r.value;
   };

@@ -12,21 +12,34 @@ function capturingLogger(): { logger: pino.Logger; lines: string[] } {
   return { logger, lines };
 }
 
+const KEY = "pid:[4026531836]\n0::/docker/abc\n";
+
 test("a throwing view answers EIO and is logged once per cause, whatever the pid", () => {
   const { logger, lines } = capturingLogger();
   const render = renderWithLogOnce(
     ["proc/meminfo", "proc/stat"],
-    (path, pid) => {
-      if (path === "proc/stat") throw new Error(`no such cgroup /docker/${pid}abcdef0123456789`);
-      return `pid ${pid}`;
+    (path, caller) => {
+      if (path === "proc/stat") throw new Error(`no such cgroup /docker/${caller.pid}abcdef0123456789`);
+      return `pid ${caller.pid}`;
     },
     logger,
   );
-  assert.equal(render(0, 42, 0, 0), "pid 42");
-  for (let pid = 100; pid < 150; pid++) assert.equal(render(1, pid, 0, 0), -constants.errno.EIO);
+  assert.equal(render(0, 42, 0, 0, KEY), "pid 42");
+  for (let pid = 100; pid < 150; pid++) assert.equal(render(1, pid, 0, 0, KEY), -constants.errno.EIO);
   assert.equal(lines.length, 1);
   assert.match(lines[0] ?? "", /view failed; answering EIO/);
-  assert.equal(render(7, 1, 0, 0), -constants.errno.EIO, "unknown view index");
+  assert.equal(render(7, 1, 0, 0, KEY), -constants.errno.EIO, "unknown view index");
+});
+
+test("the source renders for the identity the binding resolved; without one the open fails", () => {
+  const { logger } = capturingLogger();
+  const render = renderWithLogOnce(["proc/meminfo"], (_path, caller) => JSON.stringify(caller), logger);
+  assert.deepEqual(JSON.parse(String(render(0, 42, 0, 0, KEY))), {
+    pid: 42,
+    pidNamespace: "pid:[4026531836]",
+    procCgroup: "0::/docker/abc\n",
+  });
+  assert.equal(render(0, 42, 0, 0, ""), -constants.errno.EIO);
 });
 
 test("mountinfo: mount point and fs type, octal escapes undone", () => {

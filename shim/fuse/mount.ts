@@ -2,15 +2,18 @@ import { constants } from "node:os";
 import { resolve } from "node:path";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
+import { type CallerIdentity, parseCallerKey } from "../caller.js";
 import { healStaleBinds, liveDev, readServedDevs, rememberServedDev } from "./heal.js";
 import { prepareMountpoint } from "./mountpoint.js";
-import { type FuseBinding, loadFuseBinding, type NativeRenderResult, type NativeStats } from "./native.js";
+import { type FuseBinding, loadFuseBinding, type NativeRender, type NativeStats } from "./native.js";
 
 /**
  * What the mount serves: the bytes of one view (a path below the mountpoint, "proc/meminfo") for the
- * process `callerPid` (a host pid, as FUSE reports it). Throwing fails that one open with EIO.
+ * reader `caller`, as the binding resolved it when the read arrived (its pid, a host thread id, may
+ * be another process's by now: render for the identity, never look the pid up again). The binding
+ * caches the answer under that identity. Throwing fails that one open with EIO.
  */
-export type ViewSource = (path: string, callerPid: number) => string | Buffer;
+export type ViewSource = (path: string, caller: CallerIdentity) => string | Buffer;
 
 export interface ShimMountOptions {
   mountpoint: string;
@@ -112,17 +115,15 @@ export async function startShimMount(
  * Wraps the view source for the binding: a throw becomes EIO for that open, and each distinct cause
  * is logged once (a vanished cgroup polled by `top` every second must not flood the log).
  */
-export function renderWithLogOnce(
-  files: readonly string[],
-  source: ViewSource,
-  log: Logger,
-): (view: number, pid: number, uid: number, gid: number) => NativeRenderResult {
+export function renderWithLogOnce(files: readonly string[], source: ViewSource, log: Logger): NativeRender {
   const seen = new Set<string>();
-  return (view, pid, uid, gid) => {
+  return (view, pid, uid, gid, callerKey) => {
     const path = files[view];
     if (path === undefined) return -EIO;
     try {
-      return source(path, pid);
+      const caller = parseCallerKey(pid, callerKey);
+      if (caller === undefined) throw new Error("the binding sent no caller identity");
+      return source(path, caller);
     } catch (e) {
       const cause = causeOf(path, e);
       if (!seen.has(cause)) {

@@ -4,11 +4,24 @@ import { nativeAddonPath, requireNativeAddon } from "../../common/native-addon.j
 /** Answer of the render callback: the bytes of the view, or a negative errno for the open to fail. */
 export type NativeRenderResult = string | Buffer | number;
 
+/**
+ * The render callback: view number, the reading thread's host pid, its uid and gid, and its caller
+ * key (shim/native/src/caller_key.h: `pid:[inode]`, a newline, then its /proc/<pid>/cgroup), read
+ * once when the request arrived; the answer is cached under that key.
+ */
+export type NativeRender = (
+  view: number,
+  pid: number,
+  uid: number,
+  gid: number,
+  callerKey: string,
+) => NativeRenderResult;
+
 export interface NativeMountOptions {
   mountpoint: string;
   /** View files relative to the mountpoint ("proc/meminfo"); the index is the view number. */
   files: readonly string[];
-  /** C-side cache of rendered bytes per (caller pid namespace + cgroup, view); 0 disables it. */
+  /** C-side cache of rendered bytes per (caller key, view); 0 disables it. */
   cacheTtlMs: number;
   maxThreads: number;
   /** Extra `-o` mount options appended to ro,allow_other,default_permissions. */
@@ -27,11 +40,7 @@ export type MountHandle = { readonly [handleBrand]: true };
 
 /** shim/native/src/addon.c */
 export interface FuseBinding {
-  mount(
-    options: NativeMountOptions,
-    render: (view: number, pid: number, uid: number, gid: number) => NativeRenderResult,
-    onExit: (code: number) => void,
-  ): MountHandle;
+  mount(options: NativeMountOptions, render: NativeRender, onExit: (code: number) => void): MountHandle;
   stop(handle: MountHandle): void;
   stats(handle: MountHandle): NativeStats;
   /** Lazy unmount (MNT_DETACH); 0 or an errno number. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -34,11 +34,11 @@ test("mount in-process: view sources' strings, Buffers and throws; errors logged
     { mountpoint: mnt, files: ["a/text", "a/bytes", "b/broken"], cacheTtlMs: 0, threads: 1 },
     {
       logger,
-      source: (path, pid) => {
+      source: (path, caller) => {
         calls++;
-        if (path === "a/text") return `caller ${pid}\n`;
+        if (path === "a/text") return `caller ${caller.pid} ${caller.pidNamespace}\n`;
         if (path === "a/bytes") return Buffer.from([0x68, 0x69, 0x0a]);
-        throw new Error(`cgroup of pid ${pid} vanished`);
+        throw new Error(`cgroup of pid ${caller.pid} vanished`);
       },
     },
   );
@@ -46,8 +46,10 @@ test("mount in-process: view sources' strings, Buffers and throws; errors logged
 
   const text = await run("sh", ["-c", `echo $$; cat ${mnt}/a/text`]);
   const [shellPid, served] = text.stdout.split("\n");
-  assert.match(served ?? "", /^caller \d+$/, "the caller's pid reaches the source");
-  assert.notEqual(served, `caller ${process.pid}`);
+  const ns = readlinkSync("/proc/self/ns/pid");
+  assert.match(served ?? "", /^caller \d+ pid:\[\d+\]$/, "the caller's pid and identity reach the source");
+  assert.ok(served?.endsWith(` ${ns}`), `the caller's pid namespace (${ns}) reaches the source: ${served}`);
+  assert.ok(!served?.startsWith(`caller ${process.pid} `));
   assert.ok(Number(shellPid) > 0);
   assert.equal((await run("cat", [join(mnt, "a/bytes")])).stdout, "hi\n");
 

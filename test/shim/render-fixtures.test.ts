@@ -1,11 +1,16 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { readCgroupMounts } from "../../cgroup/mounts.js";
 import type { CgroupMounts } from "../../cgroup/types.js";
-import { createViewRenderer, VIEW_PATHS, type ViewRendererOptions } from "../../shim/render.js";
+import {
+  type CallerIdentity,
+  createViewRenderer,
+  VIEW_PATHS,
+  type ViewRendererOptions,
+} from "../../shim/render.js";
 import {
   ID_C,
   PATH_A,
@@ -169,6 +174,51 @@ test("a reused pid is re-resolved: the start time changed, so the old container'
   assert.ok(second.ok);
   assert.equal(meminfoField(second.value, "MemTotal"), 24684092);
   assert.equal(r.cgroupForPid(pid), PATH_D);
+});
+
+/** Makes <root>/proc/<pid> a process in pid namespace `ns`, with NSpid `nspid`, started at `ticks`. */
+function fakeProcess(root: string, pid: number, ns: string, nspid: string, ticks: number): void {
+  const dir = join(root, "proc", String(pid));
+  mkdirSync(join(dir, "ns"), { recursive: true });
+  rmSync(join(dir, "ns/pid"), { force: true });
+  symlinkSync(ns, join(dir, "ns/pid"));
+  writeFileSync(join(dir, "stat"), procStat(pid, ticks));
+  writeFileSync(join(dir, "status"), `PPid:\t1\nNSpid:\t${nspid}\n`);
+}
+
+test("a view is rendered for the identity the mount resolved, never for whoever has the pid now", (t) => {
+  const { root, mounts } = mutableV2(t);
+  const r = renderer(root, mounts, { shareWindowMs: 0 });
+  const memTotal = (caller: CallerIdentity): number => {
+    const res = r.renderForCaller("proc/meminfo", caller);
+    if (!res.ok) throw res.error;
+    return meminfoField(res.value, "MemTotal") ?? -1;
+  };
+  const HOST_NS = "pid:[4026531836]";
+  fakeProcess(root, 1, HOST_NS, "1", 1);
+  // pid 4000 is now a container's init (its own namespace) in container D (no memory limit)
+  fakeProcess(root, 4000, "pid:[4026532888]", "4000\t1", 5000);
+  writeFileSync(join(root, "proc/4000/cgroup"), `0::${PATH_D}\n`);
+  const hostMemTotal = 24684092;
+  assert.equal(
+    memTotal({ pid: 4000, pidNamespace: "pid:[4026532888]", procCgroup: `0::${PATH_D}\n` }),
+    hostMemTotal,
+  );
+  // a host-namespace reader that had pid 4000 in container C (256 MiB): C, whatever /proc says now
+  assert.equal(memTotal({ pid: 4000, pidNamespace: HOST_NS, procCgroup: `0::${PATH_C}\n` }), 256 * 1024);
+  // a reader in another container namespace that had pid 4000: no init of its namespace is found
+  // through a pid that is now in another namespace, so its own cgroup (C) decides, not D's init
+  assert.equal(
+    memTotal({ pid: 4000, pidNamespace: "pid:[4026532777]", procCgroup: `0::${PATH_C}\n` }),
+    256 * 1024,
+  );
+  // the namespace's init, remembered, is replaced by a process of another namespace with its pid
+  // and start time: its cgroup is not taken for the first namespace's
+  fakeProcess(root, 4000, "pid:[4026532999]", "4000\t1", 5000);
+  assert.equal(
+    memTotal({ pid: 4000, pidNamespace: "pid:[4026532888]", procCgroup: `0::${PATH_C}\n` }),
+    256 * 1024,
+  );
 });
 
 test("reads within the share window share one reading; later reads see the change", (t) => {

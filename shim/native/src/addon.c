@@ -1,7 +1,8 @@
 /*
  * Node-API glue. JavaScript calls mount(options, render, onExit). On a cache miss the FUSE loop
- * queues the request to `render` through a thread-safe function and goes on serving; the JavaScript
- * thread renders and answers the request itself (boxfs_complete). A JS exception or an unexpected
+ * queues the request to `render(view, pid, uid, gid, callerKey)` through a thread-safe function and
+ * goes on serving; the JavaScript thread renders for callerKey (never re-resolving the pid) and
+ * answers the request itself (boxfs_complete). A JS exception or an unexpected
  * value becomes EIO for that request, never a crash.
  */
 #include <errno.h>
@@ -30,6 +31,8 @@ typedef struct {
   pid_t pid;
   uid_t uid;
   gid_t gid;
+  const char *key; /* the caller identity, owned by call */
+  size_t key_len;
 } js_call_t;
 
 #define CHECK(env, call)                                   \
@@ -77,13 +80,14 @@ static void call_render(napi_env env, napi_value js_cb, void *context, void *dat
   int err = EIO;
   content_t *c = NULL;
   if (env && js_cb) {
-    napi_value argv[4], recv, result;
+    napi_value argv[5], recv, result;
     napi_get_undefined(env, &recv);
     napi_create_int32(env, jc->view, &argv[0]);
     napi_create_int32(env, (int32_t)jc->pid, &argv[1]);
     napi_create_uint32(env, (uint32_t)jc->uid, &argv[2]);
     napi_create_uint32(env, (uint32_t)jc->gid, &argv[3]);
-    napi_status s = napi_call_function(env, recv, js_cb, 4, argv, &result);
+    napi_create_string_utf8(env, jc->key, jc->key_len, &argv[4]);
+    napi_status s = napi_call_function(env, recv, js_cb, 5, argv, &result);
     bool pending = false;
     napi_is_exception_pending(env, &pending);
     if (pending) {
@@ -98,11 +102,13 @@ static void call_render(napi_env env, napi_value js_cb, void *context, void *dat
 }
 
 /* On the FUSE loop thread: queue and return at once. */
-static int render_via_js(void *ctx, boxfs_call_t *call, int view, pid_t pid, uid_t uid, gid_t gid) {
+static int render_via_js(void *ctx, boxfs_call_t *call, int view, pid_t pid, uid_t uid, gid_t gid,
+                         const char *key, size_t key_len) {
   mount_t *m = ctx;
   js_call_t *jc = malloc(sizeof(*jc));
   if (!jc) return ENOMEM;
-  *jc = (js_call_t){.call = call, .view = view, .pid = pid, .uid = uid, .gid = gid};
+  *jc = (js_call_t){
+      .call = call, .view = view, .pid = pid, .uid = uid, .gid = gid, .key = key, .key_len = key_len};
   pthread_mutex_lock(&m->lock);
   napi_status s = m->alive ? napi_call_threadsafe_function(m->render_tsfn, jc, napi_tsfn_nonblocking)
                            : napi_closing;

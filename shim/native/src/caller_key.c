@@ -3,32 +3,39 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
-ssize_t caller_key(pid_t pid, char *buf, size_t cap) {
+ssize_t caller_key_cgroup(pid_t pid, char *buf, size_t off, size_t cap) {
   char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
-  ssize_t n = readlink(path, buf, cap - 1);
-  if (n <= 0) return -1;
-  buf[n++] = '\n';
   snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  size_t total = (size_t)n;
+  if (fd < 0) return CALLER_GONE;
+  size_t total = off;
   for (;;) {
     if (total >= cap) {
       close(fd);
-      return -1; /* absurdly long membership: do not cache */
+      return CALLER_TOO_LONG;
     }
     ssize_t r = read(fd, buf + total, cap - total);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
       close(fd);
-      return -1;
+      return CALLER_GONE;
     }
     if (r == 0) break;
     total += (size_t)r;
   }
   close(fd);
   return (ssize_t)total;
+}
+
+ssize_t caller_key(pid_t pid, char *buf, size_t cap) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+  ssize_t n = readlink(path, buf, cap - 1);
+  if (n <= 0) return CALLER_GONE;
+  if ((size_t)n >= cap - 1) return CALLER_TOO_LONG;
+  buf[n++] = '\n';
+  return caller_key_cgroup(pid, buf, (size_t)n, cap);
 }

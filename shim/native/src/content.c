@@ -51,13 +51,17 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t hash_key(int view, const char *key, size_t len) {
-  uint64_t h = 1469598103934665603ull ^ (uint64_t)view;
+uint64_t cache_key_hash(const char *key, size_t len) {
+  uint64_t h = 1469598103934665603ull;
   for (size_t i = 0; i < len; i++) {
     h ^= (unsigned char)key[i];
     h *= 1099511628211ull;
   }
   return h;
+}
+
+static uint64_t entry_hash(int view, uint64_t key_hash) {
+  return (key_hash ^ (uint64_t)view) * 1099511628211ull;
 }
 
 view_cache_t *cache_new(uint64_t ttl_ns) {
@@ -112,8 +116,8 @@ static entry_t **find_locked(view_cache_t *cache, uint64_t h, int view, const ch
   return pp;
 }
 
-int cache_get(view_cache_t *cache, int view, const char *key, size_t len, content_t **out) {
-  uint64_t h = hash_key(view, key, len);
+int cache_get(view_cache_t *cache, int view, const char *key, size_t len, uint64_t key_hash, content_t **out) {
+  uint64_t h = entry_hash(view, key_hash);
   pthread_mutex_lock(&cache->lock);
   entry_t *e = *find_locked(cache, h, view, key, len);
   int hit = e && e->content && e->expires > now_ns();
@@ -122,8 +126,8 @@ int cache_get(view_cache_t *cache, int view, const char *key, size_t len, conten
   return hit;
 }
 
-void cache_put(view_cache_t *cache, int view, const char *key, size_t len, content_t *c) {
-  uint64_t h = hash_key(view, key, len);
+void cache_put(view_cache_t *cache, int view, const char *key, size_t len, uint64_t key_hash, content_t *c) {
+  uint64_t h = entry_hash(view, key_hash);
   uint64_t now = now_ns();
   pthread_mutex_lock(&cache->lock);
   entry_t **pp = find_locked(cache, h, view, key, len);

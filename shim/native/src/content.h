@@ -27,9 +27,11 @@ typedef struct view_cache view_cache_t;
 
 view_cache_t *cache_new(uint64_t ttl_ns);
 void cache_free(view_cache_t *cache);
+/* The hash of a key that cache_get and cache_put take (computed once per key by their callers). */
+uint64_t cache_key_hash(const char *key, size_t key_len);
 /* 1 with *out referenced on a fresh hit, else 0. */
-int cache_get(view_cache_t *cache, int view, const char *key, size_t key_len, content_t **out);
+int cache_get(view_cache_t *cache, int view, const char *key, size_t key_len, uint64_t key_hash, content_t **out);
 /* Stores (a new reference to) c for the TTL, replacing an older entry. */
-void cache_put(view_cache_t *cache, int view, const char *key, size_t key_len, content_t *c);
+void cache_put(view_cache_t *cache, int view, const char *key, size_t key_len, uint64_t key_hash, content_t *c);
 
 #endif

@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,24 +59,34 @@ struct boxfs_call {
   fuse_ino_t ino;
   struct fuse_file_info fi;
   int view;
-  ssize_t key_len; /* -1: not cacheable */
-  char key[];
+  size_t key_len;
+  uint64_t key_hash;
+  char key[]; /* the caller identity (caller_key.h): the cache key, and what JavaScript renders for */
 };
 
 /*
- * The caller key of a pid, remembered for MEMO_NS: an open() is a GETATTR then an OPEN from the same
- * live process microseconds apart, and reading its /proc files twice was a fifth of a cache hit's
- * cost. A pid cannot be reused within 2 ms (that needs pid_max forks).
+ * The caller identity of a pid, remembered for MEMO_NS: an open() is a GETATTR then an OPEN from the
+ * same process microseconds apart, and reading its /proc files is the dearest part of a cache
+ * hit. A pid says nothing about which process it is (it is handed to a new process as soon as the
+ * old one is reaped; clone3 set_tid does so at once), so each entry holds a pidfd of the process it
+ * was read from and is used only while that process has not exited: while it lives, the pid is its.
+ * The window bounds how long a process that moved to another cgroup may still be served under its
+ * old identity.
  */
 #define MEMO_SLOTS 64
 #define MEMO_KEY_CAP 4096
 #define MEMO_NS 2000000ull
 struct key_memo {
   pid_t pid;
+  int pidfd; /* -1: empty */
   uint64_t at;
   size_t len;
+  uint64_t hash; /* cache_key_hash of key */
   char key[MEMO_KEY_CAP];
 };
+
+/* Callers whose identity needs more than KEY_CAP bytes get one more try with this much. */
+#define KEY_CAP_LARGE (1u << 20)
 
 static inline void count(uint64_t *c) { __atomic_add_fetch(c, 1, __ATOMIC_RELAXED); }
 
@@ -170,25 +182,71 @@ static uint64_t mono_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static ssize_t caller_key_memo(boxfs_t *fs, pid_t pid, char *key, size_t cap) {
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9 */
+#endif
+
+/* A pidfd of the thread `pid` (FUSE reports thread ids); -1 when none can be had. */
+static int open_pidfd(pid_t pid) {
+  static int no_thread_pidfds; /* atomic: the kernel predates PIDFD_THREAD */
+  if (pid <= 0) return -1;
+  if (!__atomic_load_n(&no_thread_pidfds, __ATOMIC_RELAXED)) {
+    int fd = (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD);
+    if (fd >= 0 || errno != EINVAL) return fd;
+    __atomic_store_n(&no_thread_pidfds, 1, __ATOMIC_RELAXED);
+  }
+  /* Without PIDFD_THREAD only a thread-group leader has a pidfd; other threads are not remembered. */
+  return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* The process of a pidfd has not exited (a pidfd polls readable once it has). */
+static int pidfd_running(int pidfd) {
+  struct pollfd p = {.fd = pidfd, .events = POLLIN};
+  return poll(&p, 1, 0) == 0;
+}
+
+/* The caller identity of `pid` into key (caller_key's answer), and its hash into *hash. */
+static ssize_t caller_key_memo(boxfs_t *fs, pid_t pid, char *key, size_t cap, uint64_t *hash) {
   struct key_memo *m = &fs->memo[(unsigned)pid % MEMO_SLOTS];
   uint64_t now = mono_ns();
+  int pidfd = -1;
+  size_t ns_len = 0;
   pthread_mutex_lock(&fs->memo_lock);
-  if (m->pid == pid && now - m->at < MEMO_NS && m->len <= cap) {
-    size_t len = m->len;
-    memcpy(key, m->key, len);
-    pthread_mutex_unlock(&fs->memo_lock);
-    return (ssize_t)len;
+  if (m->pid == pid && m->pidfd >= 0 && pidfd_running(m->pidfd)) {
+    if (now - m->at < MEMO_NS && m->len <= cap) {
+      size_t len = m->len;
+      memcpy(key, m->key, len);
+      *hash = m->hash;
+      pthread_mutex_unlock(&fs->memo_lock);
+      return (ssize_t)len;
+    }
+    /* The same process, due for a fresh reading of its cgroups (it may have moved): its pidfd and
+     * its pid namespace (fixed for a process's life) are still good. */
+    const char *nl = memchr(m->key, '\n', m->len);
+    ns_len = nl ? (size_t)(nl - m->key) + 1 : 0;
+    memcpy(key, m->key, ns_len);
+    pidfd = m->pidfd;
+    m->pidfd = -1;
   }
   pthread_mutex_unlock(&fs->memo_lock);
-  ssize_t len = caller_key(pid, key, cap);
-  if (len >= 0 && (size_t)len <= MEMO_KEY_CAP) {
+  /* The pidfd first, then the identity, then the check that the pidfd's process is still running:
+   * only then was the identity read from that process (and not from a successor with its pid). */
+  if (pidfd < 0) pidfd = open_pidfd(pid);
+  ssize_t len = ns_len > 0 ? caller_key_cgroup(pid, key, ns_len, cap) : caller_key(pid, key, cap);
+  if (len >= 0) *hash = cache_key_hash(key, (size_t)len);
+  if (pidfd >= 0 && len >= 0 && (size_t)len <= MEMO_KEY_CAP && pidfd_running(pidfd)) {
     pthread_mutex_lock(&fs->memo_lock);
+    int replaced = m->pidfd;
     m->pid = pid;
+    m->pidfd = pidfd;
     m->at = now;
     m->len = (size_t)len;
+    m->hash = *hash;
     memcpy(m->key, key, (size_t)len);
     pthread_mutex_unlock(&fs->memo_lock);
+    if (replaced >= 0) close(replaced);
+  } else if (pidfd >= 0) {
+    close(pidfd);
   }
   return len;
 }
@@ -224,24 +282,39 @@ static void answer_error(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, 
   fuse_reply_attr(req, &st, 0.0);
 }
 
-/* open() or getattr() of a view file: from the cache now, or from JavaScript later. */
+/*
+ * open() or getattr() of a view file: from the cache now, or from JavaScript later. Either way the
+ * bytes are those of the caller identity resolved here, once: the cache is keyed by it and
+ * JavaScript renders for it, so a rendering can only ever be stored under the identity it is of.
+ */
 static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_info *fi) {
   boxfs_t *fs = fs_of(req);
   const struct fuse_ctx *ctx = fuse_req_ctx(req);
   int view = fs->nodes[ino].view;
-  char key[KEY_CAP];
-  ssize_t key_len = -1;
-  if (fs->cache) {
-    key_len = caller_key_memo(fs, ctx->pid, key, sizeof(key)); /* -1: caller vanished, JS decides */
-    content_t *c = NULL;
-    if (key_len >= 0 && cache_get(fs->cache, view, key, (size_t)key_len, &c)) {
-      count(&fs->cache_hits);
-      answer(fs, req, kind, ino, fi, c);
-      return;
-    }
+  char stack_key[KEY_CAP];
+  char *key = stack_key;
+  uint64_t key_hash = 0;
+  ssize_t key_len = caller_key_memo(fs, ctx->pid, key, sizeof(stack_key), &key_hash);
+  if (key_len == CALLER_TOO_LONG && (key = malloc(KEY_CAP_LARGE)) != NULL) {
+    key_len = caller_key(ctx->pid, key, KEY_CAP_LARGE);
+    if (key_len >= 0) key_hash = cache_key_hash(key, (size_t)key_len);
   }
-  boxfs_call_t *call = malloc(sizeof(boxfs_call_t) + (key_len > 0 ? (size_t)key_len : 0));
+  if (key_len < 0) {
+    /* The caller is gone (killed mid-request): nobody to answer for. */
+    if (key != stack_key) free(key);
+    answer_error(fs, req, kind, ino, EIO);
+    return;
+  }
+  content_t *c = NULL;
+  if (fs->cache && cache_get(fs->cache, view, key, (size_t)key_len, key_hash, &c)) {
+    if (key != stack_key) free(key);
+    count(&fs->cache_hits);
+    answer(fs, req, kind, ino, fi, c);
+    return;
+  }
+  boxfs_call_t *call = malloc(sizeof(boxfs_call_t) + (size_t)key_len);
   if (!call) {
+    if (key != stack_key) free(key);
     answer_error(fs, req, kind, ino, ENOMEM);
     return;
   }
@@ -251,13 +324,15 @@ static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_inf
   call->ino = ino;
   if (fi) call->fi = *fi;
   call->view = view;
-  call->key_len = key_len;
-  if (key_len > 0) memcpy(call->key, key, (size_t)key_len);
+  call->key_len = (size_t)key_len;
+  call->key_hash = key_hash;
+  memcpy(call->key, key, (size_t)key_len);
+  if (key != stack_key) free(key);
   count(&fs->renders);
   pthread_mutex_lock(&fs->inflight_lock);
   fs->inflight++;
   pthread_mutex_unlock(&fs->inflight_lock);
-  int err = fs->cfg.render(fs->cfg.ctx, call, view, ctx->pid, ctx->uid, ctx->gid);
+  int err = fs->cfg.render(fs->cfg.ctx, call, view, ctx->pid, ctx->uid, ctx->gid, call->key, call->key_len);
   if (err) boxfs_complete(call, err, NULL);
 }
 
@@ -267,7 +342,7 @@ void boxfs_complete(boxfs_call_t *call, int err, content_t *c) {
     content_unref(c);
     answer_error(fs, call->req, call->kind, call->ino, err ? err : EIO);
   } else {
-    if (fs->cache && call->key_len >= 0) cache_put(fs->cache, call->view, call->key, (size_t)call->key_len, c);
+    if (fs->cache) cache_put(fs->cache, call->view, call->key, call->key_len, call->key_hash, c);
     answer(fs, call->req, call->kind, call->ino, &call->fi, c);
   }
   free(call);
@@ -491,6 +566,11 @@ boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len) {
   pthread_cond_init(&fs->inflight_zero, NULL);
   pthread_mutex_init(&fs->memo_lock, NULL);
   fs->memo = calloc(MEMO_SLOTS, sizeof(struct key_memo));
+  if (!fs->memo) {
+    snprintf(err, err_len, "out of memory");
+    goto fail;
+  }
+  for (int i = 0; i < MEMO_SLOTS; i++) fs->memo[i].pidfd = -1;
   if (build_tree(fs, err, err_len) != 0) goto fail;
   if (cfg->cache_ttl_ns > 0) fs->cache = cache_new(cfg->cache_ttl_ns);
 

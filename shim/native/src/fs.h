@@ -16,9 +16,11 @@
 /* A request waiting for its rendering. */
 typedef struct boxfs_call boxfs_call_t;
 
-/* Queues the rendering of `view` for `pid`: 0, then boxfs_complete(call, ...) exactly once later
- * (from any thread); or an errno value to fail the request now (call is then freed by the caller). */
-typedef int (*boxfs_render_fn)(void *ctx, boxfs_call_t *call, int view, pid_t pid, uid_t uid, gid_t gid);
+/* Queues the rendering of `view` for the caller identity `key` (caller_key.h; valid until the call
+ * completes) of the reading thread `pid`: 0, then boxfs_complete(call, ...) exactly once later (from
+ * any thread); or an errno value to fail the request now (call is then freed by the caller). */
+typedef int (*boxfs_render_fn)(void *ctx, boxfs_call_t *call, int view, pid_t pid, uid_t uid, gid_t gid,
+                               const char *key, size_t key_len);
 typedef void (*boxfs_exit_fn)(void *ctx, int code);
 
 typedef struct {
