@@ -1,3 +1,4 @@
+import { HOSTILE_REFUSALS } from "../../common/files/eligibility.js";
 import type { Logger } from "../../common/logger.js";
 import type { Collector } from "../collector.js";
 import type { KmsgSource } from "../sources/kmsg.js";
@@ -15,6 +16,8 @@ export interface LogPatternsOptions {
   readonly fileRules: ReadonlyArray<{ name: string; glob: string; regex: string }>;
   readonly kernelRules: ReadonlyArray<{ name: string; regex: string }>;
   readonly pollMs: number;
+  /** Files of a rule whose glob lies in it must stay inside it (see sources/glob-root.ts). */
+  readonly logRoot: string;
 }
 
 /**
@@ -35,6 +38,7 @@ export function logPatternsCollector(
     globs.length > 0
       ? new FileTailer(
           globs,
+          opts.logRoot,
           opts.pollMs,
           (gi, line) => {
             for (const r of rulesByGlob[gi] ?? []) if (r.re.test(line)) r.count++;
@@ -51,6 +55,12 @@ export function logPatternsCollector(
         help: 'Lines matching a log rule since the exporter started; source="file" (tailed files) or "kmsg" (kernel log).',
         type: "counter",
         labelNames: ["rule", "source"],
+      },
+      {
+        name: "boxscope_log_files_refused_total",
+        help: "Paths matching a log rule's glob that were not read because they were planted: a symlink, not a regular file, a hard link, or outside the rule's root. Each path counts once while it stays.",
+        type: "counter",
+        labelNames: ["reason"],
       },
     ],
     async start() {
@@ -70,6 +80,9 @@ export function logPatternsCollector(
         sink.add("boxscope_log_pattern_matches_total", r.count, { rule: r.name, source: "file" });
       for (const r of kernelRules)
         sink.add("boxscope_log_pattern_matches_total", r.count, { rule: r.name, source: "kmsg" });
+      if (tailer)
+        for (const reason of HOSTILE_REFUSALS)
+          sink.add("boxscope_log_files_refused_total", tailer.refusals.get(reason) ?? 0, { reason });
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { RawLine } from "./lines.js";
+import type { RawLine } from "../../common/files/lines.js";
 
 /** One log record: a line, or several joined by "\n" when a multi-line pattern is configured. */
 export interface LogRecord {

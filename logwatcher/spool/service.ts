@@ -1,10 +1,10 @@
 import { mkdir, realpath, stat } from "node:fs/promises";
 import type { Registry } from "prom-client";
 import { BoxscopeError, errnoCode } from "../../common/errors.js";
+import { absUnder, lstatOrGone } from "../../common/files/eligibility.js";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
 import type { LogwatcherConfig } from "./config.js";
-import { absUnder, lstatOrGone } from "./eligibility.js";
 import { SpoolLinker } from "./linker.js";
 import { createLogwatcherMetrics } from "./metrics.js";
 import { PathQueue } from "./path-queue.js";
