@@ -41,6 +41,7 @@ export const COLLECTORS: ReadonlyArray<(ctx: CollectorContext) => Collector> = [
         fileRules: ctx.config.logRules,
         kernelRules: [...(ctx.config.kernelPatterns ? BUILTIN_KERNEL_RULES : []), ...ctx.config.kernelRules],
         pollMs: ctx.config.logPollMs,
+        logRoot: ctx.config.logRoot,
       },
       ctx.kmsg,
       ctx.logger,

@@ -1,3 +1,4 @@
+import { HOSTILE_REFUSALS } from "../../common/files/eligibility.js";
 import type { Logger } from "../../common/logger.js";
 import { LinearRegexSet } from "../../common/regex.js";
 import type { Collector } from "../collector.js";
@@ -16,6 +17,8 @@ export interface LogPatternsOptions {
   readonly fileRules: ReadonlyArray<{ name: string; glob: string; regex: string }>;
   readonly kernelRules: ReadonlyArray<{ name: string; regex: string }>;
   readonly pollMs: number;
+  /** Files of a rule whose glob lies in it must stay inside it (see sources/glob-root.ts). */
+  readonly logRoot: string;
 }
 
 /**
@@ -50,6 +53,7 @@ export function logPatternsCollector(
     globs.length > 0
       ? new FileTailer(
           globs,
+          opts.logRoot,
           opts.pollMs,
           (gi, line) => {
             const g = byGlob[gi];
@@ -72,6 +76,12 @@ export function logPatternsCollector(
         type: "counter",
         labelNames: ["rule", "source"],
       },
+      {
+        name: "boxscope_log_files_refused_total",
+        help: "Paths matching a log rule's glob that were not read because they were planted: a symlink, not a regular file, a hard link, or outside the rule's root. Each path counts once while it stays.",
+        type: "counter",
+        labelNames: ["reason"],
+      },
     ],
     async start() {
       await tailer?.start();
@@ -93,6 +103,9 @@ export function logPatternsCollector(
         sink.add("boxscope_log_pattern_matches_total", r.count, { rule: r.name, source: "file" });
       for (const r of kernelRules)
         sink.add("boxscope_log_pattern_matches_total", r.count, { rule: r.name, source: "kmsg" });
+      if (tailer)
+        for (const reason of HOSTILE_REFUSALS)
+          sink.add("boxscope_log_files_refused_total", tailer.refusals.get(reason) ?? 0, { reason });
     },
   };
 }

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { LineSplitter } from "../../common/files/lines.js";
 import type { InMessage } from "../kafka/types.js";
 import { BatchBuilder } from "../shipper/batch-builder.js";
-import { LineSplitter } from "../shipper/lines.js";
 import type { TrackedFile } from "../shipper/tracked-file.js";
 import { type BulkDocument, bulkBody } from "./bulk.js";
 import { prepareDocument } from "./documents.js";

@@ -1,5 +1,5 @@
+import type { BulkResult } from "../../common/files/lines.js";
 import { loadNativeBinding } from "../native/binding.js";
-import type { BulkResult } from "./lines.js";
 import type { LogRecord } from "./multiline.js";
 import { RecordBatch, type RecordPrefix, recordPrefix } from "./record-batch.js";
 import type { RecordSink, TrackedFile } from "./tracked-file.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { LineSplitter } from "../../common/files/lines.js";
 import { BatchBuilder } from "./batch-builder.js";
-import { LineSplitter } from "./lines.js";
 import type { RecordBatch } from "./record-batch.js";
 import type { TrackedFile } from "./tracked-file.js";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { LineSplitter } from "./lines.js";
+import { LineSplitter } from "../../common/files/lines.js";
 import { MultilineAssembler } from "./multiline.js";
 
 const lines = (text: string) => new LineSplitter(0, 1 << 20).push(Buffer.from(text));

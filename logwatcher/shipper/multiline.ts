@@ -1,5 +1,5 @@
+import type { RawLine } from "../../common/files/lines.js";
 import type { LineMatcher } from "../../common/regex.js";
-import type { RawLine } from "./lines.js";
 
 /** One log record: a line, or several joined by "\n" when a multi-line pattern is configured. */
 export interface LogRecord {

@@ -1,5 +1,6 @@
-import { open, readdir, stat } from "node:fs/promises";
+import { lstat, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { SAFE_OPEN_FLAGS } from "../../common/files/safe-open.js";
 import { hashBytes } from "./fingerprint.js";
 
 /**
@@ -75,7 +76,10 @@ export function headIs(head: Buffer, wanted: Pick<WantedCopy, "fpHash" | "fpLeng
   return head.length >= wanted.fpLength && hashBytes(head.subarray(0, wanted.fpLength)) === wanted.fpHash;
 }
 
-/** Lists `dir` with `stat` (following links); entries that vanish meanwhile are left out. */
+/**
+ * Lists `dir` with `lstat`: a symlink planted beside the file is not a regular file, so never a
+ * candidate. Entries that vanish meanwhile are left out.
+ */
 export async function listDir(dir: string): Promise<DirEntry[]> {
   let names: string[];
   try {
@@ -85,7 +89,7 @@ export async function listDir(dir: string): Promise<DirEntry[]> {
   }
   const out: DirEntry[] = [];
   for (const name of names) {
-    const st = await stat(join(dir, name)).catch(() => undefined);
+    const st = await lstat(join(dir, name)).catch(() => undefined);
     if (!st) continue;
     out.push({ name, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, isFile: st.isFile() });
   }
@@ -107,7 +111,9 @@ export async function findRotatedCopy(
 }
 
 async function readHead(path: string, length: number): Promise<Buffer | undefined> {
-  const fh = await open(path, "r").catch(() => undefined);
+  // Never follows a symlink swapped in since the listing, never blocks on a FIFO; the copy is then
+  // read through TrackedFile.reopen, which checks the descriptor fully.
+  const fh = await open(path, SAFE_OPEN_FLAGS).catch(() => undefined);
   if (!fh) return undefined;
   try {
     const buf = Buffer.alloc(length);

@@ -296,7 +296,12 @@ class Shipper {
       const victim = victims[0];
       if (victim) await victim.close();
     }
-    return f.reopen();
+    const before = f.refusal?.reason;
+    const opened = await f.reopen();
+    const r = f.refusal;
+    if (!opened && r && r.reason !== "gone" && r.reason !== before)
+      this.log.warn({ file: f.path, reason: r.reason, detail: r.detail }, "refused to open a spool file");
+    return opened;
   }
 
   /** Reads one chunk from each file with data; returns whether anything was read. */

@@ -1,11 +1,20 @@
 import { type FSWatcher, watch } from "node:fs";
-import { type FileHandle, open } from "node:fs/promises";
+import { type FileHandle, realpath } from "node:fs/promises";
+import type { Refused } from "../../common/files/eligibility.js";
+import {
+  type BulkResult,
+  type LineBytesSink,
+  LineSplitter,
+  type LinesBulkSink,
+} from "../../common/files/lines.js";
+import { openConfined } from "../../common/files/safe-open.js";
 import type { LineMatcher } from "../../common/regex.js";
 import { type Fingerprint, fileIdOf, fingerprintOf, hashBytes } from "./fingerprint.js";
-import { type BulkResult, type LineBytesSink, LineSplitter, type LinesBulkSink } from "./lines.js";
 import { type LogRecord, MultilineAssembler } from "./multiline.js";
 
 export interface ReadLimits {
+  /** Files are opened only inside this directory (the log root; a symlink to it is resolved). */
+  logRoot: string;
   maxLineBytes: number;
   maxRecordBytes: number;
   multilineFirstLine: LineMatcher | undefined;
@@ -121,21 +130,31 @@ export class TrackedFile {
     this.fileId = undefined;
   }
 
-  /** Opens the file by path; false when the path now names another inode (or nothing). */
+  /** Why the last `reopen` failed (undefined after a success). */
+  refusal: Refused | undefined;
+
+  /**
+   * Opens the file by path; false when the path now names another inode (or nothing), or names it
+   * in a way the log tree's rules refuse (openConfined: no symlink, a regular file with one link,
+   * inside the log root). The spool's link was checked when the logwatcher made it, but the
+   * container can swap the path since, and the logwatcher may not be running.
+   */
   async reopen(): Promise<boolean> {
     if (this.handle) return true;
-    let fh: FileHandle;
+    let root: string;
     try {
-      fh = await open(this.path, "r");
-    } catch {
+      root = await realpath(this.limits.logRoot);
+    } catch (e) {
+      this.refusal = { ok: false, reason: "stat_error", detail: `log root: ${(e as Error).message}` };
       return false;
     }
-    const st = await fh.stat();
-    if (st.dev !== this.dev || st.ino !== this.ino) {
-      await fh.close();
+    const r = await openConfined(this.path, root, this);
+    if (!r.ok) {
+      this.refusal = r;
       return false;
     }
-    this.handle = fh;
+    this.refusal = undefined;
+    this.handle = r.handle;
     return true;
   }
 

@@ -1,7 +1,13 @@
 import type { Stats } from "node:fs";
 import { join } from "node:path";
+import {
+  absUnder,
+  checkEligible,
+  HOSTILE_REFUSALS,
+  lstatOrGone,
+  type Refusal,
+} from "../../common/files/eligibility.js";
 import type { Logger } from "../../common/logger.js";
-import { absUnder, checkEligible, HOSTILE_REFUSALS, lstatOrGone, type Refusal } from "./eligibility.js";
 import type { LogwatcherMetrics } from "./metrics.js";
 import { linkNameFor } from "./naming.js";
 import type { PathFilter } from "./patterns.js";

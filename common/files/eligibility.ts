@@ -1,11 +1,18 @@
 import { lstatSync, realpathSync, type Stats } from "node:fs";
-import { errnoCode } from "../../common/errors.js";
-import type { PathFilter } from "./patterns.js";
+import { errnoCode } from "../errors.js";
+
+/** Decides by name alone whether a root-relative path is wanted (the logwatcher's include/exclude). */
+export type PathFilter = (rel: string) => boolean;
+
+/** A filter that wants every path (callers that chose their files by glob already). */
+export const ANY_PATH: PathFilter = () => true;
 
 /**
- * Whether a path below the log root may get a spool link. The log tree is written by containers,
- * so it is hostile: only a plain regular file, reached through real directories only, with a
- * single hard link, qualifies. Anything else is refused with a reason (metric label).
+ * Whether a path below a log root may be read (the logwatcher links it into the spool, the
+ * exporter tails it). The log tree is written by containers, so it is hostile: only a plain
+ * regular file, reached through real directories only, with a single hard link, qualifies.
+ * Anything else is refused with a reason (metric label). A reader then opens it with
+ * openConfined (safe-open.ts), which checks the same things again on the descriptor.
  */
 export type Refusal =
   | "not_included" // name does not match include/exclude: not an error
@@ -72,7 +79,8 @@ export function checkEligible(root: string, rel: string, filter: PathFilter, st?
   return { ok: true, dev: got.dev, ino: got.ino };
 }
 
-function goneOr(e: unknown): Refused {
+/** An errno as a refusal: a missing path or parent is "gone", anything else "stat_error". */
+export function goneOr(e: unknown): Refused {
   const code = errnoCode(e);
   if (code === "ENOENT" || code === "ENOTDIR") return { ok: false, reason: "gone" };
   return { ok: false, reason: "stat_error", detail: code ?? String(e) };
