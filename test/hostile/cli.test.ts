@@ -151,10 +151,12 @@ test("ship whose positions directory turns read-only: counts the failed writes a
   mountTmpfs(positionsDir, "rw");
   mkdirSync(join(dir, "spool"));
   mkdirSync(join(dir, "logs"));
+  writeFileSync(join(positionsDir, "p.json"), JSON.stringify({ version: 1, files: {} }));
   const metricsPort = await freePort();
   const p = new CliProcess([
     ...shipArgs({
       spool: join(dir, "spool"),
+      logRoot: join(dir, "logs"),
       brokers: `127.0.0.1:${await freePort()}`,
       positions: join(positionsDir, "p.json"),
     }),
@@ -162,7 +164,7 @@ test("ship whose positions directory turns read-only: counts the failed writes a
     `127.0.0.1:${metricsPort}`,
   ]);
   t.after(() => p.kill9());
-  await p.waitForStderr(/metrics server listening/, 30_000);
+  await p.waitForStderr(/"msg":"positions loaded"/, 30_000);
   execFileSync("mount", ["-o", "remount,ro", positionsDir]);
   // A newly tracked file is written down at once: that write fails now.
   writeFileSync(join(dir, "logs", "a.log"), "one\n");
