@@ -6,7 +6,7 @@ import { z } from "zod";
 import { type ConfigSources, loadConfig } from "../common/config.js";
 import { BoxscopeError } from "../common/errors.js";
 import { createLogger, type Logger } from "../common/logger.js";
-import { type RunningService, runUntilSignal } from "../common/service.js";
+import { type RunningService, runUntilSignal, stopRequested } from "../common/service.js";
 import { loadExporterConfig } from "../exporter/config.js";
 import { logwatcherConfigSchema } from "../logwatcher/spool/config.js";
 import { shimConfigSchema } from "../shim/config.js";
@@ -56,7 +56,7 @@ async function startParts(
     }
     if (wanted("logwatcher", up.logwatcher, logRootPrerequisite(logwatcherCfg.logRoot), logger)) {
       const { startLogwatcher } = await import("../logwatcher/spool/service.js");
-      started.push(await startLogwatcher(logwatcherCfg, { logger, registry }));
+      started.push(await startLogwatcher(logwatcherCfg, { logger, registry, stop: stopRequested() }));
     }
     if (up.exporter === "on") {
       const { startExporter } = await import("../exporter/exporter.js");

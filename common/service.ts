@@ -13,6 +13,8 @@ export interface RunningService {
 
 interface StopSignalLatch {
   readonly signal: Promise<NodeJS.Signals>;
+  /** Aborted with the first signal: long start-up work polls it to end early. */
+  readonly requested: AbortController;
   /** Set once runUntilSignal owns the signal; until then a caught signal has a deadline. */
   taken: boolean;
 }
@@ -35,6 +37,11 @@ export function catchStopSignals(graceMs = START_UP_GRACE_MS): Promise<NodeJS.Si
   return stopSignalLatch(graceMs).signal;
 }
 
+/** Aborted once a stop signal was caught: for start-up work that can end early (a tree walk). */
+export function stopRequested(): AbortSignal {
+  return stopSignalLatch(START_UP_GRACE_MS).requested.signal;
+}
+
 function stopSignalLatch(graceMs: number): StopSignalLatch {
   if (latch) return latch;
   let resolveSignal: (sig: NodeJS.Signals) => void = () => undefined;
@@ -42,11 +49,13 @@ function stopSignalLatch(graceMs: number): StopSignalLatch {
     signal: new Promise((resolve) => {
       resolveSignal = resolve;
     }),
+    requested: new AbortController(),
     taken: false,
   };
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     process.once(sig, () => {
       resolveSignal(sig);
+      created.requested.abort(sig);
       setTimeout(() => {
         if (!created.taken) process.exit(128 + constants.signals[sig]);
       }, graceMs).unref();

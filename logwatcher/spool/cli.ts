@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { UsageError } from "../../common/errors.js";
-import { runUntilSignal } from "../../common/service.js";
+import { runUntilSignal, stopRequested } from "../../common/service.js";
 
 interface LogwatcherFlags {
   logRoot?: string;
@@ -73,7 +73,11 @@ export function registerLogwatcherCommand(program: Command): void {
         import("./service.js"),
       ]);
       const logger = createLogger({ level: globals.logLevel });
-      const service = await startLogwatcher(config, { logger, registry: createRegistry() });
+      const service = await startLogwatcher(config, {
+        logger,
+        registry: createRegistry(),
+        stop: stopRequested(),
+      });
       process.exitCode = await runUntilSignal([service], logger);
     });
 }

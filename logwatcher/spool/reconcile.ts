@@ -19,6 +19,8 @@ export interface ReconcileResult {
   created: number;
   removed: number;
   temps: number;
+  /** Stopped early by `stop`: what was examined so far only (the next pass does the rest). */
+  interrupted?: boolean;
 }
 
 /**
@@ -33,10 +35,16 @@ export async function reconcile(opts: {
   linker: SpoolLinker;
   metrics: LogwatcherMetrics;
   log: Logger;
+  /** A stop requested meanwhile (SIGTERM during start-up) ends the pass early. */
+  stop?: AbortSignal;
 }): Promise<ReconcileResult> {
-  const { root, spool, filter, linker, metrics, log } = opts;
+  const { root, spool, filter, linker, metrics, log, stop } = opts;
   const candidates = new Set<string>();
-  for await (const e of walkTree(root, log)) if (!e.dir && filter(e.rel)) candidates.add(e.rel);
+  for await (const e of walkTree(root, log)) {
+    if (stop?.aborted)
+      return { examined: candidates.size, created: 0, removed: 0, temps: 0, interrupted: true };
+    if (!e.dir && filter(e.rel)) candidates.add(e.rel);
+  }
   let n = 0;
   for (const name of listSpool(spool)) {
     if (++n % PASS_BATCH === 0) await nextTurn();
@@ -51,13 +59,14 @@ export async function reconcile(opts: {
   // Left by a crash between symlink() and rename(): never visible to readers under a log name.
   const temps = removeStaleTemps(spool, root);
   if (temps > 0) metrics.repairs.inc({ kind: "temp" }, temps);
-  const outcomes = await syncInBatches(linker, candidates);
+  const outcomes = await syncInBatches(linker, candidates, stop);
   const created = outcomes.filter((o) => o === "linked").length;
   const removed = outcomes.filter((o) => o === "unlinked").length;
   if (created > 0) metrics.repairs.inc({ kind: "missing" }, created);
   if (removed > 0) metrics.repairs.inc({ kind: "stale" }, removed);
   linker.pruneRefusals();
-  return { examined: candidates.size, created, removed, temps };
+  const interrupted = stop?.aborted && outcomes.length < candidates.size ? { interrupted: true } : {};
+  return { examined: outcomes.length, created, removed, temps, ...interrupted };
 }
 
 /**
@@ -99,10 +108,17 @@ export async function catchUp(opts: {
   return fixed;
 }
 
-async function syncInBatches(linker: SpoolLinker, rels: Iterable<string>): Promise<SyncOutcome[]> {
+async function syncInBatches(
+  linker: SpoolLinker,
+  rels: Iterable<string>,
+  stop?: AbortSignal,
+): Promise<SyncOutcome[]> {
   const out: SyncOutcome[] = [];
   for (const rel of rels) {
-    if (out.length % PASS_BATCH === PASS_BATCH - 1) await nextTurn();
+    if (out.length % PASS_BATCH === PASS_BATCH - 1) {
+      await nextTurn();
+      if (stop?.aborted) break;
+    }
     out.push(linker.sync(rel));
   }
   return out;

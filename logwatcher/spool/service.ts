@@ -25,7 +25,7 @@ const GAP_RECONCILE_DELAY_MS = 500;
  */
 export async function startLogwatcher(
   config: LogwatcherConfig,
-  deps: { logger: Logger; registry: Registry },
+  deps: { logger: Logger; registry: Registry; stop?: AbortSignal },
 ): Promise<RunningService> {
   const log = deps.logger.child({ service: "logwatcher" });
   const root = await realDir(config.logRoot, "logRoot");
@@ -106,11 +106,11 @@ export async function startLogwatcher(
     if (filter(rel)) lk.sync(rel, eventAt, stats);
   };
   const queue = new PathQueue(examine, { overflow: () => catchUpAfterActivity.activity() });
-  const runReconcile = (why: string): Promise<unknown> =>
+  const runReconcile = (why: string, stop?: AbortSignal): Promise<unknown> =>
     inTurn(async () => {
       const started = performance.now();
       try {
-        const r = await reconcile({ root, spool, filter, linker: lk, metrics, log });
+        const r = await reconcile({ root, spool, filter, linker: lk, metrics, log, stop });
         const level = r.created + r.removed + r.temps > 0 || why !== "periodic" ? "info" : "debug";
         log[level]({ why, ...r, ms: Math.round(performance.now() - started) }, "reconciled");
       } catch (e) {
@@ -151,7 +151,9 @@ export async function startLogwatcher(
   metrics.pollingSubtrees.set(config.usePolling ? 0 : watcher.pollingRoots.size);
   const tree = watcher;
   log.info({ logRoot: root, spool, include: config.include, exclude: config.exclude }, "watching");
-  await runReconcile("start");
+  // A stop requested during start-up cuts the first pass short (the next start does it whole):
+  // otherwise a big tree on a loaded host outlasts the time a signal waits for start-up to end.
+  await runReconcile("start", deps.stop);
   const timer = setInterval(() => void runReconcile("periodic"), config.reconcileIntervalSeconds * 1000);
 
   return {
