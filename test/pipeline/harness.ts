@@ -59,6 +59,34 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 export { indexArgs, shipArgs } from "../helpers/cli-args.js";
 
+/** One metric's value from a Prometheus text scrape (unlabelled series), or undefined. */
+export function metric(text: string, name: string): number | undefined {
+  const m = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Scrapes `url` until `ready(text)` holds; returns the last scrape. */
+export async function scrapeUntil(
+  url: string,
+  ready: (text: string) => boolean,
+  timeoutMs: number,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = "";
+  for (;;) {
+    try {
+      const res = await fetch(url);
+      text = await res.text();
+      if (res.ok && ready(text)) return text;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${url} not ready after ${timeoutMs} ms; last scrape:\n${text}`);
+    await sleep(300);
+  }
+}
+
 interface PositionsDoc {
   files: Record<string, { dev: number; ino: number; offset: number }>;
 }
