@@ -79,6 +79,8 @@ class Shipper {
   private passIndex = 0;
   /** Since when reading has been paused (batches waiting for room in flight), if it is. */
   private pausedSince: number | undefined;
+  /** This pause was long enough to be logged (and to count unread lines). */
+  private pauseLogged = false;
 
   constructor(
     private readonly config: ShipConfig,
@@ -165,7 +167,10 @@ class Shipper {
       this.dispatchReady();
       const paused = this.readingPaused();
       if (paused) this.pausedSince ??= now;
-      else this.pausedSince = undefined;
+      else {
+        this.pausedSince = undefined;
+        this.pauseLogged = false;
+      }
       const progressed = paused ? await this.watchPass(now) : await this.readPass(now);
       this.batches.seal();
       this.dispatchReady();
@@ -366,6 +371,13 @@ class Shipper {
    */
   private async watchPass(now: number): Promise<boolean> {
     const count = now - (this.pausedSince ?? now) >= COUNT_UNREAD_AFTER_MS;
+    if (count && !this.pauseLogged) {
+      this.pauseLogged = true;
+      this.log.info(
+        { pausedMs: now - (this.pausedSince ?? now) },
+        "reading paused: Kafka has not acknowledged the batches in flight; files are still watched for truncation and rotation, and their unread lines counted",
+      );
+    }
     let counted = false;
     for (const f of [...this.files.values()]) {
       if (this.stopping || !this.readingPaused()) break;

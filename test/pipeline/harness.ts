@@ -140,6 +140,34 @@ export async function esDocuments(url: string, pattern: string): Promise<Array<R
   return body.hits?.hits.map((h) => h._source) ?? [];
 }
 
+/** `_source` of every document of the indices matching `pattern`, any number (scrolled). */
+export async function esAllDocuments(url: string, pattern: string): Promise<Array<Record<string, unknown>>> {
+  type Page = { _scroll_id?: string; hits?: { hits: Array<{ _source: Record<string, unknown> }> } };
+  await fetch(`${url}/${pattern}/_refresh`, { method: "POST" });
+  const post = async (path: string, body: unknown): Promise<Page> => {
+    const res = await fetch(`${url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`Elasticsearch ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Page;
+  };
+  const out: Array<Record<string, unknown>> = [];
+  let page = await post(`/${pattern}/_search?scroll=1m`, { size: 10000, sort: ["_doc"] });
+  while (page.hits && page.hits.hits.length > 0) {
+    for (const h of page.hits.hits) out.push(h._source);
+    page = await post("/_search/scroll", { scroll: "1m", scroll_id: page._scroll_id });
+  }
+  if (page._scroll_id)
+    await fetch(`${url}/_search/scroll`, {
+      method: "DELETE",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ scroll_id: page._scroll_id }),
+    });
+  return out;
+}
+
 /** Kafka and Elasticsearch for one `describe` block (see pipelineServices). */
 export interface PipelineServices {
   /** Both services; throws when `before` could not start them. */
