@@ -6,7 +6,10 @@ export interface ShipMetrics {
   retries: Counter;
   truncations: Counter<"rotated_copy">;
   truncationUnreadBytes: Counter;
+  truncationUnreadLines: Counter;
+  truncationUncountedBytes: Counter;
   lagBytes: Gauge;
+  unreadUncountedBytes: Gauge;
   positionAge: Gauge;
   positionWriteErrors: Counter;
   openFiles: Gauge;
@@ -15,7 +18,12 @@ export interface ShipMetrics {
 /** The shipper's metrics (docs/metrics.md, "Log pipeline"), registered into the caller's registry. */
 export function createShipMetrics(
   registry: Registry,
-  sample: { lagBytes(): number; positionAgeSeconds(): number; openFiles(): number },
+  sample: {
+    lagBytes(): number;
+    uncountedBytes(): number;
+    positionAgeSeconds(): number;
+    openFiles(): number;
+  },
 ): ShipMetrics {
   const registers = [registry];
   return {
@@ -42,8 +50,26 @@ export function createShipMetrics(
     }),
     truncationUnreadBytes: new Counter({
       name: "boxscope_ship_truncation_unread_bytes_total",
-      help: "Bytes a truncated file was known to hold past the last read when no rotated copy was found (lost)",
+      help: "Bytes a truncated file held past the last record handed out, read or counted by the shipper, when no rotated copy was found (lost; their lines are in boxscope_ship_truncation_unread_lines_total)",
       registers,
+    }),
+    truncationUnreadLines: new Counter({
+      name: "boxscope_ship_truncation_unread_lines_total",
+      help: "Lines lost with boxscope_ship_truncation_unread_bytes_total (exact: counted before the truncation)",
+      registers,
+    }),
+    truncationUncountedBytes: new Counter({
+      name: "boxscope_ship_truncation_uncounted_bytes_total",
+      help: "Bytes lost to a truncation that the shipper had seen by size but whose lines it had not counted (or that a rotated copy lacked)",
+      registers,
+    }),
+    unreadUncountedBytes: new Gauge({
+      name: "boxscope_ship_unread_uncounted_bytes",
+      help: "Bytes seen in tracked files past the read position whose lines are not counted yet (a truncation now would lose them uncounted)",
+      registers,
+      collect() {
+        this.set(sample.uncountedBytes());
+      },
     }),
     lagBytes: new Gauge({
       name: "boxscope_ship_lag_bytes",

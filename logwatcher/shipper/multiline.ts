@@ -28,6 +28,11 @@ export class MultilineAssembler {
     return this.current !== undefined;
   }
 
+  /** Lines (each ended by its newline) in the record still being assembled. */
+  get pendingLines(): number {
+    return this.current?.lines ?? 0;
+  }
+
   /** Offset of the first byte of the record still being assembled, if any. */
   get pendingStart(): number | undefined {
     return this.current?.offset;

@@ -36,9 +36,20 @@ export class BatchSender<B extends EncodedBatch & { count: number }> {
     private readonly giveUp: () => boolean,
   ) {}
 
+  /** Whether `maxInFlight` batches are unacknowledged: `send` must wait. */
+  get full(): boolean {
+    return this.inflight.length >= this.opts.maxInFlight;
+  }
+
   /** Sends `batch`; waits first while `maxInFlight` batches are unacknowledged. */
   async dispatch(batch: B): Promise<void> {
-    while (this.inflight.length >= this.opts.maxInFlight) await this.inflight[0]?.promise;
+    while (this.full) await this.inflight[0]?.promise;
+    this.send(batch);
+  }
+
+  /** Sends `batch` at once (synchronously); only when not `full`. */
+  send(batch: B): void {
+    if (this.full) throw new Error("BatchSender.send while maxInFlight batches are unacknowledged");
     const entry: InFlight<B> = { batch, done: false, promise: Promise.resolve() };
     entry.promise = this.sendUntilAcked(batch).then(
       () => {

@@ -30,6 +30,12 @@ export interface ShipperDeps {
 const STOP_FLUSH_MS = 10000;
 
 /**
+ * Reading paused this long means Kafka is not acknowledging (not the in-flight bound met for a
+ * moment while shipping at full speed): from then on the unread bytes are counted in lines.
+ */
+const COUNT_UNREAD_AFTER_MS = 1000;
+
+/**
  * `boxscope ship`: tails every file the spool links to and produces each record to Kafka.
  * Files are tracked by inode (several links to one file are one file) and named by
  * (device, inode, head fingerprint). Positions advance only when Kafka acknowledged a batch, in
@@ -69,6 +75,13 @@ class Shipper {
   private readonly truncation: TruncationHandler;
   private readonly spool: SpoolScanner;
   private readonly readBuf: Buffer;
+  /** The read pass in progress: files still to read one chunk of, resumed after a pause. */
+  private passFiles: TrackedFile[] = [];
+  private passIndex = 0;
+  /** Since when reading has been paused (batches waiting for room in flight), if it is. */
+  private pausedSince: number | undefined;
+  /** This pause was long enough to be logged (and to count unread lines). */
+  private pauseLogged = false;
 
   constructor(
     private readonly config: ShipConfig,
@@ -87,6 +100,11 @@ class Shipper {
         let lag = 0;
         for (const f of this.files.values()) lag += Math.max(0, Math.max(f.size, f.readPos) - f.ackedPos);
         return lag;
+      },
+      uncountedBytes: () => {
+        let bytes = 0;
+        for (const f of this.files.values()) if (f.fileId !== undefined) bytes += f.uncountedBytes;
+        return bytes;
       },
       positionAgeSeconds: () => (Date.now() - this.book.lastPersistAt) / 1000,
       openFiles: () => this.openCount(),
@@ -147,9 +165,18 @@ class Shipper {
           await this.spool.findRotatedAway(now);
         }
       }
-      const progressed = await this.readPass(now);
+      // Kafka holding every batch it may: reading pauses, but the files are still watched (a
+      // truncation or rotation meanwhile must be caught while its rotated copy is still there).
+      this.dispatchReady();
+      const paused = this.readingPaused();
+      if (paused) this.pausedSince ??= now;
+      else {
+        this.pausedSince = undefined;
+        this.pauseLogged = false;
+      }
+      const progressed = paused ? await this.watchPass(now) : await this.readPass(now);
       this.batches.seal();
-      await this.dispatchReady();
+      this.dispatchReady();
       // A newly tracked file is written down at once: if the shipper dies before its first ack
       // and the file is rotated away meanwhile, the restart can still find it (findRotatedAway).
       if (this.book.newlyTracked || now - lastPersistCheck >= this.config.positionsFlushMs) {
@@ -157,7 +184,10 @@ class Shipper {
         this.persist(false);
         lastPersistCheck = now;
       }
-      if (!progressed && !this.stopping) await this.sleeper.sleep(Math.max(10, this.nextScanAt - Date.now()));
+      // An acknowledgement during this turn made room: read on at once (its wake-up came early).
+      const resumed = paused && !this.readingPaused();
+      if (!progressed && !resumed && !this.stopping)
+        await this.sleeper.sleep(Math.max(10, this.nextScanAt - Date.now()));
     }
   }
 
@@ -170,7 +200,8 @@ class Shipper {
     // if Kafka stays down: then the positions simply do not cover it and it is re-read next start).
     await this.waitForLoop();
     this.batches.seal();
-    await this.dispatchReady().catch(() => undefined);
+    // Now waiting for room in flight (until the deadline), as the loop no longer does.
+    for (const batch of this.batches.takeReady()) await this.sender.dispatch(batch).catch(() => undefined);
     await this.drainUntilDeadline();
     let notSaved: unknown;
     try {
@@ -304,13 +335,22 @@ class Shipper {
     return opened;
   }
 
-  /** Reads one chunk from each file with data; returns whether anything was read. */
+  /**
+   * Reads one chunk from each file with data, until batches wait for room in flight; the next
+   * call resumes the pass there, so every file gets its turn under back-pressure. Returns whether
+   * anything was read.
+   */
   private async readPass(now: number): Promise<boolean> {
     let progressed = false;
-    // One read time per pass (millisecond resolution is all @timestamp carries anyway).
+    // One read time per turn (millisecond resolution is all @timestamp carries anyway).
     this.batches.startPass(now);
-    for (const f of [...this.files.values()]) {
-      if (this.stopping) break;
+    if (this.passIndex >= this.passFiles.length) {
+      this.passFiles = [...this.files.values()];
+      this.passIndex = 0;
+    }
+    while (this.passIndex < this.passFiles.length && !this.stopping && !this.readingPaused()) {
+      const f = this.passFiles[this.passIndex++] as TrackedFile;
+      if (this.files.get(f.key) !== f) continue; // forgotten, or replaced, since the pass began
       if (f.fileId === undefined) {
         if (f.orphanSince !== undefined && now - f.orphanSince > this.config.orphanCloseMs)
           await this.forget(f, "left the spool before it could be identified");
@@ -329,10 +369,40 @@ class Shipper {
       if (f.readPos > f.size) f.size = f.readPos;
       if (!eof) progressed = true;
       // Full batches go out before the next read: at most one chunk's worth waits in memory.
-      await this.dispatchReady();
+      this.dispatchReady();
       if (eof && orphanIdle && f.drained && f.unacked === 0) await this.forget(f, undefined);
     }
     return progressed;
+  }
+
+  /**
+   * While reading is paused: a file written since the last look is checked at once (fstat through
+   * the open descriptor, as before a read), so a truncation or rewrite is noticed and its rotated
+   * copy found and held open (recoverFromCopy) while Kafka is away, not after the copy is deleted.
+   * Once paused for COUNT_UNREAD_AFTER_MS, the unread bytes are counted in lines, one chunk per
+   * file and turn, so a loss that no copy can prevent is still counted exactly. Returns whether it
+   * counted anything.
+   */
+  private async watchPass(now: number): Promise<boolean> {
+    const count = now - (this.pausedSince ?? now) >= COUNT_UNREAD_AFTER_MS;
+    if (count && !this.pauseLogged) {
+      this.pauseLogged = true;
+      this.log.info(
+        { pausedMs: now - (this.pausedSince ?? now) },
+        "reading paused: Kafka has not acknowledged the batches in flight; files are still watched for truncation and rotation, and their unread lines counted",
+      );
+    }
+    let counted = false;
+    for (const f of [...this.files.values()]) {
+      if (this.stopping || !this.readingPaused()) break;
+      if (f.fileId === undefined || !f.handle || this.files.get(f.key) !== f) continue;
+      if (f.changed) {
+        f.changed = false;
+        if (!(await this.stillSameContent(f))) continue;
+      }
+      if (count && (await f.countAhead(this.readBuf))) counted = true;
+    }
+    return counted;
   }
 
   /**
@@ -362,9 +432,15 @@ class Shipper {
     else this.log.debug({ file: f.path, position: f.ackedPos }, "file read to the end and closed");
   }
 
-  /** Sends the batches the builder filled; waits while `maxInFlightBatches` are unacknowledged. */
-  private async dispatchReady(): Promise<void> {
-    for (const batch of this.batches.takeReady()) await this.sender.dispatch(batch);
+  /** Sends the batches the builder filled, in order, while fewer than `maxInFlightBatches` are in flight. */
+  private dispatchReady(): void {
+    const ready = this.batches.ready;
+    while (ready.length > 0 && !this.sender.full) this.sender.send(ready.shift() as RecordBatch<TrackedFile>);
+  }
+
+  /** Batches wait for room in flight: no reading until Kafka acknowledges one. */
+  private readingPaused(): boolean {
+    return this.batches.ready.length > 0;
   }
 
   /** Advances positions over an acknowledged batch (the sender reports them in send order). */
@@ -387,6 +463,8 @@ class Shipper {
     this.metrics.bytes.inc(bytes);
     this.book.dirty = true;
     this.batches.release(batch);
+    // Reading may have paused for room in flight: there is some now.
+    this.sleeper.wake();
   }
 
   private persist(force: boolean): void {

@@ -51,6 +51,30 @@ export interface RecordSink {
   record(f: TrackedFile, r: LogRecord): void;
 }
 
+/** Newlines counted past the read position while reading was paused (TrackedFile.countAhead). */
+interface LineCensus {
+  /** The read position (and generation) the count starts at; stale once either moves. */
+  origin: number;
+  generation: number;
+  /** Counted up to here. */
+  to: number;
+  newlines: number;
+  /** Whether the byte before `to` is a newline. */
+  endsLine: boolean;
+}
+
+/** What a truncation of the file now would take away unread (TrackedFile.unread). */
+export interface UnreadContent {
+  /** First byte not handed out in a record. */
+  from: number;
+  /** Bytes from `from` up to here were read or counted: `lines` is exact for them. */
+  countedEnd: number;
+  /** Lines starting in [from, countedEnd) (a line cut at countedEnd counts). */
+  lines: number;
+  /** Bytes past countedEnd that the last size check saw (their lines are not known). */
+  uncountedBytes: number;
+}
+
 /**
  * One file (one inode) the shipper reads, whatever links point at it. Holds the read state (next
  * byte, partial line, multi-line record in progress) and the acknowledged position. The file
@@ -81,6 +105,7 @@ export class TrackedFile {
   /** Set by the inotify watch when the file was written; cleared by a read at its end. */
   changed = false;
   private watcher: FSWatcher | undefined;
+  private census: LineCensus | undefined;
   private splitter: LineSplitter;
   private assembler: MultilineAssembler;
 
@@ -281,6 +306,61 @@ export class TrackedFile {
   /** First byte not yet handed out in a record (the rest sits in the partial line or record). */
   get emittedPos(): number {
     return this.assembler.pendingStart ?? this.splitter.pendingStart;
+  }
+
+  /** The census of the bytes past the read position, when it still starts there. */
+  private currentCensus(): LineCensus | undefined {
+    const c = this.census;
+    return c && c.origin === this.readPos && c.generation === this.generation ? c : undefined;
+  }
+
+  /**
+   * While reading is paused (Kafka not acknowledging), counts the lines of one chunk of the bytes
+   * between the read position and the size last seen, so that if a truncation takes them away
+   * before they are read the loss is counted in lines, not only bytes. Returns whether it counted.
+   * Never on the shipping path: reading the same bytes twice is only worth it while they wait.
+   */
+  async countAhead(buf: Buffer): Promise<boolean> {
+    const fh = this.handle;
+    if (!fh || this.fileId === undefined) return false;
+    let c = this.currentCensus();
+    if (!c) {
+      const endsLine = this.splitter.pendingBytes === 0;
+      c = { origin: this.readPos, generation: this.generation, to: this.readPos, newlines: 0, endsLine };
+      this.census = c;
+    }
+    if (c.to >= this.size) return false;
+    const length = Math.min(buf.length, this.limits.readChunkBytes, this.size - c.to);
+    const { bytesRead } = await fh.read(buf, 0, length, c.to);
+    // Read again or truncated meanwhile: this count belongs to no one now.
+    if (this.census !== c || this.currentCensus() !== c || bytesRead === 0) return false;
+    const chunk = buf.subarray(0, bytesRead);
+    let n = 0;
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
+    c.newlines += n;
+    c.to += bytesRead;
+    c.endsLine = chunk[bytesRead - 1] === 10;
+    return true;
+  }
+
+  /** Bytes past the read position whose lines are not counted (UnreadContent.uncountedBytes). */
+  get uncountedBytes(): number {
+    return Math.max(0, this.size - Math.max(this.readPos, this.currentCensus()?.to ?? 0));
+  }
+
+  /**
+   * What a truncation now takes away unread: from the first byte not handed out (a partial line or
+   * a multi-line record in progress is re-read, not kept) to the end of what was read or counted.
+   * `seenSize` is the size the last check saw (may be past the counted end).
+   */
+  unread(seenSize: number): UnreadContent {
+    const from = this.emittedPos;
+    const c = this.currentCensus();
+    const countedEnd = Math.max(this.readPos, c?.to ?? 0);
+    const endsLine = c && c.to > this.readPos ? c.endsLine : this.splitter.pendingBytes === 0;
+    const newlines = this.assembler.pendingLines + (c?.newlines ?? 0);
+    const lines = countedEnd > from ? newlines + (endsLine ? 0 : 1) : 0;
+    return { from, countedEnd, lines, uncountedBytes: Math.max(0, seenSize - countedEnd) };
   }
 
   /** Nothing buffered: no partial line and no multi-line record waiting. */

@@ -6,16 +6,12 @@ import type { ShipMetrics } from "./metrics.js";
 import type { PositionBook } from "./position-book.js";
 import type { PositionEntry } from "./positions.js";
 import { findRotatedCopy } from "./rotated-copy.js";
-import { type ReadLimits, TrackedFile } from "./tracked-file.js";
+import { type ReadLimits, TrackedFile, type UnreadContent } from "./tracked-file.js";
 
 /** Content of a tracked file that a truncation or rewrite took away, and where reading it stopped. */
-interface LostContent {
+interface LostContent extends UnreadContent {
   fileId: string;
   fingerprint: Fingerprint;
-  /** First byte not handed out in a record. */
-  from: number;
-  /** The size the file was last known to have (at least `from`). */
-  sizeBefore: number;
   /** Records of the copy starting before this offset carry `replayed: true`. */
   replayUntil: number;
 }
@@ -24,7 +20,10 @@ interface LostContent {
 export interface TruncationContext {
   readonly config: ShipConfig;
   readonly log: Logger;
-  readonly metrics: Pick<ShipMetrics, "truncations" | "truncationUnreadBytes">;
+  readonly metrics: Pick<
+    ShipMetrics,
+    "truncations" | "truncationUnreadBytes" | "truncationUnreadLines" | "truncationUncountedBytes"
+  >;
   /** The shipper's tracked files by `dev:ino`; a recovered rotated copy is added here. */
   readonly files: Map<string, TrackedFile>;
   readonly book: PositionBook;
@@ -55,8 +54,7 @@ export class TruncationHandler {
         ? {
             fileId: f.fileId,
             fingerprint: f.fingerprint,
-            from: f.emittedPos,
-            sizeBefore: Math.max(sizeBefore, f.readPos),
+            ...f.unread(sizeBefore),
             replayUntil: f.replayUntil,
           }
         : undefined;
@@ -107,6 +105,16 @@ export class TruncationHandler {
         };
         this.ctx.book.track(lost.fileId, moved);
         this.ctx.metrics.truncations.inc({ rotated_copy: "found" });
+        // Written after the copy was made and before the truncation (the copytruncate race): the
+        // shipper had seen these bytes but the copy lacks them; their lines are not known.
+        const beyondCopy = lost.countedEnd + lost.uncountedBytes - copy.size;
+        if (beyondCopy > 0) {
+          this.ctx.metrics.truncationUncountedBytes.inc(beyondCopy);
+          this.ctx.log.warn(
+            { file: f.path, copy: copy.path, copySize: copy.size, lostBytes: beyondCopy },
+            `file truncated after its rotated copy was made: ${beyondCopy} bytes written in between are lost (lines not known)`,
+          );
+        }
         this.ctx.log.info(
           { file: f.path, reason: why, copy: copy.path, from: lost.from, copySize: copy.size },
           "file truncated or rewritten; reading what it held past the last read from its rotated copy, then the file from the start",
@@ -116,12 +124,26 @@ export class TruncationHandler {
       await c.close();
     }
     this.ctx.book.drop(lost.fileId);
-    const unread = Math.max(0, lost.sizeBefore - lost.from);
+    const bytes = Math.max(0, lost.countedEnd - lost.from);
     this.ctx.metrics.truncations.inc({ rotated_copy: "missing" });
-    this.ctx.metrics.truncationUnreadBytes.inc(unread);
+    this.ctx.metrics.truncationUnreadBytes.inc(bytes);
+    this.ctx.metrics.truncationUnreadLines.inc(lost.lines);
+    this.ctx.metrics.truncationUncountedBytes.inc(lost.uncountedBytes);
+    const uncounted =
+      lost.uncountedBytes > 0
+        ? ` and ${lost.uncountedBytes} more bytes whose lines were not counted yet`
+        : "";
     this.ctx.log.warn(
-      { file: f.path, reason: why, position: lost.from, unreadBytes: unread, sameHead },
-      `file truncated or rewritten and no rotated copy found beside it${sameHead ? " (its new content starts like the old one, so a copy cannot be told apart)" : ""}: ${unread} bytes known unread are lost (and any written after the last check); reading it again from the start`,
+      {
+        file: f.path,
+        reason: why,
+        position: lost.from,
+        lostBytes: bytes,
+        lostLines: lost.lines,
+        uncountedBytes: lost.uncountedBytes,
+        sameHead,
+      },
+      `file truncated or rewritten and no rotated copy found beside it${sameHead ? " (its new content starts like the old one, so a copy cannot be told apart)" : ""}: ${lost.lines} lines (${bytes} bytes) not read yet are lost${uncounted} (and any written after the last size check); reading it again from the start`,
     );
   }
 
@@ -184,7 +206,10 @@ export class TruncationHandler {
         fileId: id,
         fingerprint: { hash: e.fpHash, length: e.fpLength, settled: true },
         from: e.offset,
-        sizeBefore: e.offset,
+        // Whatever was written past the saved position happened while the shipper was down.
+        countedEnd: e.offset,
+        lines: 0,
+        uncountedBytes: 0,
         replayUntil: this.ctx.book.fromDisk.delete(id) ? Number.POSITIVE_INFINITY : 0,
       },
       "truncated, rewritten or inode reused since its position was saved",

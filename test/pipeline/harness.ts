@@ -59,6 +59,34 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 export { indexArgs, shipArgs } from "../helpers/cli-args.js";
 
+/** One metric's value from a Prometheus text scrape (unlabelled series), or undefined. */
+export function metric(text: string, name: string): number | undefined {
+  const m = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Scrapes `url` until `ready(text)` holds; returns the last scrape. */
+export async function scrapeUntil(
+  url: string,
+  ready: (text: string) => boolean,
+  timeoutMs: number,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = "";
+  for (;;) {
+    try {
+      const res = await fetch(url);
+      text = await res.text();
+      if (res.ok && ready(text)) return text;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${url} not ready after ${timeoutMs} ms; last scrape:\n${text}`);
+    await sleep(300);
+  }
+}
+
 interface PositionsDoc {
   files: Record<string, { dev: number; ino: number; offset: number }>;
 }
@@ -110,6 +138,34 @@ export async function esDocuments(url: string, pattern: string): Promise<Array<R
   });
   const body = (await res.json()) as { hits?: { hits: Array<{ _source: Record<string, unknown> }> } };
   return body.hits?.hits.map((h) => h._source) ?? [];
+}
+
+/** `_source` of every document of the indices matching `pattern`, any number (scrolled). */
+export async function esAllDocuments(url: string, pattern: string): Promise<Array<Record<string, unknown>>> {
+  type Page = { _scroll_id?: string; hits?: { hits: Array<{ _source: Record<string, unknown> }> } };
+  await fetch(`${url}/${pattern}/_refresh`, { method: "POST" });
+  const post = async (path: string, body: unknown): Promise<Page> => {
+    const res = await fetch(`${url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`Elasticsearch ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Page;
+  };
+  const out: Array<Record<string, unknown>> = [];
+  let page = await post(`/${pattern}/_search?scroll=1m`, { size: 10000, sort: ["_doc"] });
+  while (page.hits && page.hits.hits.length > 0) {
+    for (const h of page.hits.hits) out.push(h._source);
+    page = await post("/_search/scroll", { scroll: "1m", scroll_id: page._scroll_id });
+  }
+  if (page._scroll_id)
+    await fetch(`${url}/_search/scroll`, {
+      method: "DELETE",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ scroll_id: page._scroll_id }),
+    });
+  return out;
 }
 
 /** Kafka and Elasticsearch for one `describe` block (see pipelineServices). */

@@ -13,38 +13,19 @@ import { startIndexer } from "../../logwatcher/indexer/indexer.js";
 import { elasticsearchPrereq } from "../helpers/elasticsearch.js";
 import { freePort, kafkaPrereq } from "../helpers/kafka.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { CliProcess, esDocuments, indexArgs, pipelineServices, shipArgs, sleep } from "./harness.js";
+import {
+  CliProcess,
+  esDocuments,
+  indexArgs,
+  metric,
+  pipelineServices,
+  scrapeUntil,
+  shipArgs,
+  sleep,
+} from "./harness.js";
 
 const kafkaOk = kafkaPrereq();
 const esOk = elasticsearchPrereq();
-
-/** One metric's value from a Prometheus text scrape (unlabelled series), or undefined. */
-function metric(text: string, name: string): number | undefined {
-  const m = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
-  return m ? Number(m[1]) : undefined;
-}
-
-/** Scrapes `url` until `ready(text)` holds; returns the last scrape. */
-async function scrapeUntil(
-  url: string,
-  ready: (text: string) => boolean,
-  timeoutMs: number,
-): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let text = "";
-  for (;;) {
-    try {
-      const res = await fetch(url);
-      text = await res.text();
-      if (res.ok && ready(text)) return text;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${url} not ready after ${timeoutMs} ms; last scrape:\n${text}`);
-    await sleep(300);
-  }
-}
 
 describe("boxscope index: replayed lines across midnight, and --metrics-listen (real Kafka + Elasticsearch)", {
   timeout: 300_000,
