@@ -3,7 +3,7 @@
  * (collectors). Readers produce these; renderers and collectors consume them. All byte values are
  * bytes, all times are the unit in the field name. `null` means "no limit"; `undefined` means the
  * kernel did not give the value (file missing or unreadable), and consumers then fall back to the
- * host's value for that field (PROC-SEMANTICS.md: a view never fails because one input is missing).
+ * host's value for that field (docs/views.md, Semantics: a view never fails because one input is missing).
  *
  * Extend additively; changing a field's meaning breaks three parts at once.
  */

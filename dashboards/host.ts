@@ -13,7 +13,7 @@ import {
 } from "./common.js";
 
 /**
- * Host overview: the thresholds that took real hosts down (MISSION.md), one row each, with the
+ * Host overview: the thresholds that took real hosts down (docs/alerts.md, "Why these signals"), one row each, with the
  * alert thresholds drawn as lines so a viewer sees how close the host is to paging someone.
  */
 export function hostDashboard(): dashboard.Dashboard {

@@ -60,7 +60,7 @@ interface Entry {
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * Per-container load average (PROC-SEMANTICS.md, loadavg): every 5 s count each container's R and
+ * Per-container load average (docs/views.md, Semantics): every 5 s count each container's R and
  * D threads and apply the kernel's fixed-point decay (stepLoads). LXCFS scans every container in
  * one blocking loop and freezes past ~250 containers (its issues 407, 504); this scan runs in
  * slices and yields between them, so a pass over 1,000 containers never holds the event loop (and

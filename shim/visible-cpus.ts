@@ -2,7 +2,7 @@ import type { CpuData } from "../cgroup/types.js";
 
 /**
  * The CPUs a container sees, as host CPU numbers in the order they are renumbered (index i is the
- * container's CPU i). PROC-SEMANTICS.md: the effective cpuset (intersected with the host's online
+ * container's CPU i): the effective cpuset (intersected with the host's online
  * CPUs), then — when `cfsQuota` is on, the default, unlike LXCFS without `--enable-cfs` — only the
  * first ceil(quota) of them, because a container limited to 1.5 CPUs can never use more than 2
  * CPUs' worth of time at once and tools sizing thread pools by the processor count should see 2.

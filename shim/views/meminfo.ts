@@ -2,7 +2,7 @@ import type { HostMeminfo, MemoryData } from "../../cgroup/types.js";
 import { containerSwapKb } from "./swap.js";
 
 /**
- * How much of the page cache to count as used (PROC-SEMANTICS.md, "cache counted as used"): memcg
+ * How much of the page cache to count as used (docs/views.md, Semantics): memcg
  * neither reclaims slab nor caps dirty cache, so a container's free memory looks larger than it is.
  * The moved amount leaves Cached and MemAvailable, so both of procps' formulas for "used"
  * (total − free − buffers − cache, and total − available) count it as used.
