@@ -122,7 +122,10 @@ function rejectUnknownEnv(section: string, keys: string[], env: NodeJS.ProcessEn
   }
 }
 
-/** The candidate fewest single-character edits away from `name`. */
+/**
+ * The candidate fewest single-character edits away from `name`. Written here: a dozen lines for
+ * one error message do not justify a dependency.
+ */
 function closest(name: string, candidates: string[]): string {
   let best = candidates[0] ?? "";
   let bestDistance = Number.POSITIVE_INFINITY;

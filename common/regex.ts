@@ -39,8 +39,13 @@ export class LinearRegexSet {
   private readonly set: InstanceType<typeof RE2Type.Set> | undefined;
 
   constructor(sources: readonly string[], what: string) {
-    for (const [i, s] of sources.entries()) compileLinearRegex(s, `${what}.${i}`);
-    this.set = sources.length > 0 ? new (re2().Set)(sources) : undefined;
+    try {
+      this.set = sources.length > 0 ? new (re2().Set)(sources) : undefined;
+    } catch (e) {
+      // Name the pattern at fault; the set's own error does not say which one it is.
+      for (const [i, s] of sources.entries()) compileLinearRegex(s, `${what}.${i}`);
+      throw e;
+    }
   }
 
   matching(line: string | Buffer): number[] {
