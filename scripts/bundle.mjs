@@ -6,8 +6,8 @@
 // Code splitting keeps each command's `await import()` lazy: a command loads the chunks of its own
 // work, not the other commands'. dist/bundle/meta.json (esbuild's metafile) says which modules each
 // chunk holds (test/cli/lazy-load.test.ts reads it).
-// Not bundled: node-rdkafka (a native addon that finds its binary relative to itself) and what is
-// loaded by a computed path at run time (our own addons, yaml through createRequire).
+// Not bundled: what is loaded by a computed path at run time (our own addons, yaml through
+// createRequire).
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,7 +50,6 @@ const result = await build({
   format: "esm",
   platform: "node",
   target: "node20",
-  external: ["node-rdkafka"],
   // CommonJS packages in an ES module bundle call require() for Node's built-ins.
   banner: {
     js: "import { createRequire as __boxscopeRequire } from 'node:module'; const require = __boxscopeRequire(import.meta.url);",

@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # Log pipeline (issue 6): Kafka and Elasticsearch from Maven Central (cached), kcat and rsyslog's
 # omkafka for the benchmarks' anchors, the unprivileged user Elasticsearch runs as.
-# The pipeline's librdkafka (node-rdkafka's copy) is compiled from source at npm ci (~2.5 min, 2 cores).
+# The pipeline's librdkafka (third_party/librdkafka) is compiled at npm ci, once per release (~2 min, 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=lib.sh
 source .ci/setup.d/lib.sh
-# build-essential, python3, libssl-dev, zlib1g-dev: node-rdkafka builds its bundled librdkafka at npm ci
+# build-essential, python3, libssl-dev, zlib1g-dev: logwatcher/native/build.mjs builds librdkafka at npm ci
 # (and the indexer's _bulk body writer hashes with libcrypto).
-# lz4: the reference tool the LZ4 codec's tests check frames against.
 apt_install openjdk-17-jre-headless maven unzip util-linux kcat rsyslog rsyslog-kafka \
-  build-essential python3 libssl-dev zlib1g-dev lz4
+  build-essential python3 libssl-dev zlib1g-dev
 bash scripts/kafka.sh fetch >/dev/null
 bash scripts/elasticsearch.sh fetch >/dev/null
 bash scripts/elasticsearch.sh user

@@ -75,15 +75,11 @@ interface IndexerRun {
  * polling `_count`: a `_refresh` every 250 ms while it runs (and not while the raw load runs)
  * would cost Elasticsearch segments and merges on boxscope's side only.
  */
-async function timeIndexer(
-  ctx: BenchContext,
-  admin: Admin,
-  client: "rdkafka" | "kafkajs",
-): Promise<IndexerRun> {
+async function timeIndexer(ctx: BenchContext, admin: Admin): Promise<IndexerRun> {
   const es = elasticsearchOf(ctx);
   const LINES = ctx.lines;
-  const group = `bench-index-${client}`;
-  const prefix = `bench-box-${client}`;
+  const group = "bench-index";
+  const prefix = "bench-box";
   // The broker creates __consumer_offsets (50 partitions) on the first group request and answers
   // "coordinator loading" meanwhile; on a running cluster it exists long before an indexer starts,
   // so it is created here, untimed (the first indexer start on a fresh broker pays it once).
@@ -94,11 +90,13 @@ async function timeIndexer(
     [
       ...cpuProfileArgs(),
       join(repoRoot, "bin/boxscope.js"),
-      ...indexArgs(
-        { brokers: ctx.brokers, topic: SHIPPED_TOPIC, group, elasticsearch: es.url, indexPrefix: prefix },
-        "--kafka-client",
-        client,
-      ),
+      ...indexArgs({
+        brokers: ctx.brokers,
+        topic: SHIPPED_TOPIC,
+        group,
+        elasticsearch: es.url,
+        indexPrefix: prefix,
+      }),
     ],
     { env: { ...process.env, BOXSCOPE_LOG_LEVEL: "warn" }, stdio: ["ignore", "ignore", "inherit"] },
   );
@@ -126,8 +124,7 @@ async function timeIndexer(
     await killAndWait(idx, "SIGTERM");
   }
   const indexed = await esCount(es.url, `${prefix}-*`);
-  if (indexed !== LINES)
-    throw new Error(`boxscope index (${client}): ${indexed} documents, expected ${LINES}`);
+  if (indexed !== LINES) throw new Error(`boxscope index: ${indexed} documents, expected ${LINES}`);
   // Deleted like the raw loads' indices: otherwise its merges run during the next load.
   await fetch(`${es.url}/${prefix}-*`, { method: "DELETE" });
   // After the first commit: the records committed since, over the time since (start-up, group
@@ -180,7 +177,7 @@ export async function benchIndexing(ctx: BenchContext): Promise<void> {
   const es = elasticsearchOf(ctx);
   const LINES = ctx.lines;
   // Without the shipping part in this run, fill the topic first (untimed).
-  if ((await topicRecords(brokers, SHIPPED_TOPIC)) < LINES) await shipFiles(ctx, "rdkafka", SHIPPED_TOPIC);
+  if ((await topicRecords(brokers, SHIPPED_TOPIC)) < LINES) await shipFiles(ctx, SHIPPED_TOPIC);
   // 4. Indexing: boxscope index from the shipped topic vs a raw concurrent _bulk of the same docs.
   // The same documents for the raw loads: each record's JSON with the same _index/_id.
   const values = spawnSync(
@@ -195,8 +192,7 @@ export async function benchIndexing(ctx: BenchContext): Promise<void> {
     .filter((l) => l !== "");
   // A fresh Elasticsearch JVM indexes its first few hundred thousand documents slower (JIT, heap
   // sizing), which would fall on whichever load runs first: one raw load warms it up, untimed;
-  // then raw, boxscope, raw again (the ratio is against their mean; both are printed), then
-  // boxscope over kafkajs for reference.
+  // then raw, boxscope, raw again (the ratio is against their mean; both are printed).
   await rawLoad(es.url, values, "bench-warm");
   await fetch(`${es.url}/bench-warm-*`, { method: "DELETE" });
   const rawBeforeMs = await rawLoad(es.url, values, "bench-raw1");
@@ -206,13 +202,10 @@ export async function benchIndexing(ctx: BenchContext): Promise<void> {
   await admin.connect();
   let box: IndexerRun;
   let rawAfterMs: number;
-  let boxKafkajs: IndexerRun;
   try {
-    box = await timeIndexer(ctx, admin, "rdkafka");
+    box = await timeIndexer(ctx, admin);
     rawAfterMs = await rawLoad(es.url, values, "bench-raw2");
     await fetch(`${es.url}/bench-raw2-*`, { method: "DELETE" });
-    // For reference, after the timed pair: the same indexer on kafkajs, its first consumer.
-    boxKafkajs = await timeIndexer(ctx, admin, "kafkajs");
   } finally {
     await admin.disconnect();
   }
@@ -234,9 +227,6 @@ export async function benchIndexing(ctx: BenchContext): Promise<void> {
   );
   console.log(
     `boxscope index CPU (user+sys) ${Math.round(indexCpuMs)} ms = ${(indexCpuMs / indexMs).toFixed(2)} of a core over its run (the raw load's client: ~0)`,
-  );
-  console.log(
-    `(for reference, run after the raw loads: boxscope index over kafkajs ${boxKafkajs.indexMs} ms from start, ${Math.round(boxKafkajs.steadyMs)} ms after its 1st commit, CPU ${Math.round(boxKafkajs.indexCpuMs)} ms)`,
   );
   console.log(
     `ratio boxscope/raw = ${(startRate / rawRate).toFixed(2)} from start, ${(steadyRate / rawRate).toFixed(2)} after the first commit (target ≥ 0.8); load ${loadavg()

@@ -50,15 +50,7 @@ async function main(): Promise<void> {
     });
   }
   const brokers = kafka.brokers;
-  await createTopics(brokers, [
-    "b-kcat",
-    "b-kcat-lz4",
-    "b-ship",
-    "b-ship-kafkajs",
-    "b-rsyslog",
-    "s-ship",
-    "s-rsyslog",
-  ]);
+  await createTopics(brokers, ["b-kcat", "b-kcat-lz4", "b-ship", "b-rsyslog", "s-ship", "s-rsyslog"]);
   try {
     const logs = join(root, "logs");
     const { files, bytes } = generate(logs, CONTAINERS, LINES);

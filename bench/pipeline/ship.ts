@@ -1,4 +1,4 @@
-/** Shipping files → Kafka: `kcat -P`, `boxscope ship` (rdkafka, kafkajs) and rsyslog on the same files. */
+/** Shipping files → Kafka: `kcat -P`, `boxscope ship` and rsyslog on the same files. */
 import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { silentLogger } from "../../common/logger.js";
@@ -22,11 +22,7 @@ export const SHIPPED_TOPIC = "b-ship";
 const ROUNDS = Number(process.env.BENCH_SHIP_ROUNDS ?? 3);
 
 /** Runs `boxscope ship` over a spool of links to the bench files until `topic` holds every line. */
-export async function shipFiles(
-  ctx: BenchContext,
-  client: "rdkafka" | "kafkajs",
-  topic: string,
-): Promise<number> {
+export async function shipFiles(ctx: BenchContext, topic: string): Promise<number> {
   const { root, logs, files, brokers, lines } = ctx;
   const spool = join(root, `spool-${topic}`);
   mkdirSync(spool);
@@ -44,8 +40,6 @@ export async function shipFiles(
     brokers,
     "--topic",
     topic,
-    "--kafka-client",
-    client,
     "--positions",
     join(root, `ship-pos-${topic}.json`),
   ]);
@@ -96,7 +90,7 @@ async function warmBroker(ctx: BenchContext): Promise<Warmup> {
     passes.push([
       await kcatFiles(ctx, topics[0]),
       await kcatFiles(ctx, topics[1], "lz4"),
-      await shipFiles(ctx, "rdkafka", topics[2]),
+      await shipFiles(ctx, topics[2]),
     ]);
   }
   await createTopics(ctx.brokers, ["b-warm-producer"]);
@@ -119,7 +113,6 @@ interface Round {
   kcatLz4Ms: number;
   rsyslogMs: number;
   shipMs: number;
-  shipKafkajsMs: number;
 }
 
 export async function benchShipping(ctx: BenchContext): Promise<void> {
@@ -129,23 +122,14 @@ export async function benchShipping(ctx: BenchContext): Promise<void> {
   for (let r = 0; r < ROUNDS; r++) {
     // Round 1 uses the topics run.ts created (the indexing part reads b-ship); later rounds new ones.
     const t = (base: string) => (r === 0 ? base : `${base}-r${r + 1}`);
-    if (r > 0)
-      await createTopics(ctx.brokers, [
-        t("b-kcat"),
-        t("b-kcat-lz4"),
-        t("b-ship"),
-        t("b-ship-kafkajs"),
-        t("b-rsyslog"),
-      ]);
+    if (r > 0) await createTopics(ctx.brokers, [t("b-kcat"), t("b-kcat-lz4"), t("b-ship"), t("b-rsyslog")]);
     const kcatMs = await kcatFiles(ctx, t("b-kcat"));
     // For reference: kcat with the codec boxscope ship uses by default (the target is against kcat -P).
     const kcatLz4Ms = await kcatFiles(ctx, t("b-kcat-lz4"), "lz4");
-    // boxscope ship from a spool of links to the same files, with each producer client
-    // (rdkafka is the default; kafkajs shown beside it for the record of why).
-    const shipMs = await shipFiles(ctx, "rdkafka", t(SHIPPED_TOPIC));
-    const shipKafkajsMs = await shipFiles(ctx, "kafkajs", t("b-ship-kafkajs"));
+    // boxscope ship from a spool of links to the same files.
+    const shipMs = await shipFiles(ctx, t(SHIPPED_TOPIC));
     const rsyslogMs = await rsyslogFiles(ctx, t("b-rsyslog"), `rsyslog-r${r + 1}`);
-    rounds.push({ kcatMs, kcatLz4Ms, rsyslogMs, shipMs, shipKafkajsMs });
+    rounds.push({ kcatMs, kcatLz4Ms, rsyslogMs, shipMs });
   }
 
   console.log(
@@ -164,7 +148,6 @@ export async function benchShipping(ctx: BenchContext): Promise<void> {
     row("  (kcat -P -z lz4)", r.kcatLz4Ms);
     row("rsyslog imfile→omkafka", r.rsyslogMs);
     row("boxscope ship", r.shipMs);
-    row("  (ship over kafkajs)", r.shipKafkajsMs);
     console.log(
       `ratio boxscope/kcat = ${(r.kcatMs / r.shipMs).toFixed(2)} (target ≥ 0.5); boxscope/rsyslog = ${(r.rsyslogMs / r.shipMs).toFixed(2)} (target ≥ 1)`,
     );

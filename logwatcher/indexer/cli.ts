@@ -13,7 +13,6 @@ export function registerIndexCommand(program: Command): void {
     .option("--elasticsearch <url>", "Elasticsearch URL")
     .option("--topic <name>", "Kafka topic")
     .option("--group <id>", "Kafka consumer group")
-    .option("--kafka-client <name>", "Kafka client: rdkafka (librdkafka, default) | kafkajs")
     .option("--dead-letter-topic <name>", "topic for records that can never be indexed")
     .option("--index-prefix <prefix>", "daily indices are PREFIX-YYYY.MM.DD")
     .option("--index-replicas <n>", "replicas of each daily index", int)

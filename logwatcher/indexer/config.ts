@@ -1,16 +1,11 @@
 import { z } from "zod";
-import { brokerList, kafkaClientName } from "../shipper/config.js";
+import { brokerList } from "../shipper/config.js";
 
 /** The `index:` section of boxscope.yaml; defaults are the embedded defaults. */
 export const indexConfigSchema = z.strictObject({
   brokers: brokerList.default(["127.0.0.1:9092"]),
   topic: z.string().min(1).default("container-logs"),
   group: z.string().min(1).default("boxscope-index"),
-  /**
-   * Kafka client: `rdkafka` (librdkafka through boxscope's own binding, default: it decodes record
-   * batches in its own threads, see docs/pipeline.md) or `kafkajs` (pure JavaScript).
-   */
-  kafkaClient: kafkaClientName,
   /** Records that can never be indexed go here with the reason; default `<topic>-dead-letter`. */
   deadLetterTopic: z.string().min(1).optional(),
   elasticsearch: z.url({ message: "expected an http(s) URL" }).default("http://127.0.0.1:9200"),

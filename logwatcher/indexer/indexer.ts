@@ -155,15 +155,14 @@ class Indexer {
     return true;
   }
 
-  /** The configured client, loaded on use (each is a module tree of its own). */
+  /** The librdkafka client, loaded on use. */
   private async loadKafkaClient(): Promise<KafkaClient> {
-    const opts = { brokers: this.config.brokers, clientId: "boxscope-index", logger: this.log };
-    if (this.config.kafkaClient === "kafkajs") {
-      const { createKafkajsClient } = await import("../kafka/kafkajs.js");
-      return createKafkajsClient(opts);
-    }
     const { createRdkafkaClient } = await import("../kafka/rdkafka.js");
-    return createRdkafkaClient(opts);
+    return createRdkafkaClient({
+      brokers: this.config.brokers,
+      clientId: "boxscope-index",
+      logger: this.log,
+    });
   }
 
   /** Connects the consumer and the dead-letter producer and makes sure both topics exist, together. */
@@ -276,7 +275,7 @@ class Indexer {
         }),
       ]);
       clearTimeout(timer);
-      // kafkajs sends a heartbeat only when the interval has passed; otherwise this is free.
+      // A no-op for librdkafka, which heartbeats from its own thread; kept for any client that does not.
       await control.heartbeat();
     }
   }

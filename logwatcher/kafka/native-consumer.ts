@@ -50,8 +50,8 @@ function binding(): ConsumerBinding {
 }
 
 /**
- * One librdkafka group consumer taken a batch at a time (see consumer.c for why this is not
- * kafkajs or node-rdkafka). Offsets are committed only through `commit`.
+ * One librdkafka group consumer taken a batch at a time (see consumer.c for why a batch per
+ * call). Offsets are committed only through `commit`.
  */
 export class NativeConsumer {
   private readonly handle: unknown;

@@ -20,8 +20,18 @@ export interface ProducerBinding {
     timeoutMs: number,
     done: (error: string | null, topicExists: boolean) => void,
   ): void;
+  createTopic(
+    producer: unknown,
+    topic: string,
+    partitions: number,
+    timeoutMs: number,
+    done: (error: string | null, code: number) => void,
+  ): void;
   close(producer: unknown, flushTimeoutMs: number): void;
 }
+
+/** librdkafka's RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS. */
+const TOPIC_ALREADY_EXISTS = 36;
 
 export interface NativeProducerEvents {
   /** A librdkafka log line (syslog `level`: 7 debug … 3 error). */
@@ -44,7 +54,7 @@ interface Pending {
  * One librdkafka producer driven a batch at a time: `produce` hands a whole EncodedBatch to
  * librdkafka in one call and resolves when the brokers acknowledged every message of it, or
  * rejects with the first delivery error once every message was reported (see producer.c for why
- * this is not node-rdkafka's Producer).
+ * a batch per call).
  */
 export class NativeProducer {
   private readonly handle: unknown;
@@ -71,6 +81,20 @@ export class NativeProducer {
       loadBinding().metadata(this.handle, topic ?? null, timeoutMs, (error, exists) =>
         error ? reject(new Error(error)) : resolve(exists),
       );
+    });
+  }
+
+  /**
+   * Creates `topic` with `partitions` partitions and the cluster's default replication factor;
+   * resolves true when this call created it, false when it existed already.
+   */
+  createTopic(topic: string, partitions: number, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      loadBinding().createTopic(this.handle, topic, partitions, timeoutMs, (error, code) => {
+        if (!error) resolve(true);
+        else if (code === TOPIC_ALREADY_EXISTS) resolve(false);
+        else reject(new Error(error));
+      });
     });
   }
 

@@ -27,21 +27,24 @@ export interface RdkafkaOptions {
   messageTimeoutMs?: number;
   /** Record batch compression (default none). */
   compression?: Compression;
+  /** The producer's `enable.idempotence` (default true; see createRdkafkaClient). */
+  idempotence?: boolean;
 }
 
 /**
- * KafkaClient over librdkafka, through boxscope's own bindings (native-producer.ts,
- * native-consumer.ts): librdkafka batches, compresses, decodes and retries in its own threads.
+ * KafkaClient over librdkafka (third_party/librdkafka), through boxscope's own binding
+ * (native-producer.ts, native-consumer.ts): librdkafka batches, compresses, decodes and retries in
+ * its own threads; JavaScript hands over and hears back a whole batch at a time.
  *
- * The producer lifts the shipper past kafkajs's ~70k msg/s ceiling (docs/pipeline.md): a whole
- * batch per call, delivery reports counted in C. Settings:
- * - acks=all, and one request in flight per broker connection: a retried request is never
- *   overtaken by a later one, so a container's lines keep their order in their partition. Not
- *   `enable.idempotence`: in librdkafka 2.12 it makes each broker thread spin in poll() while
- *   requests are in flight (50× the poll calls, ~2× the producer's CPU, measured in
- *   docs/benchmarks.md), and what it adds (no duplicate when a request is retried after its answer
- *   was lost) the pipeline already absorbs: it is at-least-once into Kafka, and the Elasticsearch
- *   document id makes a duplicate one document;
+ * The producer is made for a replicated cluster (docs/pipeline.md, "Kafka cluster"):
+ * - acks=all: a batch counts as sent only once every in-sync replica has it, so losing the leader
+ *   right after an acknowledgement loses nothing (with the topic's min.insync.replicas ≥ 2, the
+ *   cluster refuses writes it could not keep);
+ * - idempotence (default on): librdkafka numbers each partition's batches, so a request retried
+ *   after a leader change or a lost answer is written once and in order, with up to 5 requests in
+ *   flight per connection. Off, one request is in flight at a time (a retry is never overtaken,
+ *   so a container's lines keep their order) and a retried request may be written twice (the
+ *   Elasticsearch document id makes that one document);
  * - each `send` resolves only when the brokers acknowledged every one of its messages, so
  *   positions still advance only after acknowledgement;
  * - the local queue is capped (messages and KiB) as a backstop; the shipper's in-flight batch bound
@@ -54,9 +57,9 @@ export function createRdkafkaClient(opts: RdkafkaOptions): KafkaClient {
     "metadata.broker.list": opts.brokers.join(","),
     "socket.connection.setup.timeout.ms": opts.connectionTimeoutMs ?? 3000,
     // Once the first metadata answer names the brokers, librdkafka drops the bootstrap connection
-    // and holds the next connection back for half this backoff (default 100 ms): 54 ms of every
-    // start measured before the first send, 14 ms with 10. The backoff still doubles per failed
-    // attempt up to reconnect.backoff.max.ms (10 s), so a down broker is not hammered.
+    // and holds the next connection back for half this backoff (default 100 ms), a visible part of
+    // a short start. The backoff still doubles per failed attempt up to reconnect.backoff.max.ms
+    // (10 s), so a down broker is not hammered.
     "reconnect.backoff.ms": 10,
     // Asking for a topic's metadata must never create it with the broker's defaults: the shipper
     // creates its topic with its own partition count (ensureTopic).
@@ -78,30 +81,46 @@ function rdkafkaProducer(
   connectedProducers: Set<NativeProducer>,
 ): LogProducer {
   const connectTimeout = opts.connectionTimeoutMs ?? 3000;
-  const producer = new NativeProducer(
-    {
-      ...common,
-      acks: -1,
-      "max.in.flight.requests.per.connection": 1,
-      "message.timeout.ms": opts.messageTimeoutMs ?? 30000,
-      "linger.ms": 5,
-      "batch.num.messages": 10000,
-      "queue.buffering.max.messages": 1000000,
-      "queue.buffering.max.kbytes": 1024 * 1024,
-      "compression.codec": opts.compression ?? "none",
-      // librdkafka's own log lines (each failed reconnect) go to debug: callers log one line per outage.
-      log_level: 6,
-    },
-    {
+  const idempotence = opts.idempotence ?? true;
+  const config = {
+    ...common,
+    acks: -1,
+    "enable.idempotence": idempotence,
+    "max.in.flight.requests.per.connection": idempotence ? 5 : 1,
+    "message.timeout.ms": opts.messageTimeoutMs ?? 30000,
+    "linger.ms": 5,
+    "batch.num.messages": 10000,
+    "queue.buffering.max.messages": 1000000,
+    "queue.buffering.max.kbytes": 1024 * 1024,
+    "compression.codec": opts.compression ?? "none",
+    // librdkafka's own log lines (each failed reconnect) go to debug: callers log one line per outage.
+    log_level: 6,
+  };
+  let connected = false;
+  const create = (): NativeProducer => {
+    const created: NativeProducer = new NativeProducer(config, {
       log: (severity, fac, message) => log.debug({ fac, severity }, message),
-      // Fatal errors belong to idempotent and transactional producers, which this is not; every
-      // other error is transient (librdkafka retries) and shows up as a failed batch if it lasts.
-      error: (code, fatal, reason) => log.debug({ err: reason, code, fatal }, "librdkafka error event"),
-    },
-  );
+      error(code, fatal, reason) {
+        // Every error but a fatal one is transient (librdkafka retries) and shows up as a failed
+        // batch if it lasts. A fatal one (an idempotent producer whose sequence the cluster can no
+        // longer vouch for) ends this librdkafka producer: a new one takes over, and the batches
+        // the old one still held are rejected, so their owner sends them again.
+        if (!fatal) return log.debug({ err: reason, code }, "librdkafka error event");
+        if (producer !== created) return;
+        log.error({ err: reason, code }, "Kafka producer failed for good; starting a new one");
+        producer = create();
+        if (connected) connectedProducers.add(producer);
+        connectedProducers.delete(created);
+        void created.close(0);
+      },
+    });
+    return created;
+  };
+  let producer = create();
   return {
     async connect() {
       await producer.metadata(connectTimeout);
+      connected = true;
       connectedProducers.add(producer);
     },
     async send(topic: string, messages: OutMessage[]): Promise<void> {
@@ -113,6 +132,7 @@ function rdkafkaProducer(
       await producer.produce(topic, batch);
     },
     async disconnect(flushTimeoutMs = 10000) {
+      connected = false;
       connectedProducers.delete(producer);
       // Flushes what is queued (up to 10 s by default), then closes; its threads run from creation
       // on, so this is needed whether or not `connect` ever succeeded.
@@ -133,8 +153,7 @@ const CONSUME_MAX_MESSAGES = 15000;
  * committed or stored automatically: only `commit`/`commitOffset`, after Elasticsearch accepted
  * the records. `max.poll.interval.ms` is librdkafka's maximum (a day): while Elasticsearch is down
  * the batch handler waits (retrying) without consuming, and with the default 5 minutes librdkafka
- * would leave the group and hand the partitions to nobody; as with kafkajs, liveness is the
- * process's (a crash leaves the group through the session timeout).
+ * would leave the group and hand the partitions to nobody; liveness is the process's (a crash leaves the group through the session timeout).
  */
 function rdkafkaConsumer(
   common: Record<string, string | number | boolean>,
@@ -197,7 +216,7 @@ function rdkafkaConsumer(
     connect: () => consumer.metadata(opts.connectionTimeoutMs ?? 3000),
     async run(topic, handler) {
       consumer.subscribe(topic);
-      // Returns once consuming started, like kafkajs's run; `disconnect` ends the loop.
+      // Returns once consuming started; `disconnect` ends the loop.
       loop = (async () => {
         while (!stopping) {
           const consumed = await consumer.consume(CONSUME_MAX_MESSAGES, 500);
@@ -234,26 +253,16 @@ function rdkafkaAdmin(
   const timeoutMs = opts.connectionTimeoutMs ?? 10000;
   return {
     async ensureTopic(topic, partitions) {
-      // Usually the topic exists: one metadata request says so (over a connected producer's
-      // connection when there is one), without loading node-rdkafka's admin client (~150 ms
-      // before the first send otherwise).
+      // Usually the topic exists: one metadata request says so, over a connected producer's
+      // connection when there is one.
       const [connected] = connectedProducers;
       const probe = connected ?? new NativeProducer(common, { log: () => undefined, error: () => undefined });
       try {
         if (await probe.metadata(timeoutMs, topic)) return false;
+        return await probe.createTopic(topic, partitions, timeoutMs);
       } finally {
         if (!connected) void probe.close(0);
       }
-      const { default: rdkafka } = await import("node-rdkafka");
-      const admin = rdkafka.AdminClient.create(common as import("node-rdkafka").GlobalConfig);
-      return new Promise<boolean>((resolve, reject) => {
-        admin.createTopic({ topic, num_partitions: partitions, replication_factor: -1 }, timeoutMs, (err) => {
-          admin.disconnect();
-          if (!err) return resolve(true);
-          if (err.code === rdkafka.CODES.ERRORS.ERR_TOPIC_ALREADY_EXISTS) return resolve(false);
-          reject(new Error(err.message));
-        });
-      });
     },
   };
 }

@@ -1,7 +1,6 @@
 /**
- * The one small surface the shipper and indexer use from a Kafka client. kafkajs implements all of it
- * (kafkajs.ts); librdkafka (rdkafka.ts) implements the producer and admin, which is all the shipper
- * uses, so the client is chosen by config without touching the shipper or the indexer.
+ * The one small surface the shipper and indexer use from a Kafka client (rdkafka.ts implements it
+ * over librdkafka). Tests hand the shipper and the indexer fakes of it.
  */
 export interface OutMessage {
   /** Partitioning key: the container id, so one container's lines stay ordered. */

@@ -17,7 +17,7 @@ export function loadNativeBinding<T>(name: string): T {
     return binding;
   } catch (e) {
     throw new BoxscopeError(
-      `log pipeline native module not built (${path}): run npm run build:native (it needs node-rdkafka's librdkafka)`,
+      `log pipeline native module not built (${path}): run npm run build:native`,
       { path },
       { cause: e },
     );

@@ -7,7 +7,6 @@ interface ShipFlags {
   logRoot?: string;
   brokers?: string;
   topic?: string;
-  kafkaClient?: string;
   compression?: string;
   positions?: string;
   positionsRecover?: string;
@@ -26,7 +25,6 @@ export function registerShipCommand(program: Command): void {
     .option("--log-root <dir>", "host log directory (<logRoot>/<container>/**)")
     .option("--brokers <list>", "Kafka bootstrap brokers, HOST:PORT[,HOST:PORT...]")
     .option("--topic <name>", "Kafka topic")
-    .option("--kafka-client <name>", "Kafka producer: rdkafka (librdkafka, default) | kafkajs")
     .option("--compression <codec>", "record batch compression: lz4 (default) | gzip | none")
     .option("--positions <file>", "positions file (JSON, written atomically; FILE.bak = previous generation)")
     .option("--positions-recover <mode>", "when the positions file is corrupt: bak | end | start")

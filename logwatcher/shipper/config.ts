@@ -2,9 +2,6 @@ import { hostname } from "node:os";
 import { z } from "zod";
 import { compileLinearRegex } from "../../common/regex.js";
 
-/** The Kafka client of `boxscope ship` and `boxscope index` (kafka/rdkafka.ts, kafka/kafkajs.ts). */
-export const kafkaClientName = z.enum(["rdkafka", "kafkajs"]).default("rdkafka");
-
 /** "a:9092,b:9092" from a flag or env, or a YAML list from the file. */
 export const brokerList = z.preprocess(
   (v) =>
@@ -39,16 +36,17 @@ export const shipConfigSchema = z.strictObject({
   brokers: brokerList.default(["127.0.0.1:9092"]),
   topic: z.string().min(1).default("container-logs"),
   /**
-   * Kafka producer: `rdkafka` (librdkafka through the shipper's own binding, default: far less CPU
-   * per line, see docs/pipeline.md) or `kafkajs` (pure JavaScript).
-   */
-  kafkaClient: kafkaClientName,
-  /**
    * Record batch compression. lz4 (default) cuts what the broker receives and stores many times
    * over for these JSON records (12.6:1 on the bench's) at little CPU (docs/pipeline.md); every
-   * Kafka client reads it, kafkajs through the codec boxscope registers (kafka/lz4-codec.ts).
+   * Kafka client reads it.
    */
   compression: z.enum(["none", "lz4", "gzip"]).default("lz4"),
+  /**
+   * The producer's `enable.idempotence`: a batch retried after a leader change is written once and
+   * in order. Off only for a cluster that refuses idempotent producers (an ACL without
+   * IDEMPOTENT_WRITE on a broker older than Kafka 2.8).
+   */
+  idempotence: z.boolean().default(true),
   /** Create the topic at start when missing (needs the broker's permission). */
   createTopic: z.boolean().default(true),
   topicPartitions: z.number().int().positive().default(3),
@@ -86,12 +84,11 @@ export const shipConfigSchema = z.strictObject({
   multilineFirstLine: regexSource.optional(),
   multilineMaxLines: z.number().int().positive().default(500),
   /**
-   * Records per Kafka batch. Default by client: 10 000 with rdkafka (its acknowledgements come in
-   * waves, one per drained queue, so larger batches keep it busier; `batchMaxBytes` binds first,
-   * at ~3 300 records of 230 bytes, so memory stays bounded as before), 1 000 with kafkajs (its
-   * sweet spot).
+   * Records per Kafka batch. librdkafka's acknowledgements come in waves, one per drained queue, so
+   * larger batches keep it busier; `batchMaxBytes` binds first for lines of ordinary length, so
+   * memory stays bounded.
    */
-  batchMaxRecords: z.number().int().positive().optional(),
+  batchMaxRecords: z.number().int().positive().default(10000),
   batchMaxBytes: z
     .number()
     .int()

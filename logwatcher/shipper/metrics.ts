@@ -4,6 +4,7 @@ export interface ShipMetrics {
   lines: Counter;
   bytes: Counter;
   retries: Counter;
+  connectFailures: Counter<"stage">;
   truncations: Counter<"rotated_copy">;
   truncationUnreadBytes: Counter;
   truncationUnreadLines: Counter;
@@ -40,6 +41,12 @@ export function createShipMetrics(
     retries: new Counter({
       name: "boxscope_ship_retries_total",
       help: "Batches re-sent after a Kafka error",
+      registers,
+    }),
+    connectFailures: new Counter({
+      name: "boxscope_ship_kafka_connect_failures_total",
+      help: "Failed attempts to start shipping (each is retried): stage=brokers when no broker answered, topic when the cluster refused to create the topic",
+      labelNames: ["stage"],
       registers,
     }),
     truncations: new Counter({

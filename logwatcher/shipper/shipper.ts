@@ -22,7 +22,7 @@ import { TruncationHandler } from "./truncation.js";
 export interface ShipperDeps {
   logger: Logger;
   registry: Registry;
-  /** Defaults to `config.kafkaClient` (rdkafka or kafkajs) on `config.brokers`. */
+  /** Defaults to librdkafka (kafka/rdkafka.ts) on `config.brokers`; tests hand in fakes. */
   kafka?: ShipKafka;
 }
 
@@ -44,8 +44,7 @@ const COUNT_UNREAD_AFTER_MS = 1000;
  */
 export async function startShipper(config: ShipConfig, deps: ShipperDeps): Promise<RunningService> {
   // A producer binding that was never built is a start-up error, not a Kafka outage to retry.
-  if (!deps.kafka && config.kafkaClient === "rdkafka")
-    (await import("../kafka/native-producer.js")).loadBinding();
+  if (!deps.kafka) (await import("../kafka/native-producer.js")).loadBinding();
   const shipper = new Shipper(config, deps);
   shipper.loadPositions();
   const running = shipper.run();
@@ -93,7 +92,7 @@ class Shipper {
     this.batches = new BatchBuilder({
       host: config.host,
       batchMaxBytes: config.batchMaxBytes,
-      batchMaxRecords: config.batchMaxRecords ?? (config.kafkaClient === "rdkafka" ? 10000 : 1000),
+      batchMaxRecords: config.batchMaxRecords,
     });
     this.metrics = createShipMetrics(deps.registry, {
       lagBytes: () => {
@@ -252,41 +251,42 @@ class Shipper {
   private async connect(): Promise<boolean> {
     if (!this.kafka) {
       // Loaded after reading started: the client is the slowest module to load.
-      const clientOpts = {
+      const { createRdkafkaClient } = await import("../kafka/rdkafka.js");
+      this.kafka = createRdkafkaClient({
         brokers: this.config.brokers,
         clientId: `boxscope-ship-${this.config.host}`,
         logger: this.log,
         compression: this.config.compression,
-      };
-      if (this.config.kafkaClient === "rdkafka") {
-        const { createRdkafkaClient } = await import("../kafka/rdkafka.js");
-        this.kafka = createRdkafkaClient(clientOpts);
-      } else {
-        const { createKafkajsClient } = await import("../kafka/kafkajs.js");
-        this.kafka = createKafkajsClient(clientOpts);
-      }
-      this.log.info({ client: this.config.kafkaClient }, "Kafka producer client");
+        idempotence: this.config.idempotence,
+      });
     }
     // A stop during the client's import has already passed its producer check: a producer made
     // now would never be closed, and its threads would keep the process alive.
     if (this.stopping) return false;
     this.producer = this.kafka.producer();
+    const { brokers, topic } = this.config;
     for (let attempt = 0; !this.stopping; attempt++) {
+      let stage: "brokers" | "topic" = "brokers";
       try {
         await this.producer?.connect();
+        stage = "topic";
         if (this.config.createTopic) {
-          const created = await this.kafka
-            .admin()
-            .ensureTopic(this.config.topic, this.config.topicPartitions);
-          if (created) this.log.info({ topic: this.config.topic }, "topic created");
+          const created = await this.kafka.admin().ensureTopic(topic, this.config.topicPartitions);
+          if (created) this.log.info({ topic }, "topic created");
         }
-        this.log.info({ brokers: this.config.brokers, topic: this.config.topic }, "connected to Kafka");
+        this.log.info({ brokers, topic }, "connected to Kafka");
         return true;
       } catch (e) {
         const wait = backoffMs(attempt, 10000, 1000);
+        this.metrics.connectFailures.inc({ stage });
+        // Positions advance only on acknowledgement, so an outage or a refused topic loses nothing.
+        const what =
+          stage === "brokers"
+            ? `cannot reach Kafka brokers ${brokers.join(",")}`
+            : `Kafka brokers ${brokers.join(",")} refused to create topic ${topic}`;
         this.log.error(
-          { brokers: this.config.brokers, err: errorText(e), retryInMs: wait },
-          `cannot reach Kafka brokers ${this.config.brokers.join(",")}: ${errorText(e)}; retrying`,
+          { brokers, topic, err: errorText(e), retryInMs: wait },
+          `${what}: ${errorText(e)}; retrying`,
         );
         // stop() woke the sleeper once, before this attempt failed: no wait after a stop.
         if (!this.stopping) await this.sleeper.sleep(wait);

@@ -1,12 +1,12 @@
 /*
  * The indexer's Kafka consumer: librdkafka's group consumer bound with Node-API, made for batches.
  *
- * Why not kafkajs (the indexer's first consumer) or node-rdkafka's KafkaConsumer: kafkajs
- * decompresses and decodes record batches on the JavaScript thread and makes an object per record
- * (~1/4 of the indexer's CPU decoding and ~1/4 garbage collection in the profiles of
- * docs/benchmarks.md), CPU a 2-core machine takes from Elasticsearch;
- * node-rdkafka decodes in librdkafka's threads but still builds a JavaScript object, two Buffers
- * and a string per message on the JavaScript thread. Here librdkafka fetches, decompresses and
+ * Why not a JavaScript client or a general-purpose binding's consumer: a JavaScript client (kafkajs,
+ * the indexer's first consumer) decompresses and decodes record batches on the JavaScript thread
+ * and makes an object per record (~1/4 of the indexer's CPU decoding and ~1/4 garbage collection in
+ * the profiles of docs/benchmarks.md), CPU a 2-core machine takes from Elasticsearch; a binding
+ * such as node-rdkafka decodes in librdkafka's threads but still builds a JavaScript object, two
+ * Buffers and a string per message on the JavaScript thread. Here librdkafka fetches, decompresses and
  * prefetches in its own threads, a consume call copies its messages into one buffer on a worker
  * thread, and JavaScript gets the whole batch as one Buffer and one Float64Array.
  *
