@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { nodeHeadersDir } from "../../scripts/node-headers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 let lib;
@@ -24,7 +25,16 @@ if (!lib || !existsSync(lib)) {
   );
   process.exit(1);
 }
-const res = spawnSync("node-gyp", ["rebuild", "-C", here], { stdio: "inherit", shell: false });
+// Against the headers of the Node running this build (node-gyp takes npm_config_nodedir over --nodedir).
+let nodedir;
+try {
+  nodedir = nodeHeadersDir();
+} catch (err) {
+  console.error(`boxscope native build: ${err.message}`);
+  process.exit(1);
+}
+const env = nodedir === undefined ? process.env : { ...process.env, npm_config_nodedir: nodedir };
+const res = spawnSync("node-gyp", ["rebuild", "-C", here], { stdio: "inherit", shell: false, env });
 if (res.error) {
   console.error(`boxscope native build: cannot run node-gyp (${res.error.message})`);
   process.exit(1);

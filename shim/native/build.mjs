@@ -5,6 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { nodeHeadersDir } from "../../scripts/node-headers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const probe = spawnSync("pkg-config", ["--exists", "fuse3"]);
@@ -17,7 +18,16 @@ if (probe.error || probe.status !== 0) {
   console.error(`boxscope native build skipped: ${why}; \`boxscope shim mount\` will not work`);
   process.exit(0);
 }
-const res = spawnSync("node-gyp", ["rebuild", "-C", here], { stdio: "inherit", shell: false });
+// Against the headers of the Node running this build (node-gyp takes npm_config_nodedir over --nodedir).
+let nodedir;
+try {
+  nodedir = nodeHeadersDir();
+} catch (err) {
+  console.error(`boxscope native build: ${err.message}`);
+  process.exit(1);
+}
+const env = nodedir === undefined ? process.env : { ...process.env, npm_config_nodedir: nodedir };
+const res = spawnSync("node-gyp", ["rebuild", "-C", here], { stdio: "inherit", shell: false, env });
 if (res.error) {
   console.error(`boxscope native build: cannot run node-gyp (${res.error.message})`);
   process.exit(1);
