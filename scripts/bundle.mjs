@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Bundles the compiled CLI (dist/cli/main.js, from tsc) into dist/bundle/, which bin/boxscope.js
-// runs. Why: Node 20 pays per ES module it loads (no compile cache before Node 22), and `boxscope
-// ship` loaded ~150 of them (95 are zod's) before its first read: most of a 0.3 s start-up that
-// the shipping benchmark counts against kcat (docs/benchmarks.md, "`boxscope` runs from a bundle").
+// runs. Why: Node pays per ES module it loads (resolving, reading, linking each file), and `boxscope
+// ship` loads ~150 of them (95 are zod's) before its first read: most of a start-up that the
+// shipping benchmark counts against kcat. Node 24's compile cache (`module.enableCompileCache()`)
+// saves only the compiling, so unbundled it still starts far later (docs/benchmarks.md, "Start-up
+// on Node 24").
 // Code splitting keeps each command's `await import()` lazy: a command loads the chunks of its own
 // work, not the other commands'. dist/bundle/meta.json (esbuild's metafile) says which modules each
 // chunk holds (test/cli/lazy-load.test.ts reads it).
@@ -49,7 +51,7 @@ const result = await build({
   splitting: true,
   format: "esm",
   platform: "node",
-  target: "node20",
+  target: "node24",
   // CommonJS packages in an ES module bundle call require() for Node's built-ins.
   banner: {
     js: "import { createRequire as __boxscopeRequire } from 'node:module'; const require = __boxscopeRequire(import.meta.url);",

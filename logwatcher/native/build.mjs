@@ -21,6 +21,7 @@ import {
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { nodeGypRebuild } from "../../scripts/node-headers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const vendored = join(here, "..", "..", "third_party", "librdkafka");
@@ -91,6 +92,4 @@ function buildLibrdkafka() {
 }
 
 buildLibrdkafka();
-const res = spawnSync("node-gyp", ["rebuild", "-C", here], { stdio: "inherit", shell: false });
-if (res.error) fail("node-gyp", `cannot run node-gyp: ${res.error.message}`);
-process.exit(res.status ?? 1);
+nodeGypRebuild(here);

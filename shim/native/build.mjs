@@ -5,6 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { nodeGypRebuild } from "../../scripts/node-headers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const probe = spawnSync("pkg-config", ["--exists", "fuse3"]);
@@ -17,9 +18,4 @@ if (probe.error || probe.status !== 0) {
   console.error(`boxscope native build skipped: ${why}; \`boxscope shim mount\` will not work`);
   process.exit(0);
 }
-const res = spawnSync("node-gyp", ["rebuild", "-C", here], { stdio: "inherit", shell: false });
-if (res.error) {
-  console.error(`boxscope native build: cannot run node-gyp (${res.error.message})`);
-  process.exit(1);
-}
-process.exit(res.status ?? 1);
+nodeGypRebuild(here);
