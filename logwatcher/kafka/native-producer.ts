@@ -28,6 +28,7 @@ export interface ProducerBinding {
     done: (error: string | null, code: number) => void,
   ): void;
   close(producer: unknown, flushTimeoutMs: number): void;
+  raiseFatalError(producer: unknown, reason: string): void;
 }
 
 /** librdkafka's RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS. */
@@ -110,6 +111,11 @@ export class NativeProducer {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
     return settled;
+  }
+
+  /** Makes librdkafka fail this producer for good (its test hook; for tests of the recovery). */
+  raiseFatalError(reason: string): void {
+    loadBinding().raiseFatalError(this.handle, reason);
   }
 
   /**

@@ -50,7 +50,7 @@ export interface RdkafkaOptions {
  * - the local queue is capped (messages and KiB) as a backstop; the shipper's in-flight batch bound
  *   (16 batches by default) stays the real limit, far below it.
  */
-export function createRdkafkaClient(opts: RdkafkaOptions): KafkaClient {
+export function createRdkafkaClient(opts: RdkafkaOptions): RdkafkaClient {
   const log = opts.logger.child({ component: "rdkafka" });
   const common = {
     "client.id": opts.clientId,
@@ -74,12 +74,20 @@ export function createRdkafkaClient(opts: RdkafkaOptions): KafkaClient {
   };
 }
 
+/** KafkaClient whose producers are RdkafkaProducers. */
+export type RdkafkaClient = Omit<KafkaClient, "producer"> & { producer(): RdkafkaProducer };
+
+/** A LogProducer over librdkafka; `raiseFatalError` is librdkafka's test hook, for tests only. */
+export interface RdkafkaProducer extends LogProducer {
+  raiseFatalError(reason: string): void;
+}
+
 function rdkafkaProducer(
   common: Record<string, string | number | boolean>,
   opts: RdkafkaOptions,
   log: Logger,
   connectedProducers: Set<NativeProducer>,
-): LogProducer {
+): RdkafkaProducer {
   const connectTimeout = opts.connectionTimeoutMs ?? 3000;
   const idempotence = opts.idempotence ?? true;
   const config = {
@@ -130,6 +138,9 @@ function rdkafkaProducer(
       // librdkafka copies each value and key before produce returns; a failed batch is retried
       // whole by the caller (what was delivered of it comes twice; the document id absorbs that).
       await producer.produce(topic, batch);
+    },
+    raiseFatalError(reason: string) {
+      producer.raiseFatalError(reason);
     },
     async disconnect(flushTimeoutMs = 10000) {
       connected = false;

@@ -232,6 +232,38 @@ describe("librdkafka producer and consumer (real Kafka)", { timeout: 240_000 }, 
     assert.equal(await first.commitOffset(topic, before.partition, before.offset, before.generation), false);
   });
 
+  test("a fatal producer error (an idempotent sequence lost) is survived: a new producer takes the next sends", async (t) => {
+    if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !kafka) return;
+    const client = createRdkafkaClient({
+      brokers: [kafka.brokers],
+      clientId: "test-fatal",
+      logger: silentLogger(),
+    });
+    const producer = client.producer();
+    await producer.connect();
+    t.after(() => producer.disconnect());
+    const topic = `rd-fatal-${Date.now()}`;
+    await client.admin().ensureTopic(topic, 3);
+    await producer.sendEncoded(topic, batchOf("before", 1000));
+    producer.raiseFatalError("lost sequence");
+    // The shipper's contract: a rejected batch is sent again. Sends made before the fatal error
+    // reached JavaScript are refused by the failed producer; a later one must go through.
+    let refused = 0;
+    for (;;) {
+      try {
+        await producer.sendEncoded(topic, batchOf("after", 1000));
+        break;
+      } catch (e) {
+        refused++;
+        assert.match(String(e), /fatal|closed/i);
+        assert.ok(refused < 50, "the producer was never replaced");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    // Refused sends stored nothing: every value once.
+    assert.equal(await topicCount(kafka.brokers, topic), 2000);
+  });
+
   test("a send made while the broker is down stays unacknowledged until the broker holds it", async (t) => {
     if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !kafka) return;
     const { client, producer } = await connectedProducer(kafka.brokers, "test-down");

@@ -17,6 +17,8 @@
  *   createTopic(producer, topic, partitions, timeoutMs, done(error | null, code)): code is
  *           librdkafka's error code (0 created; RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS when it was)
  *   close(producer, flushTimeoutMs)
+ *   raiseFatalError(producer, reason)  librdkafka's own test hook: the producer fails as an
+ *           idempotent producer does when the cluster can no longer vouch for its sequence
  *   onEvent(kind, a, b, text, facility):
  *     kind 0, batch done:  a = batchId, b = messages failed, text = first error (null if none)
  *     kind 1, log line:    a = syslog level, text = message, facility
@@ -564,6 +566,20 @@ static napi_value close_producer(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* raiseFatalError(producer, reason): for tests of what a fatal error does to the shipper. */
+static napi_value raise_fatal_error(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  producer_t *p = producer_of(env, argv[0]);
+  if (!p) return NULL;
+  char reason[256];
+  size_t len = 0;
+  CHECK(env, napi_get_value_string_utf8(env, argv[1], reason, sizeof(reason), &len));
+  rd_kafka_test_fatal_error(p->rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason);
+  return NULL;
+}
+
 napi_value producer_exports(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"create", NULL, create, NULL, NULL, NULL, napi_default, NULL},
@@ -571,6 +587,7 @@ napi_value producer_exports(napi_env env, napi_value exports) {
       {"metadata", NULL, metadata, NULL, NULL, NULL, napi_default, NULL},
       {"createTopic", NULL, create_topic, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, close_producer, NULL, NULL, NULL, napi_default, NULL},
+      {"raiseFatalError", NULL, raise_fatal_error, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;
