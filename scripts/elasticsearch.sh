@@ -3,6 +3,8 @@
 #   scripts/elasticsearch.sh fetch              → prints ES_HOME (downloads + unzips once into the cache)
 #   scripts/elasticsearch.sh user               → creates the unprivileged system user boxscope-es (root only)
 #   scripts/elasticsearch.sh start DIR PORT     → starts a node with data/logs under DIR (as boxscope-es when root)
+#       BOXSCOPE_ES_USERS="name:password:role ..." turns security on (HTTP without TLS, file realm
+#       users; role superuser or boxscope_read_only, which may read every index and nothing else)
 #   scripts/elasticsearch.sh stop DIR           → SIGTERM, wait, SIGKILL after 60 s
 # Elasticsearch refuses to run as root, so under root it runs as boxscope-es.
 set -euo pipefail
@@ -46,6 +48,8 @@ start() {
   fetch >/dev/null
   mkdir -p "$dir/data" "$dir/logs" "$dir/config" "$dir/tmp"
   cp -r "$ES_HOME/config/." "$dir/config/"
+  local security=false
+  [ -z "${BOXSCOPE_ES_USERS:-}" ] || security=true
   cat >"$dir/config/elasticsearch.yml" <<YML
 cluster.name: boxscope-test
 node.name: node-1
@@ -55,7 +59,9 @@ network.host: 127.0.0.1
 http.port: $port
 transport.port: 0
 discovery.type: single-node
-xpack.security.enabled: false
+xpack.security.enabled: $security
+xpack.security.http.ssl.enabled: false
+xpack.security.transport.ssl.enabled: false
 action.destructive_requires_name: false
 cluster.routing.allocation.disk.threshold_enabled: false
 YML
@@ -63,6 +69,21 @@ YML
 -Xms512m
 -Xmx512m
 JVM
+  if [ -n "${BOXSCOPE_ES_USERS:-}" ]; then
+    cat >>"$dir/config/roles.yml" <<YML
+boxscope_read_only:
+  cluster: [monitor]
+  indices:
+    - names: ["*"]
+      privileges: [read, view_index_metadata]
+YML
+    local spec name password role
+    for spec in $BOXSCOPE_ES_USERS; do
+      IFS=: read -r name password role <<<"$spec"
+      env "ES_PATH_CONF=$dir/config" "ES_JAVA_HOME=${ES_JAVA_HOME:-$(java_home)}" \
+        "$ES_HOME/bin/elasticsearch-users" useradd "$name" -p "$password" -r "$role" >/dev/null
+    done
+  fi
   local run=(env "ES_PATH_CONF=$dir/config" "ES_TMPDIR=$dir/tmp" "ES_JAVA_HOME=${ES_JAVA_HOME:-$(java_home)}" "$ES_HOME/bin/elasticsearch")
   if [ "$(id -u)" -eq 0 ]; then
     ensure_user

@@ -1,6 +1,35 @@
 import type { estypes } from "@elastic/elasticsearch";
-import { Serializer, Transport, UndiciConnection, WeightedConnectionPool } from "@elastic/transport";
+import { errors, Serializer, Transport, UndiciConnection, WeightedConnectionPool } from "@elastic/transport";
 import type { MgetDoc } from "./replay.js";
+
+/** Basic authentication or an API key (the base64 `encoded` form). */
+export type ElasticsearchAuth = { username: string; password: string } | { apiKey: string };
+
+/** `url` without the password it may carry, for logs. */
+export function redactedUrl(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = "***";
+  return u.toString().replace(/\/$/, "");
+}
+
+/**
+ * What an Elasticsearch refusal of the indexer's credentials means, or undefined for any other
+ * error: 401 is a wrong or missing credential, 403 a user or key without a needed privilege.
+ */
+export function authFailure(e: unknown): { status: 401 | 403; hint: string } | undefined {
+  const status = e instanceof errors.ResponseError ? e.statusCode : undefined;
+  if (status === 401)
+    return {
+      status,
+      hint: "wrong or missing credentials (index.elasticsearchUsername and elasticsearchPassword, or elasticsearchApiKey)",
+    };
+  if (status === 403)
+    return {
+      status,
+      hint: "the user or API key lacks a privilege the indexer needs (manage_index_templates on the cluster; create_index, write and read on the index prefix's indices)",
+    };
+  return undefined;
+}
 
 /** What a `_bulk` answer holds after `filter_path=errors,items.*.status,items.*.error`. */
 export type BulkAnswer = Pick<estypes.BulkResponse, "errors" | "items">;
@@ -16,8 +45,9 @@ export class Elasticsearch {
   private readonly pool: WeightedConnectionPool;
   private readonly transport: Transport;
 
-  constructor(url: string, requestTimeoutMs: number) {
-    this.pool = new WeightedConnectionPool({ Connection: UndiciConnection });
+  constructor(url: string, requestTimeoutMs: number, auth?: ElasticsearchAuth) {
+    // Without `auth`, credentials in the URL (http://user:password@host) are used as basic auth.
+    this.pool = new WeightedConnectionPool({ Connection: UndiciConnection, ...(auth ? { auth } : {}) });
     this.pool.addConnection({ url: new URL(url), timeout: requestTimeoutMs });
     this.transport = new Transport({
       connectionPool: this.pool,

@@ -14,7 +14,13 @@ import { bulkBody, classifyItem } from "./bulk.js";
 import { type ChunkTicket, PartitionCommits, Slots } from "./commit-order.js";
 import type { IndexConfig } from "./config.js";
 import { dailyIndex, prepareDocument } from "./documents.js";
-import { type BulkAnswer, Elasticsearch } from "./elasticsearch.js";
+import {
+  authFailure,
+  type BulkAnswer,
+  Elasticsearch,
+  type ElasticsearchAuth,
+  redactedUrl,
+} from "./elasticsearch.js";
 import { createIndexMetrics, type IndexMetrics } from "./metrics.js";
 import { nativeBulkBody } from "./native-bulk.js";
 import { alreadyIndexed, replayedInChunk, replayProbe } from "./replay.js";
@@ -100,6 +106,8 @@ class Indexer {
   private dlq: LogProducer | undefined;
   /** Resolves true once the index template is in place; false if stopped before. */
   private esReady: Promise<boolean> = Promise.resolve(false);
+  /** The Elasticsearch URL as logs show it (no password). */
+  private readonly esUrl: string;
   private stopping = false;
   private giveUp: (e: Error) => void = () => undefined;
   readonly fatal: Promise<void> = new Promise<void>((_, reject) => {
@@ -114,7 +122,8 @@ class Indexer {
     this.fatal.catch(() => undefined);
     this.log = deps.logger.child({ service: "index" });
     this.injectedKafka = deps.kafka;
-    this.es = new Elasticsearch(config.elasticsearch, 60000);
+    this.es = new Elasticsearch(config.elasticsearch, 60000, elasticsearchAuth(config));
+    this.esUrl = redactedUrl(config.elasticsearch);
     this.metrics = createIndexMetrics(deps.registry);
     this.deadLetterTopic = config.deadLetterTopic ?? `${config.topic}-dead-letter`;
     this.slots = new Slots(config.bulkConcurrency);
@@ -141,12 +150,12 @@ class Indexer {
    * Resolves false if the indexer stopped before the template was in place.
    */
   private async prepareElasticsearch(): Promise<boolean> {
-    await this.untilDone("Elasticsearch", this.config.elasticsearch, async () => {
+    await this.untilDone("Elasticsearch", this.esUrl, async () => {
       const t = indexTemplate(this.config);
       await this.es.putIndexTemplate(t.name, t.body);
     });
     if (this.stopping) return false;
-    this.log.info({ elasticsearch: this.config.elasticsearch }, "index template in place");
+    this.log.info({ elasticsearch: this.esUrl }, "index template in place");
     // Not awaited, best effort: a `_bulk` sent meanwhile waits for it inside Elasticsearch (or
     // creates the index itself), and it may exist already (400, ignored).
     void this.es
@@ -213,6 +222,13 @@ class Indexer {
   }
 
   /** Runs `step` until it succeeds, logging one clear line per failure (start-up connections). */
+  /** Counts a 401/403 from Elasticsearch and says what it means; undefined for other errors. */
+  private countAuthFailure(e: unknown): ReturnType<typeof authFailure> {
+    const refused = authFailure(e);
+    if (refused) this.metrics.authFailures.inc({ status: String(refused.status) });
+    return refused;
+  }
+
   private async untilDone(what: string, where: string, step: () => Promise<void>): Promise<void> {
     for (let attempt = 0; !this.stopping; attempt++) {
       try {
@@ -220,9 +236,12 @@ class Indexer {
         return;
       } catch (e) {
         const wait = backoffMs(attempt, this.config.maxBackoffMs, 1000);
+        const refused = this.countAuthFailure(e);
         this.log.error(
           { target: where, err: errorText(e), retryInMs: wait },
-          `cannot reach ${what} at ${where}: ${errorText(e)}; retrying`,
+          refused
+            ? `${what} at ${where} refused the indexer (${refused.status}: ${refused.hint}): ${errorText(e)}; retrying`
+            : `cannot reach ${what} at ${where}: ${errorText(e)}; retrying`,
         );
         await this.sleeper.sleep(wait);
       }
@@ -361,7 +380,8 @@ class Indexer {
         failure = this.settleItems(res, pending, (p) => p.message, retry, dead);
       } catch (e) {
         retry.push(...pending);
-        failure = errorText(e);
+        const refused = this.countAuthFailure(e);
+        failure = refused ? `${refused.status}, ${refused.hint}: ${errorText(e)}` : errorText(e);
       }
       pending = retry;
       if (pending.length > 0) {
@@ -370,7 +390,7 @@ class Indexer {
         if (attempt === 0 || attempt % 10 === 0) {
           this.log.error(
             {
-              elasticsearch: this.config.elasticsearch,
+              elasticsearch: this.esUrl,
               err: failure,
               documents: pending.length,
               attempt,
@@ -519,4 +539,11 @@ function reasonClass(reason: string): string {
   if (m?.[1]) return m[1];
   if (reason.startsWith("missing")) return "missing_field";
   return "other";
+}
+
+function elasticsearchAuth(config: IndexConfig): ElasticsearchAuth | undefined {
+  if (config.elasticsearchApiKey) return { apiKey: config.elasticsearchApiKey };
+  if (config.elasticsearchUsername && config.elasticsearchPassword)
+    return { username: config.elasticsearchUsername, password: config.elasticsearchPassword };
+  return undefined;
 }

@@ -3,6 +3,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 export interface IndexMetrics {
   documents: Counter;
   retries: Counter;
+  authFailures: Counter<"status">;
   deadLetters: Counter<"reason">;
   replayedDuplicates: Counter;
   /** Latest lag per partition; the gauge reports their sum. */
@@ -32,6 +33,12 @@ export function createIndexMetrics(registry: Registry): IndexMetrics {
     retries: new Counter({
       name: "boxscope_index_retries_total",
       help: "Bulk requests or items retried after an Elasticsearch error",
+      registers,
+    }),
+    authFailures: new Counter({
+      name: "boxscope_index_elasticsearch_auth_failures_total",
+      help: "Elasticsearch requests refused for the indexer's credentials (status 401: wrong or missing; 403: a privilege missing); each is retried",
+      labelNames: ["status"],
       registers,
     }),
     deadLetters: new Counter({

@@ -19,6 +19,16 @@ export function elasticsearchPrereq(): { present: boolean; why: string } {
   };
 }
 
+/**
+ * A file-realm user of a node started with security on; `role` is `superuser` or
+ * `boxscope_read_only` (scripts/elasticsearch.sh defines it: read every index, nothing else).
+ */
+export interface ElasticsearchUser {
+  name: string;
+  password: string;
+  role: "superuser" | "boxscope_read_only";
+}
+
 export interface ElasticsearchNode {
   url: string;
   /** Stops the node but keeps its data dir and port; `start` brings it back. */
@@ -33,7 +43,19 @@ const script = join(repoRoot, "scripts/elasticsearch.sh");
  * One real single-node Elasticsearch on loopback (integ-test-zip from Maven Central, security off,
  * 512 MiB heap), as the unprivileged user boxscope-es when running as root.
  */
-export async function startElasticsearch(): Promise<ElasticsearchNode> {
+export async function startElasticsearch(
+  _major?: "8" | "9",
+  opts: { users?: ElasticsearchUser[] } = {},
+): Promise<ElasticsearchNode> {
+  const users = opts.users ?? [];
+  const env = users.length
+    ? { ...process.env, BOXSCOPE_ES_USERS: users.map((u) => `${u.name}:${u.password}:${u.role}`).join(" ") }
+    : process.env;
+  // With security on, readiness is asked as the first user (a superuser).
+  const [first] = users;
+  const headers: Record<string, string> = first
+    ? { authorization: `Basic ${Buffer.from(`${first.name}:${first.password}`).toString("base64")}` }
+    : {};
   await run("bash", [script, "fetch"], { maxBuffer: 1 << 24 });
   const dir = mkdtempSync(join(tmpdir(), "boxscope-test-es-"));
   chmodSync(dir, 0o755);
@@ -43,7 +65,7 @@ export async function startElasticsearch(): Promise<ElasticsearchNode> {
     const deadline = Date.now() + 120000;
     for (;;) {
       try {
-        const res = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=5s`);
+        const res = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=5s`, { headers });
         if (res.ok) return;
       } catch {
         // not listening yet
@@ -59,7 +81,7 @@ export async function startElasticsearch(): Promise<ElasticsearchNode> {
       await run("bash", [script, "stop", dir]);
     },
     async start() {
-      await run("bash", [script, "start", dir, String(port)]);
+      await run("bash", [script, "start", dir, String(port)], { env });
       await waitReady();
     },
     async stop() {
