@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { freePort, tail } from "./kafka.js";
 import { repoRoot } from "./paths.js";
 
-const run = promisify(execFile);
+const runFile = promisify(execFile);
 
 export function elasticsearchPrereq(): { present: boolean; why: string } {
   const java = spawnSync("java", ["-version"]).status === 0;
@@ -21,6 +21,8 @@ export function elasticsearchPrereq(): { present: boolean; why: string } {
 
 export interface ElasticsearchNode {
   url: string;
+  /** The release running, e.g. "8.19.4" (scripts/elasticsearch.sh picks it from the major). */
+  version: string;
   /** Stops the node but keeps its data dir and port; `start` brings it back. */
   pause(): Promise<void>;
   start(): Promise<void>;
@@ -31,16 +33,22 @@ const script = join(repoRoot, "scripts/elasticsearch.sh");
 
 /**
  * One real single-node Elasticsearch on loopback (integ-test-zip from Maven Central, security off,
- * 512 MiB heap), as the unprivileged user boxscope-es when running as root.
+ * 512 MiB heap), as the unprivileged user boxscope-es when running as root. `major` picks the
+ * release line ("8" or "9"); unset, BOXSCOPE_ES_VERSION decides (8 when that is unset too).
  */
-export async function startElasticsearch(): Promise<ElasticsearchNode> {
+export async function startElasticsearch(major?: "8" | "9"): Promise<ElasticsearchNode> {
+  const env = major ? { ...process.env, BOXSCOPE_ES_VERSION: major } : process.env;
+  const run = (cmd: string, args: string[], opts: { maxBuffer?: number } = {}) =>
+    runFile(cmd, args, { ...opts, env });
   await run("bash", [script, "fetch"], { maxBuffer: 1 << 24 });
+  const version = (await run("bash", [script, "version"])).stdout.trim();
   const dir = mkdtempSync(join(tmpdir(), "boxscope-test-es-"));
   chmodSync(dir, 0o755);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const waitReady = async () => {
-    const deadline = Date.now() + 120000;
+    // A deadline for a node that will not come up, generous: JVM start-up on a loaded machine is slow.
+    const deadline = Date.now() + 300_000;
     for (;;) {
       try {
         const res = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=5s`);
@@ -55,6 +63,7 @@ export async function startElasticsearch(): Promise<ElasticsearchNode> {
   };
   const node: ElasticsearchNode = {
     url,
+    version,
     async pause() {
       await run("bash", [script, "stop", dir]);
     },
