@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Elasticsearch (single node, loopback, security off) from the integ-test-zip on Maven Central.
+# Two majors: BOXSCOPE_ES_VERSION picks one (8 or 9 name the tested releases below; a full version
+# such as 8.19.4 works too; 8 when unset). Each version has its own ES_HOME, so nodes of both run
+# side by side (each in its own DIR, on its own port).
 #   scripts/elasticsearch.sh fetch              → prints ES_HOME (downloads + unzips once into the cache)
+#   scripts/elasticsearch.sh fetch-all          → fetch for every tested major (what CI prefetches)
+#   scripts/elasticsearch.sh version            → prints the version BOXSCOPE_ES_VERSION selects
 #   scripts/elasticsearch.sh user               → creates the unprivileged system user boxscope-es (root only)
 #   scripts/elasticsearch.sh start DIR PORT     → starts a node with data/logs under DIR (as boxscope-es when root)
 #       BOXSCOPE_ES_USERS="name:password:role ..." turns security on (HTTP without TLS, file realm
@@ -10,7 +15,16 @@
 set -euo pipefail
 # shellcheck source=lib/proc-tree.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/proc-tree.sh"
-ES_VERSION="${BOXSCOPE_ES_VERSION:-8.19.4}"
+# The newest release of each major whose integ-test-zip Maven Central serves here (the 9.x zip
+# is not published for every 9.x release).
+ES8_VERSION=8.19.4
+ES9_VERSION=9.5.4
+ES_VERSION="${BOXSCOPE_ES_VERSION:-8}"
+case "$ES_VERSION" in
+  8) ES_VERSION=$ES8_VERSION ;;
+  9) ES_VERSION=$ES9_VERSION ;;
+esac
+ES_MAJOR="${ES_VERSION%%.*}"
 CACHE="${BOXSCOPE_CACHE:-$HOME/.cache/boxscope}"
 ES_HOME="$CACHE/elasticsearch-$ES_VERSION"
 ES_USER=boxscope-es
@@ -69,6 +83,8 @@ YML
 -Xms512m
 -Xmx512m
 JVM
+  local jhome="${ES_JAVA_HOME:-}"
+  [ -n "$jhome" ] || jhome="$(java_home)"
   if [ -n "${BOXSCOPE_ES_USERS:-}" ]; then
     cat >>"$dir/config/roles.yml" <<YML
 boxscope_read_only:
@@ -80,11 +96,11 @@ YML
     local spec name password role
     for spec in $BOXSCOPE_ES_USERS; do
       IFS=: read -r name password role <<<"$spec"
-      env "ES_PATH_CONF=$dir/config" "ES_JAVA_HOME=${ES_JAVA_HOME:-$(java_home)}" \
+      env "ES_PATH_CONF=$dir/config" "ES_JAVA_HOME=$jhome" \
         "$ES_HOME/bin/elasticsearch-users" useradd "$name" -p "$password" -r "$role" >/dev/null
     done
   fi
-  local run=(env "ES_PATH_CONF=$dir/config" "ES_TMPDIR=$dir/tmp" "ES_JAVA_HOME=${ES_JAVA_HOME:-$(java_home)}" "$ES_HOME/bin/elasticsearch")
+  local run=(env "ES_PATH_CONF=$dir/config" "ES_TMPDIR=$dir/tmp" "ES_JAVA_HOME=$jhome" "$ES_HOME/bin/elasticsearch")
   if [ "$(id -u)" -eq 0 ]; then
     ensure_user
     chown -R "$ES_USER" "$dir"
@@ -98,8 +114,28 @@ YML
   echo "$!"
 }
 
+java_major() {
+  "$1" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1
+}
+
+# Elasticsearch 8 runs on Java 17, 9 needs 21 or newer: the machine's java when it is new enough,
+# else the newest JDK under /usr/lib/jvm that is.
 java_home() {
-  dirname "$(dirname "$(readlink -f "$(command -v java)")")"
+  local need=17 java best="" best_major=0 m
+  [ "$ES_MAJOR" -ge 9 ] && need=21
+  java="$(readlink -f "$(command -v java)")"
+  m="$(java_major "$java")"
+  if [ "${m:-0}" -ge "$need" ]; then dirname "$(dirname "$java")"; return; fi
+  for java in /usr/lib/jvm/*/bin/java; do
+    [ -x "$java" ] || continue
+    m="$(java_major "$java")"
+    if [ "${m:-0}" -ge "$need" ] && [ "$m" -gt "$best_major" ]; then best="$java"; best_major="$m"; fi
+  done
+  if [ -z "$best" ]; then
+    echo "Elasticsearch $ES_VERSION needs Java $need or newer: none found (java on PATH, /usr/lib/jvm/*)" >&2
+    return 1
+  fi
+  dirname "$(dirname "$best")"
 }
 
 stop() {
@@ -108,8 +144,14 @@ stop() {
 
 case "${1:-}" in
   fetch) fetch ;;
+  fetch-all)
+    BOXSCOPE_ES_VERSION=8 bash "$0" fetch
+    BOXSCOPE_ES_VERSION=9 bash "$0" fetch
+    ;;
+  version) echo "$ES_VERSION" ;;
+  java-home) java_home ;;
   user) ensure_user ;;
   start) shift; start "$@" ;;
   stop) shift; stop "$@" ;;
-  *) echo "usage: $0 fetch | user | start DIR PORT | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 fetch | fetch-all | version | java-home | user | start DIR PORT | stop DIR" >&2; exit 2 ;;
 esac

@@ -36,7 +36,7 @@ export interface RdkafkaOptions {
  * (native-producer.ts, native-consumer.ts): librdkafka batches, compresses, decodes and retries in
  * its own threads; JavaScript hands over and hears back a whole batch at a time.
  *
- * The producer is made for a replicated cluster (docs/pipeline.md, "Kafka cluster"):
+ * The producer is made for a replicated cluster (docs/pipeline.md, "On a Kafka cluster"):
  * - acks=all: a batch counts as sent only once every in-sync replica has it, so losing the leader
  *   right after an acknowledgement loses nothing (with the topic's min.insync.replicas ≥ 2, the
  *   cluster refuses writes it could not keep);

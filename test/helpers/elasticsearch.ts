@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { freePort, tail } from "./kafka.js";
 import { repoRoot } from "./paths.js";
 
-const run = promisify(execFile);
+const runFile = promisify(execFile);
 
 export function elasticsearchPrereq(): { present: boolean; why: string } {
   const java = spawnSync("java", ["-version"]).status === 0;
@@ -31,6 +31,8 @@ export interface ElasticsearchUser {
 
 export interface ElasticsearchNode {
   url: string;
+  /** The release running, e.g. "8.19.4" (scripts/elasticsearch.sh picks it from the major). */
+  version: string;
   /** Stops the node but keeps its data dir and port; `start` brings it back. */
   pause(): Promise<void>;
   start(): Promise<void>;
@@ -41,28 +43,37 @@ const script = join(repoRoot, "scripts/elasticsearch.sh");
 
 /**
  * One real single-node Elasticsearch on loopback (integ-test-zip from Maven Central, security off,
- * 512 MiB heap), as the unprivileged user boxscope-es when running as root.
+ * 512 MiB heap), as the unprivileged user boxscope-es when running as root. `major` picks the
+ * release line ("8" or "9"); unset, BOXSCOPE_ES_VERSION decides (8 when that is unset too).
  */
 export async function startElasticsearch(
-  _major?: "8" | "9",
+  major?: "8" | "9",
   opts: { users?: ElasticsearchUser[] } = {},
 ): Promise<ElasticsearchNode> {
   const users = opts.users ?? [];
-  const env = users.length
-    ? { ...process.env, BOXSCOPE_ES_USERS: users.map((u) => `${u.name}:${u.password}:${u.role}`).join(" ") }
-    : process.env;
+  const env = {
+    ...process.env,
+    ...(major ? { BOXSCOPE_ES_VERSION: major } : {}),
+    ...(users.length
+      ? { BOXSCOPE_ES_USERS: users.map((u) => `${u.name}:${u.password}:${u.role}`).join(" ") }
+      : {}),
+  };
+  const run = (cmd: string, args: string[], opts: { maxBuffer?: number } = {}) =>
+    runFile(cmd, args, { ...opts, env });
   // With security on, readiness is asked as the first user (a superuser).
   const [first] = users;
   const headers: Record<string, string> = first
     ? { authorization: `Basic ${Buffer.from(`${first.name}:${first.password}`).toString("base64")}` }
     : {};
   await run("bash", [script, "fetch"], { maxBuffer: 1 << 24 });
+  const version = (await run("bash", [script, "version"])).stdout.trim();
   const dir = mkdtempSync(join(tmpdir(), "boxscope-test-es-"));
   chmodSync(dir, 0o755);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const waitReady = async () => {
-    const deadline = Date.now() + 120000;
+    // A deadline for a node that will not come up, generous: JVM start-up on a loaded machine is slow.
+    const deadline = Date.now() + 300_000;
     for (;;) {
       try {
         const res = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=5s`, { headers });
@@ -77,11 +88,12 @@ export async function startElasticsearch(
   };
   const node: ElasticsearchNode = {
     url,
+    version,
     async pause() {
       await run("bash", [script, "stop", dir]);
     },
     async start() {
-      await run("bash", [script, "start", dir, String(port)], { env });
+      await run("bash", [script, "start", dir, String(port)]);
       await waitReady();
     },
     async stop() {
