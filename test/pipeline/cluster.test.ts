@@ -130,7 +130,8 @@ async function runCase(t: import("node:test").TestContext, kafka: KafkaCluster, 
   };
 
   const procs: CliProcess[] = [];
-  const start = (args: string[], level = "info") => {
+  // CLUSTER_TEST_LOG_LEVEL=debug (with BOXSCOPE_TEST_DEBUG=1) keeps librdkafka's lines in the saved logs.
+  const start = (args: string[], level = process.env.CLUSTER_TEST_LOG_LEVEL ?? "info") => {
     const p = new CliProcess(args, { BOXSCOPE_LOG_LEVEL: level });
     procs.push(p);
     return p;
