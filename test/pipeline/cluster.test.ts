@@ -18,7 +18,16 @@ import { kafkaPrereq } from "../helpers/kafka.js";
 import { type KafkaCluster, startKafkaCluster } from "../helpers/kafka-cluster.js";
 import { repoRoot } from "../helpers/paths.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { CliProcess, esCount, fileState, indexArgs, shipArgs, sleep, waitAcked } from "./harness.js";
+import {
+  CliProcess,
+  esAllDocuments,
+  esCount,
+  fileState,
+  indexArgs,
+  shipArgs,
+  sleep,
+  waitAcked,
+} from "./harness.js";
 
 /**
  * The log path against a replicated Kafka cluster (issue 15): three KRaft brokers on loopback,
@@ -259,7 +268,8 @@ async function runCase(t: import("node:test").TestContext, kafka: KafkaCluster, 
   await waitUntil(async () => (await kafka.groupLag(group)) === 0, 180_000, "indexer group lag 0", diag);
 
   const total = await esCount(es.url, `${prefix}-*`);
-  const lines = await allLines(es.url, `${prefix}-*`);
+  // Every document's line read back (only that field), for an exact distinct count.
+  const lines = (await esAllDocuments(es.url, `${prefix}-*`, ["line"])).map((d) => String(d.line));
   const distinct = new Set(lines);
   const expected = new Set<string>();
   for (let i = 0; i < LINES; i++) expected.add(`u=${run}-${i}`);
@@ -348,32 +358,4 @@ function lastOffset(kafka: KafkaCluster, topic: string, partition: number): numb
   );
   const offsets = r.stdout.split("\n").filter((l) => l !== "");
   return offsets.length > 0 ? Number(offsets[offsets.length - 1]) : -1;
-}
-
-/** The `line` of every document (scrolled, only that field fetched), for an exact distinct count. */
-async function allLines(url: string, pattern: string): Promise<string[]> {
-  type Page = { _scroll_id?: string; hits?: { hits: Array<{ _source: { line?: string } }> } };
-  await fetch(`${url}/${pattern}/_refresh`, { method: "POST" });
-  const post = async (path: string, body: unknown): Promise<Page> => {
-    const res = await fetch(`${url}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`Elasticsearch ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as Page;
-  };
-  const out: string[] = [];
-  let page = await post(`/${pattern}/_search?scroll=1m`, { size: 10000, sort: ["_doc"], _source: ["line"] });
-  while (page.hits && page.hits.hits.length > 0) {
-    for (const h of page.hits.hits) out.push(String(h._source.line));
-    page = await post("/_search/scroll", { scroll: "1m", scroll_id: page._scroll_id });
-  }
-  if (page._scroll_id)
-    await fetch(`${url}/_search/scroll`, {
-      method: "DELETE",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ scroll_id: page._scroll_id }),
-    });
-  return out;
 }

@@ -140,8 +140,15 @@ export async function esDocuments(url: string, pattern: string): Promise<Array<R
   return body.hits?.hits.map((h) => h._source) ?? [];
 }
 
-/** `_source` of every document of the indices matching `pattern`, any number (scrolled). */
-export async function esAllDocuments(url: string, pattern: string): Promise<Array<Record<string, unknown>>> {
+/**
+ * `_source` of every document of the indices matching `pattern`, any number (scrolled); only the
+ * `fields` named, when given (less to fetch for a count over hundreds of thousands).
+ */
+export async function esAllDocuments(
+  url: string,
+  pattern: string,
+  fields?: string[],
+): Promise<Array<Record<string, unknown>>> {
   type Page = { _scroll_id?: string; hits?: { hits: Array<{ _source: Record<string, unknown> }> } };
   await fetch(`${url}/${pattern}/_refresh`, { method: "POST" });
   const post = async (path: string, body: unknown): Promise<Page> => {
@@ -154,7 +161,11 @@ export async function esAllDocuments(url: string, pattern: string): Promise<Arra
     return (await res.json()) as Page;
   };
   const out: Array<Record<string, unknown>> = [];
-  let page = await post(`/${pattern}/_search?scroll=1m`, { size: 10000, sort: ["_doc"] });
+  let page = await post(`/${pattern}/_search?scroll=1m`, {
+    size: 10000,
+    sort: ["_doc"],
+    ...(fields ? { _source: fields } : {}),
+  });
   while (page.hits && page.hits.hits.length > 0) {
     for (const h of page.hits.hits) out.push(h._source);
     page = await post("/_search/scroll", { scroll: "1m", scroll_id: page._scroll_id });
