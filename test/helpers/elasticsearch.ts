@@ -111,8 +111,12 @@ export async function startElasticsearch(
 }
 
 /** Documents in the indices matching `pattern`, after a refresh (0 when none exists). */
-export async function esCount(url: string, pattern: string): Promise<number> {
-  await fetch(`${url}/${pattern}/_refresh`, { method: "POST" });
-  const res = await fetch(`${url}/${pattern}/_count`);
+export async function esCount(
+  url: string,
+  pattern: string,
+  headers: Record<string, string> = {},
+): Promise<number> {
+  await fetch(`${url}/${pattern}/_refresh`, { method: "POST", headers });
+  const res = await fetch(`${url}/${pattern}/_count`, { headers });
   return res.ok ? ((await res.json()) as { count: number }).count : 0;
 }

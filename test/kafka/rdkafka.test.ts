@@ -234,13 +234,7 @@ describe("librdkafka producer and consumer (real Kafka)", { timeout: 240_000 }, 
 
   test("a fatal producer error (an idempotent sequence lost) is survived: a new producer takes the next sends", async (t) => {
     if (!requirePrereq(t, kafkaOk.present, kafkaOk.why) || !kafka) return;
-    const client = createRdkafkaClient({
-      brokers: [kafka.brokers],
-      clientId: "test-fatal",
-      logger: silentLogger(),
-    });
-    const producer = client.producer();
-    await producer.connect();
+    const { client, producer } = await connectedProducer(kafka.brokers, "test-fatal");
     t.after(() => producer.disconnect());
     const topic = `rd-fatal-${Date.now()}`;
     await client.admin().ensureTopic(topic, 3);

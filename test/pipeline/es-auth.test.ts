@@ -7,6 +7,7 @@ import {
   type ElasticsearchNode,
   type ElasticsearchUser,
   elasticsearchPrereq,
+  esCount,
   startElasticsearch,
 } from "../helpers/elasticsearch.js";
 import { freePort, type KafkaBroker, kafkaPrereq, startKafka } from "../helpers/kafka.js";
@@ -28,13 +29,8 @@ const basic = (u: { name: string; password: string }) =>
 const authFailures = (text: string, status: string) =>
   metric(text, `boxscope_index_elasticsearch_auth_failures_total\\{status="${status}"\\}`);
 
-/** Documents in `pattern` as the admin sees them, after a refresh (0 when no index exists yet). */
-async function countAsAdmin(url: string, pattern: string): Promise<number> {
-  const headers = { authorization: basic(ADMIN) };
-  await fetch(`${url}/${pattern}/_refresh?allow_no_indices=true`, { method: "POST", headers });
-  const res = await fetch(`${url}/${pattern}/_count?allow_no_indices=true`, { headers });
-  return ((await res.json()) as { count?: number }).count ?? 0;
-}
+/** Documents in `pattern` as the admin sees them (0 when no index exists yet). */
+const countAsAdmin = (url: string, pattern: string) => esCount(url, pattern, { authorization: basic(ADMIN) });
 
 describe("boxscope index against Elasticsearch with security on (real Kafka + Elasticsearch)", {
   timeout: 420_000,
