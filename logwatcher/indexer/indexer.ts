@@ -221,7 +221,6 @@ class Indexer {
     this.log.info("indexer stopped");
   }
 
-  /** Runs `step` until it succeeds, logging one clear line per failure (start-up connections). */
   /** Counts a 401/403 from Elasticsearch and says what it means; undefined for other errors. */
   private countAuthFailure(e: unknown): ReturnType<typeof authFailure> {
     const refused = authFailure(e);
@@ -229,6 +228,7 @@ class Indexer {
     return refused;
   }
 
+  /** Runs `step` until it succeeds, logging one clear line per failure (start-up connections). */
   private async untilDone(what: string, where: string, step: () => Promise<void>): Promise<void> {
     for (let attempt = 0; !this.stopping; attempt++) {
       try {
