@@ -8,7 +8,8 @@ import { BoxscopeError } from "../common/errors.js";
 import { createLogger, type Logger } from "../common/logger.js";
 import { type RunningService, runUntilSignal, stopRequested } from "../common/service.js";
 import { loadExporterConfig } from "../exporter/config.js";
-import { logwatcherConfigSchema } from "../logwatcher/spool/config.js";
+import { type ShipConfig, shipConfigSchema } from "../logwatcher/shipper/config.js";
+import { type LogwatcherConfig, logwatcherConfigSchema } from "../logwatcher/spool/config.js";
 import { shimConfigSchema } from "../shim/config.js";
 import type { GlobalOptions } from "./main.js";
 
@@ -16,11 +17,14 @@ import type { GlobalOptions } from "./main.js";
  * The `up` section: which parts `boxscope up` runs. `auto` runs a part when this host supports it
  * (shim: root, /dev/fuse and the native binding; logwatcher: the log root exists) and says in one
  * log line why it did not; `on` makes a missing prerequisite an error; `off` never runs it.
+ * ship's prerequisite is configuration: it runs when `ship.brokers` is set (file or env), since
+ * the shipper's own default broker (127.0.0.1:9092) is a developer's, not a host's.
  */
 export const upConfigSchema = z.strictObject({
   shim: z.enum(["auto", "on", "off"]).default("auto"),
   exporter: z.enum(["on", "off"]).default("on"),
   logwatcher: z.enum(["auto", "on", "off"]).default("auto"),
+  ship: z.enum(["auto", "on", "off"]).default("auto"),
 });
 type Mode = "auto" | "on" | "off";
 
@@ -45,6 +49,7 @@ async function startParts(
   // Without root the exporter runs without the kernel-log sources (one warning) instead of refusing.
   const exporterCfg = loadExporterConfig(sources, { requireKmsg: false });
   const logwatcherCfg = loadConfig("logwatcher", logwatcherConfigSchema, sources);
+  const shipCfg = loadShipConfig(sources, logwatcherCfg);
   // One registry: the exporter's /metrics also serves the logwatcher's metrics.
   const registry = new Registry();
   const started: RunningService[] = [];
@@ -57,6 +62,12 @@ async function startParts(
     if (wanted("logwatcher", up.logwatcher, logRootPrerequisite(logwatcherCfg.logRoot), logger)) {
       const { startLogwatcher } = await import("../logwatcher/spool/service.js");
       started.push(await startLogwatcher(logwatcherCfg, { logger, registry, stop: stopRequested() }));
+    }
+    // `shipCfg &&` only narrows the type: wanted() is false whenever shipCfg is undefined.
+    if (wanted("ship", up.ship, shipCfg ? undefined : NO_BROKERS, logger) && shipCfg) {
+      const { startShipper } = await import("../logwatcher/shipper/shipper.js");
+      started.push(await startShipper(shipCfg, { logger: logger.child({ part: "ship" }), registry }));
+      logger.info({ brokers: shipCfg.brokers, topic: shipCfg.topic }, "shipping the spool to Kafka");
     }
     if (up.exporter === "on") {
       const { startExporter } = await import("../exporter/exporter.js");
@@ -72,6 +83,28 @@ async function startParts(
     throw e;
   }
   return started;
+}
+
+const NO_BROKERS = "no Kafka brokers configured (set ship.brokers or BOXSCOPE_SHIP_BROKERS)";
+
+/**
+ * The `ship` section as `up` runs it, or undefined when it names no brokers. The spool and log root
+ * default to the logwatcher's, so one setting moves both ends of the spool.
+ */
+function loadShipConfig(sources: ConfigSources, logwatcher: LogwatcherConfig): ShipConfig | undefined {
+  const schema = shipConfigSchema.extend({
+    brokers: shipConfigSchema.shape.brokers.unwrap().optional(),
+    spool: z.string().min(1).optional(),
+    logRoot: z.string().min(1).optional(),
+  });
+  const ship = loadConfig("ship", schema, sources);
+  if (ship.brokers === undefined) return undefined;
+  return {
+    ...ship,
+    brokers: ship.brokers,
+    spool: ship.spool ?? logwatcher.spool,
+    logRoot: ship.logRoot ?? logwatcher.logRoot,
+  };
 }
 
 /** undefined when the part can run here, else why not. */

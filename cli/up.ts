@@ -5,7 +5,9 @@ import type { GlobalOptions } from "./main.js";
 export function registerUpCommand(program: Command): void {
   program
     .command("up")
-    .description("run every part this host supports (shim, exporter, logwatcher) on embedded defaults")
+    .description(
+      "run every part this host supports (shim, exporter, logwatcher, and ship when brokers are configured)",
+    )
     .action(async (_opts: unknown, cmd: Command) => {
       // The work and its config schemas load only when `up` runs, not for --help or other commands.
       const { runUp } = await import("./up-run.js");

@@ -82,6 +82,16 @@ export async function startKafka(): Promise<KafkaBroker> {
   return broker;
 }
 
+/** Every record's value in a topic, from the beginning to the current end (kcat, one per line). */
+export function topicValues(brokers: string, topic: string): string[] {
+  const r = spawnSync("kcat", ["-C", "-b", brokers, "-t", topic, "-e", "-q", "-o", "beginning"], {
+    encoding: "utf8",
+    maxBuffer: 1 << 28,
+  });
+  if (r.error || r.status !== 0) throw new Error(`kcat -C ${topic}: ${r.error?.message ?? r.stderr}`);
+  return r.stdout.split("\n").filter((l) => l !== "");
+}
+
 /** kcat lists the broker once it has joined its own quorum and serves metadata. */
 async function waitForMetadata(brokers: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

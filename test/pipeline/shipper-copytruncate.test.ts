@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import {
   appendFileSync,
@@ -16,7 +15,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, type TestContext, test } from "node:test";
-import { type KafkaBroker, kafkaPrereq, startKafka } from "../helpers/kafka.js";
+import { type KafkaBroker, kafkaPrereq, startKafka, topicValues } from "../helpers/kafka.js";
 import { hasCommand, requirePrereq } from "../helpers/prereq.js";
 import { CliProcess, fileState, shipArgs, sleep, waitAcked } from "./harness.js";
 
@@ -88,14 +87,7 @@ class LogFile {
 }
 
 function consume(brokers: string, topic: string): Shipped[] {
-  const r = spawnSync("kcat", ["-C", "-b", brokers, "-t", topic, "-e", "-q", "-o", "beginning"], {
-    encoding: "utf8",
-    maxBuffer: 1 << 28,
-  });
-  return r.stdout
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as Shipped);
+  return topicValues(brokers, topic).map((l) => JSON.parse(l) as Shipped);
 }
 
 /** Polls Kafka until `done(records)` holds; returns the records. */
