@@ -4,6 +4,7 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { Kafka, logLevel } from "kafkajs";
 import { repoRoot } from "./paths.js";
 import { freePort } from "./prometheus.js";
 
@@ -90,6 +91,18 @@ export function topicValues(brokers: string, topic: string): string[] {
   });
   if (r.error || r.status !== 0) throw new Error(`kcat -C ${topic}: ${r.error?.message ?? r.stderr}`);
   return r.stdout.split("\n").filter((l) => l !== "");
+}
+
+/** Records in a topic (the sum of its partitions' end offsets), asked with kafkajs's admin client. */
+export async function topicCount(brokers: string, topic: string): Promise<number> {
+  const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, o) => sum + Number(o.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** kcat lists the broker once it has joined its own quorum and serves metadata. */

@@ -4,13 +4,12 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Kafka, logLevel } from "kafkajs";
 import { silentLogger } from "../../common/logger.js";
 import { encodeMessages } from "../../logwatcher/kafka/encoded-batch.js";
 import { createRdkafkaClient } from "../../logwatcher/kafka/rdkafka.js";
 import type { EncodedBatch, KafkaClient } from "../../logwatcher/kafka/types.js";
 import { shipArgs } from "../helpers/cli-args.js";
-import { freePort, type KafkaBroker, kafkaPrereq, startKafka } from "../helpers/kafka.js";
+import { freePort, type KafkaBroker, kafkaPrereq, startKafka, topicCount } from "../helpers/kafka.js";
 import { requirePrereq } from "../helpers/prereq.js";
 import { waitFor } from "../helpers/prometheus.js";
 import { CliProcess } from "../pipeline/harness.js";
@@ -22,17 +21,6 @@ function batchOf(tag: string, n: number): EncodedBatch {
   return encodeMessages(
     Array.from({ length: n }, (_, i) => ({ key: `k${i % 4}`, value: `{"v":"${tag}-${i}"}` })),
   );
-}
-
-async function topicCount(brokers: string, topic: string): Promise<number> {
-  const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((sum, o) => sum + Number(o.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /** A librdkafka client of `brokers` and its producer, connected. */
