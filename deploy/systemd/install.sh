@@ -4,11 +4,11 @@
 #
 #   deploy/systemd/install.sh [--with-index] [--no-start] [--root DIR] [--node PATH]
 #
-# Writes boxscope.service (and boxscope-index.service with --with-index) into
-# /etc/systemd/system with this checkout's path and Node's path in place of the defaults
-# /opt/boxscope and /opt/node-v24/bin/node, writes a commented starter /etc/boxscope/config.yaml
-# unless one exists (boxscope refuses to start on a --config file that is missing), checks the
-# units with systemd-analyze verify when it is installed, then `systemctl daemon-reload` and
+# Renders boxscope.service (and boxscope-index.service with --with-index) with this checkout's
+# path and Node's path in place of the defaults /opt/boxscope and /opt/node-v24/bin/node, checks
+# them with systemd-analyze verify when it is installed, writes them into /etc/systemd/system,
+# writes a commented starter /etc/boxscope/config.yaml unless one exists (boxscope refuses to
+# start on a --config file that is missing), then `systemctl daemon-reload` and
 # `systemctl enable --now` each unit.
 #
 #   --with-index  also install and start boxscope-index.service (Kafka -> Elasticsearch)
@@ -109,15 +109,32 @@ fi
 
 unit_dir="${root%/}/etc/systemd/system"
 config_dir="${root%/}/etc/boxscope"
-mkdir -p "$unit_dir" "$config_dir"
+stage="$(mktemp -d)"
+trap 'rm -rf "$stage"' EXIT
 
 for unit in "${units[@]}"; do
   text="$(cat "$here/$unit")"
   # Node's path first: the checkout's default is no part of it. Quoted replacements are literal.
   text="${text//"$DEFAULT_NODE"/"$node"}"
   text="${text//"$DEFAULT_CHECKOUT"/"$checkout"}"
-  printf '%s\n' "$text" >"$unit_dir/$unit.tmp"
-  chmod 0644 "$unit_dir/$unit.tmp"
+  printf '%s\n' "$text" >"$stage/$unit"
+  chmod 0644 "$stage/$unit"
+done
+
+# A directive this systemd does not know is only a warning to systemd, which then runs the unit
+# without it (no quota, no sandbox): any message from verify stops the install before it writes.
+if command -v systemd-analyze >/dev/null 2>&1; then
+  for unit in "${units[@]}"; do
+    out="$(systemd-analyze verify --man=no "$stage/$unit" 2>&1)" && [ -z "$out" ] ||
+      fail "systemd-analyze verify $unit: $(printf '%s' "$out" | tr '\n' ' ')"
+  done
+else
+  echo "install.sh: systemd-analyze not found, units not verified"
+fi
+
+mkdir -p "$unit_dir" "$config_dir"
+for unit in "${units[@]}"; do
+  cp "$stage/$unit" "$unit_dir/$unit.tmp"
   mv "$unit_dir/$unit.tmp" "$unit_dir/$unit"
   echo "install.sh: wrote $unit_dir/$unit (ExecStart: $node $checkout/bin/boxscope.js)"
 done
@@ -128,17 +145,6 @@ else
   # Root-only: boxscope-index's Elasticsearch credentials may go into it.
   install -m 0600 "$here/config.yaml" "$config_dir/config.yaml"
   echo "install.sh: wrote a starter $config_dir/config.yaml (all defaults; edit it, then restart)"
-fi
-
-# A directive this systemd does not know is only a warning to systemd, which then runs the unit
-# without it (no quota, no sandbox): any message from verify stops the install.
-if command -v systemd-analyze >/dev/null 2>&1; then
-  for unit in "${units[@]}"; do
-    out="$(systemd-analyze verify --man=no "$unit_dir/$unit" 2>&1)" && [ -z "$out" ] ||
-      fail "systemd-analyze verify $unit_dir/$unit: $(printf '%s' "$out" | tr '\n' ' ')"
-  done
-else
-  echo "install.sh: systemd-analyze not found, units not verified"
 fi
 
 if [ "$start" = no ]; then
