@@ -6,7 +6,8 @@ import { z } from "zod";
 import { type ConfigSources, loadConfig } from "../common/config.js";
 import { BoxscopeError } from "../common/errors.js";
 import { createLogger, type Logger } from "../common/logger.js";
-import { type RunningService, runUntilSignal, stopRequested } from "../common/service.js";
+import { catchStopSignals, type RunningService, runUntilSignal, stopRequested } from "../common/service.js";
+import { notifySystemd } from "../common/systemd.js";
 import { loadExporterConfig } from "../exporter/config.js";
 import { type ShipConfig, shipConfigSchema } from "../logwatcher/shipper/config.js";
 import { type LogwatcherConfig, logwatcherConfigSchema } from "../logwatcher/spool/config.js";
@@ -35,6 +36,22 @@ export async function runUp(globals: GlobalOptions): Promise<number> {
   const up = loadConfig("up", upConfigSchema, sources);
   const services = await startParts(up, sources, logger);
   if (services.length === 0) throw new BoxscopeError("up: no part could start on this host");
+  try {
+    // Under the systemd unit (Type=notify) the container runtimes, ordered after boxscope, start
+    // now: the mount they bind from is there.
+    await notifySystemd(
+      { ready: true, status: `running: ${services.map((s) => s.name).join(", ")}` },
+      logger,
+    );
+  } catch (e) {
+    for (const s of [...services].reverse()) await s.stop().catch(() => undefined);
+    throw e;
+  }
+  void catchStopSignals().then(() =>
+    notifySystemd({ stopping: true }, logger).catch((e: unknown) =>
+      logger.warn({ err: e }, "could not tell systemd the service is stopping"),
+    ),
+  );
   return runUntilSignal(services, logger);
 }
 

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { kafkaPrereq, startKafka, topicValues } from "../helpers/kafka.js";
+import { listenNotifySocket } from "../helpers/notify-socket.js";
 import { repoRoot } from "../helpers/paths.js";
 import { hasCommand, isRoot, requirePrereq } from "../helpers/prereq.js";
 import { waitFor } from "../helpers/prometheus.js";
@@ -157,4 +158,32 @@ test("boxscope up with Kafka brokers configured ships the spool", { timeout: 180
   assert.deepEqual(await up.exited, { code: 0, signal: null }, up.stderr());
   const positions = JSON.parse(readFileSync(join(dir, "positions.json"), "utf8")) as unknown;
   assert.ok(positions, "positions persisted at stop");
+});
+
+test("boxscope up under systemd (Type=notify) says ready once every part runs, and stopping on SIGTERM", {
+  timeout: 60_000,
+}, async (t) => {
+  if (!requirePrereq(t, hasCommand("systemd-notify") && hasCommand("python3"), "systemd-notify and python3"))
+    return;
+  const { dir, logRoot, spool } = logDirs();
+  const notify = await listenNotifySocket(join(dir, "notify.sock"));
+  t.after(() => notify.close());
+  const up = spawnUp(t, {
+    NOTIFY_SOCKET: notify.path,
+    BOXSCOPE_UP_SHIM: "off",
+    BOXSCOPE_LOGWATCHER_LOG_ROOT: logRoot,
+    BOXSCOPE_LOGWATCHER_SPOOL: spool,
+    BOXSCOPE_EXPORTER_LOG_ROOT: logRoot,
+  });
+  await notify.until(() => notify.assignments().includes("READY=1"));
+  // Ready means serving: the exporter answers at once.
+  const address = await up.address();
+  assert.equal((await fetch(`http://${address}/healthz`)).status, 200);
+  assert.ok(
+    notify.assignments().includes("STATUS=running: logwatcher, exporter"),
+    notify.assignments().join(" "),
+  );
+  up.child.kill("SIGTERM");
+  assert.deepEqual(await up.exited, { code: 0, signal: null }, up.stderr());
+  assert.ok(notify.assignments().includes("STOPPING=1"), notify.assignments().join(" "));
 });
