@@ -1,0 +1,102 @@
+{{/* The chart name, or nameOverride. */}}
+{{- define "boxscope.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The full name of the release's objects: fullnameOverride, else the release name, with "-<name>"
+appended unless the release name already contains it. Kept to 57 characters so the "-index"
+suffix still fits the 63 characters of a label value.
+*/}}
+{{- define "boxscope.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 57 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 57 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 57 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* chart-version, for the helm.sh/chart label. */}}
+{{- define "boxscope.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels of every object. */}}
+{{- define "boxscope.labels" -}}
+app.kubernetes.io/name: {{ include "boxscope.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{ include "boxscope.releaseLabels" . }}
+{{- end }}
+
+{{/* The labels beside the selector labels: chart, version, manager. */}}
+{{- define "boxscope.releaseLabels" -}}
+helm.sh/chart: {{ include "boxscope.chart" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/*
+Selector labels of one workload: (dict "ctx" $ "component" "up"|"index"). The component keeps the
+DaemonSet's and the Deployment's selectors (and their Services) apart.
+*/}}
+{{- define "boxscope.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "boxscope.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* repository:tag, the tag defaulting to the chart's appVersion. */}}
+{{- define "boxscope.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+
+{{/*
+The exporter's port, from config.exporter.listen (HOST:PORT). The kubelet probes and Prometheus
+scrapes the node's address (hostNetwork), so a loopback listen address is an error here.
+*/}}
+{{- define "boxscope.metricsPort" -}}
+{{- $listen := toString (dig "exporter" "listen" "" (.Values.config | default dict)) }}
+{{- if not (regexMatch "^(\\[[0-9a-fA-F:.]+\\]|[^:\\[\\]\\s]+):[0-9]{1,5}$" $listen) }}
+{{- fail (printf "config.exporter.listen must be HOST:PORT (e.g. 0.0.0.0:9464), got %q" $listen) }}
+{{- end }}
+{{- if regexMatch "^(127\\.|localhost:|\\[::1\\]:)" $listen }}
+{{- fail (printf "config.exporter.listen %q is loopback: the kubelet's probes and Prometheus reach the pod on the node's address; use 0.0.0.0:PORT" $listen) }}
+{{- end }}
+{{- regexFind "[0-9]+$" $listen }}
+{{- end }}
+
+{{/*
+boxscope.yaml: .Values.config with every key naming a host path set from .Values.hostPaths, so the
+paths the code uses are the paths the DaemonSet mounts. A config value that disagrees with
+hostPaths is an error rather than silently overridden. The ship section gets its paths only when
+it is configured: `up` ships only when ship.brokers is set.
+*/}}
+{{- define "boxscope.config" -}}
+{{- $cfg := deepCopy (.Values.config | default dict) }}
+{{- $hp := .Values.hostPaths }}
+{{- $logRoot := trimSuffix "/" $hp.logRoot }}
+{{- $spool := printf "%s/spool" (trimSuffix "/" $hp.run) }}
+{{- $paths := dict
+      "shim" (dict "mountpoint" (trimSuffix "/" $hp.views))
+      "exporter" (dict "logRoot" $logRoot)
+      "logwatcher" (dict "logRoot" $logRoot "spool" $spool) }}
+{{- if get $cfg "ship" }}
+{{- $_ := set $paths "ship" (dict "logRoot" $logRoot "spool" $spool "positions" (printf "%s/positions.json" (trimSuffix "/" $hp.positions))) }}
+{{- end }}
+{{- range $section, $keys := $paths }}
+{{- $s := get $cfg $section | default dict }}
+{{- range $key, $value := $keys }}
+{{- if and (hasKey $s $key) (ne (toString (get $s $key)) $value) }}
+{{- fail (printf "config.%s.%s is %q but hostPaths makes it %q: set host paths under hostPaths, not in config" $section $key (toString (get $s $key)) $value) }}
+{{- end }}
+{{- $_ := set $s $key $value }}
+{{- end }}
+{{- $_ := set $cfg $section $s }}
+{{- end }}
+{{- toYaml $cfg }}
+{{- end }}
