@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { HostPathVolume, PodSpec, VolumeMount } from "./helm.js";
 
 /**
  * `podman run` arguments that run one container of a Kubernetes pod spec the way the kubelet would
@@ -8,34 +9,6 @@ import { join } from "node:path";
  * Helm chart through this, so what they prove is what the chart asks of a node, not a hand copy.
  * A field this does not translate is an error, never silently dropped.
  */
-export interface PodSpec {
-  hostPID?: boolean;
-  hostNetwork?: boolean;
-  dnsPolicy?: string;
-  containers: ContainerSpec[];
-  volumes?: Volume[];
-  [other: string]: unknown;
-}
-
-interface ContainerSpec {
-  name: string;
-  image: string;
-  command?: string[];
-  args?: string[];
-  env?: Array<{ name: string; value?: string; valueFrom?: unknown }>;
-  securityContext?: { privileged?: boolean; capabilities?: { add?: string[] }; [k: string]: unknown };
-  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean; mountPropagation?: string }>;
-  resources?: { limits?: { cpu?: string; memory?: string }; requests?: unknown };
-  [other: string]: unknown;
-}
-
-interface Volume {
-  name: string;
-  hostPath?: { path: string; type?: string };
-  configMap?: { name: string };
-  [other: string]: unknown;
-}
-
 export interface PodmanRun {
   /** Everything between `podman run` and the image's arguments, the image included. */
   args: string[];
@@ -43,6 +16,8 @@ export interface PodmanRun {
 
 /** Fields the kubelet acts on that have no effect a host-level test can observe, or none on podman. */
 const IGNORED_POD_FIELDS = new Set([
+  "enableServiceLinks",
+  "automountServiceAccountToken",
   "containers",
   "volumes",
   "hostPID",
@@ -59,7 +34,6 @@ const IGNORED_CONTAINER_FIELDS = new Set([
   "name",
   "image",
   "imagePullPolicy",
-  "command",
   "args",
   "env",
   "securityContext",
@@ -93,7 +67,7 @@ export function podmanRunArgs(
   const args = [...extra];
   if (pod.hostPID) args.push("--pid=host");
   if (pod.hostNetwork) args.push("--network=host");
-  const sc = container.securityContext ?? {};
+  const sc = (container.securityContext ?? {}) as { privileged?: boolean; capabilities?: { add?: string[] } };
   for (const k of Object.keys(sc)) {
     if (k !== "privileged" && k !== "capabilities") throw new Error(`securityContext.${k} is not translated`);
   }
@@ -111,13 +85,16 @@ export function podmanRunArgs(
   }
   const limits = container.resources?.limits ?? {};
   if (limits.memory !== undefined) args.push(`--memory=${memoryBytes(limits.memory)}b`);
-  if (limits.cpu !== undefined) args.push(`--cpus=${cpus(limits.cpu)}`);
-  if (container.command) args.push(`--entrypoint=${JSON.stringify(container.command)}`);
+  if (limits.cpu !== undefined) args.push(`--cpus=${cpus(String(limits.cpu))}`);
   args.push(container.image, ...(container.args ?? []));
   return { args };
 }
 
-function volumeSource(v: Volume, configMaps: Map<string, Record<string, string>>, workDir: string): string {
+function volumeSource(
+  v: HostPathVolume,
+  configMaps: Map<string, Record<string, string>>,
+  workDir: string,
+): string {
   if (v.hostPath) {
     // The kubelet creates a DirectoryOrCreate path; every other type must already exist.
     if (v.hostPath.type === "DirectoryOrCreate") mkdirSync(v.hostPath.path, { recursive: true });
@@ -134,7 +111,7 @@ function volumeSource(v: Volume, configMaps: Map<string, Record<string, string>>
   throw new Error(`volume ${v.name}: only hostPath and configMap volumes are translated`);
 }
 
-function mountOptions(m: { readOnly?: boolean; mountPropagation?: string }): string[] {
+function mountOptions(m: VolumeMount): string[] {
   const opts = [m.readOnly ? "ro" : "rw"];
   // Kubernetes' propagation modes are the kernel's: Bidirectional = rshared, HostToContainer = rslave.
   if (m.mountPropagation === "Bidirectional") opts.push("rshared");
