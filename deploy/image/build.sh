@@ -58,10 +58,13 @@ runtime="$(base_image runtime essential libstdc++6,libssl3,zlib1g,libfuse3-3,tin
 build="$(base_image build essential build-essential,python3,pkg-config,libfuse3-dev,libssl-dev,zlib1g-dev,ca-certificates)"
 
 volumes=(-v "$(npm config get cache):/root/.npm")
-# A build host behind a TLS-intercepting proxy trusts its CA through NODE_EXTRA_CA_CERTS; the build
-# stage needs the same to reach the npm registry (mounted for the build only, never in a layer).
-if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -s "$NODE_EXTRA_CA_CERTS" ]; then
-  volumes+=(-v "$NODE_EXTRA_CA_CERTS:/run/build-ca.crt:ro")
+# A build host behind a TLS-intercepting proxy trusts its CA through npm's `cafile` or
+# NODE_EXTRA_CA_CERTS; the build stage needs the same to reach the npm registry (mounted for the
+# build only, never in a layer).
+ca="$(npm config get cafile 2>/dev/null || true)"
+case "$ca" in "" | null | undefined) ca="${NODE_EXTRA_CA_CERTS:-}" ;; esac
+if [ -n "$ca" ] && [ -s "$ca" ]; then
+  volumes+=(-v "$ca:/run/build-ca.crt:ro")
 fi
 
 revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"

@@ -196,8 +196,9 @@ test("the image runs as the chart's DaemonSet: host mount, a container's own num
     quotaCpus: 1,
     binds: workloadBinds(mountpoint),
   });
-  // Reads in the first moments of a new container can still show the host's MemTotal (a shim defect
-  // tracked apart from deployment); the deployed views must settle on the container's own numbers.
+  // Reads in the first moments of a new container can still show the host's MemTotal (docs/shim.md,
+  // "Known limits": runc stats the bind sources before it writes the limits); the deployed views
+  // must settle on the container's own numbers.
   await waitFor(
     "the workload's own MemTotal",
     async () =>
