@@ -86,7 +86,9 @@ export async function startFlume(home: string, work: string, filegroup: string):
       "-n",
       "agent",
     ],
-    { stdio: ["ignore", "ignore", "pipe"], cwd: work },
+    // Java encodes file names by the locale: without a UTF-8 one it cannot open the spool's links
+    // to non-ASCII log names (as a Flume agent on a host with LANG unset could not either).
+    { stdio: ["ignore", "ignore", "pipe"], cwd: work, env: { ...process.env, LC_ALL: "C.UTF-8" } },
   );
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {

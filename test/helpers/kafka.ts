@@ -83,12 +83,16 @@ export async function startKafka(): Promise<KafkaBroker> {
   return broker;
 }
 
-/** Every record's value in a topic, from the beginning to the current end (kcat, one per line). */
+/**
+ * Every record's value in a topic, from the beginning to the current end (kcat, one per line); none
+ * while the topic does not exist yet (the shipper creates it on its first connection).
+ */
 export function topicValues(brokers: string, topic: string): string[] {
   const r = spawnSync("kcat", ["-C", "-b", brokers, "-t", topic, "-e", "-q", "-o", "beginning"], {
     encoding: "utf8",
     maxBuffer: 1 << 28,
   });
+  if (r.status !== 0 && /Unknown topic or partition/.test(r.stderr)) return [];
   if (r.error || r.status !== 0) throw new Error(`kcat -C ${topic}: ${r.error?.message ?? r.stderr}`);
   return r.stdout.split("\n").filter((l) => l !== "");
 }
