@@ -44,7 +44,7 @@ export async function runUp(globals: GlobalOptions): Promise<number> {
       logger,
     );
   } catch (e) {
-    for (const s of [...services].reverse()) await s.stop().catch(() => undefined);
+    await stopAll(services);
     throw e;
   }
   void catchStopSignals().then(() =>
@@ -96,10 +96,15 @@ async function startParts(
       started.push(exporter);
     }
   } catch (e) {
-    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    await stopAll(started);
     throw e;
   }
   return started;
+}
+
+/** Stops what started, last first, when `up` cannot go on; their own errors add nothing then. */
+async function stopAll(services: RunningService[]): Promise<void> {
+  for (const s of [...services].reverse()) await s.stop().catch(() => undefined);
 }
 
 const NO_BROKERS = "no Kafka brokers configured (set ship.brokers or BOXSCOPE_SHIP_BROKERS)";
