@@ -97,6 +97,18 @@ async function runAsDaemonSet(
     if (o.kind === "ConfigMap") configMaps.set(o.metadata.name, o.data ?? {});
   }
   const pod = daemonSetPodSpec(objects);
+  const built = sh("podman", [
+    "image",
+    "inspect",
+    "--format",
+    '{{index .Labels "org.opencontainers.image.revision"}}',
+    image,
+  ]);
+  const head = sh("git", ["-C", repoRoot, "rev-parse", "HEAD"]);
+  if (built.stdout.trim() !== head.stdout.trim())
+    t.diagnostic(
+      `${image} was built from ${built.stdout.trim()}, the checkout is at ${head.stdout.trim()}: npm run image`,
+    );
   // runc on this sandboxed test host refuses podman's default rlimits for root ("error setting
   // rlimit"), as deploy/image/build.sh says; the kubelet's container runtime sets its own.
   const hard = Number(sh("sh", ["-c", "ulimit -Hn"]).stdout.trim());
