@@ -8,6 +8,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import {
+  appendFileSync,
   closeSync,
   existsSync,
   mkdtempSync,
@@ -168,8 +169,9 @@ export async function runInV2Guest(files: readonly string[], opts: V2GuestOption
   ];
   // vng hands its stdio to the guest by /proc/self/fd path: pipes make it fall back to a mode that
   // loses the command's output, so it gets the log file itself (and /dev/null as stdin).
-  writeFileSync(opts.logPath, `$ vng ${args.join(" ")}\n`);
-  const logFd = openSync(opts.logPath, "a");
+  // (qemu reopens its stdout by that path and truncates the file: the command line is appended
+  // after the run.)
+  const logFd = openSync(opts.logPath, "w");
   const nullFd = openSync("/dev/null", "r");
   const vng = spawn("vng", args, { cwd: share, stdio: [nullFd, logFd, logFd], detached: true });
   closeSync(logFd);
@@ -195,6 +197,7 @@ export async function runInV2Guest(files: readonly string[], opts: V2GuestOption
   });
   clearTimeout(timer);
   process.off("exit", killGuest);
+  appendFileSync(opts.logPath, `\n$ (cd ${share} && vng ${args.join(" ")})\n`);
   try {
     return readGuestRun(share, opts, exit, timedOut, started);
   } finally {
