@@ -31,7 +31,7 @@ export interface V2GuestOptions {
   kernel?: string;
   cpus?: number;
   memoryMiB?: number;
-  /** Size of the ext4 scratch disk mounted as the guest's TMPDIR (O_DIRECT and block I/O need one). */
+  /** Size of the ext4 scratch disk on the guest's /var/tmp, its TMPDIR (O_DIRECT and block I/O need a disk). */
   scratchMiB?: number;
 }
 
@@ -106,16 +106,16 @@ echo "${HEADER} cgroupfs $(stat -fc %T /sys/fs/cgroup)"
 echo "${HEADER} controllers $(cat /sys/fs/cgroup/cgroup.controllers)"
 modprobe -q ext4 2>/dev/null
 modprobe -q virtio_blk 2>/dev/null
-# The root is 9p: the scratch image is the guest's only virtio block device.
+# The root is 9p: the scratch image is the guest's only virtio block device. On /var/tmp (a tmpfs
+# otherwise), the TMPDIR, since some tests name /var/tmp for a disk-backed file system.
 disk=/dev/vda
-mkdir -p /var/tmp/scratch
-if ! mount -t ext4 "$disk" /var/tmp/scratch; then
+if ! mount -t ext4 "$disk" /var/tmp; then
   echo "${HEADER} cannot mount the scratch disk $disk"; ls -l /dev/vd* /dev/disk/by-id 2>&1
   echo 125 > ${GUEST_SHARE}/rc; exit 0
 fi
-echo "${HEADER} scratch $disk on /var/tmp/scratch"
+echo "${HEADER} scratch $disk on /var/tmp"
 cd ${q(repoRoot)} || { echo 126 > ${GUEST_SHARE}/rc; exit 0; }
-export CI=true TMPDIR=/var/tmp/scratch
+export CI=true TMPDIR=/var/tmp
 ${q(process.execPath)} --test --test-reporter=tap --test-concurrency=1 ${files.map(q).join(" ")} > ${GUEST_SHARE}/tap 2>&1
 echo $? > ${GUEST_SHARE}/rc
 cat ${GUEST_SHARE}/tap

@@ -1,7 +1,7 @@
 /**
- * The live cgroup tests and the shim's runc views again, in a pure cgroup v2 guest (this host is a
- * v1+v2 hybrid, where they run against v1): one boot for the whole list, each inner test reported as
- * a subtest here. They also run on the host as usual.
+ * The live cgroup tests, the shim's live and runc views and the exporter's OOM and pids tests again,
+ * in a pure cgroup v2 guest (this host is a v1+v2 hybrid, where they run against v1): one boot for
+ * the whole list, each inner test reported as a subtest here. They also run on the host as usual.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -9,9 +9,15 @@ import { requirePrereq } from "../helpers/prereq.js";
 import { runInV2Guest, v2GuestLogPath, v2GuestUnavailable } from "../helpers/v2-guest.js";
 
 /** Compiled test files run inside the guest, relative to the repository root. */
-const GUEST_FILES = ["dist/test/cgroup/live.test.js", "dist/test/shim/runc-views.test.js"];
+const GUEST_FILES = [
+  "dist/test/cgroup/live.test.js",
+  "dist/test/shim/runc-views.test.js",
+  "dist/test/shim/views-live.test.js",
+  "dist/test/exporter/oom.test.js",
+  "dist/test/exporter/pids.test.js",
+];
 
-test("v2 guest: the live cgroup tests and the runc views pass on a pure cgroup v2 kernel", {
+test("v2 guest: the live cgroup, shim view and exporter OOM/pids tests pass on a pure cgroup v2 kernel", {
   timeout: 20 * 60_000,
 }, async (t) => {
   const unavailable = v2GuestUnavailable();
