@@ -157,7 +157,8 @@ export async function runInV2Guest(files: readonly string[], opts: V2GuestOption
     "--cpus",
     String(opts.cpus ?? 2),
     "--memory",
-    `${opts.memoryMiB ?? 2048}M`,
+    // More than the largest limit a test sets (2 GiB), which would otherwise also be the guest's total.
+    `${opts.memoryMiB ?? 3072}M`,
     `--rwdir=${GUEST_SHARE}=${share}`,
     "--disk",
     scratch,
