@@ -36,6 +36,7 @@ export interface TestContainerCgroup {
   readonly dirs: ReadonlyMap<string, string>;
   /** Moves a pid into every hierarchy of this cgroup. */
   readonly procsFiles: readonly string[];
+  /** `swap` takes v1's meaning (memory + swap) on both versions. */
   write(controller: "memory" | "pids", file: "limit" | "swap" | "pids.max", value: string): void;
   cleanup(): void;
 }
@@ -72,9 +73,15 @@ export function createContainerCgroup(
     const parent = join(mounts.unified, parentName);
     mk(parent);
     parentDirs.push(parent);
-    const available = readFileSync(join(mounts.unified, "cgroup.subtree_control"), "utf8");
-    const want = ["memory", "pids", "cpu"].filter((c) => available.includes(c));
-    writeFileSync(join(parent, "cgroup.subtree_control"), want.map((c) => `+${c}`).join(" "));
+    // The root's children get a controller only once the root's subtree_control enables it: systemd
+    // does that at boot, a bare init (a test VM) does not.
+    const available = readFileSync(join(mounts.unified, "cgroup.controllers"), "utf8").split(/\s+/);
+    const enable = ["memory", "pids", "cpu"]
+      .filter((c) => available.includes(c))
+      .map((c) => `+${c}`)
+      .join(" ");
+    writeFileSync(join(mounts.unified, "cgroup.subtree_control"), enable);
+    writeFileSync(join(parent, "cgroup.subtree_control"), enable);
     mk(join(parent, id));
     dirs.set("unified", join(parent, id));
   }
@@ -98,7 +105,13 @@ export function createContainerCgroup(
             : v2
               ? "memory.swap.max"
               : "memory.memsw.limit_in_bytes";
-      if (existsSync(join(dir, name))) writeFileSync(join(dir, name), value);
+      // "swap" is v1's memory+swap limit; v2's memory.swap.max counts swap alone.
+      const memMax =
+        v2 && file === "swap" && existsSync(join(dir, "memory.max"))
+          ? Number(readFileSync(join(dir, "memory.max"), "utf8"))
+          : Number.NaN;
+      const written = Number.isFinite(memMax) ? String(Math.max(0, Number(value) - memMax)) : value;
+      if (existsSync(join(dir, name))) writeFileSync(join(dir, name), written);
     },
     cleanup() {
       for (const f of procsFiles) {

@@ -148,9 +148,13 @@ export function createRuncLab(dir: string, part: string): RuncLab {
     },
     async destroy() {
       for (const name of names.splice(0)) run("runc", ["--root", state, "delete", "-f", name]);
-      // runc removes each container's cgroup; the parent is ours.
-      for (const controller of readdirSync("/sys/fs/cgroup")) {
-        const d = join("/sys/fs/cgroup", controller, parentCgroup);
+      // runc removes each container's cgroup; the parent is ours: in each v1 hierarchy (and the
+      // hybrid's unified one), or in the one hierarchy of a pure v2 host.
+      const roots = existsSync("/sys/fs/cgroup/cgroup.controllers")
+        ? ["/sys/fs/cgroup"]
+        : readdirSync("/sys/fs/cgroup").map((h) => join("/sys/fs/cgroup", h));
+      for (const root of roots) {
+        const d = join(root, parentCgroup);
         if (!existsSync(d)) continue;
         for (const sub of readdirSync(d, { withFileTypes: true })) {
           if (sub.isDirectory()) tryRmdir(join(d, sub.name));

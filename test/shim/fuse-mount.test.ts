@@ -7,11 +7,13 @@ import { test } from "node:test";
 import { VIEW_PATHS } from "../../shim/render.js";
 import { hasCommand, isRoot, requirePrereq } from "../helpers/prereq.js";
 import { type DaemonUnderTest, hasDevFuse, mountedFsType, startDaemon } from "./fuse-daemon.js";
-import { createLiveCgroup, LIVE_CONTROLLERS, liveCgroupsAvailable } from "./live-cgroup.js";
+import { createLiveCgroup, LIVE_CONTROLLERS, liveCgroupsAvailable, rootProcsFiles } from "./live-cgroup.js";
 
 /** Runs `sh -c script` moved into the root cgroup of every hierarchy: a host process. */
 function runAsHostProcess(script: string): string {
-  const joinRoot = "for f in /sys/fs/cgroup/*/cgroup.procs; do echo $$ > $f 2>/dev/null; done";
+  const joinRoot = rootProcsFiles()
+    .map((f) => `echo $$ > ${f} 2>/dev/null`)
+    .join("; ");
   return execFileSync("sh", ["-c", `${joinRoot}; ${script}`], { encoding: "utf8", maxBuffer: 16 << 20 });
 }
 
@@ -35,7 +37,7 @@ test("shim mount: LXCFS layout, host values for host readers, survives abuse, un
   timeout: 180_000,
 }, async (t) => {
   if (!requirePrereq(t, isRoot() && hasDevFuse(), "needs root and /dev/fuse")) return;
-  if (!requirePrereq(t, liveCgroupsAvailable(), "needs cgroup v1 controllers (live cgroups)")) return;
+  if (!requirePrereq(t, liveCgroupsAvailable(), "needs the live cgroup controllers (v1, or v2)")) return;
   const dir = mkdtempSync(join(tmpdir(), "boxscope-fuse-mount-"));
   const mnt = join(dir, "mnt");
   let daemon: DaemonUnderTest | undefined;
@@ -114,7 +116,7 @@ test("shim mount: LXCFS layout, host values for host readers, survives abuse, un
   const cg = createLiveCgroup("fuse");
   t.after(() => cg.destroy());
   // 2 GiB: room for 1,000 concurrent shells and greps (at 256 MiB the memcg OOM killer took some).
-  writeFileSync(join(cg.dir("memory"), "memory.limit_in_bytes"), String(2048 * 1024 * 1024));
+  cg.setMemoryLimit(2048 * 1024 * 1024);
 
   await t.test("a reader inside a cgroup sees its limit; 1,000 concurrent readers all get it", async () => {
     const script = `for i in $(seq 1000); do (grep MemTotal ${mnt}/proc/meminfo 2>&1 || echo FAIL) & done; wait`;
@@ -163,9 +165,12 @@ test("shim mount: LXCFS layout, host values for host readers, survives abuse, un
     // now names a cgroup that is gone.
     const gone = createLiveCgroup("fuse-gone");
     t.after(() => gone.destroy());
-    const leave = LIVE_CONTROLLERS.map(
-      (c) => `echo $$ > /sys/fs/cgroup/${c}/cgroup.procs && rmdir ${gone.dir(c)}`,
-    ).join(" && ");
+    const leave =
+      gone.version === 1
+        ? LIVE_CONTROLLERS.map(
+            (c) => `echo $$ > /sys/fs/cgroup/${c}/cgroup.procs && rmdir ${gone.dir(c)}`,
+          ).join(" && ")
+        : `echo $$ > /sys/fs/cgroup/cgroup.procs && rmdir ${gone.dir("memory")}`;
     const out = await outputOf(
       gone.spawnInside(
         `cat ${mnt}/proc/meminfo >/dev/null && ${leave} && for v in ${VIEW_PATHS.join(" ")}; do cat ${mnt}/$v >/dev/null || echo FAIL $v; done; echo DONE`,

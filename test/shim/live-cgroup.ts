@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseMountinfo } from "../../shim/fuse/mountpoint.js";
 
@@ -22,6 +22,14 @@ function version(): 1 | 2 | undefined {
     if (V2_CONTROLLERS.every((c) => have.includes(c))) return 2;
   }
   return undefined;
+}
+
+/** The root cgroup's `cgroup.procs` of every hierarchy: writing a pid to each makes it a host process. */
+export function rootProcsFiles(): string[] {
+  if (version() === 2) return [join(ROOT, "cgroup.procs")];
+  return readdirSync(ROOT)
+    .map((h) => join(ROOT, h, "cgroup.procs"))
+    .filter((f) => existsSync(f));
 }
 
 export function liveCgroupsAvailable(): boolean {
