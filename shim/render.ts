@@ -93,12 +93,19 @@ export interface ViewRendererOptions {
 
 export type RenderResult = Result<string, BoxscopeError>;
 
+/** A view as served to a reader, and whether its bytes may be shared with the container's next readers. */
+export interface ServedView {
+  readonly text: string;
+  /** False while the container is settling (SETTLE_MS): the next read must render afresh. */
+  readonly shareable: boolean;
+}
+
 export interface ViewRenderer {
   /**
    * The view as the reader `caller` must see it: the cgroup of the init of its pid namespace (host
    * pid namespace, or no init found in it: the caller's own cgroup). Error: unknown view.
    */
-  renderForCaller(view: string, caller: CallerIdentity): RenderResult;
+  renderForCaller(view: string, caller: CallerIdentity): Result<ServedView, BoxscopeError>;
   /**
    * renderForCaller for the process `pid` as it is now (its identity read from /proc). Errors (as
    * values): unknown view, no such process.
@@ -137,6 +144,8 @@ interface Timed<T> {
 /** Everything remembered about one container cgroup. */
 interface ContainerState {
   readonly handle: CgroupHandle;
+  /** When a read first came from it: it settles until SETTLE_MS later. */
+  readonly firstSeen: number;
   lastUsed: number;
   readonly parts: Map<string, Timed<unknown>>;
   readonly texts: Map<ViewPath, Timed<string>>;
@@ -166,6 +175,15 @@ const MAX_HANDLES = 4096;
 /** A loadavg sample younger than this stands in for a live thread count in stat's procs_running. */
 const SAMPLE_FRESH_MS = 10_000;
 const IDLE_FORGET_MS = 10 * 60_000;
+/**
+ * A container's first reads can come before its runtime has written its limits: runc stats the
+ * bind-mounted view files from inside the new cgroup while setting up its mounts, and writes the
+ * cgroup's limits after that. Until a container has been seen this long, nothing rendered for it is
+ * kept (here or in the mount's cache), so its entrypoint's first read of /proc/meminfo (a JVM
+ * sizing its heap) is rendered from the limits as they are by then, not from a reading taken before
+ * they were written.
+ */
+export const SETTLE_MS = 2000;
 /** Minimum reuse time of the host's CPU list (cpuinfo): it changes only with CPU hotplug. */
 const STATIC_HOST_WINDOW_MS = 1000;
 
@@ -198,7 +216,7 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
     const cached = cache.get(key) as Timed<T> | undefined;
     if (cached !== undefined && at - cached.at < window) return cached.value;
     const value = compute();
-    cache.set(key, { at, value });
+    if (window > 0) cache.set(key, { at, value });
     return value;
   }
   const hostPart = <T>(key: string, at: number, compute: () => T, window = windowMs): T =>
@@ -233,8 +251,9 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
   const hostSwapTotalKb = (at: number): number =>
     hostMeminfo(at).entries.find((e) => e.key === "SwapTotal")?.value ?? 0;
 
+  const settling = (c: ContainerState, at: number): boolean => at - c.firstSeen < SETTLE_MS;
   const part = <T>(c: ContainerState, key: string, at: number, read: () => T): T =>
-    remembered(c.parts, key, at, read);
+    remembered(c.parts, key, at, read, settling(c, at) ? 0 : windowMs);
   const withErrors = <T>(path: string, r: { data?: T; errors: string[] }): T | undefined => {
     if (r.errors.length > 0)
       log?.debug({ cgroup: path, errors: r.errors }, "cgroup read incomplete; host values fill in");
@@ -295,6 +314,7 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
     if (c === undefined) {
       c = {
         handle,
+        firstSeen: at,
         lastUsed: at,
         parts: new Map(),
         texts: new Map(),
@@ -314,7 +334,7 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
     init: NamespaceInit | undefined,
     at: number,
   ): string {
-    return remembered(c.texts, view, at, () => {
+    const compute = (): string => {
       try {
         return computeView(view, c, init, at);
       } catch (e) {
@@ -322,7 +342,8 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
         log?.error({ view, cgroup: c.handle.path, err: e }, "rendering failed; serving the host's file");
         return hostText(view, at);
       }
-    });
+    };
+    return remembered(c.texts, view, at, compute, settling(c, at) ? 0 : windowMs);
   }
 
   function visibleOf(c: ContainerState, at: number): { cpu: CpuData | undefined; visible: number[] } {
@@ -455,14 +476,15 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
     return { cgroupPath: handle.path, handle, init: undefined };
   }
 
-  function renderResolved(view: ViewPath, r: Resolved): string {
+  function renderResolved(view: ViewPath, r: Resolved): ServedView {
     const at = now();
     // A host process (root cgroup) sees the host's own file.
-    if (r.cgroupPath === "/") return hostText(view, at);
-    return renderContainer(view, containerFor(r.handle, at), r.init, at);
+    if (r.cgroupPath === "/") return { text: hostText(view, at), shareable: true };
+    const c = containerFor(r.handle, at);
+    return { text: renderContainer(view, c, r.init, at), shareable: !settling(c, at) };
   }
 
-  const unknownView = (view: string): RenderResult =>
+  const unknownView = (view: string): Result<never, BoxscopeError> =>
     err(new UsageError(`unknown view "${view}" (expected one of ${VIEW_PATHS.join(", ")})`, { view }));
 
   return {
@@ -475,7 +497,7 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
       if (!Number.isInteger(pid) || pid <= 0) return err(new UsageError(`invalid pid ${pid}`, { pid }));
       const caller = readCallerIdentity(pid, procRoot);
       if (caller === undefined) return err(new UsageError(`no such process: pid ${pid}`, { pid }));
-      return ok(renderResolved(view, resolveCaller(caller)));
+      return ok(renderResolved(view, resolveCaller(caller)).text);
     },
     renderForCgroup(view, cgroupPath) {
       if (!isViewPath(view)) return unknownView(view);
@@ -502,17 +524,5 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
       const at = now();
       for (const [path, c] of containers) if (at - c.lastUsed > idleMs) containers.delete(path);
     },
-  };
-}
-
-/**
- * The renderer as the FUSE mount's view source `(path, caller) => text`, throwing the error value
- * (the mount turns a throw into EIO for that one open and logs the cause once).
- */
-export function toViewSource(renderer: ViewRenderer): (path: string, caller: CallerIdentity) => string {
-  return (path, caller) => {
-    const r = renderer.renderForCaller(path, caller);
-    if (!r.ok) throw r.error;
-    return r.value;
   };
 }

@@ -11,9 +11,13 @@ import { type FuseBinding, loadFuseBinding, type NativeRender, type NativeStats 
  * What the mount serves: the bytes of one view (a path below the mountpoint, "proc/meminfo") for the
  * reader `caller`, as the binding resolved it when the read arrived (its pid, a host thread id, may
  * be another process's by now: render for the identity, never look the pid up again). The binding
- * caches the answer under that identity. Throwing fails that one open with EIO.
+ * caches the answer under that identity, unless it comes as `{ uncached }` (a container still
+ * settling: see shim/render.ts). Throwing fails that one open with EIO.
  */
-export type ViewSource = (path: string, caller: CallerIdentity) => string | Buffer;
+export type ViewSource = (
+  path: string,
+  caller: CallerIdentity,
+) => string | Buffer | { uncached: string | Buffer };
 
 export interface ShimMountOptions {
   mountpoint: string;

@@ -1,8 +1,11 @@
 import { BoxscopeError } from "../../common/errors.js";
 import { nativeAddonPath, requireNativeAddon } from "../../common/native-addon.js";
 
-/** Answer of the render callback: the bytes of the view, or a negative errno for the open to fail. */
-export type NativeRenderResult = string | Buffer | number;
+/**
+ * Answer of the render callback: the bytes of the view (wrapped in `{ uncached }` when they must not
+ * be kept in the binding's cache), or a negative errno for the open to fail.
+ */
+export type NativeRenderResult = string | Buffer | { uncached: string | Buffer } | number;
 
 /**
  * The render callback: view number, the reading thread's host pid, its uid and gid, and its caller

@@ -3,9 +3,9 @@ import { readCgroupMounts } from "../../cgroup/mounts.js";
 import type { Logger } from "../../common/logger.js";
 import { cacheAsUsedOf, type ShimConfig } from "../config.js";
 import { createCgroupLoadavgSampler } from "../loadavg-cgroups.js";
-import { createViewRenderer, toViewSource, VIEW_PATHS } from "../render.js";
+import { createViewRenderer, VIEW_PATHS, type ViewRenderer } from "../render.js";
 import { registerShimMetrics } from "./metrics.js";
-import { type RunningShimMount, startShimMount } from "./mount.js";
+import { type RunningShimMount, startShimMount, type ViewSource } from "./mount.js";
 import type { FuseBinding } from "./native.js";
 
 /** Per-container renderer state unused this long is dropped (containers come and go). */
@@ -58,5 +58,17 @@ export async function startShim(
       await mount.stop();
       await sampler.stop();
     },
+  };
+}
+
+/**
+ * The renderer as the mount's view source, throwing the error value (the mount turns a throw into
+ * EIO for that one open and logs the cause once). A settling container's bytes are not cached.
+ */
+export function toViewSource(renderer: ViewRenderer): ViewSource {
+  return (path, caller) => {
+    const r = renderer.renderForCaller(path, caller);
+    if (!r.ok) throw r.error;
+    return r.value.shareable ? r.value.text : { uncached: r.value.text };
   };
 }

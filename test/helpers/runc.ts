@@ -30,14 +30,25 @@ export interface Bind {
 }
 
 export interface ContainerSpec {
-  /** Unique name (also the last segment of its cgroup). */
+  /** Unique name (by default also the last segment of its cgroup). */
   name: string;
-  memoryBytes: number;
-  /** cpuset, e.g. "0" or "0-1". */
-  cpus: string;
+  /** Its cgroup below the lab's parent (default: name), e.g. `system.slice/docker-<id>.scope`. */
+  cgroup?: string;
+  /** Memory limit; none when omitted (memory.max = max: a slice above may still limit it). */
+  memoryBytes?: number;
+  /** cpuset, e.g. "0" or "0-1"; the parent's when omitted. */
+  cpus?: string;
   /** CFS quota in CPUs (quota = cpus × period). */
   quotaCpus?: number;
   binds?: Bind[];
+  /** A cgroup namespace of its own (Docker's default on v2): /proc/self/cgroup inside shows `/`. */
+  cgroupns?: boolean;
+}
+
+/** Limits of a slice: a cgroup above containers, as systemd's kubepods-…-pod<uid>.slice. */
+export interface SliceLimits {
+  memoryBytes?: number;
+  quotaCpus?: number;
 }
 
 export interface RuncContainer {
@@ -67,6 +78,8 @@ export function lxcfsStyleBinds(mountpoint: string): Bind[] {
 /** One directory of containers sharing a rootfs, a runc state root and a parent cgroup. */
 export interface RuncLab {
   readonly parentCgroup: string;
+  /** Creates `path` below the parent (and what lies between) with these limits, before containers go in it. */
+  slice(path: string, limits: SliceLimits): void;
   start(spec: ContainerSpec): Promise<RuncContainer>;
   /** `runc delete -f` then start again with the same spec (what a restart policy does). */
   restart(name: string): Promise<RuncContainer>;
@@ -89,6 +102,9 @@ export function createRuncLab(dir: string, part: string): RuncLab {
 
   return {
     parentCgroup,
+    slice(path, limits) {
+      createSlice(`${parentCgroup}/${path}`, limits);
+    },
     async restart(name) {
       const spec = specs.get(name);
       if (!spec) throw new Error(`no container ${name} in this lab`);
@@ -100,7 +116,7 @@ export function createRuncLab(dir: string, part: string): RuncLab {
       specs.set(spec.name, spec);
       const bundle = join(dir, `bundle-${spec.name}`);
       mkdirSync(bundle, { recursive: true });
-      const cgroupPath = `${parentCgroup}/${spec.name}`;
+      const cgroupPath = `${parentCgroup}/${spec.cgroup ?? spec.name}`;
       writeFileSync(
         join(bundle, "config.json"),
         JSON.stringify(ociConfig(rootfs, cgroupPath, spec), null, 2),
@@ -148,28 +164,71 @@ export function createRuncLab(dir: string, part: string): RuncLab {
     },
     async destroy() {
       for (const name of names.splice(0)) run("runc", ["--root", state, "delete", "-f", name]);
-      // runc removes each container's cgroup; the parent is ours: in each v1 hierarchy (and the
-      // hybrid's unified one), or in the one hierarchy of a pure v2 host.
-      const roots = existsSync("/sys/fs/cgroup/cgroup.controllers")
-        ? ["/sys/fs/cgroup"]
-        : readdirSync("/sys/fs/cgroup").map((h) => join("/sys/fs/cgroup", h));
-      for (const root of roots) {
-        const d = join(root, parentCgroup);
-        if (!existsSync(d)) continue;
-        for (const sub of readdirSync(d, { withFileTypes: true })) {
-          if (sub.isDirectory()) tryRmdir(join(d, sub.name));
-        }
-        tryRmdir(d);
-      }
+      // runc removes each container's cgroup; the parent and the slices are ours: in each v1
+      // hierarchy (and the hybrid's unified one), or in the one hierarchy of a pure v2 host.
+      for (const root of hierarchyRoots()) removeTree(join(root, parentCgroup));
     },
   };
 }
 
-function tryRmdir(d: string): void {
+const CGROUP_ROOT = "/sys/fs/cgroup";
+const pureV2 = (): boolean => existsSync(join(CGROUP_ROOT, "cgroup.controllers"));
+
+function hierarchyRoots(): string[] {
+  if (pureV2()) return [CGROUP_ROOT];
+  return readdirSync(CGROUP_ROOT, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => join(CGROUP_ROOT, e.name));
+}
+
+/** Removes a cgroup directory and every cgroup below it, deepest first (best effort: unique names). */
+function removeTree(d: string): void {
+  if (!existsSync(d)) return;
+  for (const sub of readdirSync(d, { withFileTypes: true })) {
+    if (sub.isDirectory()) removeTree(join(d, sub.name));
+  }
   try {
     rmdirSync(d);
   } catch {
-    // still busy or already gone: best effort, names are unique per run
+    // still busy or already gone
+  }
+}
+
+/**
+ * Makes the cgroup `path` with `limits`, as systemd makes a pod slice: on v2 the controllers are
+ * enabled in every ancestor's subtree_control first (runc does the same for the levels it creates);
+ * on v1 the slice goes in the memory and cpu hierarchies that carry its limits (runc fills in the rest).
+ */
+function createSlice(path: string, limits: SliceLimits): void {
+  const period = 100_000;
+  const quota = limits.quotaCpus === undefined ? undefined : Math.round(limits.quotaCpus * period);
+  if (pureV2()) {
+    const enable = readFileSync(join(CGROUP_ROOT, "cgroup.controllers"), "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter((c) => ["cpuset", "cpu", "io", "memory", "pids"].includes(c))
+      .map((c) => `+${c}`)
+      .join(" ");
+    let dir = CGROUP_ROOT;
+    for (const seg of path.split("/").filter(Boolean)) {
+      writeFileSync(join(dir, "cgroup.subtree_control"), enable);
+      dir = join(dir, seg);
+      mkdirSync(dir, { recursive: true });
+    }
+    if (limits.memoryBytes !== undefined) writeFileSync(join(dir, "memory.max"), String(limits.memoryBytes));
+    if (quota !== undefined) writeFileSync(join(dir, "cpu.max"), `${quota} ${period}`);
+    return;
+  }
+  if (limits.memoryBytes !== undefined) {
+    const dir = join(CGROUP_ROOT, "memory", path);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "memory.limit_in_bytes"), String(limits.memoryBytes));
+  }
+  if (quota !== undefined) {
+    const dir = join(CGROUP_ROOT, "cpu", path);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "cpu.cfs_period_us"), String(period));
+    writeFileSync(join(dir, "cpu.cfs_quota_us"), String(quota));
   }
 }
 
@@ -235,14 +294,20 @@ function ociConfig(rootfs: string, cgroupPath: string, spec: ContainerSpec): unk
     linux: {
       cgroupsPath: cgroupPath,
       resources: {
-        memory: { limit: spec.memoryBytes },
+        ...(spec.memoryBytes !== undefined ? { memory: { limit: spec.memoryBytes } } : {}),
         cpu: {
-          cpus: spec.cpus,
-          mems: "0",
+          ...(spec.cpus !== undefined ? { cpus: spec.cpus, mems: "0" } : {}),
           ...(spec.quotaCpus ? { quota: Math.round(spec.quotaCpus * period), period } : {}),
         },
       },
-      namespaces: [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "network" }],
+      namespaces: [
+        { type: "pid" },
+        { type: "ipc" },
+        { type: "uts" },
+        { type: "mount" },
+        { type: "network" },
+        ...(spec.cgroupns ? [{ type: "cgroup" }] : []),
+      ],
     },
   };
 }

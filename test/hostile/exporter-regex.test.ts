@@ -58,7 +58,7 @@ test("exporter: catastrophic-backtracking rules on hostile lines keep /healthz a
   const address = /"address":"([^"]+)"/.exec(p.stderr)?.[1];
 
   // 35 bytes each, the size that froze a backtracking engine for good; then ever longer ones.
-  const hostile = ["a".repeat(34) + "!", "x".repeat(34) + "!", "a".repeat(5000) + "b", "x".repeat(100_000)];
+  const hostile = [`${"a".repeat(34)}!`, `${"x".repeat(34)}!`, `${"a".repeat(5000)}b`, "x".repeat(100_000)];
   // Lines that do match: each rule must still count exactly these.
   const matching = ["aaaa", "aaaa", "xxy"];
   appendFileSync(log, `${[...hostile, ...matching].join("\n")}\n`);

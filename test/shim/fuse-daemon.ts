@@ -43,14 +43,15 @@ export async function startDaemon(mountpoint: string, extraArgs: string[] = []):
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once("exit", (code, signal) => resolve({ code, signal })),
   );
-  const deadline = Date.now() + 20_000;
+  // Generous: under software emulation (the v2 guest) on a loaded machine, Node's start alone is slow.
+  const deadline = Date.now() + 120_000;
   while (!log.includes('"msg":"mounted"')) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`shim mount exited (${child.exitCode ?? child.signalCode}) before mounting: ${log}`);
     }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`shim mount did not mount within 20 s: ${log}`);
+      throw new Error(`shim mount did not mount within 120 s: ${log}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

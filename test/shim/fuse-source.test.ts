@@ -76,3 +76,39 @@ test("mount in-process: view sources' strings, Buffers and throws; errors logged
   mount = undefined;
   assert.equal(mountedFsType(mnt), undefined);
 });
+
+test("mount in-process: a source's { uncached } bytes are served but never cached; plain bytes are", {
+  timeout: 60_000,
+}, async (t) => {
+  if (!requirePrereq(t, isRoot() && hasDevFuse(), "needs root and /dev/fuse")) return;
+  const dir = mkdtempSync(join(tmpdir(), "boxscope-fuse-uncached-"));
+  const mnt = join(dir, "mnt");
+  let mount: RunningShimMount | undefined;
+  t.after(async () => {
+    await mount?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  let renders = 0;
+  mount = await startShimMount(
+    // A cache far longer than the test: every repeat of a cacheable read is a hit.
+    { mountpoint: mnt, files: ["kept", "settling"], cacheTtlMs: 600_000, threads: 1 },
+    {
+      logger: pino({ level: "silent" }),
+      source: (path) => {
+        renders++;
+        const text = `render ${renders}\n`;
+        return path === "settling" ? { uncached: text } : text;
+      },
+    },
+  );
+  const readThrice = async (file: string): Promise<string[]> => {
+    const out: string[] = [];
+    for (let i = 0; i < 3; i++) out.push((await run("cat", [join(mnt, file)])).stdout);
+    return out;
+  };
+  const kept = await readThrice("kept");
+  assert.equal(new Set(kept).size, 1, `cacheable bytes are reused: ${kept}`);
+  const settling = await readThrice("settling");
+  assert.equal(new Set(settling).size, 3, `uncached bytes are rendered for every open: ${settling}`);
+  assert.ok(mount.stats().cacheHits >= 2, "the cacheable repeats were cache hits");
+});

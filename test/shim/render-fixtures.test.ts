@@ -8,6 +8,7 @@ import type { CgroupMounts } from "../../cgroup/types.js";
 import {
   type CallerIdentity,
   createViewRenderer,
+  SETTLE_MS,
   VIEW_PATHS,
   type ViewRendererOptions,
 } from "../../shim/render.js";
@@ -192,7 +193,7 @@ test("a view is rendered for the identity the mount resolved, never for whoever 
   const memTotal = (caller: CallerIdentity): number => {
     const res = r.renderForCaller("proc/meminfo", caller);
     if (!res.ok) throw res.error;
-    return meminfoField(res.value, "MemTotal") ?? -1;
+    return meminfoField(res.value.text, "MemTotal") ?? -1;
   };
   const HOST_NS = "pid:[4026531836]";
   fakeProcess(root, 1, HOST_NS, "1", 1);
@@ -221,24 +222,33 @@ test("a view is rendered for the identity the mount resolved, never for whoever 
   );
 });
 
-test("reads within the share window share one reading; later reads see the change", (t) => {
+test("a new container settles first (nothing kept); then reads within the share window share one reading", (t) => {
   const { root, mounts } = mutableV2(t);
   let clock = 0;
   const r = renderer(root, mounts, { shareWindowMs: 100, now: () => clock });
-  const before = meminfoField(view(r, "proc/meminfo", PATH_C), "MemFree");
-  writeFileSync(join(root, "sys/fs/cgroup", PATH_C, "memory.current"), String(200 * 1024 * 1024));
+  // A host-namespace reader in container C: its own cgroup decides.
+  const caller: CallerIdentity = { pid: 4000, pidNamespace: undefined, procCgroup: `0::${PATH_C}\n` };
+  const read = (): { memFree: number | undefined; shareable: boolean } => {
+    const res = r.renderForCaller("proc/meminfo", caller);
+    if (!res.ok) throw res.error;
+    return { memFree: meminfoField(res.value.text, "MemFree"), shareable: res.value.shareable };
+  };
+  const current = join(root, "sys/fs/cgroup", PATH_C, "memory.current");
+  const first = read();
+  assert.equal(first.shareable, false, "first moments: the mount must not cache it");
+  // The runtime writes after the first read (runc sets limits after its mounts): seen at once.
+  writeFileSync(current, String(200 * 1024 * 1024));
   clock = 50;
-  assert.equal(
-    meminfoField(view(r, "proc/meminfo", PATH_C), "MemFree"),
-    before,
-    "within 100 ms: same reading",
-  );
-  clock = 150;
-  assert.equal(
-    meminfoField(view(r, "proc/meminfo", PATH_C), "MemFree"),
-    56 * 1024,
-    "after the window: re-read",
-  );
+  assert.deepEqual(read(), { memFree: 56 * 1024, shareable: false }, "settling: every read renders afresh");
+
+  clock = SETTLE_MS;
+  const settled = read();
+  assert.equal(settled.shareable, true, "settled: shareable");
+  writeFileSync(current, String(100 * 1024 * 1024));
+  clock = SETTLE_MS + 50;
+  assert.equal(read().memFree, settled.memFree, "within 100 ms: same reading");
+  clock = SETTLE_MS + 150;
+  assert.equal(read().memFree, 156 * 1024, "after the window: re-read");
 });
 
 test("stat served through the renderer never goes backwards when cpu.stat does", (t) => {

@@ -43,9 +43,11 @@ typedef struct {
     }                                                      \
   } while (0)
 
-static content_t *content_from_value(napi_env env, napi_value v, int *err) {
+/* A string or Buffer as content, or a negative errno number as *err. */
+static content_t *content_from_bytes(napi_env env, napi_value v, int *err) {
   napi_valuetype t;
   if (napi_typeof(env, v, &t) != napi_ok) return NULL;
+  bool is_buffer = false;
   if (t == napi_string) {
     size_t len = 0;
     if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
@@ -63,7 +65,6 @@ static content_t *content_from_value(napi_env env, napi_value v, int *err) {
     if (*err == 0) *err = EIO;
     return NULL;
   }
-  bool is_buffer = false;
   if (napi_is_buffer(env, v, &is_buffer) == napi_ok && is_buffer) {
     void *data = NULL;
     size_t len = 0;
@@ -73,11 +74,28 @@ static content_t *content_from_value(napi_env env, napi_value v, int *err) {
   return NULL;
 }
 
+/* The render callback's answer: bytes as content_from_bytes takes them, or { uncached: bytes } for
+ * bytes that must not be cached (*cacheable is cleared). */
+static content_t *content_from_value(napi_env env, napi_value v, int *err, bool *cacheable) {
+  napi_valuetype t;
+  bool is_buffer = false;
+  if (napi_typeof(env, v, &t) != napi_ok) return NULL;
+  if (t != napi_object || napi_is_buffer(env, v, &is_buffer) != napi_ok || is_buffer)
+    return content_from_bytes(env, v, err);
+  napi_value inner;
+  bool has = false;
+  if (napi_has_named_property(env, v, "uncached", &has) != napi_ok || !has) return NULL;
+  if (napi_get_named_property(env, v, "uncached", &inner) != napi_ok) return NULL;
+  *cacheable = false;
+  return content_from_bytes(env, inner, err);
+}
+
 /* On the JS thread. env is NULL when Node tears the function down: answer EIO so no request waits. */
 static void call_render(napi_env env, napi_value js_cb, void *context, void *data) {
   js_call_t *jc = data;
   boxfs_call_t *call = jc->call;
   int err = EIO;
+  bool cacheable = true;
   content_t *c = NULL;
   if (env && js_cb) {
     napi_value argv[5], recv, result;
@@ -94,11 +112,11 @@ static void call_render(napi_env env, napi_value js_cb, void *context, void *dat
       napi_value exc;
       napi_get_and_clear_last_exception(env, &exc);
     } else if (s == napi_ok) {
-      c = content_from_value(env, result, &err);
+      c = content_from_value(env, result, &err, &cacheable);
     }
   }
   free(jc);
-  boxfs_complete(call, c ? 0 : err, c);
+  boxfs_complete(call, c ? 0 : err, c, cacheable);
 }
 
 /* On the FUSE loop thread: queue and return at once. */

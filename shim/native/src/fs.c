@@ -333,16 +333,16 @@ static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_inf
   fs->inflight++;
   pthread_mutex_unlock(&fs->inflight_lock);
   int err = fs->cfg.render(fs->cfg.ctx, call, view, ctx->pid, ctx->uid, ctx->gid, call->key, call->key_len);
-  if (err) boxfs_complete(call, err, NULL);
+  if (err) boxfs_complete(call, err, NULL, false);
 }
 
-void boxfs_complete(boxfs_call_t *call, int err, content_t *c) {
+void boxfs_complete(boxfs_call_t *call, int err, content_t *c, bool cacheable) {
   boxfs_t *fs = call->fs;
   if (err || !c) {
     content_unref(c);
     answer_error(fs, call->req, call->kind, call->ino, err ? err : EIO);
   } else {
-    if (fs->cache) cache_put(fs->cache, call->view, call->key, call->key_len, call->key_hash, c);
+    if (fs->cache && cacheable) cache_put(fs->cache, call->view, call->key, call->key_len, call->key_hash, c);
     answer(fs, call->req, call->kind, call->ino, &call->fi, c);
   }
   free(call);

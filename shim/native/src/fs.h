@@ -8,6 +8,7 @@
 #ifndef BOXSCOPE_FS_H
 #define BOXSCOPE_FS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -47,8 +48,9 @@ boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len);
  * the loop alive. Returns at once; on_exit follows. Safe to call more than once. */
 void boxfs_stop(boxfs_t *fs);
 void boxfs_stats(boxfs_t *fs, boxfs_stats_t *out);
-/* Answers a queued request with c (the call takes over one reference; NULL with err != 0 fails it). */
-void boxfs_complete(boxfs_call_t *call, int err, content_t *c);
+/* Answers a queued request with c (the call takes over one reference; NULL with err != 0 fails it).
+ * c goes into the cache only when `cacheable` (a settling container's bytes must not be reused). */
+void boxfs_complete(boxfs_call_t *call, int err, content_t *c, bool cacheable);
 /* Lazy unmount of a (stale) mountpoint; 0 or errno. */
 int boxfs_detach(const char *path);
 
