@@ -1,6 +1,7 @@
 import { Registry } from "prom-client";
+import type { z } from "zod";
 import { silentLogger } from "../../common/logger.js";
-import { type ExporterConfig, exporterSchema, validateExporterConfig } from "../../exporter/config.js";
+import { exporterSchema, validateExporterConfig } from "../../exporter/config.js";
 import { startExporter } from "../../exporter/exporter.js";
 
 export interface Sample {
@@ -50,7 +51,9 @@ export interface TestExporter {
 }
 
 /** A real exporter in this process on a free loopback port; config = defaults + overrides. */
-export async function startTestExporter(overrides: Partial<ExporterConfig> = {}): Promise<TestExporter> {
+export async function startTestExporter(
+  overrides: Partial<z.input<typeof exporterSchema>> = {},
+): Promise<TestExporter> {
   const config = validateExporterConfig(exporterSchema.parse({ listen: "127.0.0.1:0", ...overrides }));
   const svc = await startExporter(config, { logger: silentLogger(), registry: new Registry() });
   const scrape = async (accept?: string): Promise<string> => {
