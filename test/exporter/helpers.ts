@@ -43,6 +43,16 @@ export function value(
   return find(samples, name, labels)[0]?.value;
 }
 
+/** The sum of every series of `name` with these labels (a rule's matches over all containers); undefined when none. */
+export function total(
+  samples: Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  const found = find(samples, name, labels);
+  return found.length === 0 ? undefined : found.reduce((n, s) => n + s.value, 0);
+}
+
 export interface TestExporter {
   readonly address: string;
   scrape(accept?: string): Promise<string>;

@@ -4,7 +4,7 @@ import { appendFileSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseSamples, value } from "../exporter/helpers.js";
+import { parseSamples, total, value } from "../exporter/helpers.js";
 import { repoRoot } from "../helpers/paths.js";
 import {
   appendSecrets,
@@ -107,7 +107,7 @@ test("exporter over a hostile log tree: /healthz within 1 s throughout, no file 
     return parseSamples(await res.text());
   };
   const count = async (rule: string) =>
-    value(await scrape(), "boxscope_log_pattern_matches_total", { rule, source: "file" });
+    total(await scrape(), "boxscope_log_pattern_matches_total", { rule, source: "file" });
   assert.equal(await count("app_error"), 0);
 
   // After start, everything a new file's backlog can be: planted links (read from their first byte
@@ -133,7 +133,7 @@ test("exporter over a hostile log tree: /healthz within 1 s throughout, no file 
   await sleep(500); // a few more polls: nothing else may arrive
   const samples = await scrape();
   const files = (rule: string) =>
-    value(samples, "boxscope_log_pattern_matches_total", { rule, source: "file" });
+    total(samples, "boxscope_log_pattern_matches_total", { rule, source: "file" });
   const { probes, failures } = await health.stop();
   child.kill("SIGTERM");
   const seen = await opened.stop();
