@@ -3,7 +3,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { parseSamples, total, value } from "../exporter/helpers.js";
+import { parseSamples, total } from "../exporter/helpers.js";
 import { CliProcess, sleep } from "../pipeline/harness.js";
 
 /**
