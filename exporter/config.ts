@@ -8,7 +8,8 @@ import { parseTeamMapping } from "./labels.js";
 import { DEFAULT_LISTEN, parseListen } from "./listen.js";
 
 const regex = z.string().min(1);
-const ruleName = z.string().regex(/^[a-zA-Z0-9_.:-]+$/, "letters, digits, _ . : - only");
+/** A rule or process name, used as a label value. */
+const shortName = z.string().regex(/^[a-zA-Z0-9_.:-]+$/, "letters, digits, _ . : - only");
 /** Who hears of a rule's matches: critical pages, warning queues, info routes nowhere (docs/alerts.md). */
 const severity = z.enum(LOG_SEVERITIES);
 /** Matches within 5 minutes at which the rule alerts; 1 = on the first line. */
@@ -26,7 +27,7 @@ export const exporterSchema = z.strictObject({
   keyProcesses: z
     .array(
       z.strictObject({
-        name: ruleName,
+        name: shortName,
         pattern: regex,
         match: z.enum(["comm", "cmdline"]).default("comm"),
       }),
@@ -40,7 +41,7 @@ export const exporterSchema = z.strictObject({
   logRules: z
     .array(
       z.strictObject({
-        name: ruleName,
+        name: shortName,
         glob: z.string().min(1),
         regex: regex,
         severity: severity.default("warning"),
@@ -54,7 +55,7 @@ export const exporterSchema = z.strictObject({
   kernelRules: z
     .array(
       z.strictObject({
-        name: ruleName,
+        name: shortName,
         regex: regex,
         severity: severity.default("warning"),
         threshold,
