@@ -46,12 +46,19 @@ const KERNEL_LINES: ReadonlyArray<[string, string | undefined]> = [
   ],
   ["XFS (sda1): Log I/O Error Detected. Shutting down filesystem", "kernel_xfs_error"],
   [
-    "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/x,task_memcg=/x,task=tail,pid=1,uid=0",
+    "oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/x,task=java,pid=4242,uid=0",
     "kernel_oom_kill",
   ],
   ["Out of memory: Killed process 4242 (java) total-vm:1234kB", "kernel_oom_kill"],
+  ["Out of memory: Kill process 4242 (java) score 900 or sacrifice child", "kernel_oom_kill"],
   ["nf_conntrack: nf_conntrack: table full, dropping packet", "kernel_conntrack_table_full"],
-  // Lines that must page nobody: a user-space fault, healthy filesystem notices.
+  // Lines that must page nobody: a container's own OOM kill (its BoxscopeContainerOOMKilled tells
+  // its team), a user-space fault, healthy filesystem notices.
+  [
+    "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/x,task_memcg=/x,task=tail,pid=1,uid=0",
+    undefined,
+  ],
+  ["Memory cgroup out of memory: Killed process 1 (tail) total-vm:1234kB", undefined],
   ["traps: node[123] general protection fault ip:7f0 sp:7ff error:0 in libc.so.6", undefined],
   ["EXT4-fs (sda1): mounted filesystem with ordered data mode. Quota mode: none.", undefined],
   ["XFS (sda1): Mounting V5 Filesystem", undefined],

@@ -62,7 +62,14 @@ export const BUILTIN_KERNEL_RULES: ReadonlyArray<LogRule> = [
     severity: "critical",
     threshold: 1,
   },
-  { name: "kernel_oom_kill", regex: "oom-kill:|Out of memory: Kill", severity: "warning", threshold: 1 },
+  // Host-wide OOM only: a memory cgroup's kill (CONSTRAINT_MEMCG, "Memory cgroup out of memory")
+  // is its container's BoxscopeContainerOOMKilled, told to its team; this one is the host's.
+  {
+    name: "kernel_oom_kill",
+    regex: "^Out of memory: Kill|oom-kill:constraint=CONSTRAINT_(?:NONE|CPUSET|MEMORY_POLICY)",
+    severity: "warning",
+    threshold: 1,
+  },
   {
     name: "kernel_conntrack_table_full",
     regex: "nf_conntrack: table full",
