@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -81,4 +81,18 @@ test("LogDirOwners: a listed container's labels; else the directory's own name, 
     team: "",
   });
   assert.equal(listings, before + 1);
+});
+
+test("LogDirOwners: a symlinked log root (the tailer names files by their real path)", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "boxscope-exporter-log-owner-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, "data"));
+  symlinkSync(join(dir, "data"), join(dir, "log"));
+  const labeler = new ContainerLabeler(
+    { dockerRoot: join(dir, "docker"), team: { dockerLabel: "team", podLabel: "team", mappingFile: "" } },
+    silentLogger(),
+  );
+  const owners = new LogDirOwners(join(dir, "log"), () => live as never, labeler);
+  assert.deepEqual(owners.ownerOf(join(dir, "data", "shop", "x.log")), live[0]?.labels);
+  assert.deepEqual(owners.ownerOf(join(dir, "log", "shop", "x.log")), live[0]?.labels);
 });

@@ -1,3 +1,4 @@
+import { realpathSync } from "node:fs";
 import { isAbsolute, relative, sep } from "node:path";
 import type { LiveContainer } from "./containers.js";
 import type { ContainerLabeler, ContainerLabels } from "./labels.js";
@@ -50,6 +51,8 @@ const OWNER_TTL_MS = 10_000;
  */
 export class LogDirOwners {
   private readonly cache = new Map<string, { labels: ContainerLabels; at: number }>();
+  /** The log root with symlinks resolved: the tailer names files by their real path. */
+  private realRoot: string | undefined;
 
   constructor(
     private readonly logRoot: string,
@@ -58,7 +61,7 @@ export class LogDirOwners {
   ) {}
 
   ownerOf(path: string, now = Date.now()): ContainerLabels {
-    const dir = logDirOf(this.logRoot, path);
+    const dir = logDirOf(this.logRoot, path) ?? logDirOf(this.resolvedRoot(), path);
     if (dir === undefined) return NO_CONTAINER;
     const hit = this.cache.get(dir);
     if (hit && now - hit.at < OWNER_TTL_MS) return hit.labels;
@@ -66,6 +69,17 @@ export class LogDirOwners {
       containerOfLogDir(dir, this.listContainers(now)) ?? this.labeler.labelsForUnlisted(dir, now);
     this.cache.set(dir, { labels, at: now });
     return labels;
+  }
+
+  private resolvedRoot(): string {
+    if (this.realRoot === undefined) {
+      try {
+        this.realRoot = realpathSync(this.logRoot);
+      } catch {
+        return this.logRoot; // not there (yet): nothing below it is read either
+      }
+    }
+    return this.realRoot;
   }
 
   /** Forgets stale lookups (bounded memory however many directories once had matches). */

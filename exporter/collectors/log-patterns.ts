@@ -25,8 +25,8 @@ export interface FileLogRule extends LogRule {
 /**
  * Kernel log patterns every host should alert on (exporter.kernelPatterns), each on its first
  * line: one Oops or I/O error is already a broken host or disk. Messages as the kernel prints
- * them (mainline printk formats). `kernel_bug` leaves out "BUG: soft lockup" (kernels before 4.x
- * print it without the "watchdog: " prefix), which `kernel_lockup` counts: one line, one rule.
+ * them (mainline printk formats). `kernel_bug` leaves out "BUG: soft lockup" (older kernels print
+ * it without the "watchdog: " prefix), which `kernel_lockup` counts: one line, one rule.
  */
 export const BUILTIN_KERNEL_RULES: ReadonlyArray<LogRule> = [
   { name: "kernel_bug", regex: "kernel BUG at|^BUG: (?:[^s]|s[^o])", severity: "critical", threshold: 1 },
