@@ -25,13 +25,13 @@ function containerVariable(): dashboard.QueryVariableBuilder {
 /**
  * One container: memory against its limit in both views (working set, and the strict view with
  * page cache counted as used, which the alert uses), CPU against its quota, pids against pids.max,
- * and its OOM kills.
+ * its OOM kills, and its log lines matching log rules.
  */
 export function containerDashboard(): dashboard.Dashboard {
   return boxscopeDashboard(
     "boxscope / container",
     "boxscope-container",
-    "One container's memory, CPU, pids and OOM kills against its limits.",
+    "One container's memory, CPU, pids and OOM kills against its limits, and its log pattern matches.",
   )
     .withVariable(containerVariable())
     .withPanel(
@@ -116,6 +116,22 @@ export function containerDashboard(): dashboard.Dashboard {
           [`boxscope_container_pids{${C}}`, "pids"],
           [`boxscope_container_pids_limit{${C}}`, "pids.max"],
         ],
+      }),
+    )
+    .withRow(row("Logs"))
+    .withPanel(
+      timeseries({
+        title: "Log pattern matches (last 5 minutes)",
+        description:
+          "Lines of the container's log files matching each log rule in the last 5 minutes, with the rule's severity; BoxscopeLogPatternMatched tells the container's team and the PE once a rule reaches its threshold.",
+        min: 0,
+        queries: [
+          [
+            `sum by (rule, severity) (increase(boxscope_log_pattern_matches_total{${C}}[5m]))`,
+            "{{rule}} ({{severity}})",
+          ],
+        ],
+        w: 24,
       }),
     )
     .build();

@@ -203,11 +203,46 @@ export function hostDashboard(): dashboard.Dashboard {
     .withPanel(
       timeseries({
         title: "Log pattern matches",
-        description: "Lines per second matching each error rule, in log files and in the kernel log.",
+        description:
+          "Lines per second matching each log rule, in log files and in the kernel log, with the rule's severity.",
         queries: [
           [
-            `sum by (instance, rule, source) (rate(boxscope_log_pattern_matches_total{${INSTANCE}}[$__rate_interval]))`,
-            "{{instance}} {{rule}} ({{source}})",
+            `sum by (instance, rule, source, severity) (rate(boxscope_log_pattern_matches_total{${INSTANCE}}[$__rate_interval]))`,
+            "{{instance}} {{rule}} ({{source}}, {{severity}})",
+          ],
+        ],
+        w: 12,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: "Log rules against their alert threshold",
+        description:
+          "Matches in the last 5 minutes of each rule, and the count at which BoxscopeLogPatternMatched fires at the rule's severity (1 = the first line).",
+        min: 0,
+        queries: [
+          [
+            `sum by (instance, rule, severity) (increase(boxscope_log_pattern_matches_total{${INSTANCE}}[5m]))`,
+            "{{instance}} {{rule}} ({{severity}}) matches in 5 min",
+          ],
+          [
+            `max by (instance, rule, severity) (boxscope_log_pattern_threshold{${INSTANCE}})`,
+            "{{instance}} {{rule}} ({{severity}}) threshold",
+          ],
+        ],
+        w: 12,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: "Log file matches by container (last hour)",
+        description:
+          "Matches of file rules in the last hour by the container owning the log directory, and its team: whom BoxscopeLogPatternMatched notifies with the PE. Empty container labels: files outside any container directory.",
+        min: 0,
+        queries: [
+          [
+            `sum by (instance, container_name, container_id, team, rule) (increase(boxscope_log_pattern_matches_total{${INSTANCE}, source="file"}[1h]))`,
+            "{{instance}} {{container_name}} {{container_id}} team {{team}}: {{rule}}",
           ],
         ],
         w: 24,

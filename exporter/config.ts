@@ -3,10 +3,17 @@ import { z } from "zod";
 import { type ConfigSources, loadConfig } from "../common/config.js";
 import { errnoCode, UsageError } from "../common/errors.js";
 import { compileLinearRegex } from "../common/regex.js";
+import { LOG_SEVERITIES } from "./collectors/log-patterns.js";
 import { parseTeamMapping } from "./labels.js";
 import { DEFAULT_LISTEN, parseListen } from "./listen.js";
 
 const regex = z.string().min(1);
+/** A rule or process name, used as a label value. */
+const shortName = z.string().regex(/^[a-zA-Z0-9_.:-]+$/, "letters, digits, _ . : - only");
+/** Who hears of a rule's matches: critical pages, warning queues, info routes nowhere (docs/alerts.md). */
+const severity = z.enum(LOG_SEVERITIES);
+/** Matches within 5 minutes at which the rule alerts; 1 = on the first line. */
+const threshold = z.number().int().min(1).max(1_000_000).default(1);
 
 /** The `exporter` section of boxscope.yaml; every key also has an env var (BOXSCOPE_EXPORTER_*). */
 export const exporterSchema = z.strictObject({
@@ -20,30 +27,38 @@ export const exporterSchema = z.strictObject({
   keyProcesses: z
     .array(
       z.strictObject({
-        name: z.string().regex(/^[a-zA-Z0-9_.:-]+$/, "letters, digits, _ . : - only"),
+        name: shortName,
         pattern: regex,
         match: z.enum(["comm", "cmdline"]).default("comm"),
       }),
     )
     .default([]),
-  /** Log files to scan: each new line matching `regex` (RE2) in a file matching `glob` counts for `name`. */
+  /**
+   * Log files to scan: each new line matching `regex` (RE2) in a file matching `glob` counts for
+   * `name`, labelled with the container owning the file's log directory; `threshold` matches in
+   * 5 minutes alert at `severity`.
+   */
   logRules: z
     .array(
       z.strictObject({
-        name: z.string().regex(/^[a-zA-Z0-9_.:-]+$/, "letters, digits, _ . : - only"),
+        name: shortName,
         glob: z.string().min(1),
         regex: regex,
+        severity: severity.default("warning"),
+        threshold,
       }),
     )
     .default([]),
-  /** Built-in kernel log patterns (OOM, conntrack table full, hung task, kernel BUG). */
+  /** Built-in kernel log patterns (BUG, Oops, panic, lockups, hung task, I/O and filesystem errors, OOM, conntrack). */
   kernelPatterns: z.boolean().default(true),
-  /** Extra kernel log rules: `regex` (RE2) on each /dev/kmsg message counts for `name`. */
+  /** Extra kernel log rules: `regex` (RE2) on each /dev/kmsg message counts for `name`; a built-in's name replaces it. */
   kernelRules: z
     .array(
       z.strictObject({
-        name: z.string().regex(/^[a-zA-Z0-9_.:-]+$/, "letters, digits, _ . : - only"),
+        name: shortName,
         regex: regex,
+        severity: severity.default("warning"),
+        threshold,
       }),
     )
     .default([]),

@@ -28,6 +28,8 @@ export class ContainerSource {
   private cached:
     | { scrapeId: number; list: LiveContainer[]; memory: Map<string, ContainerMemory | undefined> }
     | undefined;
+  /** The latest listing, whoever asked for it (see recent()). */
+  private last: { at: number; list: LiveContainer[] } | undefined;
   private readonly files = new CgroupFileCache();
   private readonly readers = new ContainerReaders(this.files);
 
@@ -62,13 +64,28 @@ export class ContainerSource {
   containers(scrapeId: number): LiveContainer[] {
     if (this.cached?.scrapeId === scrapeId) return this.cached.list;
     this.readers.beginScrape(scrapeId);
+    const list = this.listNow();
+    this.cached = { scrapeId, list, memory: new Map() };
+    return list;
+  }
+
+  /**
+   * The containers as of at most `maxAgeMs` ago, for lookups between scrapes (which container
+   * owns a log directory): the last scrape's list when recent enough, else a fresh listing.
+   */
+  recent(maxAgeMs: number, now = Date.now()): readonly LiveContainer[] {
+    if (this.last && now - this.last.at < maxAgeMs) return this.last.list;
+    return this.listNow(now);
+  }
+
+  private listNow(now = Date.now()): LiveContainer[] {
     // Mounts rarely change, but re-reading them costs one small file and survives remounts.
     const list = this.lister
       .list(readCgroupMounts())
       .filter((c) => this.cgroupPrefix === "" || c.path.startsWith(this.cgroupPrefix))
       .map((c) => ({ ...c, labels: this.labeler.labelsFor(c.identity, c.identity.id) }));
     this.labeler.retain(new Set(list.map((c) => c.identity.id)));
-    this.cached = { scrapeId, list, memory: new Map() };
+    this.last = { at: now, list };
     return list;
   }
 

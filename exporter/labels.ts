@@ -109,13 +109,25 @@ export class ContainerLabeler {
     return { container_id: identity.id, container_name: name, team };
   }
 
+  /**
+   * Labels for a container no cgroup listing shows, known only by a key (the log directory of a
+   * removed container, or of one outside exporter.cgroupPrefix): a 64-hex key is its id (Docker's
+   * metadata names it and its team while it is on disk), anything else its name. The mapping file
+   * may name the team of either.
+   */
+  labelsForUnlisted(key: string, now = Date.now()): ContainerLabels {
+    if (/^[0-9a-f]{64}$/.test(key)) return this.labelsFor({ id: key, runtime: "unknown" }, key, now);
+    return { container_id: "", container_name: key, team: this.teamFromMapping("", key, undefined, now) };
+  }
+
   private teamFromMapping(id: string, name: string, podUid: string | undefined, now: number): string {
     this.refreshMapping(now);
     const t = this.mapping.teams;
     const byPod = podUid
       ? (t.get(podUid) ?? this.mapping.pods.get(podUid)?.labels[this.cfg.team.podLabel])
       : undefined;
-    return t.get(id) ?? t.get(id.slice(0, 12)) ?? (name ? t.get(name) : undefined) ?? byPod ?? "";
+    const byId = id ? (t.get(id) ?? t.get(id.slice(0, 12))) : undefined;
+    return byId ?? (name ? t.get(name) : undefined) ?? byPod ?? "";
   }
 
   private dockerMeta(id: string, now: number): { name: string; labels: Record<string, string> } {

@@ -3,6 +3,7 @@ import type { Collector } from "../collector.js";
 import type { ExporterConfig } from "../config.js";
 import type { ContainerSource } from "../containers.js";
 import type { ContainerLabeler } from "../labels.js";
+import { LogDirOwners } from "../log-owner.js";
 import type { KmsgSource } from "../sources/kmsg.js";
 import { conntrackCollector } from "./conntrack.js";
 import { containerCpuCollector } from "./container-cpu.js";
@@ -14,7 +15,7 @@ import { healthCollector } from "./health.js";
 import { hostPidsCollector } from "./host-pids.js";
 import { keyProcessesCollector } from "./key-processes.js";
 import { logPartitionCollector } from "./log-partition.js";
-import { BUILTIN_KERNEL_RULES, logPatternsCollector } from "./log-patterns.js";
+import { kernelRuleSet, logPatternsCollector } from "./log-patterns.js";
 
 /** What a collector factory may use; shared sources are built once by the exporter. */
 export interface CollectorContext {
@@ -26,6 +27,9 @@ export interface CollectorContext {
   readonly kmsg: KmsgSource | undefined;
 }
 
+/** A log line's owner is looked up in a container listing at most this old (a scrape's, usually). */
+const OWNER_LIST_MAX_AGE_MS = 5000;
+
 /**
  * The collector list. Adding a collector = one file under collectors/ plus one line here; the
  * runner, the server and the other collectors are untouched.
@@ -35,17 +39,25 @@ export const COLLECTORS: ReadonlyArray<(ctx: CollectorContext) => Collector> = [
   (ctx) => conntrackCollector(ctx.logger),
   (ctx) => logPartitionCollector(ctx.config.logRoot, ctx.logger),
   (ctx) => keyProcessesCollector(ctx.config.keyProcesses),
-  (ctx) =>
-    logPatternsCollector(
+  (ctx) => {
+    const owners = new LogDirOwners(
+      ctx.config.logRoot,
+      (now) => ctx.containers.recent(OWNER_LIST_MAX_AGE_MS, now),
+      ctx.labeler,
+    );
+    return logPatternsCollector(
       {
         fileRules: ctx.config.logRules,
-        kernelRules: [...(ctx.config.kernelPatterns ? BUILTIN_KERNEL_RULES : []), ...ctx.config.kernelRules],
+        kernelRules: kernelRuleSet(ctx.config.kernelPatterns, ctx.config.kernelRules),
         pollMs: ctx.config.logPollMs,
         logRoot: ctx.config.logRoot,
+        ownerOf: (path) => owners.ownerOf(path),
+        onCollect: () => owners.prune(),
       },
       ctx.kmsg,
       ctx.logger,
-    ),
+    );
+  },
   (ctx) => containerInfoCollector(ctx.containers),
   (ctx) => containerPidsCollector(ctx.containers),
   (ctx) => containerMemoryCollector(ctx.containers, ctx.config.cacheAsUsed),

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import {
+  appendFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -105,6 +106,13 @@ test("e2e: a real OOM kill fires BoxscopeContainerOOMKilled in Prometheus and re
   // The team label of a cgroup that is no Docker container comes from the exporter's mapping file.
   const mappingFile = join(dir, "teams.yaml");
   writeFileSync(mappingFile, stringify({ teams: { [oom.id]: "payments", [steady.id]: "search" } }));
+  // The log tree, <logRoot>/<container>/**: the logwatcher links it; the exporter's file rule
+  // counts matches per container, labelled with the container owning the directory.
+  const logRoot = join(dir, "log");
+  mkdirSync(join(logRoot, "shop", "deep", "er"), { recursive: true });
+  mkdirSync(join(logRoot, steady.id));
+  const steadyLog = join(logRoot, steady.id, "app.log");
+  writeFileSync(steadyLog, "started\n");
   const exporterPort = await freePort();
   const configPath = join(dir, "boxscope.yaml");
   writeFileSync(
@@ -112,9 +120,13 @@ test("e2e: a real OOM kill fires BoxscopeContainerOOMKilled in Prometheus and re
     stringify({
       exporter: {
         listen: `127.0.0.1:${exporterPort}`,
-        logRoot: dir,
+        logRoot,
         cgroupPrefix: `/${parent}`,
         kmsgPollMs: 100,
+        logPollMs: 200,
+        logRules: [
+          { name: "app_error", glob: `${logRoot}/**/*.log`, regex: "\\bERROR\\b", severity: "info" },
+        ],
         team: { mappingFile },
         // Prometheus itself is this test's key process: the signal exists while it runs.
         keyProcesses: [{ name: "prometheus", pattern: "^prometheus$" }],
@@ -159,9 +171,7 @@ test("e2e: a real OOM kill fires BoxscopeContainerOOMKilled in Prometheus and re
   );
 
   // The logwatcher, its metrics served the way the exporter serves its own, so the log pipeline
-  // dashboard's logwatcher panels have data. Two container log files get linked.
-  const logRoot = join(dir, "log");
-  mkdirSync(join(logRoot, "shop", "deep", "er"), { recursive: true });
+  // dashboard's logwatcher panels have data. Container log files get linked.
   const spoolDir = join(dir, "spool");
   const lwRegistry = new Registry();
   const logwatcher = await startLogwatcher(
@@ -205,6 +215,8 @@ test("e2e: a real OOM kill fires BoxscopeContainerOOMKilled in Prometheus and re
     }),
   );
   cleanups.push(() => prom.stop());
+  // One error line of the steady container: its log panels have data (the rule is info: nobody is told).
+  appendFileSync(steadyLog, "ERROR steady hiccup\n");
 
   // Prometheus has scraped the oom container's counter at 0 a few times before the kill.
   const oomSel = `container_id="${oom.id}"`;

@@ -29,12 +29,14 @@ const ALWAYS = [
   "boxscope_process_up",
   "boxscope_process_instances",
   "boxscope_process_restarts_total",
-  // log partition of the e2e's log root; built-in kernel-log patterns always have series
+  // log partition of the e2e's log root; built-in kernel-log patterns always have series (and
+  // thresholds); the e2e's file rule matches a line in the steady container's log directory
   "boxscope_log_partition_size_bytes",
   "boxscope_log_partition_avail_bytes",
   "boxscope_log_partition_inodes",
   "boxscope_log_partition_inodes_free",
   "boxscope_log_pattern_matches_total",
+  "boxscope_log_pattern_threshold",
   // the OOM alert fires during the e2e
   "ALERTS",
   // the e2e runs the logwatcher on a small log tree and removes one spool link (a repair)

@@ -56,6 +56,16 @@ const cases: Array<{ what: string; yaml: string; message: RegExp }> = [
     message: /^boxscope: config exporter\.kernelRules\.0\.regex: invalid regex/,
   },
   {
+    what: "a log rule with an unknown severity",
+    yaml: "exporter:\n  logRules:\n    - { name: e, glob: '/tmp/*.log', regex: x, severity: page }\n",
+    message: /^boxscope: config exporter\.logRules\.0\.severity: /,
+  },
+  {
+    what: "a kernel rule with a zero threshold",
+    yaml: "exporter:\n  kernelRules:\n    - { name: e, regex: x, threshold: 0 }\n",
+    message: /^boxscope: config exporter\.kernelRules\.0\.threshold: /,
+  },
+  {
     what: "unreadable mapping file",
     yaml: "exporter:\n  team:\n    mappingFile: /nonexistent/boxscope-teams.yaml\n",
     message:

@@ -1,6 +1,7 @@
 import { Registry } from "prom-client";
+import type { z } from "zod";
 import { silentLogger } from "../../common/logger.js";
-import { type ExporterConfig, exporterSchema, validateExporterConfig } from "../../exporter/config.js";
+import { exporterSchema, validateExporterConfig } from "../../exporter/config.js";
 import { startExporter } from "../../exporter/exporter.js";
 
 export interface Sample {
@@ -42,6 +43,16 @@ export function value(
   return find(samples, name, labels)[0]?.value;
 }
 
+/** The sum of every series of `name` with these labels (a rule's matches over all containers); undefined when none. */
+export function total(
+  samples: Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  const found = find(samples, name, labels);
+  return found.length === 0 ? undefined : found.reduce((n, s) => n + s.value, 0);
+}
+
 export interface TestExporter {
   readonly address: string;
   scrape(accept?: string): Promise<string>;
@@ -50,7 +61,9 @@ export interface TestExporter {
 }
 
 /** A real exporter in this process on a free loopback port; config = defaults + overrides. */
-export async function startTestExporter(overrides: Partial<ExporterConfig> = {}): Promise<TestExporter> {
+export async function startTestExporter(
+  overrides: Partial<z.input<typeof exporterSchema>> = {},
+): Promise<TestExporter> {
   const config = validateExporterConfig(exporterSchema.parse({ listen: "127.0.0.1:0", ...overrides }));
   const svc = await startExporter(config, { logger: silentLogger(), registry: new Registry() });
   const scrape = async (accept?: string): Promise<string> => {

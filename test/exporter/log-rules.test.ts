@@ -13,8 +13,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { BUILTIN_KERNEL_RULES } from "../../exporter/collectors/log-patterns.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { startTestExporter, value, waitFor } from "./helpers.js";
+import { find, startTestExporter, total, value, waitFor } from "./helpers.js";
 
 test("log lines matching a rule raise its counter: appends, new nested files, rotation; old lines are not counted", {
   timeout: 30_000,
@@ -31,12 +32,13 @@ test("log lines matching a rule raise its counter: appends, new nested files, ro
     logPollMs: 100,
     logRules: [
       { name: "app_error", glob: `${root}/**/*.log`, regex: "\\bERROR\\b" },
-      { name: "panic", glob: `${root}/**/*.log`, regex: "panic:" },
+      { name: "panic", glob: `${root}/**/*.log`, regex: "panic:", severity: "critical", threshold: 3 },
     ],
   });
   t.after(() => exp.stop());
+  // A rule's matches over all its series (one per container whose files matched).
   const count = async (rule: string) =>
-    value(await exp.samples(), "boxscope_log_pattern_matches_total", { rule, source: "file" });
+    total(await exp.samples(), "boxscope_log_pattern_matches_total", { rule, source: "file" });
   assert.equal(await count("app_error"), 0);
   assert.equal(await count("panic"), 0);
 
@@ -50,8 +52,8 @@ test("log lines matching a rule raise its counter: appends, new nested files, ro
     "panic = 1 and app_error = 2",
     async () => {
       const s = await exp.samples();
-      const e = value(s, "boxscope_log_pattern_matches_total", { rule: "app_error", source: "file" });
-      const p = value(s, "boxscope_log_pattern_matches_total", { rule: "panic", source: "file" });
+      const e = total(s, "boxscope_log_pattern_matches_total", { rule: "app_error", source: "file" });
+      const p = total(s, "boxscope_log_pattern_matches_total", { rule: "panic", source: "file" });
       return e === 2 && p === 1 ? true : undefined;
     },
     5000,
@@ -68,6 +70,22 @@ test("log lines matching a rule raise its counter: appends, new nested files, ro
   appendFileSync(app, "OR done\n");
   // "ERROR done" is now a complete matching line.
   await waitFor("app_error = 4", async () => ((await count("app_error")) === 4 ? true : undefined), 5000);
+
+  // Each match is labelled with its file's container directory (no live container is named c1 or
+  // c2 here, so the directory name is the container name), with the rule's severity; the series
+  // without container stays at 0 (no file outside a container directory matched).
+  const s = await exp.samples();
+  const series = (rule: string) =>
+    find(s, "boxscope_log_pattern_matches_total", { rule, source: "file" })
+      .map(
+        (x) =>
+          `${x.labels.container_id}/${x.labels.container_name}/${x.labels.team}/${x.labels.severity} ${x.value}`,
+      )
+      .sort();
+  assert.deepEqual(series("app_error"), ["///warning 0", "/c1//warning 3", "/c2//warning 1"]);
+  assert.deepEqual(series("panic"), ["///critical 0", "/c2//critical 1"]);
+  assert.equal(value(s, "boxscope_log_pattern_threshold", { rule: "app_error", severity: "warning" }), 1);
+  assert.equal(value(s, "boxscope_log_pattern_threshold", { rule: "panic", severity: "critical" }), 3);
 });
 
 test("a kernel log line matching a kernel rule raises its kmsg counter (one shared /dev/kmsg reader)", {
@@ -90,14 +108,14 @@ test("a kernel log line matching a kernel rule raises its kmsg counter (one shar
   });
   t.after(() => exp.stop());
   const count = async () =>
-    value(await exp.samples(), "boxscope_log_pattern_matches_total", { rule: "test_marker", source: "kmsg" });
+    total(await exp.samples(), "boxscope_log_pattern_matches_total", { rule: "test_marker", source: "kmsg" });
   assert.equal(await count(), 0);
   // Root may inject a record into the kernel log; the exporter reads it like any kernel message.
   writeFileSync("/dev/kmsg", `${marker} happened\n`);
   writeFileSync("/dev/kmsg", `${marker} unrelated\n`);
   await waitFor("test_marker = 1", async () => ((await count()) === 1 ? true : undefined), 5000, 50);
   const s = await exp.samples();
-  for (const rule of ["kernel_oom_kill", "kernel_conntrack_table_full", "kernel_hung_task", "kernel_bug"]) {
+  for (const { name: rule } of BUILTIN_KERNEL_RULES) {
     assert.notEqual(
       value(s, "boxscope_log_pattern_matches_total", { rule, source: "kmsg" }),
       undefined,

@@ -46,6 +46,9 @@ test("promtool check metrics accepts the exporter's output, with containers, rul
   // OpenMetrics: counters named without _total in TYPE, samples with it, # EOF last.
   const om = await exp.scrape("application/openmetrics-text; version=1.0.0");
   assert.match(om, /^# TYPE boxscope_log_pattern_matches counter$/m);
-  assert.match(om, /^boxscope_log_pattern_matches_total\{rule="err",source="file"\} 0$/m);
+  assert.match(
+    om,
+    /^boxscope_log_pattern_matches_total\{rule="err",source="file",severity="warning",container_id="",container_name="",team=""\} 0$/m,
+  );
   assert.ok(om.endsWith("# EOF\n"));
 });

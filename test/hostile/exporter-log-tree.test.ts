@@ -4,7 +4,7 @@ import { appendFileSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseSamples, value } from "../exporter/helpers.js";
+import { find, parseSamples, total, value } from "../exporter/helpers.js";
 import { repoRoot } from "../helpers/paths.js";
 import {
   appendSecrets,
@@ -107,7 +107,7 @@ test("exporter over a hostile log tree: /healthz within 1 s throughout, no file 
     return parseSamples(await res.text());
   };
   const count = async (rule: string) =>
-    value(await scrape(), "boxscope_log_pattern_matches_total", { rule, source: "file" });
+    total(await scrape(), "boxscope_log_pattern_matches_total", { rule, source: "file" });
   assert.equal(await count("app_error"), 0);
 
   // After start, everything a new file's backlog can be: planted links (read from their first byte
@@ -133,7 +133,7 @@ test("exporter over a hostile log tree: /healthz within 1 s throughout, no file 
   await sleep(500); // a few more polls: nothing else may arrive
   const samples = await scrape();
   const files = (rule: string) =>
-    value(samples, "boxscope_log_pattern_matches_total", { rule, source: "file" });
+    total(samples, "boxscope_log_pattern_matches_total", { rule, source: "file" });
   const { probes, failures } = await health.stop();
   child.kill("SIGTERM");
   const seen = await opened.stop();
@@ -150,6 +150,14 @@ test("exporter over a hostile log tree: /healthz within 1 s throughout, no file 
   assert.deepEqual(openedPlanted, [], `planted paths were opened (planted: ${planted.join(", ")})`);
   assert.equal(files("secret"), 0, "lines of files outside the root were counted");
   assert.equal(files("app_error"), errors, "ERROR lines: exactly those written to real files");
+  // Matches are labelled by container directory, never by file: one series per rule and directory
+  // that matched (c1, c4) plus the one without container, whatever the files planted beside them.
+  assert.deepEqual(
+    find(samples, "boxscope_log_pattern_matches_total", { rule: "app_error", source: "file" })
+      .map((x) => `${x.labels.container_name} ${x.value}`)
+      .sort(),
+    [" 0", "c1 5", "c4 2"],
+  );
   const replaced = files("replaced") ?? -1;
   assert.ok(replaced >= 1 && replaced <= replacements, `replaced ${replaced} of ${replacements}`);
   assert.ok(

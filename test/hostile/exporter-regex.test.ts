@@ -3,7 +3,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { parseSamples, value } from "../exporter/helpers.js";
+import { parseSamples, total } from "../exporter/helpers.js";
 import { CliProcess, sleep } from "../pipeline/harness.js";
 
 /**
@@ -75,7 +75,7 @@ test("exporter: catastrophic-backtracking rules on hostile lines keep /healthz a
     counts = Object.fromEntries(
       EVIL_RULES.map((r) => [
         r.name,
-        value(samples, "boxscope_log_pattern_matches_total", { rule: r.name, source: "file" }),
+        total(samples, "boxscope_log_pattern_matches_total", { rule: r.name, source: "file" }),
       ]),
     );
     if (counts.nested_plus === 2 && counts.alternation === 2 && counts.nested_star === 1) break;
