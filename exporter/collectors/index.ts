@@ -2,6 +2,7 @@ import type { Logger } from "../../common/logger.js";
 import type { Collector } from "../collector.js";
 import type { ExporterConfig } from "../config.js";
 import type { ContainerSource } from "../containers.js";
+import { resolveKeyProcesses } from "../key-process-rules.js";
 import type { ContainerLabeler } from "../labels.js";
 import type { KmsgSource } from "../sources/kmsg.js";
 import { conntrackCollector } from "./conntrack.js";
@@ -34,7 +35,7 @@ export const COLLECTORS: ReadonlyArray<(ctx: CollectorContext) => Collector> = [
   () => hostPidsCollector(),
   (ctx) => conntrackCollector(ctx.logger),
   (ctx) => logPartitionCollector(ctx.config.logRoot, ctx.logger),
-  (ctx) => keyProcessesCollector(ctx.config.keyProcesses),
+  (ctx) => keyProcessesCollector(resolveKeyProcesses(ctx.config), ctx.logger),
   (ctx) =>
     logPatternsCollector(
       {
