@@ -95,9 +95,9 @@ test("keyproc: real dockerd and containerd on the embedded defaults: up and heal
     async () => ((logs.get("holder") ?? "").includes("ready") ? true : undefined),
     10_000,
   );
-  const inNamespace = (name: string, cmd: string, args: string[]): ChildProcess =>
+  const inNamespace = (name: string, cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess =>
     // nsenter with only --mount execs the command itself: the child's pid is the daemon's.
-    run(name, "nsenter", [`--mount=/proc/${holder.pid}/ns/mnt`, "--", cmd, ...args]);
+    run(name, "nsenter", [`--mount=/proc/${holder.pid}/ns/mnt`, "--", cmd, ...args], opts);
 
   const pe = await startWebhookReceiver();
   cleanups.push(() => pe.close());
@@ -114,15 +114,19 @@ test("keyproc: real dockerd and containerd on the embedded defaults: up and heal
   // The real CLI on embedded defaults: no --config, no BOXSCOPE_EXPORTER_* variable.
   const exporterPort = await freePort();
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("BOXSCOPE_")));
-  const exporter = inNamespace("exporter", process.execPath, [
-    join(repoRoot, "bin", "boxscope.js"),
-    "--log-level",
-    "warn",
+  inNamespace(
     "exporter",
-    "--listen",
-    `127.0.0.1:${exporterPort}`,
-  ]);
-  void exporter;
+    process.execPath,
+    [
+      join(repoRoot, "bin", "boxscope.js"),
+      "--log-level",
+      "warn",
+      "exporter",
+      "--listen",
+      `127.0.0.1:${exporterPort}`,
+    ],
+    { env },
+  );
   const exporterUrl = `http://127.0.0.1:${exporterPort}`;
   const scrape = async () => parseSamples(await (await fetch(`${exporterUrl}/metrics`)).text());
   await waitFor(
@@ -130,7 +134,6 @@ test("keyproc: real dockerd and containerd on the embedded defaults: up and heal
     async () => ((await fetch(`${exporterUrl}/healthz`)).ok ? true : undefined),
     30_000,
   );
-  void env;
 
   const prom = await startPrometheus(
     stringify({
