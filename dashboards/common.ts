@@ -174,7 +174,7 @@ export const HEALTH_WORDS = valueWords({
   2: ["network problem", "orange"],
   3: ["PID exhaustion", "red"],
   4: ["memory (container OOM kill)", "red"],
-  5: ["key process down", "red"],
+  5: ["key process down or hung", "red"],
   6: ["log partition full", "red"],
 });
 

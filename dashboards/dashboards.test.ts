@@ -69,7 +69,7 @@ test("the host health code is shown as words through value mappings 0..6", () =>
     2: "network problem",
     3: "PID exhaustion",
     4: "memory (container OOM kill)",
-    5: "key process down",
+    5: "key process down or hung",
     6: "log partition full",
   });
 });

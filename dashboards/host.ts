@@ -27,7 +27,7 @@ export function hostDashboard(): dashboard.Dashboard {
       stat({
         title: "Health",
         description:
-          "boxscope_host_health_status in words: 0 ok, 1 monitoring problem, 2 network problem, 3 PID exhaustion, 4 memory, 5 key process down, 6 log partition full. The lowest failing code wins.",
+          "boxscope_host_health_status in words: 0 ok, 1 monitoring problem, 2 network problem, 3 PID exhaustion, 4 memory, 5 key process down or hung, 6 log partition full. The lowest failing code wins.",
         queries: [[`boxscope_host_health_status{${INSTANCE}}`, "{{instance}}"]],
         mappings: HEALTH_WORDS,
         w: 8,
@@ -150,9 +150,35 @@ export function hostDashboard(): dashboard.Dashboard {
     .withPanel(
       stat({
         title: "Key processes",
-        description: "Whether each configured key process (dockerd, containerd, the log shipper...) runs.",
+        description:
+          "Whether each key process (dockerd, containerd, kubelet, crio, boxscope's parts, configured ones) runs.",
         queries: [[`boxscope_process_up{${INSTANCE}}`, "{{instance}} {{process}}"]],
         mappings: valueWords({ 0: ["down", "red"], 1: ["up", "green"] }),
+        w: 12,
+      }),
+    )
+    .withPanel(
+      stat({
+        title: "Key process health probes",
+        description:
+          "Whether each running key process with a health endpoint answers it (Docker /_ping, containerd's gRPC health, kubelet /healthz, CRI-O /info). hung = runs but does not answer: alert BoxscopeKeyProcessHung after 1 minute.",
+        queries: [[`boxscope_process_healthy{${INSTANCE}}`, "{{instance}} {{process}}"]],
+        mappings: valueWords({ 0: ["hung", "red"], 1: ["healthy", "green"] }),
+        w: 12,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: "Health probe duration and failures (last hour)",
+        description:
+          "How long each key process took to answer its last probe (the timeout, 5 s by default, when it did not), and failed probes in the last hour by reason (timeout, no_socket, refused, status, error).",
+        queries: [
+          [`boxscope_process_probe_duration_seconds{${INSTANCE}}`, "{{instance}} {{process}} probe seconds"],
+          [
+            `increase(boxscope_process_probe_failures_total{${INSTANCE}}[1h])`,
+            "{{instance}} {{process}} {{reason}} failures",
+          ],
+        ],
         w: 12,
       }),
     )

@@ -4,6 +4,7 @@ import { type ConfigSources, loadConfig } from "../common/config.js";
 import { errnoCode, UsageError } from "../common/errors.js";
 import { compileLinearRegex } from "../common/regex.js";
 import { LOG_SEVERITIES } from "./collectors/log-patterns.js";
+import { resolveKeyProcesses } from "./key-process-rules.js";
 import { parseTeamMapping } from "./labels.js";
 import { DEFAULT_LISTEN, parseListen } from "./listen.js";
 
@@ -15,6 +16,40 @@ const severity = z.enum(LOG_SEVERITIES);
 /** Matches within 5 minutes at which the rule alerts; 1 = on the first line. */
 const threshold = z.number().int().min(1).max(1_000_000).default(1);
 
+const probeTimings = {
+  /** Seconds a probe may take; a daemon that accepts the connection but does not answer in time is hung. */
+  timeoutSeconds: z.number().positive().max(60).optional(),
+  /** A probe runs at most this often, started by a scrape and published by the next (never awaited). */
+  intervalSeconds: z.number().positive().max(3600).optional(),
+};
+
+/** A health probe as written in config; merged over a built-in rule's probe, then checked whole. */
+const probeSchema = z.strictObject({
+  kind: z.enum(["http", "grpc"]).optional(),
+  /** http: the URL to GET (2xx = healthy); with `socket`, its host is only the Host header. */
+  url: z.string().min(1).optional(),
+  /** Unix socket the request goes over (http: optional; grpc: required). */
+  socket: z.string().min(1).optional(),
+  /** grpc: the service asked about ("" = the server as a whole). */
+  service: z.string().optional(),
+  ...probeTimings,
+});
+
+const keyProcessSchema = z.strictObject({
+  name: shortName,
+  /** RE2 on comm or cmdline; required unless the name is a built-in's. */
+  pattern: regex.optional(),
+  match: z.enum(["comm", "cmdline"]).optional(),
+  /** With match: cmdline, only processes whose comm matches this (RE2) have their cmdline read. */
+  comm: regex.optional(),
+  /** true: reported down from the start; false: watched once the host has it (seen, or its probe socket exists). */
+  required: z.boolean().optional(),
+  /** The process's own health endpoint; false = none. */
+  probe: z.union([z.literal(false), probeSchema]).optional(),
+});
+
+export type KeyProcessConfig = z.infer<typeof keyProcessSchema>;
+
 /** The `exporter` section of boxscope.yaml; every key also has an env var (BOXSCOPE_EXPORTER_*). */
 export const exporterSchema = z.strictObject({
   /** HOST:PORT; loopback by default. */
@@ -23,16 +58,16 @@ export const exporterSchema = z.strictObject({
   logRoot: z.string().default("/app/log"),
   /** Docker's data root: containers/<id>/config.v2.json gives names and labels. */
   dockerRoot: z.string().default("/var/lib/docker"),
-  /** Daemons whose death takes a host's containers down; `pattern` is an RE2 regex on comm or cmdline. */
-  keyProcesses: z
-    .array(
-      z.strictObject({
-        name: shortName,
-        pattern: regex,
-        match: z.enum(["comm", "cmdline"]).default("comm"),
-      }),
-    )
-    .default([]),
+  /**
+   * The built-in key processes (BUILTIN_KEY_PROCESSES: container runtimes, the kubelet, boxscope's
+   * own separately run parts), each watched once the host has it. false = only `keyProcesses`.
+   */
+  builtinKeyProcesses: z.boolean().default(true),
+  /**
+   * More key processes, and changes to built-in ones: a rule named like a built-in one replaces
+   * the fields it sets (`probe: false` turns that probe off). Resolved by resolveKeyProcesses().
+   */
+  keyProcesses: z.array(keyProcessSchema).default([]),
   /**
    * Log files to scan: each new line matching `regex` (RE2) in a file matching `glob` counts for
    * `name`, labelled with the container owning the file's log directory; `threshold` matches in
@@ -119,19 +154,13 @@ export function validateExporterConfig(
   opts: { requireKmsg?: boolean } = {},
 ): ExporterConfig {
   parseListen(cfg.listen, "config exporter.listen");
-  cfg.keyProcesses.forEach((r, i) => {
-    compileLinearRegex(r.pattern, `config exporter.keyProcesses.${i}.pattern`);
-  });
+  resolveKeyProcesses(cfg);
   cfg.logRules.forEach((r, i) => {
     compileLinearRegex(r.regex, `config exporter.logRules.${i}.regex`);
   });
   cfg.kernelRules.forEach((r, i) => {
     compileLinearRegex(r.regex, `config exporter.kernelRules.${i}.regex`);
   });
-  unique(
-    cfg.keyProcesses.map((r) => r.name),
-    "keyProcesses",
-  );
   unique([...cfg.logRules.map((r) => r.name), ...cfg.kernelRules.map((r) => r.name)], "logRules/kernelRules");
   if (cfg.team.mappingFile !== "") {
     try {

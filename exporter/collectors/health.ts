@@ -38,7 +38,12 @@ export function failingChecks(
     failing.add("pids");
   }
   if (recent.oom) failing.add("memory");
-  if (view.samples("boxscope_process_up").some((s) => s.value === 0)) failing.add("key_process");
+  if (
+    view.samples("boxscope_process_up").some((s) => s.value === 0) ||
+    view.samples("boxscope_process_healthy").some((s) => s.value === 0)
+  ) {
+    failing.add("key_process"); // down, or running but not answering its health probe (hung)
+  }
 
   const size = one("boxscope_log_partition_size_bytes");
   const avail = one("boxscope_log_partition_avail_bytes");
@@ -98,7 +103,7 @@ export function healthCollector(): Collector {
     metrics: [
       {
         name: "boxscope_host_health_status",
-        help: "0 ok, 1 monitoring problem, 2 network (conntrack), 3 PID exhaustion, 4 container OOM in the last 5 min, 5 key process down, 6 log partition full; lowest failing code wins.",
+        help: "0 ok, 1 monitoring problem, 2 network (conntrack), 3 PID exhaustion, 4 container OOM in the last 5 min, 5 key process down or hung, 6 log partition full; lowest failing code wins.",
         type: "gauge",
       },
       {

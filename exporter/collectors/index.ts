@@ -2,6 +2,7 @@ import type { Logger } from "../../common/logger.js";
 import type { Collector } from "../collector.js";
 import type { ExporterConfig } from "../config.js";
 import type { ContainerSource } from "../containers.js";
+import { resolveKeyProcesses } from "../key-process-rules.js";
 import type { ContainerLabeler } from "../labels.js";
 import { LogDirOwners } from "../log-owner.js";
 import type { KmsgSource } from "../sources/kmsg.js";
@@ -38,7 +39,7 @@ export const COLLECTORS: ReadonlyArray<(ctx: CollectorContext) => Collector> = [
   () => hostPidsCollector(),
   (ctx) => conntrackCollector(ctx.logger),
   (ctx) => logPartitionCollector(ctx.config.logRoot, ctx.logger),
-  (ctx) => keyProcessesCollector(ctx.config.keyProcesses),
+  (ctx) => keyProcessesCollector(resolveKeyProcesses(ctx.config), ctx.logger),
   (ctx) => {
     const owners = new LogDirOwners(
       ctx.config.logRoot,

@@ -89,6 +89,16 @@ export function absentSignals(): Map<string, string> {
       "served by boxscope ship/index, which need Kafka and Elasticsearch; this e2e does not run them (the pipeline tests do)",
     );
   }
+  for (const m of [
+    "boxscope_process_healthy",
+    "boxscope_process_probe_duration_seconds",
+    "boxscope_process_probe_failures_total",
+  ]) {
+    absent.set(
+      m,
+      "health probes run against container runtimes, which this e2e does not start (test/alerts/key-process-runtimes.test.ts runs real dockerd and containerd)",
+    );
+  }
   if (!conntrackLoaded())
     for (const m of CONNTRACK) absent.set(m, "nf_conntrack module not loaded on this host");
   return absent;

@@ -41,6 +41,22 @@ const cases: Array<{ what: string; yaml: string; message: RegExp }> = [
     message: /^boxscope: config exporter\.keyProcesses\.0\.pattern: invalid regex "docker\(d"/,
   },
   {
+    what: "a new key process without a pattern",
+    yaml: "exporter:\n  keyProcesses:\n    - { name: flume }\n",
+    message:
+      /^boxscope: config exporter\.keyProcesses\.0\.pattern: required \(no built-in key process is named "flume"\)$/,
+  },
+  {
+    what: "a grpc probe without its socket",
+    yaml: "exporter:\n  keyProcesses:\n    - { name: x, pattern: x, probe: { kind: grpc } }\n",
+    message: /^boxscope: config exporter\.keyProcesses\.0\.probe\.socket: required for a grpc probe/,
+  },
+  {
+    what: "a probe timeout out of range",
+    yaml: "exporter:\n  keyProcesses:\n    - { name: dockerd, probe: { timeoutSeconds: 0 } }\n",
+    message: /^boxscope: config exporter\.keyProcesses\.0\.probe\.timeoutSeconds: /,
+  },
+  {
     what: "bad regex in a log rule",
     yaml: "exporter:\n  logRules:\n    - { name: e, glob: '/tmp/*.log', regex: '[' }\n",
     message: /^boxscope: config exporter\.logRules\.0\.regex: invalid regex "\["/,
