@@ -301,6 +301,10 @@ async function main(): Promise<void> {
     console.log(
       `load average at start / end: ${loadStart} / ${readFileSync("/proc/loadavg", "utf8").trim()}`,
     );
+    if (cadvisorBin !== "") {
+      const mod = readFileSync(join(repoRoot, "bench/exporter/cadvisor/go.mod"), "utf8");
+      console.log(`cAdvisor: github.com/google/cadvisor/lib ${/cadvisor\/lib (\S+)/.exec(mod)?.[1]}`);
+    }
     console.log(
       `scrapes per point: ${SCRAPES}, idle window: ${IDLE_SECONDS} s; host: ${readFileSync("/proc/cpuinfo", "utf8").match(/^model name\s*:\s*(.*)$/m)?.[1]}, ${
         readFileSync("/proc/cpuinfo", "utf8").match(/^processor/gm)?.length
