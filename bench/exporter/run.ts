@@ -16,6 +16,7 @@
  * of each exporter, and the targets of bench/exporter/targets.ts. Needs root.
  *
  *   npm run bench:exporter [-- --scrapes 200 --counts 10,100,500 --anchors node_exporter,cadvisor --idle-seconds 10]
+ *     [--outliers N] [--node-args "--cpu-prof --cpu-prof-dir=DIR"] [--cadvisor-args "-cpuprofile=FILE"]
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -46,6 +47,10 @@ const IDLE_SECONDS = Number(arg("idle-seconds", "10"));
 const NODE_ARGS = arg("node-args", "")
   .split(" ")
   .filter((a) => a !== "");
+/** Extra flags for the cAdvisor anchor (e.g. "-cpuprofile=/tmp/cadvisor.prof"), space-separated. */
+const CADVISOR_ARGS = arg("cadvisor-args", "")
+  .split(" ")
+  .filter((a) => a !== "");
 /** Print the slowest scrapes (index, ms since the loop began, latency) for each point. */
 const OUTLIERS = Number(arg("outliers", "0"));
 const CLK_TCK = 100;
@@ -55,6 +60,16 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(rest[11]) + Number(rest[12])) / CLK_TCK; // utime + stime
+}
+
+/** Alive and not yet a zombie (a child that exited stays in /proc until this process reaps it). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
 }
 
 interface Target {
@@ -199,7 +214,7 @@ async function main(): Promise<void> {
     for (const t of targets) t.child.kill("SIGTERM");
     for (
       let i = 0;
-      i < 50 && targets.some((t) => t.child.exitCode === null && existsSync(`/proc/${t.child.pid}`));
+      i < 50 && targets.some((t) => t.child.exitCode === null && running(t.child.pid as number));
       i++
     )
       spawnSync("sleep", ["0.1"]);
@@ -257,7 +272,13 @@ async function main(): Promise<void> {
         startTarget(
           "cAdvisor",
           cadvisorBin,
-          [`-listen=127.0.0.1:${port}`, "-docker_only", `-raw_cgroup_prefix_whitelist=/${parent}/`, "-v=0"],
+          [
+            `-listen=127.0.0.1:${port}`,
+            "-docker_only",
+            `-raw_cgroup_prefix_whitelist=/${parent}/`,
+            "-v=0",
+            ...CADVISOR_ARGS,
+          ],
           port,
           { containers: true },
         ),

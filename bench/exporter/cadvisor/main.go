@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +37,7 @@ var (
 	listen          = flag.String("listen", "127.0.0.1:8080", "address to serve /metrics on")
 	storageDuration = flag.Duration("storage_duration", 2*time.Minute, "how long stats are kept in memory (cAdvisor's default)")
 	rawPrefixes     = flag.String("raw_cgroup_prefix_whitelist", "", "comma-separated cgroup path prefixes collected even with -docker_only (as cAdvisor's flag)")
+	cpuProfile      = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (stopped at SIGINT/SIGTERM)")
 )
 
 // disabledByDefault is the set cAdvisor's binary leaves out unless -enable_metrics says otherwise.
@@ -89,6 +91,15 @@ func run() error {
 	)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+	}
 	if err := m.Start(); err != nil {
 		return fmt.Errorf("start container manager: %w", err)
 	}
@@ -96,6 +107,7 @@ func run() error {
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-stop
+		pprof.StopCPUProfile() // first: the bench kills what has not exited within 5 s
 		_ = m.Stop()
 		os.Exit(0)
 	}()
