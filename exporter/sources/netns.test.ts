@@ -51,3 +51,21 @@ test("one read per namespace: pod containers share it, the host's namespace and 
   assert.equal(scrape.countersOf(999), undefined, "gone process");
   assert.equal(scrape.reads, 1);
 });
+
+test("the host's namespace is the exporter's own when pid 1 cannot be inspected", (t) => {
+  const root = mkdtempSync(join(tmpdir(), "boxscope-netns-"));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  for (const [pid, inode] of [
+    ["self", "4026531992"],
+    ["300", "4026531992"],
+    ["100", "4026532500"],
+  ] as const) {
+    mkdirSync(join(root, pid, "ns"), { recursive: true });
+    mkdirSync(join(root, pid, "net"));
+    symlinkSync(`net:[${inode}]`, join(root, pid, "ns", "net"));
+    writeFileSync(join(root, pid, "net", "dev"), NET_DEV);
+  }
+  const scrape = new NetnsScrape(root);
+  assert.equal(scrape.countersOf(300), undefined, "same namespace as the exporter: the host's");
+  assert.equal(scrape.countersOf(100)?.inode, "4026532500");
+});
