@@ -126,4 +126,8 @@ test("container network counters: read in the container's namespace, shared by a
   assert.equal(side[0]?.value, txBytes, "and carry its counters, read once per scrape");
   assert.deepEqual(series(hostNet, "transmit_bytes_total"), [], "host networking: no container series");
   assert.ok(find(samples, "boxscope_container_info", { container_id: hostNet.id }).length === 1);
+  const took = find(samples, "boxscope_collector_duration_seconds", { collector: "container_network" })[0]
+    ?.value;
+  const containers = find(samples, "boxscope_container_info").length;
+  t.diagnostic(`container_network took ${((took ?? 0) * 1000).toFixed(2)} ms for ${containers} containers`);
 });
