@@ -3,6 +3,8 @@
 import { existsSync } from "node:fs";
 import { Registry } from "prom-client";
 import { z } from "zod";
+import { createCgroupLoadavgSampler } from "../cgroup/loadavg/cgroups.js";
+import type { LoadavgSampler } from "../cgroup/loadavg/sampler.js";
 import { type ConfigSources, loadConfig } from "../common/config.js";
 import { BoxscopeError } from "../common/errors.js";
 import { createLogger, type Logger } from "../common/logger.js";
@@ -34,8 +36,17 @@ export async function runUp(globals: GlobalOptions): Promise<number> {
   const logger = createLogger({ level: globals.logLevel, name: "boxscope" });
   const sources: ConfigSources = { configPath: globals.config };
   const up = loadConfig("up", upConfigSchema, sources);
-  const services = await startParts(up, sources, logger);
+  // One load-average sampler for the process: the shim's /proc/loadavg views and the exporter's
+  // container load metrics read the same samples, so they show the same numbers. It starts once
+  // every part did (a failed start leaves nothing running and logs nothing of it).
+  const loadavg = createCgroupLoadavgSampler({
+    // Without the shim, the exporter track()s what its own lister finds: no second walk.
+    listContainers: up.shim !== "off",
+    logger: logger.child({ part: "loadavg" }),
+  });
+  const services = await startParts(up, sources, logger, loadavg);
   if (services.length === 0) throw new BoxscopeError("up: no part could start on this host");
+  loadavg.start();
   try {
     // Under the systemd unit (Type=notify) the container runtimes, ordered after boxscope, start
     // now: the mount they bind from is there.
@@ -45,6 +56,7 @@ export async function runUp(globals: GlobalOptions): Promise<number> {
     );
   } catch (e) {
     await stopAll(services);
+    await loadavg.stop();
     throw e;
   }
   void catchStopSignals().then(() =>
@@ -52,7 +64,9 @@ export async function runUp(globals: GlobalOptions): Promise<number> {
       logger.warn({ err: e }, "could not tell systemd the service is stopping"),
     ),
   );
-  return runUntilSignal(services, logger);
+  const code = await runUntilSignal(services, logger);
+  await loadavg.stop();
+  return code;
 }
 
 /** Starts the parts in dependency order; on a failure stops what already started, then rethrows. */
@@ -60,6 +74,7 @@ async function startParts(
   up: z.infer<typeof upConfigSchema>,
   sources: ConfigSources,
   logger: Logger,
+  loadavg: LoadavgSampler,
 ): Promise<RunningService[]> {
   // Configs first: a bad key anywhere stops `up` before anything is mounted or bound.
   const shimCfg = loadConfig("shim", shimConfigSchema, sources);
@@ -74,7 +89,9 @@ async function startParts(
     if (wanted("shim", up.shim, await shimPrerequisite(), logger)) {
       // Each part's code loads only when it runs: `up` on a host without FUSE never loads the shim.
       const { startShim } = await import("../shim/fuse/service.js");
-      started.push(await startShim(shimCfg, { logger: logger.child({ part: "shim" }), registry }));
+      started.push(
+        await startShim(shimCfg, { logger: logger.child({ part: "shim" }), registry, sampler: loadavg }),
+      );
     }
     if (wanted("logwatcher", up.logwatcher, logRootPrerequisite(logwatcherCfg.logRoot), logger)) {
       const { startLogwatcher } = await import("../logwatcher/spool/service.js");
@@ -91,6 +108,7 @@ async function startParts(
       const exporter = await startExporter(exporterCfg, {
         logger: logger.child({ part: "exporter" }),
         registry,
+        loadavg,
       });
       logger.info({ address: exporter.address }, "exporter serving /metrics");
       started.push(exporter);

@@ -9,6 +9,7 @@ import {
   table,
   timeseries,
 } from "./common.js";
+import { withLoadAndNetwork } from "./container-load-network.js";
 
 /** Selector for the container picked in the `container` variable, on the chosen hosts. */
 const C = `${INSTANCE}, container_id=~"$container"`;
@@ -25,13 +26,13 @@ function containerVariable(): dashboard.QueryVariableBuilder {
 /**
  * One container: memory against its limit in both views (working set, and the strict view with
  * page cache counted as used, which the alert uses), CPU against its quota, pids against pids.max,
- * its OOM kills, and its log lines matching log rules.
+ * its OOM kills, its log lines matching log rules, its load average and network traffic.
  */
 export function containerDashboard(): dashboard.Dashboard {
-  return boxscopeDashboard(
+  const d = boxscopeDashboard(
     "boxscope / container",
     "boxscope-container",
-    "One container's memory, CPU, pids and OOM kills against its limits, and its log pattern matches.",
+    "One container's memory, CPU, pids and OOM kills against its limits, its log pattern matches, its load average and network traffic.",
   )
     .withVariable(containerVariable())
     .withPanel(
@@ -133,6 +134,6 @@ export function containerDashboard(): dashboard.Dashboard {
         ],
         w: 24,
       }),
-    )
-    .build();
+    );
+  return withLoadAndNetwork(d, C).build();
 }

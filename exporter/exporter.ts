@@ -1,4 +1,6 @@
 import type { Registry } from "prom-client";
+import { createCgroupLoadavgSampler } from "../cgroup/loadavg/cgroups.js";
+import type { LoadavgSampler } from "../cgroup/loadavg/sampler.js";
 import type { Logger } from "../common/logger.js";
 import type { RunningService } from "../common/service.js";
 import { COLLECTORS } from "./collectors/index.js";
@@ -13,12 +15,17 @@ import { KmsgSource } from "./sources/kmsg.js";
  * `boxscope exporter` as a service: builds the shared sources (one kernel-log reader, one container
  * lister per scrape), the collectors, and the metrics server whose every scrape runs them.
  * `config` must come from loadExporterConfig/validateExporterConfig (regexes already checked).
+ * `deps.loadavg` is `boxscope up`'s one sampler (shared with the shim, started and stopped by
+ * `up`); without it the exporter runs its own, which samples only the containers it lists and
+ * starts once /metrics is served (nothing runs when the start fails).
  */
 export async function startExporter(
   config: ExporterConfig,
-  deps: { logger: Logger; registry: Registry },
+  deps: { logger: Logger; registry: Registry; loadavg?: LoadavgSampler },
 ): Promise<RunningService & { address: string }> {
   const logger = deps.logger;
+  const ownLoadavg = deps.loadavg === undefined;
+  const loadavg = deps.loadavg ?? createCgroupLoadavgSampler({ listContainers: false, logger });
   const labeler = new ContainerLabeler(config, logger);
   const containers = new ContainerSource(labeler, config.cgroupPrefix, config.fullWalkSeconds * 1000);
   let kmsg = config.kmsg ? new KmsgSource(config.kmsgPath, config.kmsgPollMs, logger) : undefined;
@@ -33,7 +40,7 @@ export async function startExporter(
     );
     kmsg = undefined;
   }
-  const collectors = COLLECTORS.map((make) => make({ config, logger, containers, labeler, kmsg }));
+  const collectors = COLLECTORS.map((make) => make({ config, logger, containers, labeler, kmsg, loadavg }));
   const runner = new CollectorRunner(collectors, deps.registry, logger);
   try {
     await runner.start();
@@ -58,6 +65,7 @@ export async function startExporter(
     containers.close();
     throw e;
   }
+  if (ownLoadavg) loadavg.start();
   return {
     name: "exporter",
     address: server.address,
@@ -65,6 +73,7 @@ export async function startExporter(
       await server.stop();
       kmsg?.stop();
       await runner.stop();
+      if (ownLoadavg) await loadavg.stop();
       containers.close();
     },
   };

@@ -22,6 +22,7 @@ import { readQuiet } from "../cgroup/fsread.js";
 import { handleExists, handleForPath, normalizeCgroupPath, resolveHandle } from "../cgroup/handle.js";
 import { parseCpuinfo, parseDiskstats, parseMeminfo, parseStat, parseUptime } from "../cgroup/host.js";
 import { readIo } from "../cgroup/io.js";
+import type { LoadavgSampler } from "../cgroup/loadavg/sampler.js";
 import { readMemory } from "../cgroup/memory.js";
 import { readCgroupMounts } from "../cgroup/mounts.js";
 import { readPressure } from "../cgroup/pressure.js";
@@ -44,7 +45,6 @@ import type {
 import { type BoxscopeError, err, ok, type Result, UsageError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import { type CallerIdentity, readCallerIdentity } from "./caller.js";
-import type { LoadavgSampler } from "./loadavg-sampler.js";
 import { isViewPath, VIEW_PATHS, type ViewPath } from "./view-paths.js";
 import { renderCpuOnline } from "./views/cpu-online.js";
 import { renderCpuinfo } from "./views/cpuinfo.js";

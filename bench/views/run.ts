@@ -16,9 +16,9 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { handleForPath } from "../../cgroup/handle.js";
+import { createLoadavgSampler } from "../../cgroup/loadavg/sampler.js";
 import { readCgroupMounts } from "../../cgroup/mounts.js";
 import { countTasks, readCgroupPids } from "../../cgroup/tasks.js";
-import { createLoadavgSampler } from "../../shim/loadavg-sampler.js";
 import { createViewRenderer, VIEW_PATHS } from "../../shim/render.js";
 
 const args = process.argv.slice(2);

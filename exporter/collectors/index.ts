@@ -1,3 +1,4 @@
+import type { LoadavgSampler } from "../../cgroup/loadavg/sampler.js";
 import type { Logger } from "../../common/logger.js";
 import type { Collector } from "../collector.js";
 import type { ExporterConfig } from "../config.js";
@@ -9,7 +10,9 @@ import type { KmsgSource } from "../sources/kmsg.js";
 import { conntrackCollector } from "./conntrack.js";
 import { containerCpuCollector } from "./container-cpu.js";
 import { containerInfoCollector } from "./container-info.js";
+import { containerLoadCollector } from "./container-load.js";
 import { containerMemoryCollector } from "./container-memory.js";
+import { containerNetworkCollector } from "./container-network.js";
 import { containerOomCollector } from "./container-oom.js";
 import { containerPidsCollector } from "./container-pids.js";
 import { healthCollector } from "./health.js";
@@ -26,6 +29,8 @@ export interface CollectorContext {
   readonly labeler: ContainerLabeler;
   /** The single kernel-log reader, absent when exporter.kmsg is off. */
   readonly kmsg: KmsgSource | undefined;
+  /** The process's load-average sampler (shared with the shim under `boxscope up`). */
+  readonly loadavg: LoadavgSampler;
 }
 
 /** A log line's owner is looked up in a container listing at most this old (a scrape's, usually). */
@@ -64,5 +69,7 @@ export const COLLECTORS: ReadonlyArray<(ctx: CollectorContext) => Collector> = [
   (ctx) => containerMemoryCollector(ctx.containers, ctx.config.cacheAsUsed),
   (ctx) => containerCpuCollector(ctx.containers),
   (ctx) => containerOomCollector(ctx.containers, ctx.labeler, ctx.kmsg),
+  (ctx) => containerLoadCollector(ctx.containers, ctx.loadavg),
+  (ctx) => containerNetworkCollector(ctx.containers),
   () => healthCollector(),
 ];

@@ -1,8 +1,9 @@
 import type { Registry } from "prom-client";
+import { createCgroupLoadavgSampler } from "../../cgroup/loadavg/cgroups.js";
+import type { LoadavgSampler } from "../../cgroup/loadavg/sampler.js";
 import { readCgroupMounts } from "../../cgroup/mounts.js";
 import type { Logger } from "../../common/logger.js";
 import { cacheAsUsedOf, type ShimConfig } from "../config.js";
-import { createCgroupLoadavgSampler } from "../loadavg-cgroups.js";
 import { createViewRenderer, VIEW_PATHS, type ViewRenderer } from "../render.js";
 import { registerShimMetrics } from "./metrics.js";
 import { type RunningShimMount, startShimMount, type ViewSource } from "./mount.js";
@@ -13,15 +14,19 @@ const FORGET_IDLE_EVERY_MS = 60_000;
 
 /**
  * The shim as a service for `boxscope shim mount` and `boxscope up`: the view renderer, the
- * per-container load-average sampler and the FUSE mount serving VIEW_PATHS.
+ * per-container load-average sampler and the FUSE mount serving VIEW_PATHS. Under `boxscope up`
+ * the sampler is the process's one (deps.sampler, shared with the exporter so a container's load
+ * metric and its /proc/loadavg are the same numbers), started and stopped by `up`; alone, the shim
+ * makes, starts and stops its own.
  */
 export async function startShim(
   cfg: ShimConfig,
-  deps: { logger: Logger; registry?: Registry; binding?: FuseBinding },
+  deps: { logger: Logger; registry?: Registry; binding?: FuseBinding; sampler?: LoadavgSampler },
 ): Promise<RunningShimMount> {
   const logger = deps.logger;
   const mounts = readCgroupMounts();
-  const sampler = createCgroupLoadavgSampler({ mounts, logger });
+  const ownSampler = deps.sampler === undefined;
+  const sampler = deps.sampler ?? createCgroupLoadavgSampler({ mounts, logger });
   const renderer = createViewRenderer({
     mounts,
     cfsQuota: cfg.cfsQuota,
@@ -30,7 +35,7 @@ export async function startShim(
     sampler,
     logger,
   });
-  sampler.start();
+  if (ownSampler) sampler.start();
   const forget = setInterval(() => renderer.forgetIdle(), FORGET_IDLE_EVERY_MS).unref();
   let mount: RunningShimMount;
   try {
@@ -47,7 +52,7 @@ export async function startShim(
     );
   } catch (e) {
     clearInterval(forget);
-    await sampler.stop();
+    if (ownSampler) await sampler.stop();
     throw e;
   }
   if (deps.registry) registerShimMetrics(deps.registry, mount.stats, mount.repaired);
@@ -56,7 +61,7 @@ export async function startShim(
     async stop() {
       clearInterval(forget);
       await mount.stop();
-      await sampler.stop();
+      if (ownSampler) await sampler.stop();
     },
   };
 }

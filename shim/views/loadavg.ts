@@ -1,4 +1,4 @@
-import { FIXED_1 } from "../loadavg-math.js";
+import { formatLoad } from "../../cgroup/loadavg/math.js";
 
 export interface LoadavgInput {
   /** The container's 1/5/15-minute loads in the kernel's fixed point (FIXED_1 = 1.0); undefined → host's. */
@@ -24,12 +24,4 @@ export function renderLoadavg(input: LoadavgInput): string {
   const running = input.running ?? hostRunning ?? "0";
   const total = input.total ?? hostTotal ?? "0";
   return `${loads.join(" ")} ${running}/${total} ${host[4] ?? "0"}\n`;
-}
-
-/** LOAD_INT/LOAD_FRAC of (load + FIXED_1/200). */
-export function formatLoad(load: number): string {
-  const x = Math.floor(load) + Math.floor(FIXED_1 / 200);
-  const int = Math.floor(x / FIXED_1);
-  const frac = Math.floor(((x & (FIXED_1 - 1)) * 100) / FIXED_1);
-  return `${int}.${String(frac).padStart(2, "0")}`;
 }

@@ -302,6 +302,16 @@ test("e2e: a real OOM kill fires BoxscopeContainerOOMKilled in Prometheus and re
     30_000,
   );
 
+  await waitFor(
+    "the steady container's load average to reach Prometheus",
+    async () => {
+      // The exporter's sampler samples a container from its first scrape on, every 5 s.
+      const r = await promQuery(prom.url, `boxscope_container_load1{container_id="${steady.id}"}`);
+      return r.length > 0 ? r : undefined;
+    },
+    30_000,
+  );
+
   await t.test("every metric the rules and dashboards read is one the running services publish", async () => {
     const families = new Set<string>();
     for (const url of [

@@ -47,6 +47,19 @@ const ALWAYS = [
   "boxscope_logwatcher_polling_subtrees",
 ];
 
+/** The load-average sampler samples the e2e's containers within 5 s of the exporter's first scrape. */
+const CONTAINER_LOAD = ["boxscope_container_load1", "boxscope_container_load5", "boxscope_container_load15"];
+
+/** Counters of a container's own network namespace: the e2e's containers share the host's. */
+const CONTAINER_NETWORK = [
+  "boxscope_container_network_receive_bytes_total",
+  "boxscope_container_network_transmit_bytes_total",
+  "boxscope_container_network_receive_packets_total",
+  "boxscope_container_network_transmit_packets_total",
+  "boxscope_container_network_receive_drop_total",
+  "boxscope_container_network_transmit_drop_total",
+];
+
 const CONNTRACK = [
   "boxscope_conntrack_entries",
   "boxscope_conntrack_entries_limit",
@@ -74,7 +87,7 @@ const PIPELINE = [
 const conntrackLoaded = (): boolean => existsSync("/proc/sys/net/netfilter/nf_conntrack_count");
 
 export function presentSignals(): Set<string> {
-  return new Set([...ALWAYS, ...(conntrackLoaded() ? CONNTRACK : [])]);
+  return new Set([...ALWAYS, ...CONTAINER_LOAD, ...(conntrackLoaded() ? CONNTRACK : [])]);
 }
 
 export function absentSignals(): Map<string, string> {
@@ -97,6 +110,12 @@ export function absentSignals(): Map<string, string> {
     absent.set(
       m,
       "health probes run against container runtimes, which this e2e does not start (test/alerts/key-process-runtimes.test.ts runs real dockerd and containerd)",
+    );
+  }
+  for (const m of CONTAINER_NETWORK) {
+    absent.set(
+      m,
+      "the e2e's containers run in the host's network namespace, which has no container series (test/exporter/network.test.ts gives them one)",
     );
   }
   if (!conntrackLoaded())

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
-import { createCgroupLoadavgSampler } from "../../shim/loadavg-cgroups.js";
+import { createCgroupLoadavgSampler } from "../../cgroup/loadavg/cgroups.js";
 import { createViewRenderer } from "../../shim/render.js";
 import { PATH_A, PATH_B, V1_PROC, v1Mounts } from "../cgroup/fixtures.js";
 import { repoRoot } from "../helpers/paths.js";

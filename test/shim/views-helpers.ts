@@ -1,7 +1,7 @@
 import { handleForPath } from "../../cgroup/handle.js";
+import { createLoadavgSampler, type LoadavgSampler } from "../../cgroup/loadavg/sampler.js";
 import { readCgroupMounts } from "../../cgroup/mounts.js";
 import { countTasks, readCgroupPidsRecursive } from "../../cgroup/tasks.js";
-import { createLoadavgSampler, type LoadavgSampler } from "../../shim/loadavg-sampler.js";
 
 /** The number on meminfo's `Key:   N kB` line (keys like `Active(file)` taken literally); throws if absent. */
 export function meminfoField(text: string, key: string): number {

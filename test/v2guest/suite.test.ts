@@ -1,10 +1,10 @@
 /**
  * The live cgroup tests, the shim's live and runc views, the systemd and Kubernetes cgroup layouts,
- * the shim's daemon-restart repair and the exporter's OOM and pids tests again, in a pure cgroup v2
- * guest (this host is a v1+v2 hybrid, where they run against v1): one boot for the whole list, each
- * inner test reported as a subtest here. They also run on the host as usual. fuse-mount.test.ts
- * passes in the guest too but is left out: its thousand concurrent readers take minutes under
- * software emulation.
+ * the shim's daemon-restart repair, the exporter's OOM, pids, load and network tests and `boxscope
+ * up`'s shared load average again, in a pure cgroup v2 guest (this host is a v1+v2 hybrid, where
+ * they run against v1): one boot for the whole list, each inner test reported as a subtest here.
+ * They also run on the host as usual. fuse-mount.test.ts passes in the guest too but is left out:
+ * its thousand concurrent readers take minutes under software emulation.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -20,9 +20,12 @@ const GUEST_FILES = [
   "dist/test/shim/runc-layouts.test.js",
   "dist/test/exporter/oom.test.js",
   "dist/test/exporter/pids.test.js",
+  "dist/test/exporter/load.test.js",
+  "dist/test/exporter/network.test.js",
+  "dist/test/cli/up-loadavg.test.js",
 ];
 
-test("v2 guest: the live cgroup, shim view, cgroup layout and exporter OOM/pids tests pass on a pure cgroup v2 kernel", {
+test("v2 guest: the live cgroup, shim view, cgroup layout and exporter OOM/pids/load/network tests pass on a pure cgroup v2 kernel", {
   timeout: 20 * 60_000,
 }, async (t) => {
   const unavailable = v2GuestUnavailable();

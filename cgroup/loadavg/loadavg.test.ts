@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { TaskCounts } from "../cgroup/types.js";
-import { calcLoad, EXP_1, FIXED_1, type Loads, stepLoads } from "./loadavg-math.js";
-import { createLoadavgSampler } from "./loadavg-sampler.js";
-import { formatLoad, renderLoadavg } from "./views/loadavg.js";
+import type { TaskCounts } from "../types.js";
+import { calcLoad, EXP_1, FIXED_1, formatLoad, type Loads, stepLoads } from "./math.js";
+import { createLoadavgSampler } from "./sampler.js";
 
 test("calcLoad rounds like the kernel: up while rising, down while falling", () => {
   assert.equal(calcLoad(0, EXP_1, FIXED_1), 164); // (2048·164 + 2047) / 2048
@@ -22,20 +21,11 @@ test("one busy thread for a minute gives load1 ≈ 1 − 1/e; idle decays to 0.0
   assert.deepEqual(stepLoads([0, 0, 0], 3, 3), stepLoads(stepLoads(stepLoads([0, 0, 0], 3), 3), 3));
 });
 
-test("loadavg format: LOAD_INT.LOAD_FRAC with +FIXED_1/200 rounding, container counts, host last pid", () => {
+test("load format: LOAD_INT.LOAD_FRAC with +FIXED_1/200 rounding, as /proc/loadavg prints it", () => {
   assert.equal(formatLoad(0), "0.00");
   assert.equal(formatLoad(FIXED_1), "1.00");
   assert.equal(formatLoad(1024), "0.50");
   assert.equal(formatLoad(FIXED_1 * 12 + 2047), "13.00");
-  const host = "0.15 0.06 0.01 3/109 7257\n";
-  assert.equal(
-    renderLoadavg({ loads: [FIXED_1, 1024, 0], running: 1, total: 4, hostText: host }),
-    "1.00 0.50 0.00 1/4 7257\n",
-  );
-  assert.equal(
-    renderLoadavg({ loads: undefined, running: undefined, total: undefined, hostText: host }),
-    host,
-  );
 });
 
 test("sampler: steps each container, skips one that vanishes, forgets it after repeated misses", async () => {

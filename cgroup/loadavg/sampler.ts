@@ -1,6 +1,6 @@
-import type { TaskCounts } from "../cgroup/types.js";
-import type { Logger } from "../common/logger.js";
-import { LOAD_FREQ_MS, type Loads, stepLoads, ZERO_LOADS } from "./loadavg-math.js";
+import type { Logger } from "../../common/logger.js";
+import type { TaskCounts } from "../types.js";
+import { LOAD_FREQ_MS, type Loads, stepLoads, ZERO_LOADS } from "./math.js";
 
 /** What the sampler knows about one container cgroup after its last sample. */
 export interface LoadavgSample {

@@ -39,3 +39,15 @@ export function stepLoads(prev: Loads, activeThreads: number, periods = 1): Load
   }
   return [a1, a5, a15];
 }
+
+/**
+ * A load as /proc/loadavg prints it (the kernel's LOAD_INT.LOAD_FRAC of load + FIXED_1/200: rounded
+ * to the nearest hundredth). The shim's loadavg view and the exporter's load metrics both use it,
+ * so a container's metric and its /proc/loadavg show the same number.
+ */
+export function formatLoad(load: number): string {
+  const x = Math.floor(load) + Math.floor(FIXED_1 / 200);
+  const int = Math.floor(x / FIXED_1);
+  const frac = Math.floor(((x & (FIXED_1 - 1)) * 100) / FIXED_1);
+  return `${int}.${String(frac).padStart(2, "0")}`;
+}
