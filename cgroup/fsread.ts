@@ -7,28 +7,71 @@
 import { readFileSync } from "node:fs";
 import { errnoCode } from "../common/errors.js";
 
+/** Why a file could not be read: the errno code (`ENOENT`, `EACCES`...), or "error". */
+export interface ReadFailure {
+  readonly code: string;
+}
+
+/**
+ * Where cgroup readers get file contents. The default reads the filesystem per call (right for the
+ * shim's one-cgroup reads); the exporter plugs in its descriptor cache (exporter/cgroup-files.ts),
+ * which re-reads 500 containers' files per scrape through descriptors kept open.
+ */
+export interface CgroupFileSource {
+  /** The file's text, or why it could not be read. */
+  read(path: string): string | ReadFailure;
+  /**
+   * A file that reads of other cgroups ask for too (an ancestor's limit, shared by every container
+   * under /docker or /kubepods): a source may answer it from a cache valid for one pass over many
+   * cgroups. Absent: `read`.
+   */
+  readShared?(path: string): string | ReadFailure;
+}
+
+/** The filesystem, one readFileSync per call. */
+export const DIRECT_FILES: CgroupFileSource = {
+  read(path) {
+    try {
+      return readFileSync(path, "utf8");
+    } catch (e) {
+      return { code: errnoCode(e) ?? "error" };
+    }
+  },
+};
+
+/** Options every cgroup reader takes. */
+export interface CgroupReadOptions {
+  /** Where files are read; default DIRECT_FILES. */
+  readonly files?: CgroupFileSource;
+}
+
 /** Reads a file; undefined when it cannot be read. Any failure is recorded in `errors`. */
-export function readRequired(path: string, errors: string[]): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    errors.push(`${errnoCode(e) ?? "error"} reading ${path}`);
-    return undefined;
-  }
+export function readRequired(
+  path: string,
+  errors: string[],
+  files: CgroupFileSource = DIRECT_FILES,
+): string | undefined {
+  const r = files.read(path);
+  if (typeof r === "string") return r;
+  errors.push(`${r.code} reading ${path}`);
+  return undefined;
 }
 
 /**
  * Reads a file that may legitimately be absent (e.g. memory.memsw.* without swap accounting,
  * cpuacct.usage_all on old kernels): ENOENT is silent, any other failure is recorded.
+ * `shared`: the file is an ancestor's, read through the source's readShared.
  */
-export function readOptional(path: string, errors: string[]): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    const code = errnoCode(e);
-    if (code !== "ENOENT" && code !== "ENOTDIR") errors.push(`${code ?? "error"} reading ${path}`);
-    return undefined;
-  }
+export function readOptional(
+  path: string,
+  errors: string[],
+  files: CgroupFileSource = DIRECT_FILES,
+  shared = false,
+): string | undefined {
+  const r = shared && files.readShared !== undefined ? files.readShared(path) : files.read(path);
+  if (typeof r === "string") return r;
+  if (r.code !== "ENOENT" && r.code !== "ENOTDIR") errors.push(`${r.code} reading ${path}`);
+  return undefined;
 }
 
 /** Reads a file or returns undefined, recording nothing (for probing /proc entries of pids that may vanish). */

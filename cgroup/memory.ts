@@ -4,7 +4,16 @@
  * stat,events} (Documentation/admin-guide/cgroup-v2.rst).
  */
 import { join } from "node:path";
-import { parseCount, parseFlatKeyed, parseLimit, readOptional, readRequired } from "./fsread.js";
+import {
+  type CgroupFileSource,
+  type CgroupReadOptions,
+  DIRECT_FILES,
+  parseCount,
+  parseFlatKeyed,
+  parseLimit,
+  readOptional,
+  readRequired,
+} from "./fsread.js";
 import { ancestorDirs } from "./handle.js";
 import type { CgroupHandle, MemoryData, MemoryStat } from "./types.js";
 
@@ -41,30 +50,47 @@ export function parseMemoryStat(text: string, version: 1 | 2): MemoryStat {
   return out;
 }
 
-/** Minimum of the limits in `file` over `dirs`; null = unlimited everywhere; missing files are skipped. */
-export function minLimitOver(dirs: readonly string[], file: string, errors: string[]): number | null {
+/**
+ * Minimum of the limits in `file` over `dirs` (the cgroup's own first, then its ancestors, whose
+ * files go through the source's readShared); null = unlimited everywhere; missing files are skipped.
+ */
+export function minLimitOver(
+  dirs: readonly string[],
+  file: string,
+  errors: string[],
+  files: CgroupFileSource = DIRECT_FILES,
+): number | null {
   let min: number | null = null;
-  for (const d of dirs) {
-    const v = parseLimit(readOptional(join(d, file), errors));
+  for (let i = 0; i < dirs.length; i++) {
+    const v = parseLimit(readOptional(join(dirs[i] as string, file), errors, files, i > 0));
     if (typeof v === "number" && (min === null || v < min)) min = v;
   }
   return min;
 }
 
-export function readMemory(handle: CgroupHandle): { data?: MemoryData; errors: string[] } {
+export function readMemory(
+  handle: CgroupHandle,
+  options: CgroupReadOptions = {},
+): { data?: MemoryData; errors: string[] } {
   const errors: string[] = [];
+  const files = options.files ?? DIRECT_FILES;
   const ctl = handle.dirs.memory;
   if (ctl === undefined) return { errors: ["memory: controller not mounted"] };
   const ancestors = ancestorDirs(ctl.dir, ctl.root);
   return ctl.version === 1
-    ? readV1(ctl.dir, ancestors, errors)
-    : readV2(ctl.dir, ancestors, errors, ctl.dir === ctl.root);
+    ? readV1(ctl.dir, ancestors, errors, files)
+    : readV2(ctl.dir, ancestors, errors, ctl.dir === ctl.root, files);
 }
 
-function readV1(dir: string, ancestors: string[], errors: string[]): { data?: MemoryData; errors: string[] } {
-  const usage = parseCount(readRequired(join(dir, "memory.usage_in_bytes"), errors));
+function readV1(
+  dir: string,
+  ancestors: string[],
+  errors: string[],
+  files: CgroupFileSource,
+): { data?: MemoryData; errors: string[] } {
+  const usage = parseCount(readRequired(join(dir, "memory.usage_in_bytes"), errors, files));
   if (usage === undefined) return { errors };
-  const statText = readRequired(join(dir, "memory.stat"), errors);
+  const statText = readRequired(join(dir, "memory.stat"), errors, files);
   const stat = parseMemoryStat(statText ?? "", 1);
   // memory.stat's hierarchical_memory_limit / hierarchical_memsw_limit are the kernel's own minimum
   // over the ancestors (mem_cgroup walks parent_mem_cgroup): use them and skip ~2 opens per level;
@@ -72,24 +98,27 @@ function readV1(dir: string, ancestors: string[], errors: string[]): { data?: Me
   const hierMem = stat.raw.has("hierarchical_memory_limit")
     ? parseLimit(String(stat.raw.get("hierarchical_memory_limit")))
     : undefined;
-  const limit = hierMem !== undefined ? hierMem : minLimitOver(ancestors, "memory.limit_in_bytes", errors);
+  const limit =
+    hierMem !== undefined ? hierMem : minLimitOver(ancestors, "memory.limit_in_bytes", errors, files);
 
   let swapLimitBytes: number | null | undefined;
   let swapUsageBytes: number | undefined;
-  const memswUsage = parseCount(readOptional(join(dir, "memory.memsw.usage_in_bytes"), errors));
+  const memswUsage = parseCount(readOptional(join(dir, "memory.memsw.usage_in_bytes"), errors, files));
   if (memswUsage !== undefined) {
     const hierSw = stat.raw.has("hierarchical_memsw_limit")
       ? parseLimit(String(stat.raw.get("hierarchical_memsw_limit")))
       : undefined;
     const memsw =
-      hierSw !== undefined ? hierSw : minLimitOver(ancestors, "memory.memsw.limit_in_bytes", errors);
+      hierSw !== undefined ? hierSw : minLimitOver(ancestors, "memory.memsw.limit_in_bytes", errors, files);
     // Swap allowance = effective mem+swap limit − effective memory limit (both minimums over the
     // ancestors: a parent's memsw caps the child's mem+swap even when the child sets none).
     swapLimitBytes = memsw === null ? null : limit === null ? memsw : Math.max(0, memsw - limit);
     swapUsageBytes = Math.max(0, memswUsage - usage);
   }
-  const oomControl = parseFlatKeyed(readOptional(join(dir, "memory.oom_control"), errors) ?? "");
-  const failcnt = parseCount(readOptional(join(dir, "memory.failcnt"), errors));
+  const oomControl = parseFlatKeyed(readOptional(join(dir, "memory.oom_control"), errors, files) ?? "");
+  const failcnt = parseCount(readOptional(join(dir, "memory.failcnt"), errors, files));
+  // v1 keeps kernel memory (slab, stacks, page tables, sockets) out of memory.stat: its own counter.
+  const kernelBytes = parseCount(readOptional(join(dir, "memory.kmem.usage_in_bytes"), errors, files));
   return {
     data: {
       version: 1,
@@ -100,6 +129,7 @@ function readV1(dir: string, ancestors: string[], errors: string[]): { data?: Me
       stat,
       oomKills: oomControl.get("oom_kill"),
       oomEvents: failcnt,
+      kernelBytes,
     },
     errors,
   };
@@ -110,20 +140,23 @@ function readV2(
   ancestors: string[],
   errors: string[],
   isRoot: boolean,
+  files: CgroupFileSource,
 ): { data?: MemoryData; errors: string[] } {
   // The v2 root cgroup has no memory.current: a process there gets the host's values, silently.
-  const usage = parseCount((isRoot ? readOptional : readRequired)(join(dir, "memory.current"), errors));
+  const usage = parseCount(
+    (isRoot ? readOptional : readRequired)(join(dir, "memory.current"), errors, files),
+  );
   if (usage === undefined) return { errors };
-  const stat = parseMemoryStat(readRequired(join(dir, "memory.stat"), errors) ?? "", 2);
-  const limit = minLimitOver(ancestors, "memory.max", errors);
+  const stat = parseMemoryStat(readRequired(join(dir, "memory.stat"), errors, files) ?? "", 2);
+  const limit = minLimitOver(ancestors, "memory.max", errors, files);
   let swapLimitBytes: number | null | undefined;
   let swapUsageBytes: number | undefined;
-  const swapCurrent = parseCount(readOptional(join(dir, "memory.swap.current"), errors));
+  const swapCurrent = parseCount(readOptional(join(dir, "memory.swap.current"), errors, files));
   if (swapCurrent !== undefined) {
     swapUsageBytes = swapCurrent;
-    swapLimitBytes = minLimitOver(ancestors, "memory.swap.max", errors);
+    swapLimitBytes = minLimitOver(ancestors, "memory.swap.max", errors, files);
   }
-  const events = parseFlatKeyed(readOptional(join(dir, "memory.events"), errors) ?? "");
+  const events = parseFlatKeyed(readOptional(join(dir, "memory.events"), errors, files) ?? "");
   return {
     data: {
       version: 2,
@@ -134,7 +167,23 @@ function readV2(
       stat,
       oomKills: events.get("oom_kill"),
       oomEvents: events.get("oom"),
+      kernelBytes: v2KernelBytes(stat.raw),
     },
     errors,
   };
+}
+
+/**
+ * v2 kernel memory: memory.stat `kernel` (kernels ≥ 6.1), else the sum of the kernel parts older
+ * kernels list separately (stacks, page tables, per-cpu, slab, vmalloc); undefined when none is listed.
+ */
+export function v2KernelBytes(raw: ReadonlyMap<string, number>): number | undefined {
+  const total = raw.get("kernel");
+  if (total !== undefined) return total;
+  let sum: number | undefined;
+  for (const k of ["kernel_stack", "pagetables", "percpu", "slab", "vmalloc"]) {
+    const v = raw.get(k);
+    if (v !== undefined) sum = (sum ?? 0) + v;
+  }
+  return sum;
 }

@@ -7,9 +7,11 @@ import type { KmsgSource } from "../sources/kmsg.js";
 import { conntrackCollector } from "./conntrack.js";
 import { containerCpuCollector } from "./container-cpu.js";
 import { containerInfoCollector } from "./container-info.js";
+import { containerIoCollector } from "./container-io.js";
 import { containerMemoryCollector } from "./container-memory.js";
 import { containerOomCollector } from "./container-oom.js";
 import { containerPidsCollector } from "./container-pids.js";
+import { containerPressureCollector } from "./container-pressure.js";
 import { healthCollector } from "./health.js";
 import { hostPidsCollector } from "./host-pids.js";
 import { keyProcessesCollector } from "./key-processes.js";
@@ -51,5 +53,7 @@ export const COLLECTORS: ReadonlyArray<(ctx: CollectorContext) => Collector> = [
   (ctx) => containerMemoryCollector(ctx.containers, ctx.config.cacheAsUsed),
   (ctx) => containerCpuCollector(ctx.containers),
   (ctx) => containerOomCollector(ctx.containers, ctx.labeler, ctx.kmsg),
+  (ctx) => containerIoCollector(ctx.containers),
+  (ctx) => containerPressureCollector(ctx.containers),
   () => healthCollector(),
 ];

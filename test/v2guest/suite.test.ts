@@ -18,9 +18,10 @@ const GUEST_FILES = [
   "dist/test/shim/runc-restart.test.js",
   "dist/test/exporter/oom.test.js",
   "dist/test/exporter/pids.test.js",
+  "dist/test/exporter/throttle-forks.test.js",
 ];
 
-test("v2 guest: the live cgroup, shim view and exporter OOM/pids tests pass on a pure cgroup v2 kernel", {
+test("v2 guest: the live cgroup, shim view and exporter OOM/pids/throttling tests pass on a pure cgroup v2 kernel", {
   timeout: 20 * 60_000,
 }, async (t) => {
   const unavailable = v2GuestUnavailable();
