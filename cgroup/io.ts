@@ -3,8 +3,13 @@
  * `blkio.bfq.io_*`), falling back per device to the throttle files, which every v1 kernel keeps
  * even when the CFQ/BFQ statistics are absent (mq-deadline/none schedulers).
  */
-import { join } from "node:path";
-import { type CgroupFileSource, type CgroupReadOptions, DIRECT_FILES, readOptional } from "./fsread.js";
+import {
+  type CgroupFileSource,
+  type CgroupReadOptions,
+  cgroupFile,
+  DIRECT_FILES,
+  readOptional,
+} from "./fsread.js";
 import type { CgroupHandle, IoData, IoDeviceStat } from "./types.js";
 
 /** io.stat: `8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=5 dios=6` per device. */
@@ -67,7 +72,7 @@ function firstBlkio(
   files: CgroupFileSource,
 ): Map<string, BlkioOps> | undefined {
   for (const n of names) {
-    const text = readOptional(join(dir, n), errors, files);
+    const text = readOptional(cgroupFile(dir, n), errors, files);
     if (text !== undefined) return parseBlkioRecursive(text);
   }
   return undefined;
@@ -138,9 +143,9 @@ export function readIo(
   const ctl = handle.dirs.io ?? handle.dirs.blkio;
   if (ctl === undefined) return { errors: ["io: controller not mounted"] };
   if (ctl.version === 2) {
-    const text = readOptional(join(ctl.dir, "io.stat"), errors, files);
+    const text = readOptional(cgroupFile(ctl.dir, "io.stat"), errors, files);
     if (text === undefined) {
-      if (ctl.dir !== ctl.root) errors.push(`io: missing ${join(ctl.dir, "io.stat")}`);
+      if (ctl.dir !== ctl.root) errors.push(`io: missing ${cgroupFile(ctl.dir, "io.stat")}`);
       return { errors };
     }
     return { data: parseIoStat(text), errors };
@@ -152,7 +157,7 @@ export function readIo(
   let prefix: string | undefined;
   let serviced: Map<string, BlkioOps> | undefined;
   for (const p of ["blkio.bfq.", "blkio."]) {
-    const text = readOptional(join(d, `${p}io_serviced_recursive`), errors, files);
+    const text = readOptional(cgroupFile(d, `${p}io_serviced_recursive`), errors, files);
     if (text !== undefined) {
       prefix = p;
       serviced = parseBlkioRecursive(text);

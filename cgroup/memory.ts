@@ -3,10 +3,10 @@
  * (Documentation/admin-guide/cgroup-v1/memory.rst), v2 memory.{max,current,swap.max,swap.current,
  * stat,events} (Documentation/admin-guide/cgroup-v2.rst).
  */
-import { join } from "node:path";
 import {
   type CgroupFileSource,
   type CgroupReadOptions,
+  cgroupFile,
   DIRECT_FILES,
   parseCount,
   parseFlatKeyed,
@@ -62,15 +62,20 @@ export function minLimitOver(
 ): number | null {
   let min: number | null = null;
   for (let i = 0; i < dirs.length; i++) {
-    const v = parseLimit(readOptional(join(dirs[i] as string, file), errors, files, i > 0));
+    const v = parseLimit(readOptional(cgroupFile(dirs[i] as string, file), errors, files, i > 0));
     if (typeof v === "number" && (min === null || v < min)) min = v;
   }
   return min;
 }
 
+export interface ReadMemoryOptions extends CgroupReadOptions {
+  /** Read the swap usage and allowance (2–4 more files). Default true; off: both undefined. */
+  readonly swap?: boolean;
+}
+
 export function readMemory(
   handle: CgroupHandle,
-  options: CgroupReadOptions = {},
+  options: ReadMemoryOptions = {},
 ): { data?: MemoryData; errors: string[] } {
   const errors: string[] = [];
   const files = options.files ?? DIRECT_FILES;
@@ -78,8 +83,8 @@ export function readMemory(
   if (ctl === undefined) return { errors: ["memory: controller not mounted"] };
   const ancestors = ancestorDirs(ctl.dir, ctl.root);
   return ctl.version === 1
-    ? readV1(ctl.dir, ancestors, errors, files)
-    : readV2(ctl.dir, ancestors, errors, ctl.dir === ctl.root, files);
+    ? readV1(ctl.dir, ancestors, errors, files, options.swap ?? true)
+    : readV2(ctl.dir, ancestors, errors, ctl.dir === ctl.root, files, options.swap ?? true);
 }
 
 function readV1(
@@ -87,10 +92,11 @@ function readV1(
   ancestors: string[],
   errors: string[],
   files: CgroupFileSource,
+  swap: boolean,
 ): { data?: MemoryData; errors: string[] } {
-  const usage = parseCount(readRequired(join(dir, "memory.usage_in_bytes"), errors, files));
+  const usage = parseCount(readRequired(cgroupFile(dir, "memory.usage_in_bytes"), errors, files));
   if (usage === undefined) return { errors };
-  const statText = readRequired(join(dir, "memory.stat"), errors, files);
+  const statText = readRequired(cgroupFile(dir, "memory.stat"), errors, files);
   const stat = parseMemoryStat(statText ?? "", 1);
   // memory.stat's hierarchical_memory_limit / hierarchical_memsw_limit are the kernel's own minimum
   // over the ancestors (mem_cgroup walks parent_mem_cgroup): use them and skip ~2 opens per level;
@@ -103,7 +109,9 @@ function readV1(
 
   let swapLimitBytes: number | null | undefined;
   let swapUsageBytes: number | undefined;
-  const memswUsage = parseCount(readOptional(join(dir, "memory.memsw.usage_in_bytes"), errors, files));
+  const memswUsage = swap
+    ? parseCount(readOptional(cgroupFile(dir, "memory.memsw.usage_in_bytes"), errors, files))
+    : undefined;
   if (memswUsage !== undefined) {
     const hierSw = stat.raw.has("hierarchical_memsw_limit")
       ? parseLimit(String(stat.raw.get("hierarchical_memsw_limit")))
@@ -115,10 +123,10 @@ function readV1(
     swapLimitBytes = memsw === null ? null : limit === null ? memsw : Math.max(0, memsw - limit);
     swapUsageBytes = Math.max(0, memswUsage - usage);
   }
-  const oomControl = parseFlatKeyed(readOptional(join(dir, "memory.oom_control"), errors, files) ?? "");
-  const failcnt = parseCount(readOptional(join(dir, "memory.failcnt"), errors, files));
+  const oomControl = parseFlatKeyed(readOptional(cgroupFile(dir, "memory.oom_control"), errors, files) ?? "");
+  const failcnt = parseCount(readOptional(cgroupFile(dir, "memory.failcnt"), errors, files));
   // v1 keeps kernel memory (slab, stacks, page tables, sockets) out of memory.stat: its own counter.
-  const kernelBytes = parseCount(readOptional(join(dir, "memory.kmem.usage_in_bytes"), errors, files));
+  const kernelBytes = parseCount(readOptional(cgroupFile(dir, "memory.kmem.usage_in_bytes"), errors, files));
   return {
     data: {
       version: 1,
@@ -141,22 +149,25 @@ function readV2(
   errors: string[],
   isRoot: boolean,
   files: CgroupFileSource,
+  swap: boolean,
 ): { data?: MemoryData; errors: string[] } {
   // The v2 root cgroup has no memory.current: a process there gets the host's values, silently.
   const usage = parseCount(
-    (isRoot ? readOptional : readRequired)(join(dir, "memory.current"), errors, files),
+    (isRoot ? readOptional : readRequired)(cgroupFile(dir, "memory.current"), errors, files),
   );
   if (usage === undefined) return { errors };
-  const stat = parseMemoryStat(readRequired(join(dir, "memory.stat"), errors, files) ?? "", 2);
+  const stat = parseMemoryStat(readRequired(cgroupFile(dir, "memory.stat"), errors, files) ?? "", 2);
   const limit = minLimitOver(ancestors, "memory.max", errors, files);
   let swapLimitBytes: number | null | undefined;
   let swapUsageBytes: number | undefined;
-  const swapCurrent = parseCount(readOptional(join(dir, "memory.swap.current"), errors, files));
+  const swapCurrent = swap
+    ? parseCount(readOptional(cgroupFile(dir, "memory.swap.current"), errors, files))
+    : undefined;
   if (swapCurrent !== undefined) {
     swapUsageBytes = swapCurrent;
     swapLimitBytes = minLimitOver(ancestors, "memory.swap.max", errors, files);
   }
-  const events = parseFlatKeyed(readOptional(join(dir, "memory.events"), errors, files) ?? "");
+  const events = parseFlatKeyed(readOptional(cgroupFile(dir, "memory.events"), errors, files) ?? "");
   return {
     data: {
       version: 2,

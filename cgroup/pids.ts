@@ -1,7 +1,7 @@
 /** pids controller: pids.current, pids.max (min over ancestors), pids.events `max`. */
-import { join } from "node:path";
 import {
   type CgroupReadOptions,
+  cgroupFile,
   DIRECT_FILES,
   parseCount,
   parseFlatKeyed,
@@ -22,9 +22,9 @@ export function readPids(
   if (ctl === undefined) return { errors: ["pids: controller not mounted"] };
   // The root cgroup has no pids.current on v1 (nor pids.max on either version): not an error there.
   const read = ctl.dir === ctl.root ? readOptional : readRequired;
-  const current = parseCount(read(join(ctl.dir, "pids.current"), errors, files));
+  const current = parseCount(read(cgroupFile(ctl.dir, "pids.current"), errors, files));
   if (current === undefined) return { errors };
   const max = minLimitOver(ancestorDirs(ctl.dir, ctl.root), "pids.max", errors, files);
-  const events = parseFlatKeyed(readOptional(join(ctl.dir, "pids.events"), errors, files) ?? "");
+  const events = parseFlatKeyed(readOptional(cgroupFile(ctl.dir, "pids.events"), errors, files) ?? "");
   return { data: { current, max, limitHits: events.get("max") }, errors };
 }

@@ -48,6 +48,8 @@ export class ContainerSource {
   private cached: { scrapeId: number; list: LiveContainer[]; reads: Map<string, ScrapeReads> } | undefined;
   private readonly files = new CgroupFileCache();
   private readonly readOptions = { files: this.files } as const;
+  /** The exporter has no swap series: skip swap's 2–4 files per container. */
+  private readonly memoryOptions = { files: this.files, swap: false } as const;
   /** The exporter has no per-CPU nor user/system series: v1 needs cpuacct.usage alone. */
   private readonly cpuOptions = { files: this.files, perCpu: false, userSystem: false } as const;
 
@@ -108,7 +110,7 @@ export class ContainerSource {
 
   memory(c: LiveContainer): MemoryData | undefined {
     const r = this.reads(c);
-    r.memory ??= readMemory(c.handle, this.readOptions).data ?? null;
+    r.memory ??= readMemory(c.handle, this.memoryOptions).data ?? null;
     return r.memory ?? undefined;
   }
 
