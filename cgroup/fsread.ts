@@ -130,6 +130,24 @@ export function parseFlatKeyed(text: string): Map<string, number> {
 }
 
 /**
+ * Value of `key` in a flat-keyed file, found by a scan: no Map of every key when a reader needs a
+ * few of them. undefined when the key is absent or its value is not a number.
+ */
+export function flatValue(text: string, key: string): number | undefined {
+  let at: number;
+  if (text.startsWith(key) && text.charCodeAt(key.length) === 32) at = 0;
+  else {
+    const nl = text.indexOf(`\n${key} `);
+    if (nl < 0) return undefined;
+    at = nl + 1;
+  }
+  const start = at + key.length + 1;
+  const end = text.indexOf("\n", start);
+  const v = Number(text.slice(start, end < 0 ? undefined : end));
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/**
  * `<dir>/<name>` for a directory of a CgroupHandle (built with path.join in handle.ts: already
  * normalised). Plain concatenation because the exporter builds thousands of these per scrape.
  */

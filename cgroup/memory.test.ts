@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MiB, PATH_A, PATH_B, PATH_C, PATH_D, v1Mounts, v2Mounts } from "../test/cgroup/fixtures.js";
-import { parseFlatKeyed, parseLimit } from "./fsread.js";
+import { flatValue, parseFlatKeyed, parseLimit } from "./fsread.js";
 import { ancestorDirs, handleForPath } from "./handle.js";
 import { minLimitOver, parseMemoryStat, readMemory, v2KernelBytes } from "./memory.js";
 
@@ -115,28 +115,20 @@ test("minLimitOver: the ancestor walk (used when memory.stat has no hierarchical
 });
 
 test("v2KernelBytes: memory.stat kernel, else the sum of its parts, else undefined", () => {
-  assert.equal(
-    v2KernelBytes(
-      new Map([
-        ["kernel", 10],
-        ["slab", 4],
-      ]),
-    ),
-    10,
-  );
-  assert.equal(
-    v2KernelBytes(
-      new Map([
-        ["kernel_stack", 1],
-        ["pagetables", 2],
-        ["percpu", 3],
-        ["slab", 4],
-        ["anon", 100],
-      ]),
-    ),
-    10,
-  );
-  assert.equal(v2KernelBytes(new Map([["anon", 100]])), undefined);
+  assert.equal(v2KernelBytes("anon 100\nkernel 10\nslab 4\n"), 10);
+  assert.equal(v2KernelBytes("kernel_stack 1\npagetables 2\npercpu 3\nslab 4\nanon 100\n"), 10);
+  assert.equal(v2KernelBytes("anon 100\n"), undefined);
+});
+
+test("flatValue: a key at the start, middle and end, never a key it is a prefix or suffix of", () => {
+  const text = "cache 10\ntotal_cache 20\ninactive_file 3\ntotal_inactive_file 30";
+  assert.equal(flatValue(text, "cache"), 10);
+  assert.equal(flatValue(text, "total_cache"), 20);
+  assert.equal(flatValue(text, "inactive_file"), 3);
+  assert.equal(flatValue(text, "total_inactive_file"), 30);
+  assert.equal(flatValue(text, "file"), undefined);
+  assert.equal(flatValue(text, "cach"), undefined);
+  assert.equal(flatValue("a x\n", "a"), undefined);
 });
 
 test("parseFlatKeyed: every key, last line without newline, lines without a value skipped", () => {
