@@ -9,7 +9,7 @@ import { readMemory } from "../cgroup/memory.js";
 import { readPids } from "../cgroup/pids.js";
 import { parsePressureTotals, readPressure } from "../cgroup/pressure.js";
 import type { CgroupHandle } from "../cgroup/types.js";
-import { CgroupFileCache } from "./cgroup-files.js";
+import { CgroupFileCache, MISSING_RECHECK_MS } from "./cgroup-files.js";
 
 /** Writes files into <root>/<rel>/, creating directories. */
 function tree(root: string, files: Record<string, string>): void {
@@ -179,4 +179,25 @@ test("v1 container through the cache: per-hierarchy files, unlimited quota, LONG
   assert.equal(readQuotaCpus(h, errors, files), 1.5);
   assert.deepEqual(errors, []);
   assert.deepEqual(readPids(h, { files }).data, { current: 3, max: null, limitHits: 0 });
+});
+
+test("a missing file is not opened again until MISSING_RECHECK_MS later; a present one is read every scrape", (t) => {
+  const root = mkdtempSync(join(tmpdir(), "boxscope-exporter-missing-"));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  let now = 0;
+  const files = new CgroupFileCache(() => now);
+  t.after(() => files.close());
+  const path = join(root, "cpu.pressure");
+  files.beginScrape(1);
+  assert.deepEqual(files.read(path), { code: "ENOENT" });
+  writeFileSync(path, "some total=1\n");
+  now = MISSING_RECHECK_MS - 1;
+  files.beginScrape(2);
+  assert.deepEqual(files.read(path), { code: "ENOENT" }, "still taken as missing");
+  now = MISSING_RECHECK_MS;
+  files.beginScrape(3);
+  assert.equal(files.read(path), "some total=1\n");
+  writeFileSync(path, "some total=2\n");
+  files.beginScrape(4);
+  assert.equal(files.read(path), "some total=2\n");
 });

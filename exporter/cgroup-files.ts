@@ -4,6 +4,9 @@ import { errnoCode } from "../common/errors.js";
 
 const BUF_SIZE = 65536;
 
+/** How long a missing file is taken as still missing (v2 files appear when a parent enables a controller). */
+export const MISSING_RECHECK_MS = 60_000;
+
 /**
  * The exporter's file source for cgroup/'s readers: cgroup files read through descriptors kept
  * open between scrapes. Re-reading a kernfs/seq_file at offset 0 regenerates its content, so one
@@ -16,6 +19,11 @@ const BUF_SIZE = 65536;
  *
  * Descriptors untouched for a whole scrape are closed (containers gone). A removed cgroup's
  * descriptor fails (ENODEV); it is closed and the path reopened once. EMFILE: read uncached.
+ *
+ * A file found missing is not opened again for MISSING_RECHECK_MS: a failed open costs a thrown
+ * error (measured here ~3× a pread of memory.stat), and some files are missing in every container
+ * of a host (v1 without BFQ: blkio.bfq.*; hybrid hosts whose runtime makes no unified directory:
+ * the pressure files), hundreds of times per scrape otherwise.
  */
 export class CgroupFileCache implements CgroupFileSource {
   private readonly fds = new Map<string, { fd: number; usedIn: number }>();
@@ -23,8 +31,13 @@ export class CgroupFileCache implements CgroupFileSource {
   private shared = new Map<string, string | ReadFailure>();
   /** Failures are frequent (optional files absent in every container) and alike: one object per errno. */
   private readonly failures = new Map<string, ReadFailure>();
+  private readonly missing = new Map<string, { since: number; usedIn: number; failure: ReadFailure }>();
   private scrapeId = 0;
+  private scrapeStart = 0;
   private noMoreFds = false;
+
+  /** `now`: the clock missing files are timed with (tests pass their own). */
+  constructor(private readonly now: () => number = Date.now) {}
 
   /** Starts a scrape: closes descriptors not used during the previous one, forgets shared files. */
   beginScrape(scrapeId: number): void {
@@ -34,13 +47,23 @@ export class CgroupFileCache implements CgroupFileSource {
         this.fds.delete(path);
       }
     }
+    for (const [path, m] of this.missing) if (m.usedIn < this.scrapeId) this.missing.delete(path);
     this.scrapeId = scrapeId;
+    this.scrapeStart = this.now();
     this.noMoreFds = false;
     this.shared = new Map();
   }
 
   /** The file's text, or why it could not be read. */
   read(path: string): string | ReadFailure {
+    const miss = this.missing.get(path);
+    if (miss !== undefined) {
+      if (this.scrapeStart - miss.since < MISSING_RECHECK_MS) {
+        miss.usedIn = this.scrapeId;
+        return miss.failure;
+      }
+      this.missing.delete(path);
+    }
     let failure: ReadFailure = FAILED;
     for (let attempt = 0; attempt < 2; attempt++) {
       let entry = this.fds.get(path);
@@ -55,7 +78,10 @@ export class CgroupFileCache implements CgroupFileSource {
             this.noMoreFds = true;
             return this.readUncached(path);
           }
-          return this.failureOf(code);
+          const f = this.failureOf(code);
+          if (code === "ENOENT" || code === "ENOTDIR")
+            this.missing.set(path, { since: this.scrapeStart, usedIn: this.scrapeId, failure: f });
+          return f;
         }
         entry = { fd, usedIn: this.scrapeId };
         this.fds.set(path, entry);
