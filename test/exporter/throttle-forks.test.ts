@@ -31,6 +31,7 @@ test("a cgroup with a 0.2-CPU quota running a busy loop: throttled periods and s
   const seconds0 = throttledSeconds(before);
   assert.ok(seconds0 !== undefined, "the throttled-seconds series exists before any load");
 
+  const started = Date.now();
   const loop = spawn("sh", ["-c", enterCgroupScript(cg, `sh -c 'while :; do :; done'`)], { stdio: "ignore" });
   t.after(() => loop.kill("SIGKILL"));
   // 0.2 CPU of 100 ms periods: a busy loop exhausts the quota in every period it runs, so it is
@@ -48,9 +49,11 @@ test("a cgroup with a 0.2-CPU quota running a busy loop: throttled periods and s
   const throttled = value(after, "boxscope_container_cpu_cfs_throttled_periods_total", labels) ?? 0;
   assert.ok(throttled >= 5, `${throttled} throttled periods`);
   assert.ok(periods >= throttled, `periods ${periods} ≥ throttled periods ${throttled}`);
-  // The quota caps usage: CPU time stays well below the wall time the loop ran.
+  // The quota caps usage: 0.2 CPU, so the loop's CPU time stays well below the wall time it ran
+  // (unthrottled it would be about equal).
   const usage = value(after, "boxscope_container_cpu_usage_seconds_total", labels) ?? 0;
-  assert.ok(usage > 0, `usage ${usage} s`);
+  const wall = (Date.now() - started) / 1000;
+  assert.ok(usage > 0 && usage < 0.5 * wall, `usage ${usage} s in ${wall} s of wall time`);
 });
 
 test("a pids-limited cgroup hitting its limit: fork failures rise and equal pids.events max", {
