@@ -10,7 +10,7 @@ import {
   cgroupFile,
   DIRECT_FILES,
   parseFlatKeyed,
-  readOptional,
+  readOptionalIn,
   readQuiet,
 } from "./fsread.js";
 import { ancestorDirs } from "./handle.js";
@@ -100,7 +100,7 @@ export function readCpuset(
     for (let i = 0; i < dirs.length; i++) {
       const d = dirs[i] as string;
       for (const f of names) {
-        const text = readOptional(cgroupFile(d, f), errors, files, i > 0);
+        const text = readOptionalIn(d, f, errors, files, i > 0);
         if (text === undefined || text.trim() === "") continue;
         try {
           return parseCpuList(text);
@@ -133,13 +133,13 @@ export function readQuotaCpus(
     const shared = i > 0;
     let q: number | null | undefined;
     if (ctl.version === 1) {
-      const quota = readOptional(cgroupFile(d, "cpu.cfs_quota_us"), errors, files, shared);
+      const quota = readOptionalIn(d, "cpu.cfs_quota_us", errors, files, shared);
       // Unlimited (-1, the common case): the period does not matter, skip reading it.
       if (quota === undefined || quota.trim() === "-1") continue;
-      const period = readOptional(cgroupFile(d, "cpu.cfs_period_us"), errors, files, shared);
+      const period = readOptionalIn(d, "cpu.cfs_period_us", errors, files, shared);
       q = period === undefined ? undefined : parseCfsQuota(quota, period);
     } else {
-      const text = readOptional(cgroupFile(d, "cpu.max"), errors, files, shared);
+      const text = readOptionalIn(d, "cpu.max", errors, files, shared);
       q = text === undefined ? undefined : parseCpuMax(text);
     }
     if (typeof q === "number" && (min === null || q < min)) min = q;
@@ -151,7 +151,7 @@ type Usage = Pick<CpuData, "usageNs" | "userNs" | "systemNs" | "perCpu">;
 
 function readUsageV1(dir: string, errors: string[], options: CpuAccountingOptions): Usage | undefined {
   const files = options.files ?? DIRECT_FILES;
-  const usageText = readOptional(cgroupFile(dir, "cpuacct.usage"), errors, files);
+  const usageText = readOptionalIn(dir, "cpuacct.usage", errors, files);
   if (usageText === undefined) {
     errors.push(`cpu: missing ${cgroupFile(dir, "cpuacct.usage")}`);
     return undefined;
@@ -162,24 +162,23 @@ function readUsageV1(dir: string, errors: string[], options: CpuAccountingOption
   let userNs: number | undefined;
   let systemNs: number | undefined;
   const split = options.userSystem ?? true;
-  const u = split ? readOptional(cgroupFile(dir, "cpuacct.usage_user"), errors, files) : undefined;
-  const s = split ? readOptional(cgroupFile(dir, "cpuacct.usage_sys"), errors, files) : undefined;
+  const u = split ? readOptionalIn(dir, "cpuacct.usage_user", errors, files) : undefined;
+  const s = split ? readOptionalIn(dir, "cpuacct.usage_sys", errors, files) : undefined;
   if (u !== undefined && s !== undefined) {
     userNs = Number(u.trim());
     systemNs = Number(s.trim());
   } else if (split) {
-    const stat = parseFlatKeyed(readOptional(cgroupFile(dir, "cpuacct.stat"), errors, files) ?? "");
+    const stat = parseFlatKeyed(readOptionalIn(dir, "cpuacct.stat", errors, files) ?? "");
     const ut = stat.get("user");
     const st = stat.get("system");
     if (ut !== undefined) userNs = ut * NS_PER_TICK;
     if (st !== undefined) systemNs = st * NS_PER_TICK;
   }
   let perCpu: Usage["perCpu"];
-  const all =
-    options.perCpu === false ? undefined : readOptional(cgroupFile(dir, "cpuacct.usage_all"), errors, files);
+  const all = options.perCpu === false ? undefined : readOptionalIn(dir, "cpuacct.usage_all", errors, files);
   if (all !== undefined) perCpu = parseUsageAll(all);
   else if (options.perCpu !== false) {
-    const percpu = readOptional(cgroupFile(dir, "cpuacct.usage_percpu"), errors, files);
+    const percpu = readOptionalIn(dir, "cpuacct.usage_percpu", errors, files);
     if (percpu !== undefined) perCpu = parseUsagePercpu(percpu);
   }
   return { usageNs, userNs, systemNs, perCpu };
@@ -233,7 +232,7 @@ export function readCpuAccounting(
   const v2Dir = acct?.version === 2 ? acct.dir : usage === undefined ? handle.unifiedDir : undefined;
   let v2Stat: Map<string, number> | undefined;
   if (usage === undefined && v2Dir !== undefined) {
-    const text = readOptional(cgroupFile(v2Dir, "cpu.stat"), errors, files);
+    const text = readOptionalIn(v2Dir, "cpu.stat", errors, files);
     if (text !== undefined) {
       v2Stat = parseFlatKeyed(text);
       usage = usageFromCpuStat(v2Stat);
@@ -250,7 +249,7 @@ export function readCpuAccounting(
     const stat =
       cpuCtl.version === 2 && cpuCtl.dir === v2Dir && v2Stat !== undefined
         ? v2Stat
-        : parseFlatKeyed(readOptional(cgroupFile(cpuCtl.dir, "cpu.stat"), errors, files) ?? "");
+        : parseFlatKeyed(readOptionalIn(cpuCtl.dir, "cpu.stat", errors, files) ?? "");
     const periods = stat.get("nr_periods");
     const throttled = stat.get("nr_throttled");
     const throttledNs =

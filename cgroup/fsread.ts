@@ -26,6 +26,12 @@ export interface CgroupFileSource {
    * cgroups. Absent: `read`.
    */
   readShared?(path: string): string | ReadFailure;
+  /**
+   * The file `name` in directory `dir`: a source may key its state by directory and keep one path
+   * string per file (hashing a freshly built path per read costs the exporter ~4 ms per scrape at
+   * 500 containers). Absent: `read` of `<dir>/<name>`.
+   */
+  readIn?(dir: string, name: string): string | ReadFailure;
 }
 
 /** The filesystem, one readFileSync per call. */
@@ -43,6 +49,34 @@ export const DIRECT_FILES: CgroupFileSource = {
 export interface CgroupReadOptions {
   /** Where files are read; default DIRECT_FILES. */
   readonly files?: CgroupFileSource;
+}
+
+/** readRequired of the file `name` in the cgroup directory `dir`. */
+export function readRequiredIn(
+  dir: string,
+  name: string,
+  errors: string[],
+  files: CgroupFileSource = DIRECT_FILES,
+): string | undefined {
+  const r = files.readIn !== undefined ? files.readIn(dir, name) : files.read(cgroupFile(dir, name));
+  if (typeof r === "string") return r;
+  errors.push(`${r.code} reading ${cgroupFile(dir, name)}`);
+  return undefined;
+}
+
+/** readOptional of the file `name` in the cgroup directory `dir`; `shared`: an ancestor's file. */
+export function readOptionalIn(
+  dir: string,
+  name: string,
+  errors: string[],
+  files: CgroupFileSource = DIRECT_FILES,
+  shared = false,
+): string | undefined {
+  if (shared || files.readIn === undefined) return readOptional(cgroupFile(dir, name), errors, files, shared);
+  const r = files.readIn(dir, name);
+  if (typeof r === "string") return r;
+  if (r.code !== "ENOENT" && r.code !== "ENOTDIR") errors.push(`${r.code} reading ${cgroupFile(dir, name)}`);
+  return undefined;
 }
 
 /** Reads a file; undefined when it cannot be read. Any failure is recorded in `errors`. */

@@ -8,7 +8,7 @@ import {
   type CgroupReadOptions,
   cgroupFile,
   DIRECT_FILES,
-  readOptional,
+  readOptionalIn,
 } from "./fsread.js";
 import type { CgroupHandle, IoData, IoDeviceStat } from "./types.js";
 
@@ -72,7 +72,7 @@ function firstBlkio(
   files: CgroupFileSource,
 ): Map<string, BlkioOps> | undefined {
   for (const n of names) {
-    const text = readOptional(cgroupFile(dir, n), errors, files);
+    const text = readOptionalIn(dir, n, errors, files);
     if (text !== undefined) return parseBlkioRecursive(text);
   }
   return undefined;
@@ -143,7 +143,7 @@ export function readIo(
   const ctl = handle.dirs.io ?? handle.dirs.blkio;
   if (ctl === undefined) return { errors: ["io: controller not mounted"] };
   if (ctl.version === 2) {
-    const text = readOptional(cgroupFile(ctl.dir, "io.stat"), errors, files);
+    const text = readOptionalIn(ctl.dir, "io.stat", errors, files);
     if (text === undefined) {
       if (ctl.dir !== ctl.root) errors.push(`io: missing ${cgroupFile(ctl.dir, "io.stat")}`);
       return { errors };
@@ -157,7 +157,7 @@ export function readIo(
   let prefix: string | undefined;
   let serviced: Map<string, BlkioOps> | undefined;
   for (const p of ["blkio.bfq.", "blkio."]) {
-    const text = readOptional(cgroupFile(d, `${p}io_serviced_recursive`), errors, files);
+    const text = readOptionalIn(d, `${p}io_serviced_recursive`, errors, files);
     if (text !== undefined) {
       prefix = p;
       serviced = parseBlkioRecursive(text);

@@ -6,14 +6,13 @@
 import {
   type CgroupFileSource,
   type CgroupReadOptions,
-  cgroupFile,
   DIRECT_FILES,
   flatValue,
   parseCount,
   parseFlatKeyed,
   parseLimit,
-  readOptional,
-  readRequired,
+  readOptionalIn,
+  readRequiredIn,
 } from "./fsread.js";
 import { ancestorDirs } from "./handle.js";
 import type { CgroupHandle, MemoryData, MemoryStat } from "./types.js";
@@ -69,7 +68,7 @@ export function minLimitOver(
 ): number | null {
   let min: number | null = null;
   for (let i = 0; i < dirs.length; i++) {
-    const v = parseLimit(readOptional(cgroupFile(dirs[i] as string, file), errors, files, i > 0));
+    const v = parseLimit(readOptionalIn(dirs[i] as string, file, errors, files, i > 0));
     if (typeof v === "number" && (min === null || v < min)) min = v;
   }
   return min;
@@ -101,9 +100,9 @@ function readV1(
   files: CgroupFileSource,
   swap: boolean,
 ): { data?: MemoryData; errors: string[] } {
-  const usage = parseCount(readRequired(cgroupFile(dir, "memory.usage_in_bytes"), errors, files));
+  const usage = parseCount(readRequiredIn(dir, "memory.usage_in_bytes", errors, files));
   if (usage === undefined) return { errors };
-  const statText = readRequired(cgroupFile(dir, "memory.stat"), errors, files);
+  const statText = readRequiredIn(dir, "memory.stat", errors, files);
   const stat = parseMemoryStat(statText ?? "", 1);
   // memory.stat's hierarchical_memory_limit / hierarchical_memsw_limit are the kernel's own minimum
   // over the ancestors (mem_cgroup walks parent_mem_cgroup): use them and skip ~2 opens per level;
@@ -116,7 +115,7 @@ function readV1(
   let swapLimitBytes: number | null | undefined;
   let swapUsageBytes: number | undefined;
   const memswUsage = swap
-    ? parseCount(readOptional(cgroupFile(dir, "memory.memsw.usage_in_bytes"), errors, files))
+    ? parseCount(readOptionalIn(dir, "memory.memsw.usage_in_bytes", errors, files))
     : undefined;
   if (memswUsage !== undefined) {
     const hierSwValue = flatValue(statText ?? "", "hierarchical_memsw_limit");
@@ -128,10 +127,10 @@ function readV1(
     swapLimitBytes = memsw === null ? null : limit === null ? memsw : Math.max(0, memsw - limit);
     swapUsageBytes = Math.max(0, memswUsage - usage);
   }
-  const oomControl = parseFlatKeyed(readOptional(cgroupFile(dir, "memory.oom_control"), errors, files) ?? "");
-  const failcnt = parseCount(readOptional(cgroupFile(dir, "memory.failcnt"), errors, files));
+  const oomControl = parseFlatKeyed(readOptionalIn(dir, "memory.oom_control", errors, files) ?? "");
+  const failcnt = parseCount(readOptionalIn(dir, "memory.failcnt", errors, files));
   // v1 keeps kernel memory (slab, stacks, page tables, sockets) out of memory.stat: its own counter.
-  const kernelBytes = parseCount(readOptional(cgroupFile(dir, "memory.kmem.usage_in_bytes"), errors, files));
+  const kernelBytes = parseCount(readOptionalIn(dir, "memory.kmem.usage_in_bytes", errors, files));
   return {
     data: {
       version: 1,
@@ -157,23 +156,21 @@ function readV2(
   swap: boolean,
 ): { data?: MemoryData; errors: string[] } {
   // The v2 root cgroup has no memory.current: a process there gets the host's values, silently.
-  const usage = parseCount(
-    (isRoot ? readOptional : readRequired)(cgroupFile(dir, "memory.current"), errors, files),
-  );
+  const usage = parseCount((isRoot ? readOptionalIn : readRequiredIn)(dir, "memory.current", errors, files));
   if (usage === undefined) return { errors };
-  const statText = readRequired(cgroupFile(dir, "memory.stat"), errors, files) ?? "";
+  const statText = readRequiredIn(dir, "memory.stat", errors, files) ?? "";
   const stat = parseMemoryStat(statText, 2);
   const limit = minLimitOver(ancestors, "memory.max", errors, files);
   let swapLimitBytes: number | null | undefined;
   let swapUsageBytes: number | undefined;
   const swapCurrent = swap
-    ? parseCount(readOptional(cgroupFile(dir, "memory.swap.current"), errors, files))
+    ? parseCount(readOptionalIn(dir, "memory.swap.current", errors, files))
     : undefined;
   if (swapCurrent !== undefined) {
     swapUsageBytes = swapCurrent;
     swapLimitBytes = minLimitOver(ancestors, "memory.swap.max", errors, files);
   }
-  const events = parseFlatKeyed(readOptional(cgroupFile(dir, "memory.events"), errors, files) ?? "");
+  const events = parseFlatKeyed(readOptionalIn(dir, "memory.events", errors, files) ?? "");
   return {
     data: {
       version: 2,

@@ -2,7 +2,7 @@
  * PSI of a cgroup: cpu/memory/io.pressure from the unified hierarchy (present on pure v2 and on
  * hybrid hosts' /sys/fs/cgroup/unified). Raw text, already in the kernel's /proc/pressure format.
  */
-import { type CgroupReadOptions, cgroupFile, DIRECT_FILES, readOptional } from "./fsread.js";
+import { type CgroupReadOptions, DIRECT_FILES, readOptionalIn } from "./fsread.js";
 import type { CgroupHandle, PressureData } from "./types.js";
 
 export const PRESSURE_RESOURCES = ["cpu", "memory", "io"] as const;
@@ -17,7 +17,7 @@ export function readPressure(
   if (dir === undefined) return { data: {}, errors };
   const data: { -readonly [K in keyof PressureData]: PressureData[K] } = {};
   for (const r of PRESSURE_RESOURCES) {
-    const text = readOptional(cgroupFile(dir, `${r}.pressure`), errors, files);
+    const text = readOptionalIn(dir, `${r}.pressure`, errors, files);
     if (text !== undefined) data[r] = text;
   }
   return { data, errors };

@@ -32,6 +32,8 @@ export class CgroupFileCache implements CgroupFileSource {
   /** Failures are frequent (optional files absent in every container) and alike: one object per errno. */
   private readonly failures = new Map<string, ReadFailure>();
   private readonly missing = new Map<string, { since: number; usedIn: number; failure: ReadFailure }>();
+  /** dir → file name → path: one path string per file, whose hash V8 keeps (readIn). */
+  private readonly paths = new Map<string, { usedIn: number; names: Map<string, string> }>();
   private scrapeId = 0;
   private scrapeStart = 0;
   private noMoreFds = false;
@@ -48,6 +50,7 @@ export class CgroupFileCache implements CgroupFileSource {
       }
     }
     for (const [path, m] of this.missing) if (m.usedIn < this.scrapeId) this.missing.delete(path);
+    for (const [dir, d] of this.paths) if (d.usedIn < this.scrapeId) this.paths.delete(dir);
     this.scrapeId = scrapeId;
     this.scrapeStart = this.now();
     this.noMoreFds = false;
@@ -98,6 +101,22 @@ export class CgroupFileCache implements CgroupFileSource {
       }
     }
     return failure;
+  }
+
+  /** The file `name` in `dir`, through the path string kept for it. */
+  readIn(dir: string, name: string): string | ReadFailure {
+    let d = this.paths.get(dir);
+    if (d === undefined) {
+      d = { usedIn: this.scrapeId, names: new Map() };
+      this.paths.set(dir, d);
+    }
+    d.usedIn = this.scrapeId;
+    let path = d.names.get(name);
+    if (path === undefined) {
+      path = `${dir}/${name}`;
+      d.names.set(name, path);
+    }
+    return this.read(path);
   }
 
   /** An ancestor's file: read at most once per scrape. */
