@@ -4,7 +4,15 @@
  */
 import { join } from "node:path";
 import { parseCpuList } from "./cpulist.js";
-import { parseFlatKeyed, readOptional, readQuiet } from "./fsread.js";
+import {
+  type CgroupFileSource,
+  type CgroupReadOptions,
+  cgroupFile,
+  DIRECT_FILES,
+  parseFlatKeyed,
+  readOptionalIn,
+  readQuiet,
+} from "./fsread.js";
 import { ancestorDirs } from "./handle.js";
 import type { CgroupHandle, CpuData } from "./types.js";
 
@@ -65,25 +73,39 @@ export function readOnlineCpus(sysRoot = "/sys"): number[] | undefined {
   }
 }
 
-export interface ReadCpuOptions {
+export interface ReadCpuOptions extends CpuAccountingOptions {
   /** Where `devices/system/cpu/online` is read when no cgroup sets a cpuset. Default /sys. */
   readonly sysRoot?: string;
 }
 
+export interface CpuAccountingOptions extends CgroupReadOptions {
+  /** v1: read the per-CPU split (cpuacct.usage_all / usage_percpu). Default true. */
+  readonly perCpu?: boolean;
+  /** v1: read the user/system split (cpuacct.usage_user / usage_sys). Default true; v2 has it for free. */
+  readonly userSystem?: boolean;
+}
+
 /** Effective cpuset: the cgroup's effective list, else its configured list, else the nearest ancestor's. */
-export function readCpuset(handle: CgroupHandle, errors: string[], sysRoot = "/sys"): number[] {
+export function readCpuset(
+  handle: CgroupHandle,
+  errors: string[],
+  sysRoot = "/sys",
+  files: CgroupFileSource = DIRECT_FILES,
+): number[] {
   const ctl = handle.dirs.cpuset;
   if (ctl !== undefined) {
-    const files =
+    const names =
       ctl.version === 1 ? ["cpuset.effective_cpus", "cpuset.cpus"] : ["cpuset.cpus.effective", "cpuset.cpus"];
-    for (const d of ancestorDirs(ctl.dir, ctl.root)) {
-      for (const f of files) {
-        const text = readOptional(join(d, f), errors);
+    const dirs = ancestorDirs(ctl.dir, ctl.root);
+    for (let i = 0; i < dirs.length; i++) {
+      const d = dirs[i] as string;
+      for (const f of names) {
+        const text = readOptionalIn(d, f, errors, files, i > 0);
         if (text === undefined || text.trim() === "") continue;
         try {
           return parseCpuList(text);
         } catch (e) {
-          errors.push(`cpuset: ${(e as Error).message} in ${join(d, f)}`);
+          errors.push(`cpuset: ${(e as Error).message} in ${cgroupFile(d, f)}`);
         }
       }
     }
@@ -93,19 +115,31 @@ export function readCpuset(handle: CgroupHandle, errors: string[], sysRoot = "/s
   return online ?? [];
 }
 
-/** Effective quota in CPUs: minimum of quota/period over the cgroup and its ancestors; null = none. */
-export function readQuotaCpus(handle: CgroupHandle, errors: string[]): number | null {
+/**
+ * Effective quota in CPUs: minimum of quota/period over the cgroup and its ancestors; null = none.
+ * Ancestors' files go through the source's readShared.
+ */
+export function readQuotaCpus(
+  handle: CgroupHandle,
+  errors: string[],
+  files: CgroupFileSource = DIRECT_FILES,
+): number | null {
   const ctl = handle.dirs.cpu;
   if (ctl === undefined) return null;
   let min: number | null = null;
-  for (const d of ancestorDirs(ctl.dir, ctl.root)) {
+  const dirs = ancestorDirs(ctl.dir, ctl.root);
+  for (let i = 0; i < dirs.length; i++) {
+    const d = dirs[i] as string;
+    const shared = i > 0;
     let q: number | null | undefined;
     if (ctl.version === 1) {
-      const quota = readOptional(join(d, "cpu.cfs_quota_us"), errors);
-      const period = readOptional(join(d, "cpu.cfs_period_us"), errors);
-      q = quota === undefined || period === undefined ? undefined : parseCfsQuota(quota, period);
+      const quota = readOptionalIn(d, "cpu.cfs_quota_us", errors, files, shared);
+      // Unlimited (-1, the common case): the period does not matter, skip reading it.
+      if (quota === undefined || quota.trim() === "-1") continue;
+      const period = readOptionalIn(d, "cpu.cfs_period_us", errors, files, shared);
+      q = period === undefined ? undefined : parseCfsQuota(quota, period);
     } else {
-      const text = readOptional(join(d, "cpu.max"), errors);
+      const text = readOptionalIn(d, "cpu.max", errors, files, shared);
       q = text === undefined ? undefined : parseCpuMax(text);
     }
     if (typeof q === "number" && (min === null || q < min)) min = q;
@@ -115,10 +149,11 @@ export function readQuotaCpus(handle: CgroupHandle, errors: string[]): number | 
 
 type Usage = Pick<CpuData, "usageNs" | "userNs" | "systemNs" | "perCpu">;
 
-function readUsageV1(dir: string, errors: string[]): Usage | undefined {
-  const usageText = readOptional(join(dir, "cpuacct.usage"), errors);
+function readUsageV1(dir: string, errors: string[], options: CpuAccountingOptions): Usage | undefined {
+  const files = options.files ?? DIRECT_FILES;
+  const usageText = readOptionalIn(dir, "cpuacct.usage", errors, files);
   if (usageText === undefined) {
-    errors.push(`cpu: missing ${join(dir, "cpuacct.usage")}`);
+    errors.push(`cpu: missing ${cgroupFile(dir, "cpuacct.usage")}`);
     return undefined;
   }
   const usageNs = Number(usageText.trim());
@@ -126,23 +161,24 @@ function readUsageV1(dir: string, errors: string[]): Usage | undefined {
   // kept as the fallback for kernels without the ns files.
   let userNs: number | undefined;
   let systemNs: number | undefined;
-  const u = readOptional(join(dir, "cpuacct.usage_user"), errors);
-  const s = readOptional(join(dir, "cpuacct.usage_sys"), errors);
+  const split = options.userSystem ?? true;
+  const u = split ? readOptionalIn(dir, "cpuacct.usage_user", errors, files) : undefined;
+  const s = split ? readOptionalIn(dir, "cpuacct.usage_sys", errors, files) : undefined;
   if (u !== undefined && s !== undefined) {
     userNs = Number(u.trim());
     systemNs = Number(s.trim());
-  } else {
-    const stat = parseFlatKeyed(readOptional(join(dir, "cpuacct.stat"), errors) ?? "");
+  } else if (split) {
+    const stat = parseFlatKeyed(readOptionalIn(dir, "cpuacct.stat", errors, files) ?? "");
     const ut = stat.get("user");
     const st = stat.get("system");
     if (ut !== undefined) userNs = ut * NS_PER_TICK;
     if (st !== undefined) systemNs = st * NS_PER_TICK;
   }
   let perCpu: Usage["perCpu"];
-  const all = readOptional(join(dir, "cpuacct.usage_all"), errors);
+  const all = options.perCpu === false ? undefined : readOptionalIn(dir, "cpuacct.usage_all", errors, files);
   if (all !== undefined) perCpu = parseUsageAll(all);
-  else {
-    const percpu = readOptional(join(dir, "cpuacct.usage_percpu"), errors);
+  else if (options.perCpu !== false) {
+    const percpu = readOptionalIn(dir, "cpuacct.usage_percpu", errors, files);
     if (percpu !== undefined) perCpu = parseUsagePercpu(percpu);
   }
   return { usageNs, userNs, systemNs, perCpu };
@@ -167,18 +203,36 @@ export function readCpu(
   options: ReadCpuOptions = {},
 ): { data?: CpuData; errors: string[] } {
   const errors: string[] = [];
-  const cpuset = readCpuset(handle, errors, options.sysRoot);
-  const quotaCpus = readQuotaCpus(handle, errors);
+  const files = options.files ?? DIRECT_FILES;
+  const cpuset = readCpuset(handle, errors, options.sysRoot, files);
+  const quotaCpus = readQuotaCpus(handle, errors, files);
+  const acct = readCpuAccounting(handle, errors, options);
+  if (acct === undefined) return { errors };
+  return { data: { cpuset, quotaCpus, ...acct }, errors };
+}
 
+/** CPU time consumed and CFS throttling: what CpuData holds beyond the cpuset and the quota. */
+export type CpuAccounting = Omit<CpuData, "cpuset" | "quotaCpus">;
+
+/**
+ * Usage (v1 cpuacct.*, v2 cpu.stat) and throttling counters (cpu.stat of the cpu controller);
+ * undefined, with an error, when no usage counter exists.
+ */
+export function readCpuAccounting(
+  handle: CgroupHandle,
+  errors: string[],
+  options: CpuAccountingOptions = {},
+): CpuAccounting | undefined {
+  const files = options.files ?? DIRECT_FILES;
   let usage: Usage | undefined;
   const acct = handle.dirs.cpuacct;
-  if (acct?.version === 1) usage = readUsageV1(acct.dir, errors);
+  if (acct?.version === 1) usage = readUsageV1(acct.dir, errors, options);
   // v2 (or hybrid without a cpuacct hierarchy): cpu.stat is a core cgroup2 file, present in every
   // unified cgroup even when the cpu controller is not enabled there.
   const v2Dir = acct?.version === 2 ? acct.dir : usage === undefined ? handle.unifiedDir : undefined;
   let v2Stat: Map<string, number> | undefined;
   if (usage === undefined && v2Dir !== undefined) {
-    const text = readOptional(join(v2Dir, "cpu.stat"), errors);
+    const text = readOptionalIn(v2Dir, "cpu.stat", errors, files);
     if (text !== undefined) {
       v2Stat = parseFlatKeyed(text);
       usage = usageFromCpuStat(v2Stat);
@@ -186,7 +240,7 @@ export function readCpu(
   }
   if (usage === undefined) {
     errors.push("cpu: no usage counters (cpuacct.usage / cpu.stat usage_usec) found");
-    return { errors };
+    return undefined;
   }
 
   let throttle: CpuData["throttle"];
@@ -195,7 +249,7 @@ export function readCpu(
     const stat =
       cpuCtl.version === 2 && cpuCtl.dir === v2Dir && v2Stat !== undefined
         ? v2Stat
-        : parseFlatKeyed(readOptional(join(cpuCtl.dir, "cpu.stat"), errors) ?? "");
+        : parseFlatKeyed(readOptionalIn(cpuCtl.dir, "cpu.stat", errors, files) ?? "");
     const periods = stat.get("nr_periods");
     const throttled = stat.get("nr_throttled");
     const throttledNs =
@@ -205,7 +259,7 @@ export function readCpu(
     }
   }
   const version: 1 | 2 = (cpuCtl ?? acct)?.version ?? 2;
-  return { data: { version, cpuset, quotaCpus, ...usage, ...(throttle ? { throttle } : {}) }, errors };
+  return { version, ...usage, ...(throttle ? { throttle } : {}) };
 }
 
 const mul = (v: number | undefined, k: number): number | undefined => (v === undefined ? undefined : v * k);

@@ -3,8 +3,13 @@
  * `blkio.bfq.io_*`), falling back per device to the throttle files, which every v1 kernel keeps
  * even when the CFQ/BFQ statistics are absent (mq-deadline/none schedulers).
  */
-import { join } from "node:path";
-import { readOptional } from "./fsread.js";
+import {
+  type CgroupFileSource,
+  type CgroupReadOptions,
+  cgroupFile,
+  DIRECT_FILES,
+  readOptionalIn,
+} from "./fsread.js";
 import type { CgroupHandle, IoData, IoDeviceStat } from "./types.js";
 
 /** io.stat: `8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=5 dios=6` per device. */
@@ -64,9 +69,10 @@ function firstBlkio(
   dir: string,
   names: readonly string[],
   errors: string[],
+  files: CgroupFileSource,
 ): Map<string, BlkioOps> | undefined {
   for (const n of names) {
-    const text = readOptional(join(dir, n), errors);
+    const text = readOptionalIn(dir, n, errors, files);
     if (text !== undefined) return parseBlkioRecursive(text);
   }
   return undefined;
@@ -128,14 +134,18 @@ export function combineBlkio(files: {
   return out;
 }
 
-export function readIo(handle: CgroupHandle): { data?: IoData; errors: string[] } {
+export function readIo(
+  handle: CgroupHandle,
+  options: CgroupReadOptions = {},
+): { data?: IoData; errors: string[] } {
   const errors: string[] = [];
+  const files = options.files ?? DIRECT_FILES;
   const ctl = handle.dirs.io ?? handle.dirs.blkio;
   if (ctl === undefined) return { errors: ["io: controller not mounted"] };
   if (ctl.version === 2) {
-    const text = readOptional(join(ctl.dir, "io.stat"), errors);
+    const text = readOptionalIn(ctl.dir, "io.stat", errors, files);
     if (text === undefined) {
-      if (ctl.dir !== ctl.root) errors.push(`io: missing ${join(ctl.dir, "io.stat")}`);
+      if (ctl.dir !== ctl.root) errors.push(`io: missing ${cgroupFile(ctl.dir, "io.stat")}`);
       return { errors };
     }
     return { data: parseIoStat(text), errors };
@@ -147,7 +157,7 @@ export function readIo(handle: CgroupHandle): { data?: IoData; errors: string[] 
   let prefix: string | undefined;
   let serviced: Map<string, BlkioOps> | undefined;
   for (const p of ["blkio.bfq.", "blkio."]) {
-    const text = readOptional(join(d, `${p}io_serviced_recursive`), errors);
+    const text = readOptionalIn(d, `${p}io_serviced_recursive`, errors, files);
     if (text !== undefined) {
       prefix = p;
       serviced = parseBlkioRecursive(text);
@@ -156,8 +166,8 @@ export function readIo(handle: CgroupHandle): { data?: IoData; errors: string[] 
   }
   const schedActive = serviced !== undefined && [...serviced.values()].some((o) => o.total > 0);
   const sched = (stat: string): Map<string, BlkioOps> | undefined =>
-    schedActive ? firstBlkio(d, [`${prefix}${stat}`], errors) : undefined;
-  const files = {
+    schedActive ? firstBlkio(d, [`${prefix}${stat}`], errors, files) : undefined;
+  const blkio = {
     serviced: schedActive ? serviced : undefined,
     serviceBytes: sched("io_service_bytes_recursive"),
     merged: sched("io_merged_recursive"),
@@ -167,16 +177,18 @@ export function readIo(handle: CgroupHandle): { data?: IoData; errors: string[] 
       d,
       ["blkio.throttle.io_serviced_recursive", "blkio.throttle.io_serviced"],
       errors,
+      files,
     ),
     throttleServiceBytes: firstBlkio(
       d,
       ["blkio.throttle.io_service_bytes_recursive", "blkio.throttle.io_service_bytes"],
       errors,
+      files,
     ),
   };
-  if (serviced === undefined && files.throttleServiced === undefined) {
+  if (serviced === undefined && blkio.throttleServiced === undefined) {
     errors.push(`io: no blkio statistics files in ${d}`);
     return { errors };
   }
-  return { data: combineBlkio(files), errors };
+  return { data: combineBlkio(blkio), errors };
 }

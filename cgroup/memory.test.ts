@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MiB, PATH_A, PATH_B, PATH_C, PATH_D, v1Mounts, v2Mounts } from "../test/cgroup/fixtures.js";
-import { parseLimit } from "./fsread.js";
+import { flatValue, parseFlatKeyed, parseLimit } from "./fsread.js";
 import { ancestorDirs, handleForPath } from "./handle.js";
-import { minLimitOver, parseMemoryStat, readMemory } from "./memory.js";
+import { minLimitOver, parseMemoryStat, readMemory, v2KernelBytes } from "./memory.js";
 
 test("parseLimit: max, -1, v1 page-rounded LONG_MAX and anything ≥ 2^62 are unlimited", () => {
   assert.equal(parseLimit("max\n"), null);
@@ -112,4 +112,41 @@ test("minLimitOver: the ancestor walk (used when memory.stat has no hierarchical
   assert.equal(minLimitOver([ctl.root], "memory.limit_in_bytes", errors), null);
   assert.equal(minLimitOver([`${ctl.root}/nope`], "memory.limit_in_bytes", errors), null);
   assert.deepEqual(errors, []);
+});
+
+test("v2KernelBytes: memory.stat kernel, else the sum of its parts, else undefined", () => {
+  assert.equal(v2KernelBytes("anon 100\nkernel 10\nslab 4\n"), 10);
+  assert.equal(v2KernelBytes("kernel_stack 1\npagetables 2\npercpu 3\nslab 4\nanon 100\n"), 10);
+  assert.equal(v2KernelBytes("anon 100\n"), undefined);
+});
+
+test("flatValue: a key at the start, middle and end, never a key it is a prefix or suffix of", () => {
+  const text = "cache 10\ntotal_cache 20\ninactive_file 3\ntotal_inactive_file 30";
+  assert.equal(flatValue(text, "cache"), 10);
+  assert.equal(flatValue(text, "total_cache"), 20);
+  assert.equal(flatValue(text, "inactive_file"), 3);
+  assert.equal(flatValue(text, "total_inactive_file"), 30);
+  assert.equal(flatValue(text, "file"), undefined);
+  assert.equal(flatValue(text, "cach"), undefined);
+  assert.equal(flatValue("a x\n", "a"), undefined);
+});
+
+test("parseFlatKeyed: every key, last line without newline, lines without a value skipped", () => {
+  assert.deepEqual(
+    [...parseFlatKeyed("a 1\nb  2\nnovalue\n\nc x\nd 4")],
+    [
+      ["a", 1],
+      ["b", 2],
+      ["d", 4],
+    ],
+  );
+});
+
+test("readMemory swap: false leaves swap out (v1 and v2), everything else as with it", () => {
+  for (const h of [handleForPath(v1Mounts(), PATH_A), handleForPath(v2Mounts(), PATH_C)]) {
+    const full = readMemory(h).data;
+    const noSwap = readMemory(h, { swap: false }).data;
+    assert.ok(full?.swapUsageBytes !== undefined);
+    assert.deepEqual(noSwap, { ...full, swapLimitBytes: undefined, swapUsageBytes: undefined });
+  }
 });

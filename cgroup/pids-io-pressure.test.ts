@@ -4,7 +4,7 @@ import { PATH_A, PATH_B, PATH_C, PATH_D, v1Mounts, v2Mounts } from "../test/cgro
 import { handleForPath } from "./handle.js";
 import { combineBlkio, parseBlkioRecursive, parseIoStat, readIo } from "./io.js";
 import { readPids } from "./pids.js";
-import { readPressure } from "./pressure.js";
+import { parsePressureTotals, readPressure } from "./pressure.js";
 
 test("readPids v1: pids.max only on the pod (100) is effective; events max", () => {
   const { data, errors } = readPids(handleForPath(v1Mounts(), PATH_A));
@@ -104,4 +104,22 @@ test("readPressure: hybrid unified dir and v2 dir; absent files are simply absen
   assert.match(c.data.memory ?? "", /^some /);
   const d = readPressure(handleForPath(v2Mounts(), PATH_D));
   assert.deepEqual(d, { data: {}, errors: [] });
+});
+
+test("parsePressureTotals: some and full totals in µs; a file without a full line (old cpu.pressure)", () => {
+  assert.deepEqual(
+    parsePressureTotals(
+      "some avg10=1.00 avg60=0.50 avg300=0.10 total=123456\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=789\n",
+    ),
+    { someUs: 123456, fullUs: 789 },
+  );
+  assert.deepEqual(parsePressureTotals("some avg10=0.00 avg60=0.00 avg300=0.00 total=5\n"), {
+    someUs: 5,
+    fullUs: undefined,
+  });
+  assert.deepEqual(parsePressureTotals(""), { someUs: undefined, fullUs: undefined });
+  assert.deepEqual(parsePressureTotals("full avg10=0.00 total=x\n"), {
+    someUs: undefined,
+    fullUs: undefined,
+  });
 });

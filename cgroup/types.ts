@@ -90,6 +90,11 @@ export interface MemoryData {
   readonly oomKills: number | undefined;
   /** v2 memory.events `oom` / v1 failcnt-like hits of the limit, where present. */
   readonly oomEvents: number | undefined;
+  /**
+   * Kernel memory charged to the cgroup (slab, stacks, page tables...): v2 memory.stat `kernel` (or
+   * the sum of its parts on older kernels), v1 memory.kmem.usage_in_bytes; undefined = not available.
+   */
+  readonly kernelBytes?: number | undefined;
 }
 
 export interface CpuData {

@@ -25,8 +25,9 @@ function containerVariable(): dashboard.QueryVariableBuilder {
 
 /**
  * One container: memory against its limit in both views (working set, and the strict view with
- * page cache counted as used, which the alert uses), CPU against its quota, pids against pids.max,
- * its OOM kills, its log lines matching log rules, its load average and network traffic.
+ * page cache counted as used, which the alert uses), the memory the kernel holds, CPU against its
+ * quota and its throttling, pids against pids.max and refused forks, OOM kills, pressure stalls and
+ * block I/O, its log lines matching log rules, its load average and network traffic.
  */
 export function containerDashboard(): dashboard.Dashboard {
   const d = boxscopeDashboard(
@@ -78,6 +79,22 @@ export function containerDashboard(): dashboard.Dashboard {
       }),
     )
     .withPanel(
+      timeseries({
+        title: "Memory the kernel holds",
+        description:
+          "Dirty and writeback page cache (memcg limits neither well), kernel memory (slab, stacks, page tables) and slab alone (cgroup v2 only).",
+        unit: "bytes",
+        min: 0,
+        queries: [
+          [`boxscope_container_memory_dirty_bytes{${C}}`, "dirty"],
+          [`boxscope_container_memory_writeback_bytes{${C}}`, "writeback"],
+          [`boxscope_container_memory_kernel_bytes{${C}}`, "kernel"],
+          [`boxscope_container_memory_slab_bytes{${C}}`, "slab"],
+        ],
+        w: 24,
+      }),
+    )
+    .withPanel(
       stat({
         title: "OOM kills (total, by source)",
         description: "OOM kills counted by the memory cgroup and by the kernel log.",
@@ -109,6 +126,24 @@ export function containerDashboard(): dashboard.Dashboard {
       }),
     )
     .withPanel(
+      percentOfLimit({
+        title: "CPU throttling",
+        description:
+          "Share of CFS periods in which the quota ran out (throttled periods ÷ periods), and seconds throttled per second. The throttling alert fires above 25% of periods.",
+        thresholds: [0.25, 0.5],
+        queries: [
+          [
+            `rate(boxscope_container_cpu_cfs_throttled_periods_total{${C}}[$__rate_interval]) / rate(boxscope_container_cpu_cfs_periods_total{${C}}[$__rate_interval])`,
+            "throttled periods",
+          ],
+          [
+            `rate(boxscope_container_cpu_cfs_throttled_seconds_total{${C}}[$__rate_interval])`,
+            "throttled s/s",
+          ],
+        ],
+      }),
+    )
+    .withPanel(
       timeseries({
         title: "Pids vs limit",
         description: "Tasks (processes and threads) and pids.max. Alert at 75% (warning) and 90% (critical).",
@@ -117,6 +152,62 @@ export function containerDashboard(): dashboard.Dashboard {
           [`boxscope_container_pids{${C}}`, "pids"],
           [`boxscope_container_pids_limit{${C}}`, "pids.max"],
         ],
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: "Fork failures",
+        description:
+          "Forks refused because the pids limit was reached (pids.events max), per 5 minutes. Any alerts.",
+        min: 0,
+        queries: [[`increase(boxscope_container_fork_failures_total{${C}}[5m])`, "refused forks"]],
+      }),
+    )
+    .withRow(row("Pressure and block I/O"))
+    .withPanel(
+      percentOfLimit({
+        title: "Pressure stall (PSI)",
+        description:
+          "Share of time some task waited (some) or all tasks stalled (full) on CPU, memory or I/O (cgroup v2 <resource>.pressure). Memory full above 10% alerts.",
+        thresholds: [0.1, 0.3],
+        queries: [
+          [`rate(boxscope_container_pressure_cpu_waiting_seconds_total{${C}}[$__rate_interval])`, "cpu some"],
+          [
+            `rate(boxscope_container_pressure_memory_waiting_seconds_total{${C}}[$__rate_interval])`,
+            "memory some",
+          ],
+          [
+            `rate(boxscope_container_pressure_memory_stalled_seconds_total{${C}}[$__rate_interval])`,
+            "memory full",
+          ],
+          [`rate(boxscope_container_pressure_io_waiting_seconds_total{${C}}[$__rate_interval])`, "io some"],
+          [`rate(boxscope_container_pressure_io_stalled_seconds_total{${C}}[$__rate_interval])`, "io full"],
+          [`rate(boxscope_container_pressure_cpu_stalled_seconds_total{${C}}[$__rate_interval])`, "cpu full"],
+        ],
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: "Block I/O",
+        description: "Bytes read and written per second by device (major:minor).",
+        unit: "Bps",
+        queries: [
+          [`rate(boxscope_container_io_read_bytes_total{${C}}[$__rate_interval])`, "read {{device}}"],
+          [`rate(boxscope_container_io_written_bytes_total{${C}}[$__rate_interval])`, "written {{device}}"],
+        ],
+        w: 6,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: "Block I/O operations",
+        description: "Read and write operations per second by device (major:minor).",
+        unit: "iops",
+        queries: [
+          [`rate(boxscope_container_io_reads_total{${C}}[$__rate_interval])`, "reads {{device}}"],
+          [`rate(boxscope_container_io_writes_total{${C}}[$__rate_interval])`, "writes {{device}}"],
+        ],
+        w: 6,
       }),
     )
     .withRow(row("Logs"))

@@ -1,14 +1,34 @@
+import { type CpuAccounting, readCpuAccounting, readQuotaCpus } from "../cgroup/cpu.js";
+import { readIo } from "../cgroup/io.js";
+import { readMemory } from "../cgroup/memory.js";
 import { readCgroupMounts } from "../cgroup/mounts.js";
-import type { CgroupHandle, ContainerIdentity } from "../cgroup/types.js";
+import { readPids } from "../cgroup/pids.js";
+import { readPressure } from "../cgroup/pressure.js";
+import type {
+  CgroupHandle,
+  ContainerIdentity,
+  IoData,
+  MemoryData,
+  PidsData,
+  PressureData,
+} from "../cgroup/types.js";
 import { CgroupFileCache } from "./cgroup-files.js";
 import { ContainerLister } from "./container-list.js";
-import {
-  type ContainerCpu,
-  type ContainerMemory,
-  type ContainerPids,
-  ContainerReaders,
-} from "./container-readers.js";
 import type { ContainerLabeler, ContainerLabels } from "./labels.js";
+
+/** What the CPU collector needs: usage and throttling, plus the effective quota (null = unlimited). */
+export interface ContainerCpu extends CpuAccounting {
+  readonly quotaCpus: number | null;
+}
+
+/** One container's cgroup data read during one scrape, by controller (undefined = not read yet). */
+interface ScrapeReads {
+  memory?: MemoryData | null;
+  cpu?: ContainerCpu | null;
+  pids?: PidsData | null;
+  io?: IoData | null;
+  pressure?: PressureData;
+}
 
 /** A live container as every container collector sees it in one scrape. */
 export interface LiveContainer {
@@ -24,14 +44,16 @@ export interface LiveContainer {
  * of vanished containers disappear.
  */
 export class ContainerSource {
-  /** This scrape's list, and memory data read during it (by cgroup path). */
-  private cached:
-    | { scrapeId: number; list: LiveContainer[]; memory: Map<string, ContainerMemory | undefined> }
-    | undefined;
+  /** This scrape's list, and the cgroup data read during it (by cgroup path). */
+  private cached: { scrapeId: number; list: LiveContainer[]; reads: Map<string, ScrapeReads> } | undefined;
   /** The latest listing, whoever asked for it (see recent()). */
   private last: { at: number; list: LiveContainer[] } | undefined;
   private readonly files = new CgroupFileCache();
-  private readonly readers = new ContainerReaders(this.files);
+  private readonly readOptions = { files: this.files } as const;
+  /** The exporter has no swap series: skip swap's 2–4 files per container. */
+  private readonly memoryOptions = { files: this.files, swap: false } as const;
+  /** The exporter has no per-CPU nor user/system series: v1 needs cpuacct.usage alone. */
+  private readonly cpuOptions = { files: this.files, perCpu: false, userSystem: false } as const;
 
   private readonly lister: ContainerLister;
   private readonly walkTimer: NodeJS.Timeout | undefined;
@@ -63,9 +85,9 @@ export class ContainerSource {
 
   containers(scrapeId: number): LiveContainer[] {
     if (this.cached?.scrapeId === scrapeId) return this.cached.list;
-    this.readers.beginScrape(scrapeId);
+    this.files.beginScrape(scrapeId);
     const list = this.listNow();
-    this.cached = { scrapeId, list, memory: new Map() };
+    this.cached = { scrapeId, list, reads: new Map() };
     return list;
   }
 
@@ -89,21 +111,52 @@ export class ContainerSource {
     return list;
   }
 
-  /** Memory data of a listed container, read once per scrape (memory and OOM collectors share it). */
-  memory(c: LiveContainer): ContainerMemory | undefined {
-    const read = this.cached?.memory;
-    if (read?.has(c.path)) return read.get(c.path);
-    const data = this.readers.memory(c.handle);
-    read?.set(c.path, data);
-    return data;
+  /**
+   * This scrape's reads of a container: each controller's files are read once per scrape, whichever
+   * collectors ask (memory: the memory and OOM collectors). Through the descriptor cache, with
+   * cgroup/'s readers and rules (minimum over ancestors, v1/v2 file names).
+   */
+  private reads(c: LiveContainer): ScrapeReads {
+    let r = this.cached?.reads.get(c.path);
+    if (r === undefined) {
+      r = {};
+      this.cached?.reads.set(c.path, r);
+    }
+    return r;
+  }
+
+  memory(c: LiveContainer): MemoryData | undefined {
+    const r = this.reads(c);
+    r.memory ??= readMemory(c.handle, this.memoryOptions).data ?? null;
+    return r.memory ?? undefined;
   }
 
   cpu(c: LiveContainer): ContainerCpu | undefined {
-    return this.readers.cpu(c.handle);
+    const r = this.reads(c);
+    if (r.cpu === undefined) {
+      const errors: string[] = [];
+      const acct = readCpuAccounting(c.handle, errors, this.cpuOptions);
+      r.cpu = acct === undefined ? null : { ...acct, quotaCpus: readQuotaCpus(c.handle, errors, this.files) };
+    }
+    return r.cpu ?? undefined;
   }
 
-  pids(c: LiveContainer): ContainerPids | undefined {
-    return this.readers.pids(c.handle);
+  pids(c: LiveContainer): PidsData | undefined {
+    const r = this.reads(c);
+    r.pids ??= readPids(c.handle, this.readOptions).data ?? null;
+    return r.pids ?? undefined;
+  }
+
+  io(c: LiveContainer): IoData | undefined {
+    const r = this.reads(c);
+    r.io ??= readIo(c.handle, this.readOptions).data ?? null;
+    return r.io ?? undefined;
+  }
+
+  pressure(c: LiveContainer): PressureData {
+    const r = this.reads(c);
+    r.pressure ??= readPressure(c.handle, this.readOptions).data;
+    return r.pressure;
   }
 
   /** Stops the background walk and closes the cached descriptors (exporter stop). */

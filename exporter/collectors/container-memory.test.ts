@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ContainerMemory } from "../container-readers.js";
+import type { MemoryStat } from "../../cgroup/types.js";
 import { strictUsageBytes, workingSetBytes } from "./container-memory.js";
 
 const MiB = 1024 * 1024;
-const mem = (usage: number, stat: Partial<ContainerMemory["stat"]>): ContainerMemory => ({
-  limitBytes: null,
+const mem = (usage: number, stat: Omit<MemoryStat, "raw">) => ({
   usageBytes: usage,
-  stat,
-  oomKills: 0,
+  stat: { ...stat, raw: new Map<string, number>() },
 });
 
 test("working set and strict usage", () => {
@@ -20,14 +18,4 @@ test("working set and strict usage", () => {
   assert.equal(strictUsageBytes(m, { mode: "percent", percent: 25 }), 55 * MiB);
   assert.equal(strictUsageBytes(m, { mode: "percent", percent: 100 }), 100 * MiB);
   assert.equal(workingSetBytes(mem(10, { inactiveFile: 20 })), 0, "never negative");
-});
-
-test("flatKey finds a key at the start, middle and end, not a prefix of another", async () => {
-  const { flatKey } = await import("../container-readers.js");
-  const text = "cache 10\ntotal_cache 20\ninactive_file 3\ntotal_inactive_file 30";
-  assert.equal(flatKey(text, "cache"), 10);
-  assert.equal(flatKey(text, "total_cache"), 20);
-  assert.equal(flatKey(text, "inactive_file"), 3);
-  assert.equal(flatKey(text, "total_inactive_file"), 30);
-  assert.equal(flatKey(text, "file"), undefined);
 });

@@ -1,5 +1,5 @@
+import type { MemoryData } from "../../cgroup/types.js";
 import type { Collector } from "../collector.js";
-import type { ContainerMemory } from "../container-readers.js";
 import { CONTAINER_LABEL_NAMES, type ContainerSource } from "../containers.js";
 
 export interface CacheAsUsed {
@@ -12,14 +12,14 @@ export interface CacheAsUsed {
  * counted as used "based on experience" (memcg reclaims neither slab nor dirty cache well):
  * `active_file`, or `percent`% of the cache. Pure.
  */
-export function strictUsageBytes(m: ContainerMemory, rule: CacheAsUsed): number {
+export function strictUsageBytes(m: Pick<MemoryData, "usageBytes" | "stat">, rule: CacheAsUsed): number {
   const cache = m.stat.cache ?? 0;
   const counted = rule.mode === "active_file" ? (m.stat.activeFile ?? 0) : (cache * rule.percent) / 100;
   return Math.max(0, m.usageBytes - cache + Math.min(counted, cache));
 }
 
 /** usage − inactive_file, clamped at 0 (what the kernel would not reclaim first; cAdvisor's meaning). */
-export function workingSetBytes(m: ContainerMemory): number {
+export function workingSetBytes(m: Pick<MemoryData, "usageBytes" | "stat">): number {
   return Math.max(0, m.usageBytes - (m.stat.inactiveFile ?? 0));
 }
 
@@ -39,6 +39,22 @@ export function containerMemoryCollector(source: ContainerSource, cacheAsUsed: C
         "boxscope_container_memory_strict_usage_bytes",
         "usage − page cache + the part of the cache counted as used (exporter.cacheAsUsed).",
       ),
+      m(
+        "boxscope_container_memory_dirty_bytes",
+        "Page cache waiting to be written back (v1 total_dirty, v2 file_dirty).",
+      ),
+      m(
+        "boxscope_container_memory_writeback_bytes",
+        "Page cache being written back (v1 total_writeback, v2 file_writeback).",
+      ),
+      m(
+        "boxscope_container_memory_slab_bytes",
+        "Kernel slab memory charged to the container (v2 only: slab).",
+      ),
+      m(
+        "boxscope_container_memory_kernel_bytes",
+        "Kernel memory charged to the container: slab, stacks, page tables (v1 memory.kmem.usage_in_bytes, v2 kernel).",
+      ),
     ],
     collect(sink, view) {
       for (const c of source.containers(view.scrapeId)) {
@@ -53,6 +69,13 @@ export function containerMemoryCollector(source: ContainerSource, cacheAsUsed: C
           strictUsageBytes(data, cacheAsUsed),
           c.labels,
         );
+        const optional: ReadonlyArray<readonly [string, number | undefined]> = [
+          ["boxscope_container_memory_dirty_bytes", data.stat.dirty],
+          ["boxscope_container_memory_writeback_bytes", data.stat.writeback],
+          ["boxscope_container_memory_slab_bytes", data.stat.slab],
+          ["boxscope_container_memory_kernel_bytes", data.kernelBytes],
+        ];
+        for (const [name, v] of optional) if (v !== undefined) sink.add(name, v, c.labels);
       }
     },
   };

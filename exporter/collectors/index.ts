@@ -10,11 +10,13 @@ import type { KmsgSource } from "../sources/kmsg.js";
 import { conntrackCollector } from "./conntrack.js";
 import { containerCpuCollector } from "./container-cpu.js";
 import { containerInfoCollector } from "./container-info.js";
+import { containerIoCollector } from "./container-io.js";
 import { containerLoadCollector } from "./container-load.js";
 import { containerMemoryCollector } from "./container-memory.js";
 import { containerNetworkCollector } from "./container-network.js";
 import { containerOomCollector } from "./container-oom.js";
 import { containerPidsCollector } from "./container-pids.js";
+import { containerPressureCollector } from "./container-pressure.js";
 import { healthCollector } from "./health.js";
 import { hostPidsCollector } from "./host-pids.js";
 import { keyProcessesCollector } from "./key-processes.js";
@@ -71,5 +73,7 @@ export const COLLECTORS: ReadonlyArray<(ctx: CollectorContext) => Collector> = [
   (ctx) => containerOomCollector(ctx.containers, ctx.labeler, ctx.kmsg),
   (ctx) => containerLoadCollector(ctx.containers, ctx.loadavg),
   (ctx) => containerNetworkCollector(ctx.containers),
+  (ctx) => containerIoCollector(ctx.containers),
+  (ctx) => containerPressureCollector(ctx.containers),
   () => healthCollector(),
 ];

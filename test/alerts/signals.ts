@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { readCgroupMounts } from "../../cgroup/mounts.js";
 
 /**
  * Which exporter signals exist on this host while the alerts e2e runs: a dashboard panel reading
@@ -25,6 +26,13 @@ const ALWAYS = [
   "boxscope_container_cpu_usage_seconds_total",
   "boxscope_container_cpu_limit_cpus",
   "boxscope_container_oom_kills_total",
+  "boxscope_container_cpu_cfs_periods_total",
+  "boxscope_container_cpu_cfs_throttled_periods_total",
+  "boxscope_container_cpu_cfs_throttled_seconds_total",
+  "boxscope_container_fork_failures_total",
+  "boxscope_container_memory_dirty_bytes",
+  "boxscope_container_memory_writeback_bytes",
+  "boxscope_container_memory_kernel_bytes",
   // key process: the e2e configures Prometheus (which it runs) as one
   "boxscope_process_up",
   "boxscope_process_instances",
@@ -69,6 +77,26 @@ const CONNTRACK = [
   "boxscope_conntrack_search_restart_total",
 ];
 
+/** Container signals only cgroup v2 gives: slab in memory.stat, and PSI (the test cgroups of a
+ * hybrid host live in the v1 hierarchies only, so they have no pressure files). */
+const CONTAINER_V2 = [
+  "boxscope_container_memory_slab_bytes",
+  ...["cpu", "memory", "io"].flatMap((r) => [
+    `boxscope_container_pressure_${r}_waiting_seconds_total`,
+    `boxscope_container_pressure_${r}_stalled_seconds_total`,
+  ]),
+];
+
+const CONTAINER_IO = [
+  "boxscope_container_io_read_bytes_total",
+  "boxscope_container_io_written_bytes_total",
+  "boxscope_container_io_reads_total",
+  "boxscope_container_io_writes_total",
+];
+
+/** The test cgroups use the unified hierarchy when no v1 memory hierarchy is mounted. */
+const testCgroupsOnV2 = (): boolean => !readCgroupMounts().v1.has("memory");
+
 const PIPELINE = [
   "boxscope_ship_lines_total",
   "boxscope_ship_bytes_total",
@@ -87,7 +115,12 @@ const PIPELINE = [
 const conntrackLoaded = (): boolean => existsSync("/proc/sys/net/netfilter/nf_conntrack_count");
 
 export function presentSignals(): Set<string> {
-  return new Set([...ALWAYS, ...CONTAINER_LOAD, ...(conntrackLoaded() ? CONNTRACK : [])]);
+  return new Set([
+    ...ALWAYS,
+    ...CONTAINER_LOAD,
+    ...(conntrackLoaded() ? CONNTRACK : []),
+    ...(testCgroupsOnV2() ? CONTAINER_V2 : []),
+  ]);
 }
 
 export function absentSignals(): Map<string, string> {
@@ -117,6 +150,19 @@ export function absentSignals(): Map<string, string> {
       m,
       "the e2e's containers run in the host's network namespace, which has no container series (test/exporter/network.test.ts gives them one)",
     );
+  }
+  for (const m of CONTAINER_IO) {
+    absent.set(
+      m,
+      "the e2e's test cgroups are in no blkio hierarchy (v1) and lack the io controller (v2): no I/O counters (test/exporter/cgroup-files.test.ts covers the readers)",
+    );
+  }
+  if (!testCgroupsOnV2()) {
+    for (const m of CONTAINER_V2)
+      absent.set(
+        m,
+        "cgroup v1: memory.stat has no slab, and the test cgroups have no unified directory for PSI",
+      );
   }
   if (!conntrackLoaded())
     for (const m of CONNTRACK) absent.set(m, "nf_conntrack module not loaded on this host");

@@ -38,6 +38,8 @@ export interface TestContainerCgroup {
   readonly procsFiles: readonly string[];
   /** `swap` takes v1's meaning (memory + swap) on both versions. */
   write(controller: "memory" | "pids", file: "limit" | "swap" | "pids.max", value: string): void;
+  /** CFS quota of `cpus` CPUs per 100 ms period (v1 cpu.cfs_quota_us + cpu.cfs_period_us, v2 cpu.max). */
+  setCpuQuota(cpus: number): void;
   cleanup(): void;
 }
 
@@ -112,6 +114,15 @@ export function createContainerCgroup(
           : Number.NaN;
       const written = Number.isFinite(memMax) ? String(Math.max(0, Number(value) - memMax)) : value;
       if (existsSync(join(dir, name))) writeFileSync(join(dir, name), written);
+    },
+    setCpuQuota(cpus) {
+      const dir = dirFor("cpu");
+      const quotaUs = String(Math.round(cpus * 100_000));
+      if (v2) writeFileSync(join(dir, "cpu.max"), `${quotaUs} 100000`);
+      else {
+        writeFileSync(join(dir, "cpu.cfs_period_us"), "100000");
+        writeFileSync(join(dir, "cpu.cfs_quota_us"), quotaUs);
+      }
     },
     cleanup() {
       for (const f of procsFiles) {

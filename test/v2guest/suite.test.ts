@@ -23,9 +23,10 @@ const GUEST_FILES = [
   "dist/test/exporter/load.test.js",
   "dist/test/exporter/network.test.js",
   "dist/test/cli/up-loadavg.test.js",
+  "dist/test/exporter/throttle-forks.test.js",
 ];
 
-test("v2 guest: the live cgroup, shim view, cgroup layout and exporter OOM/pids/load/network tests pass on a pure cgroup v2 kernel", {
+test("v2 guest: the live cgroup, shim view, cgroup layout and exporter OOM/pids/throttling/load/network tests pass on a pure cgroup v2 kernel", {
   timeout: 20 * 60_000,
 }, async (t) => {
   const unavailable = v2GuestUnavailable();
