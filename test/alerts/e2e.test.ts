@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { once } from "node:events";
 import {
   appendFileSync,
   existsSync,
@@ -39,12 +38,10 @@ import {
   havePrometheusBinaries,
   type PromSample,
   promQuery,
-  startAlertmanager,
   startPrometheus,
   waitFor,
 } from "../helpers/prometheus.js";
-import { startWebhookReceiver } from "../helpers/webhook.js";
-import { testAlertmanagerConfig } from "./alertmanager-config.js";
+import { cleanupStack, startExporterCli, startRoutedAlertmanager } from "./live-stack.js";
 import { absentSignals, presentSignals } from "./signals.js";
 
 const MiB = 1024 * 1024;
@@ -74,17 +71,7 @@ test("e2e: a real OOM kill fires BoxscopeContainerOOMKilled in Prometheus and re
   if (!requirePrereq(t, havePrometheusBinaries(), "Debian prometheus + prometheus-alertmanager missing"))
     return;
 
-  // Cleanups run in reverse order of registration, whatever fails.
-  const cleanups: (() => unknown)[] = [];
-  t.after(async () => {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch (e) {
-        t.diagnostic(`cleanup failed: ${(e as Error).message}`);
-      }
-    }
-  });
+  const cleanups = cleanupStack(t);
   const dir = mkdtempSync(join(tmpdir(), "boxscope-test-alerts-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -134,41 +121,10 @@ test("e2e: a real OOM kill fires BoxscopeContainerOOMKilled in Prometheus and re
     }),
   );
 
-  const pe = await startWebhookReceiver();
-  cleanups.push(() => pe.close());
-  const team = await startWebhookReceiver();
-  cleanups.push(() => team.close());
-  const am = await startAlertmanager(
-    testAlertmanagerConfig(readFileSync(join(repoRoot, "alerts", "alertmanager.yml"), "utf8"), {
-      pe: pe.url,
-      team: team.url,
-    }),
-  );
-  cleanups.push(() => am.stop());
+  const { pe, team, am } = await startRoutedAlertmanager(cleanups);
 
   // The real CLI, as a user runs it.
-  const exporter = spawn(
-    process.execPath,
-    [join(repoRoot, "bin", "boxscope.js"), "--config", configPath, "--log-level", "warn", "exporter"],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let exporterErr = "";
-  exporter.stderr?.on("data", (b: Buffer) => {
-    exporterErr = (exporterErr + b.toString()).slice(-10_000);
-  });
-  const exporterExit = once(exporter, "exit");
-  cleanups.push(async () => {
-    if (exporter.exitCode === null) {
-      exporter.kill("SIGTERM");
-      await exporterExit;
-    }
-  });
-  const exporterUrl = `http://127.0.0.1:${exporterPort}`;
-  await waitFor(
-    `boxscope exporter on ${exporterUrl} (stderr: ${exporterErr})`,
-    async () => ((await fetch(`${exporterUrl}/healthz`)).ok ? true : undefined),
-    30_000,
-  );
+  const exporterUrl = (await startExporterCli(cleanups, { configPath, port: exporterPort })).url;
 
   // The logwatcher, its metrics served the way the exporter serves its own, so the log pipeline
   // dashboard's logwatcher panels have data. Container log files get linked.

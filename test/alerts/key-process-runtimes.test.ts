@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -13,12 +13,10 @@ import {
   freePort,
   havePrometheusBinaries,
   promQuery,
-  startAlertmanager,
   startPrometheus,
   waitFor,
 } from "../helpers/prometheus.js";
-import { startWebhookReceiver } from "../helpers/webhook.js";
-import { testAlertmanagerConfig } from "./alertmanager-config.js";
+import { cleanupStack, startRoutedAlertmanager } from "./live-stack.js";
 
 /** Debian's docker.io and containerd, unpacked by .ci/setup.d/45-keyprocesses.sh. */
 const DOCKERD = "/opt/boxscope-test/docker/usr/sbin/dockerd";
@@ -49,16 +47,7 @@ test("keyproc: real dockerd and containerd on the embedded defaults: up and heal
   if (!requirePrereq(t, havePrometheusBinaries(), "Debian prometheus + prometheus-alertmanager missing"))
     return;
 
-  const cleanups: (() => unknown)[] = [];
-  t.after(async () => {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch (e) {
-        t.diagnostic(`cleanup failed: ${(e as Error).message}`);
-      }
-    }
-  });
+  const cleanups = cleanupStack(t);
   const dir = mkdtempSync(join(tmpdir(), "boxscope-test-keyproc-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const logs = new Map<string, string>();
@@ -99,17 +88,7 @@ test("keyproc: real dockerd and containerd on the embedded defaults: up and heal
     // nsenter with only --mount execs the command itself: the child's pid is the daemon's.
     run(name, "nsenter", [`--mount=/proc/${holder.pid}/ns/mnt`, "--", cmd, ...args], opts);
 
-  const pe = await startWebhookReceiver();
-  cleanups.push(() => pe.close());
-  const team = await startWebhookReceiver();
-  cleanups.push(() => team.close());
-  const am = await startAlertmanager(
-    testAlertmanagerConfig(readFileSync(join(repoRoot, "alerts", "alertmanager.yml"), "utf8"), {
-      pe: pe.url,
-      team: team.url,
-    }),
-  );
-  cleanups.push(() => am.stop());
+  const { pe, team, am } = await startRoutedAlertmanager(cleanups);
 
   // The real CLI on embedded defaults: no --config, no BOXSCOPE_EXPORTER_* variable.
   const exporterPort = await freePort();

@@ -1,14 +1,11 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
 import {
   accessSync,
   appendFileSync,
   constants,
   mkdirSync,
   mkdtempSync,
-  readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -23,12 +20,11 @@ import {
   freePort,
   havePrometheusBinaries,
   promQuery,
-  startAlertmanager,
   startPrometheus,
   waitFor,
 } from "../helpers/prometheus.js";
-import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook.js";
-import { testAlertmanagerConfig } from "./alertmanager-config.js";
+import type { WebhookReceiver } from "../helpers/webhook.js";
+import { cleanupStack, startExporterCli, startRoutedAlertmanager } from "./live-stack.js";
 
 const kmsgWritable = (): boolean => {
   try {
@@ -46,16 +42,7 @@ test("live: one kernel BUG line pages the PE; one ERROR line in a container's lo
   if (!requirePrereq(t, cgroupsWritable(), "needs root and a writable cgroup hierarchy")) return;
   if (!requirePrereq(t, havePrometheusBinaries(), "Debian prometheus + prometheus-alertmanager missing"))
     return;
-  const cleanups: (() => unknown)[] = [];
-  t.after(async () => {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch (e) {
-        t.diagnostic(`cleanup failed: ${(e as Error).message}`);
-      }
-    }
-  });
+  const cleanups = cleanupStack(t);
   const dir = mkdtempSync(join(tmpdir(), "boxscope-test-logalerts-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -90,41 +77,10 @@ test("live: one kernel BUG line pages the PE; one ERROR line in a container's lo
     }),
   );
 
-  const pe = await startWebhookReceiver();
-  cleanups.push(() => pe.close());
-  const team = await startWebhookReceiver();
-  cleanups.push(() => team.close());
-  const am = await startAlertmanager(
-    testAlertmanagerConfig(readFileSync(join(repoRoot, "alerts", "alertmanager.yml"), "utf8"), {
-      pe: pe.url,
-      team: team.url,
-    }),
-  );
-  cleanups.push(() => am.stop());
+  const { pe, team, am } = await startRoutedAlertmanager(cleanups);
 
   // The real CLI, as a user runs it.
-  const exporter = spawn(
-    process.execPath,
-    [join(repoRoot, "bin", "boxscope.js"), "--config", configPath, "--log-level", "warn", "exporter"],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let exporterErr = "";
-  exporter.stderr?.on("data", (b: Buffer) => {
-    exporterErr = (exporterErr + b.toString()).slice(-10_000);
-  });
-  const exporterExit = once(exporter, "exit");
-  cleanups.push(async () => {
-    if (exporter.exitCode === null) {
-      exporter.kill("SIGTERM");
-      await exporterExit;
-    }
-  });
-  const exporterUrl = `http://127.0.0.1:${exporterPort}`;
-  await waitFor(
-    `boxscope exporter on ${exporterUrl} (stderr: ${exporterErr})`,
-    async () => ((await fetch(`${exporterUrl}/healthz`).catch(() => undefined))?.ok ? true : undefined),
-    30_000,
-  );
+  const _exporterUrl = (await startExporterCli(cleanups, { configPath, port: exporterPort })).url;
 
   const prom = await startPrometheus(
     stringify({
