@@ -8,7 +8,8 @@ import { promisify } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { upConfigSchema } from "../../cli/up-run.js";
 import { type ConfigSources, loadConfig } from "../../common/config.js";
-import { loadExporterConfig } from "../../exporter/config.js";
+import { type ExporterConfig, loadExporterConfig } from "../../exporter/config.js";
+import { type KeyProcessRule, resolveKeyProcesses } from "../../exporter/key-process-rules.js";
 import { indexConfigSchema } from "../../logwatcher/indexer/config.js";
 import { shipConfigSchema } from "../../logwatcher/shipper/config.js";
 import { logwatcherConfigSchema } from "../../logwatcher/spool/config.js";
@@ -84,6 +85,20 @@ function mountHolding(spec: PodSpec, path: string) {
     .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
 }
 
+/** The probe socket of every resolved key process that has one, by process name. */
+function probeSockets(exporter: ExporterConfig): Record<string, string | undefined> {
+  const rules: KeyProcessRule[] = resolveKeyProcesses(exporter);
+  return Object.fromEntries(
+    rules.filter((r) => r.probe?.socket !== undefined).map((r) => [r.name, r.probe?.socket]),
+  );
+}
+
+/** The exporter section of the rendered boxscope.yaml, through boxscope's own loader. */
+async function renderedExporter(values: Record<string, string>): Promise<ExporterConfig> {
+  const objects = await renderChart(values);
+  return (loadEverySection(chartConfigYaml(objects), "exporter") as { exporter: ExporterConfig }).exporter;
+}
+
 function hostPathOf(spec: PodSpec, volumeName: string): { path: string; type?: string } | undefined {
   return spec.volumes?.find((v) => v.name === volumeName)?.hostPath;
 }
@@ -148,6 +163,16 @@ test("defaults: a privileged hostPID/hostNetwork DaemonSet running `up` with the
     assert.equal(m?.readOnly ?? false, readOnly, `${path} readOnly`);
   }
   assert.equal(mountHolding(spec, "/etc/boxscope/config.yaml")?.mountPath, "/etc/boxscope");
+  // The runtimes' socket directory: the host's /run (where /var/run points), read-only, following
+  // the host's later mounts; type Directory, so that the kubelet creates nothing on the node.
+  const sockets = mountHolding(spec, "/host/run/docker.sock");
+  assert.deepEqual(sockets, {
+    name: "runtime-sockets",
+    mountPath: "/host/run",
+    readOnly: true,
+    mountPropagation: "HostToContainer",
+  });
+  assert.deepEqual(hostPathOf(spec, "runtime-sockets"), { path: "/run", type: "Directory" });
 
   // The Service selects exactly the DaemonSet's pods, on the metrics port.
   const services = objectsOfKind(objects, "Service");
@@ -205,6 +230,19 @@ test("the ConfigMap's boxscope.yaml passes boxscope's own config loaders, and ev
       assert.ok(m && m.mountPath !== "/", `${name}: ${key} ${path} is on no mount of the DaemonSet`);
       if (!readOnlyOk) assert.notEqual(m.readOnly, true, `${name}: ${key} ${path} is on a read-only mount`);
     }
+    // The probes' sockets, as boxscope resolves them over its built-in rules, are on the mount of
+    // the host's /run.
+    const probes = probeSockets(cfg.exporter as unknown as ExporterConfig);
+    assert.deepEqual(probes, {
+      dockerd: "/host/run/docker.sock",
+      containerd: "/host/run/containerd/containerd.sock",
+      crio: "/host/run/crio/crio.sock",
+    });
+    for (const socket of Object.values(probes)) {
+      const m = mountHolding(spec, socket ?? "");
+      assert.equal(m?.name, "runtime-sockets", `${name}: ${socket}`);
+      assert.equal(hostPathOf(spec, m?.name ?? "")?.path, "/run");
+    }
   }
 });
 
@@ -242,6 +280,84 @@ test("hostPaths relocate both the mounts and the config's paths; a config path t
   await assert.rejects(
     renderChart({ "hostPaths.view": "/srv/t" }),
     /additional properties 'view' not allowed/,
+  );
+});
+
+test("runtimeSockets: relocatable per runtime, merged into the user's keyProcesses, off without a mount", async (t) => {
+  if (!needHelm(t)) return;
+  // A k3s node: containerd's socket under /run/k3s; another host directory.
+  const k3s = await renderChart({
+    "runtimeSockets.hostRun": "/var/run",
+    "runtimeSockets.sockets.containerd": "k3s/containerd/containerd.sock",
+    "runtimeSockets.sockets.crio": "",
+  });
+  assert.deepEqual(hostPathOf(daemonSetPodSpec(k3s), "runtime-sockets"), {
+    path: "/var/run",
+    type: "Directory",
+  });
+  const k3sCfg = loadEverySection(chartConfigYaml(k3s), "k3s") as { exporter: ExporterConfig };
+  assert.deepEqual(probeSockets(k3sCfg.exporter), {
+    dockerd: "/host/run/docker.sock",
+    containerd: "/host/run/k3s/containerd/containerd.sock",
+    // "" leaves the built-in path.
+    crio: "/var/run/crio/crio.sock",
+  });
+
+  // The user's own list (Helm replaces lists, so it is the whole config list): an entry named like
+  // a runtime keeps its fields and gets the mounted socket, unless it sets its own socket, another
+  // probe kind, or `probe: false`; the runtimes it does not name are added.
+  const merged = await renderedExporter({
+    "config.exporter.keyProcesses[0].name": "dockerd",
+    "config.exporter.keyProcesses[0].probe.timeoutSeconds": "9",
+    "config.exporter.keyProcesses[1].name": "containerd",
+    "config.exporter.keyProcesses[1].probe.kind": "http",
+    "config.exporter.keyProcesses[1].probe.url": "http://127.0.0.1:1338/v1/health",
+    "config.exporter.keyProcesses[2].name": "myd",
+    "config.exporter.keyProcesses[2].pattern": "^myd$",
+    "config.exporter.keyProcesses[2].probe.kind": "http",
+    "config.exporter.keyProcesses[2].probe.url": "http://myd/health",
+    "config.exporter.keyProcesses[2].probe.socket": "/host/run/myd.sock",
+  });
+  const rules = new Map(resolveKeyProcesses(merged).map((r) => [r.name, r]));
+  assert.equal(rules.get("dockerd")?.probe?.socket, "/host/run/docker.sock");
+  assert.equal(rules.get("dockerd")?.probe?.timeoutSeconds, 9);
+  const containerd = rules.get("containerd")?.probe;
+  assert.equal(containerd?.kind, "http");
+  assert.equal(containerd?.socket, undefined, "another kind than the built-in's gets no socket");
+  assert.equal(rules.get("crio")?.probe?.socket, "/host/run/crio/crio.sock");
+  assert.equal(rules.get("myd")?.probe?.socket, "/host/run/myd.sock");
+  const own = await renderedExporter({
+    "config.exporter.keyProcesses[0].name": "dockerd",
+    "config.exporter.keyProcesses[0].probe.socket": "/host/run/docker/docker.sock",
+    "config.exporter.keyProcesses[1].name": "crio",
+    "config.exporter.keyProcesses[1].probe": "false",
+  });
+  const ownSockets = probeSockets(own);
+  assert.equal(ownSockets.dockerd, "/host/run/docker/docker.sock");
+  assert.equal(ownSockets.crio, undefined, "probe: false stays off");
+  assert.equal(ownSockets.containerd, "/host/run/containerd/containerd.sock");
+
+  // Without the built-in list the chart adds no rule (one without a pattern would be an error).
+  const noBuiltins = await renderedExporter({ "config.exporter.builtinKeyProcesses": "false" });
+  assert.deepEqual(noBuiltins.keyProcesses, []);
+
+  // Off: no mount, and the built-in paths unchanged.
+  const off = await renderChart({ "runtimeSockets.enabled": "false" });
+  const offSpec = daemonSetPodSpec(off);
+  assert.equal(hostPathOf(offSpec, "runtime-sockets"), undefined);
+  assert.equal(mountHolding(offSpec, "/host/run/docker.sock"), undefined);
+  const offCfg = loadEverySection(chartConfigYaml(off), "off") as { exporter: ExporterConfig };
+  assert.deepEqual(offCfg.exporter.keyProcesses, []);
+  assert.equal(probeSockets(offCfg.exporter).dockerd, "/var/run/docker.sock");
+
+  // A socket path that leaves hostRun, or an absolute one, is refused by the values schema.
+  await assert.rejects(
+    renderChart({ "runtimeSockets.sockets.crio": "../etc/crio.sock" }),
+    /runtimeSockets\/sockets\/crio/,
+  );
+  await assert.rejects(
+    renderChart({ "runtimeSockets.sockets.crio": "/run/crio/crio.sock" }),
+    /runtimeSockets\/sockets\/crio/,
   );
 });
 

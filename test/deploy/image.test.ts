@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
+import { promisify } from "node:util";
 import { parse as parseYaml } from "yaml";
-import { daemonSetPodSpec, type PodSpec, renderChart } from "../helpers/helm.js";
+import { chartConfigYaml, daemonSetPodSpec, type PodSpec, renderChart } from "../helpers/helm.js";
 import { kafkaPrereq, startKafka, topicCount, topicValues } from "../helpers/kafka.js";
 import { repoRoot } from "../helpers/paths.js";
 import { podmanRunArgs } from "../helpers/podman-pod.js";
@@ -18,6 +20,7 @@ const version = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")
   .version;
 const image = `localhost/boxscope:${version}`;
 
+const runFile = promisify(execFile);
 const sh = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: "utf8", timeout: 120_000 });
 
 /** Everything the image test needs; the image itself is built by `npm run image` (CI's setup). */
@@ -41,6 +44,8 @@ interface HostPaths {
   logRoot: string;
   run: string;
   positions: string;
+  /** runtimeSockets.hostRun: where the runtimes' sockets are (the host's /run on a node). */
+  runtimeRun: string;
 }
 
 interface DeployedPod {
@@ -52,6 +57,8 @@ interface DeployedPod {
   stop(): Promise<number>;
   /** Host pid of the boxscope process (tini's child). */
   daemonPid(): number;
+  /** The rendered boxscope.yaml the pod runs with. */
+  readonly config: string;
 }
 
 /**
@@ -80,7 +87,10 @@ async function runAsDaemonSet(
     logRoot: join(dir, "app/log"),
     run: join(dir, "run/boxscope"),
     positions: join(dir, "var/lib/boxscope-ship"),
+    runtimeRun: join(dir, "host-run"),
   };
+  // A node always has its /run (the chart's hostPath type Directory creates nothing).
+  mkdirSync(hostPaths.runtimeRun, { recursive: true });
   const port = await freePort();
   const objects = await renderChart({
     "image.repository": "localhost/boxscope",
@@ -89,6 +99,7 @@ async function runAsDaemonSet(
     "hostPaths.logRoot": hostPaths.logRoot,
     "hostPaths.run": hostPaths.run,
     "hostPaths.positions": hostPaths.positions,
+    "runtimeSockets.hostRun": hostPaths.runtimeRun,
     "config.exporter.listen": `0.0.0.0:${port}`,
     ...values,
   });
@@ -131,9 +142,11 @@ async function runAsDaemonSet(
     60_000,
     250,
   ).catch((e: Error) => assert.fail(`${e.message}\n${logs()}`));
+  const config = chartConfigYaml(objects);
   return {
     name,
     hostPaths,
+    config,
     metrics,
     async stop() {
       const stop = sh("podman", ["stop", "-t", "60", name]);
@@ -229,6 +242,34 @@ test("the image runs as the chart's DaemonSet: host mount, a container's own num
     1000,
   );
   assert.match(limitLine, / 268435456$/);
+
+  // A runtime started after the pod: its socket appears in the host's run directory and the
+  // exporter's probe path for it (the chart's rendered config) answers inside the pod, though the
+  // mount is read-only (connect() writes nothing). The listener stands in for dockerd's /_ping.
+  const dockerSocket = join(pod.hostPaths.runtimeRun, "docker.sock");
+  const dockerd = createHttpServer((req, res) => res.end(req.url === "/_ping" ? "OK" : "?"));
+  await new Promise<void>((resolve) => dockerd.listen(dockerSocket, resolve));
+  t.after(() => dockerd.close());
+  const probes = (
+    parseYaml(pod.config) as { exporter: { keyProcesses: { name: string; probe: { socket: string } }[] } }
+  ).exporter.keyProcesses;
+  const probeSocket = probes.find((k) => k.name === "dockerd")?.probe.socket ?? "";
+  assert.equal(probeSocket, "/host/run/docker.sock");
+  // Asynchronously: the listener answers from this process's event loop.
+  const ping = await runFile(
+    "podman",
+    [
+      "exec",
+      pod.name,
+      "node",
+      "-e",
+      `require("http").get({ socketPath: ${JSON.stringify(probeSocket)}, path: "/_ping" }, (r) => r.pipe(process.stdout)).on("error", (e) => { console.error(e.code); process.exit(1); })`,
+    ],
+    { encoding: "utf8", timeout: 60_000 },
+  ).catch((e: Error & { stderr?: string }) =>
+    assert.fail(`GET /_ping over ${probeSocket} in the pod: ${e.stderr ?? e.message}`),
+  );
+  assert.equal(ping.stdout, "OK");
 
   mkdirSync(join(logRoot, "web"), { recursive: true });
   writeFileSync(join(logRoot, "web", "app.log"), "written on the host\n");

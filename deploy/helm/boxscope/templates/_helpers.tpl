@@ -98,5 +98,58 @@ it is configured: `up` ships only when ship.brokers is set.
 {{- end }}
 {{- $_ := set $cfg $section $s }}
 {{- end }}
+{{- include "boxscope.runtimeSocketProbes" (dict "cfg" $cfg "values" .Values) }}
 {{- toYaml $cfg }}
+{{- end }}
+
+{{/* Where the DaemonSet mounts runtimeSockets.hostRun in the container. */}}
+{{- define "boxscope.runtimeSocketsMountPath" -}}
+/host/run
+{{- end }}
+
+{{/*
+With runtimeSockets.enabled, points the built-in dockerd/containerd/crio probes at their sockets
+below the mount, in .cfg.exporter.keyProcesses (changed in place; .cfg is the chart's copy). A
+user's entry of the same name keeps its fields: it gets the chart's socket only when its probe is
+not `false`, sets no `socket`, and keeps the built-in probe's kind (another kind starts afresh in
+boxscope, where a grpc socket is no http socket). Nothing is added when the built-in list is off
+(builtinKeyProcesses: false), where an entry without a pattern would be an error.
+*/}}
+{{- define "boxscope.runtimeSocketProbes" -}}
+{{- $rs := .values.runtimeSockets }}
+{{- $exporter := get .cfg "exporter" }}
+{{- if and $rs.enabled (ne (toString (get $exporter "builtinKeyProcesses")) "false") }}
+{{- $mount := include "boxscope.runtimeSocketsMountPath" . }}
+{{- $kinds := dict "dockerd" "http" "containerd" "grpc" "crio" "http" }}
+{{- $sockets := dict }}
+{{- range $name := list "dockerd" "containerd" "crio" }}
+{{- $rel := toString (get ($rs.sockets | default dict) $name) }}
+{{- if $rel }}
+{{- $_ := set $sockets $name (printf "%s/%s" $mount (trimPrefix "/" $rel)) }}
+{{- end }}
+{{- end }}
+{{- $out := list }}
+{{- $named := dict }}
+{{- range $entry := (get $exporter "keyProcesses" | default list) }}
+{{- if and (kindIs "map" $entry) (hasKey $sockets (toString (get $entry "name"))) }}
+{{- $name := toString (get $entry "name") }}
+{{- $_ := set $named $name true }}
+{{- if not (hasKey $entry "probe") }}
+{{- $_ := set $entry "probe" (dict "socket" (get $sockets $name)) }}
+{{- else if kindIs "map" $entry.probe }}
+{{- $kind := toString (get $entry.probe "kind" | default (get $kinds $name)) }}
+{{- if and (not (hasKey $entry.probe "socket")) (eq $kind (get $kinds $name)) }}
+{{- $_ := set $entry.probe "socket" (get $sockets $name) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $out = append $out $entry }}
+{{- end }}
+{{- range $name := list "dockerd" "containerd" "crio" }}
+{{- if and (hasKey $sockets $name) (not (hasKey $named $name)) }}
+{{- $out = append $out (dict "name" $name "probe" (dict "socket" (get $sockets $name))) }}
+{{- end }}
+{{- end }}
+{{- $_ := set $exporter "keyProcesses" $out }}
+{{- end }}
 {{- end }}
