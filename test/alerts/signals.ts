@@ -99,8 +99,8 @@ const CONNTRACK = [
 ];
 
 /** Container signals only cgroup v2 gives: slab and reclaim counters in memory.stat, memory.events
- * high, and PSI (the test cgroups of a
- * hybrid host live in the v1 hierarchies only, so they have no pressure files). */
+ * high, and PSI (the test cgroups of a hybrid host live in the v1 hierarchies only, so they have no
+ * pressure files). */
 const CONTAINER_V2 = [
   "boxscope_container_memory_slab_bytes",
   "boxscope_container_memory_scanned_pages_total",
