@@ -10,7 +10,15 @@ import {
   v1Mounts,
   v2Mounts,
 } from "../test/cgroup/fixtures.js";
-import { parseCfsQuota, parseCpuMax, parseUsageAll, parseUsagePercpu, readCpu } from "./cpu.js";
+import {
+  parseCfsQuota,
+  parseCpuMax,
+  parseUsageAll,
+  parseUsagePercpu,
+  readCpu,
+  readCpuAccounting,
+} from "./cpu.js";
+import { type CgroupFileSource, DIRECT_FILES } from "./fsread.js";
 import { handleForPath } from "./handle.js";
 
 test("parseCpuMax / parseCfsQuota", () => {
@@ -62,6 +70,29 @@ test("readCpu v1: empty own cpuset → nearest ancestor's; own quota 1.5; usage_
     { userNs: 5e9, systemNs: 0 },
   ]);
   assert.equal(data?.throttle, undefined, "no cpu.stat in the fixture");
+});
+
+test("readCpuAccounting v1 userSystem 'ticks': cpuacct.stat alone, not usage_user/usage_sys", () => {
+  const read: string[] = [];
+  const files: CgroupFileSource = {
+    read(path) {
+      read.push(path.slice(path.lastIndexOf("/") + 1));
+      return DIRECT_FILES.read(path);
+    },
+  };
+  const errors: string[] = [];
+  const acct = readCpuAccounting(handleForPath(v1Mounts(), PATH_B), errors, {
+    files,
+    perCpu: false,
+    userSystem: "ticks",
+  });
+  assert.deepEqual(errors, []);
+  assert.equal(acct?.userNs, 600 * 1e7, "600 USER_HZ ticks");
+  assert.equal(acct?.systemNs, 300 * 1e7);
+  assert.ok(read.includes("cpuacct.stat"));
+  assert.ok(!read.includes("cpuacct.usage_user") && !read.includes("cpuacct.usage_sys"), read.join(" "));
+  const none = readCpuAccounting(handleForPath(v1Mounts(), PATH_B), [], { perCpu: false, userSystem: false });
+  assert.equal(none?.userNs, undefined);
 });
 
 test("readCpu v2: cpuset.cpus.effective, cpu.max min over ancestors, cpu.stat µs → ns, throttling", () => {

@@ -81,8 +81,12 @@ export interface ReadCpuOptions extends CpuAccountingOptions {
 export interface CpuAccountingOptions extends CgroupReadOptions {
   /** v1: read the per-CPU split (cpuacct.usage_all / usage_percpu). Default true. */
   readonly perCpu?: boolean;
-  /** v1: read the user/system split (cpuacct.usage_user / usage_sys). Default true; v2 has it for free. */
-  readonly userSystem?: boolean;
+  /**
+   * v1: read the user/system split. true (default): cpuacct.usage_user + usage_sys (ns, two files;
+   * cpuacct.stat when they are missing); "ticks": cpuacct.stat alone (one file, USER_HZ resolution);
+   * false: none. v2 has it for free in cpu.stat.
+   */
+  readonly userSystem?: boolean | "ticks";
 }
 
 /** Effective cpuset: the cgroup's effective list, else its configured list, else the nearest ancestor's. */
@@ -162,12 +166,13 @@ function readUsageV1(dir: string, errors: string[], options: CpuAccountingOption
   let userNs: number | undefined;
   let systemNs: number | undefined;
   const split = options.userSystem ?? true;
-  const u = split ? readOptionalIn(dir, "cpuacct.usage_user", errors, files) : undefined;
-  const s = split ? readOptionalIn(dir, "cpuacct.usage_sys", errors, files) : undefined;
+  const ns = split === true;
+  const u = ns ? readOptionalIn(dir, "cpuacct.usage_user", errors, files) : undefined;
+  const s = ns ? readOptionalIn(dir, "cpuacct.usage_sys", errors, files) : undefined;
   if (u !== undefined && s !== undefined) {
     userNs = Number(u.trim());
     systemNs = Number(s.trim());
-  } else if (split) {
+  } else if (split !== false) {
     const stat = parseFlatKeyed(readOptionalIn(dir, "cpuacct.stat", errors, files) ?? "");
     const ut = stat.get("user");
     const st = stat.get("system");

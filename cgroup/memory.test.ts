@@ -42,6 +42,27 @@ test("parseMemoryStat v2: kernel names normalised", () => {
   assert.equal(s.activeAnon, undefined);
 });
 
+test("parseMemoryStat: swap, faults, refaults, reclaim under their v1 and v2 names", () => {
+  const v1 = parseMemoryStat(
+    "swap 1\npgfault 2\ntotal_swap 10\ntotal_pgfault 20\ntotal_pgmajfault 30\ntotal_workingset_refault_anon 40\ntotal_workingset_refault_file 50\npgscan 60\n",
+    1,
+  );
+  assert.deepEqual(
+    [v1.swap, v1.pgfault, v1.pgmajfault, v1.workingsetRefaultAnon, v1.workingsetRefaultFile],
+    [10, 20, 30, 40, 50],
+  );
+  assert.equal(v1.pgscan, undefined, "v1 memory.stat has no reclaim counters");
+  const v2 = parseMemoryStat(
+    "swapcached 9\npgfault 2\npgmajfault 3\nworkingset_refault_anon 4\nworkingset_refault_file 5\npgscan 6\npgsteal 7\n",
+    2,
+  );
+  assert.deepEqual(
+    [v2.pgfault, v2.pgmajfault, v2.workingsetRefaultAnon, v2.workingsetRefaultFile, v2.pgscan, v2.pgsteal],
+    [2, 3, 4, 5, 6, 7],
+  );
+  assert.equal(v2.swap, undefined, "v2 swap is memory.swap.current, not a memory.stat line");
+});
+
 test("readMemory v1: limit only on the pod (256 MiB) is the container's effective limit; swap from memsw", () => {
   const { data, errors } = readMemory(handleForPath(v1Mounts(), PATH_A));
   assert.deepEqual(errors, []);
@@ -56,6 +77,21 @@ test("readMemory v1: limit only on the pod (256 MiB) is the container's effectiv
   assert.equal(data.stat.cache, 40 * MiB);
   assert.equal(data.stat.writeback, 4096);
   assert.equal(data.stat.unevictable, 8192);
+  assert.equal(data.limitHits, 5, "memory.failcnt");
+  assert.equal(data.highEvents, undefined, "v1 has no memory.high");
+  assert.deepEqual(
+    [
+      data.stat.swap,
+      data.stat.mapped,
+      data.stat.pgfault,
+      data.stat.pgmajfault,
+      data.stat.workingsetRefaultAnon,
+      data.stat.workingsetRefaultFile,
+      data.stat.pgscan,
+      data.stat.pgsteal,
+    ],
+    [10 * MiB, 8 * MiB, 200000, 12, 21, 34, undefined, undefined],
+  );
 });
 
 test("readMemory v1: swap accounting off (no memsw files) → swap undefined; own limit; no oom_kill line", () => {
@@ -80,6 +116,20 @@ test("readMemory v2: memory.max on the pod slice; swap.max min over ancestors; m
   assert.equal(data.oomEvents, 3);
   assert.equal(data.stat.slabReclaimable, 3 * MiB);
   assert.equal(data.stat.inactiveFile, 26 * MiB);
+  assert.equal(data.limitHits, 12, "memory.events max");
+  assert.equal(data.highEvents, 7, "memory.events high");
+  assert.deepEqual(
+    [
+      data.stat.swap,
+      data.stat.pgfault,
+      data.stat.pgmajfault,
+      data.stat.workingsetRefaultAnon,
+      data.stat.workingsetRefaultFile,
+      data.stat.pgscan,
+      data.stat.pgsteal,
+    ],
+    [undefined, 500000, 3, 5, 8, 900, 800],
+  );
 });
 
 test("readMemory v2: unlimited everywhere ('max') → null; swap files absent → undefined", () => {

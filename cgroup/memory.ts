@@ -17,8 +17,11 @@ import {
 import { ancestorDirs } from "./handle.js";
 import type { CgroupHandle, MemoryData, MemoryStat } from "./types.js";
 
-/** Normalised key → [v1 hierarchical key, v2 key]. v1 uses `total_*` (this cgroup and descendants). */
-const STAT_KEYS: ReadonlyArray<[Exclude<keyof MemoryStat, "raw">, string | undefined, string]> = [
+/**
+ * Normalised key → [v1 hierarchical key, v2 key] (undefined: that version has no such line). v1
+ * uses `total_*` (this cgroup and descendants).
+ */
+const STAT_KEYS: ReadonlyArray<[Exclude<keyof MemoryStat, "raw">, string | undefined, string | undefined]> = [
   ["cache", "total_cache", "file"],
   ["activeAnon", "total_active_anon", "active_anon"],
   ["inactiveAnon", "total_inactive_anon", "inactive_anon"],
@@ -33,6 +36,13 @@ const STAT_KEYS: ReadonlyArray<[Exclude<keyof MemoryStat, "raw">, string | undef
   ["slab", undefined, "slab"],
   ["slabReclaimable", undefined, "slab_reclaimable"],
   ["slabUnreclaimable", undefined, "slab_unreclaimable"],
+  ["swap", "total_swap", undefined],
+  ["pgfault", "total_pgfault", "pgfault"],
+  ["pgmajfault", "total_pgmajfault", "pgmajfault"],
+  ["workingsetRefaultAnon", "total_workingset_refault_anon", "workingset_refault_anon"],
+  ["workingsetRefaultFile", "total_workingset_refault_file", "workingset_refault_file"],
+  ["pgscan", undefined, "pgscan"],
+  ["pgsteal", undefined, "pgsteal"],
 ];
 
 /**
@@ -44,7 +54,7 @@ export function parseMemoryStat(text: string, version: 1 | 2): MemoryStat {
   const out: { -readonly [K in Exclude<keyof MemoryStat, "raw">]?: MemoryStat[K] } = {};
   for (const [name, v1Key, v2Key] of STAT_KEYS) {
     let value: number | undefined;
-    if (version === 2) value = flatValue(text, v2Key);
+    if (version === 2) value = v2Key === undefined ? undefined : flatValue(text, v2Key);
     else if (v1Key !== undefined) {
       // Without `total_*` (only possible on very old kernels) the local value is the best we have.
       value = flatValue(text, v1Key) ?? flatValue(text, v1Key.slice("total_".length));
@@ -141,6 +151,7 @@ function readV1(
       stat,
       oomKills: oomControl.get("oom_kill"),
       oomEvents: failcnt,
+      limitHits: failcnt,
       kernelBytes,
     },
     errors,
@@ -181,6 +192,8 @@ function readV2(
       stat,
       oomKills: events.get("oom_kill"),
       oomEvents: events.get("oom"),
+      limitHits: events.get("max"),
+      highEvents: events.get("high"),
       kernelBytes: v2KernelBytes(statText),
     },
     errors,

@@ -68,6 +68,17 @@ export interface MemoryStat {
   readonly slab?: number; // v2 slab, v1 memory.kmem.slabinfo is not parsed: undefined
   readonly slabReclaimable?: number;
   readonly slabUnreclaimable?: number;
+  /** Swap used: v1 total_swap (with swap accounting); v2 memory.stat has none (memory.swap.current). */
+  readonly swap?: number;
+  /** Page faults (counters): v1 total_pgfault / total_pgmajfault, v2 pgfault / pgmajfault. */
+  readonly pgfault?: number;
+  readonly pgmajfault?: number;
+  /** Refaults of evicted pages (counters): v1 total_workingset_refault_*, v2 workingset_refault_* (≥ 5.9). */
+  readonly workingsetRefaultAnon?: number;
+  readonly workingsetRefaultFile?: number;
+  /** Pages scanned / reclaimed by reclaim (counters): v2 only, pgscan / pgsteal. */
+  readonly pgscan?: number;
+  readonly pgsteal?: number;
   /** Every key as the kernel wrote it, for anything not normalised above. */
   readonly raw: ReadonlyMap<string, number>;
 }
@@ -90,6 +101,13 @@ export interface MemoryData {
   readonly oomKills: number | undefined;
   /** v2 memory.events `oom` / v1 failcnt-like hits of the limit, where present. */
   readonly oomEvents: number | undefined;
+  /**
+   * Times usage hit the memory limit: v1 memory.failcnt, v2 memory.events `max`; undefined = not read.
+   * (v1's oomEvents is the same failcnt, kept for the views that read it.)
+   */
+  readonly limitHits?: number;
+  /** v2 memory.events `high`: times usage went over memory.high and was throttled; v1 has none. */
+  readonly highEvents?: number;
   /**
    * Kernel memory charged to the cgroup (slab, stacks, page tables...): v2 memory.stat `kernel` (or
    * the sum of its parts on older kernels), v1 memory.kmem.usage_in_bytes; undefined = not available.

@@ -52,8 +52,11 @@ export class ContainerSource {
   private readonly readOptions = { files: this.files } as const;
   /** The exporter has no swap series: skip swap's 2–4 files per container. */
   private readonly memoryOptions = { files: this.files, swap: false } as const;
-  /** The exporter has no per-CPU nor user/system series: v1 needs cpuacct.usage alone. */
-  private readonly cpuOptions = { files: this.files, perCpu: false, userSystem: false } as const;
+  /**
+   * The exporter has no per-CPU series; its user/system split comes from v1 cpuacct.stat (one file,
+   * 10 ms ticks: plenty for rates over a scrape interval) rather than usage_user + usage_sys (two).
+   */
+  private readonly cpuOptions = { files: this.files, perCpu: false, userSystem: "ticks" } as const;
 
   private readonly lister: ContainerLister;
   private readonly walkTimer: NodeJS.Timeout | undefined;

@@ -14,6 +14,16 @@ export function containerCpuCollector(source: ContainerSource): Collector {
         "counter",
       ),
       m(
+        "boxscope_container_cpu_user_seconds_total",
+        "CPU time the container spent in user mode (v1 cpuacct.stat user, 10 ms ticks; v2 cpu.stat user_usec).",
+        "counter",
+      ),
+      m(
+        "boxscope_container_cpu_system_seconds_total",
+        "CPU time the container spent in the kernel (v1 cpuacct.stat system, 10 ms ticks; v2 cpu.stat system_usec).",
+        "counter",
+      ),
+      m(
         "boxscope_container_cpu_limit_cpus",
         "Effective CFS quota in CPUs (quota/period, minimum over ancestors); absent when unlimited.",
         "gauge",
@@ -39,6 +49,10 @@ export function containerCpuCollector(source: ContainerSource): Collector {
         const data = source.cpu(c);
         if (!data) continue;
         sink.add("boxscope_container_cpu_usage_seconds_total", data.usageNs / 1e9, c.labels);
+        if (data.userNs !== undefined)
+          sink.add("boxscope_container_cpu_user_seconds_total", data.userNs / 1e9, c.labels);
+        if (data.systemNs !== undefined)
+          sink.add("boxscope_container_cpu_system_seconds_total", data.systemNs / 1e9, c.labels);
         if (data.quotaCpus !== null) sink.add("boxscope_container_cpu_limit_cpus", data.quotaCpus, c.labels);
         const t = data.throttle;
         if (t === undefined) continue; // no cpu controller for this cgroup (v2: not enabled there)

@@ -19,12 +19,20 @@ const LOADS = [
 export function containerLoadCollector(source: ContainerSource, sampler: LoadavgSampler): Collector {
   return {
     name: "container_load",
-    metrics: LOADS.map(([name, minutes]) => ({
-      name,
-      help: `${minutes}-minute load average of the container (its running and uninterruptible threads, sampled every 5 s, kernel decay), as its /proc/loadavg shows it through the shim.`,
-      type: "gauge" as const,
-      labelNames: CONTAINER_LABEL_NAMES,
-    })),
+    metrics: [
+      ...LOADS.map(([name, minutes]) => ({
+        name,
+        help: `${minutes}-minute load average of the container (its running and uninterruptible threads, sampled every 5 s, kernel decay), as its /proc/loadavg shows it through the shim.`,
+        type: "gauge" as const,
+        labelNames: CONTAINER_LABEL_NAMES,
+      })),
+      {
+        name: "boxscope_container_threads_by_state",
+        help: 'Threads of the container by state="running" (R) or "uninterruptible" (D), as the load-average sampler counted them at its last 5 s sample (cgroup tasks, /proc/<pid>/task/<tid>/stat).',
+        type: "gauge" as const,
+        labelNames: [...CONTAINER_LABEL_NAMES, "state"],
+      },
+    ],
     collect(sink, view) {
       for (const c of source.containers(view.scrapeId)) {
         // The exporter's list may name containers the sampler's own walk has not reached (or the
@@ -34,6 +42,11 @@ export function containerLoadCollector(source: ContainerSource, sampler: Loadavg
         if (sample === undefined) continue;
         LOADS.forEach(([name], i) => {
           sink.add(name, Number(formatLoad(sample.loads[i] as number)), c.labels);
+        });
+        sink.add("boxscope_container_threads_by_state", sample.running, { ...c.labels, state: "running" });
+        sink.add("boxscope_container_threads_by_state", sample.blocked, {
+          ...c.labels,
+          state: "uninterruptible",
         });
       }
     },

@@ -23,6 +23,100 @@ export function workingSetBytes(m: Pick<MemoryData, "usageBytes" | "stat">): num
   return Math.max(0, m.usageBytes - (m.stat.inactiveFile ?? 0));
 }
 
+/**
+ * memory.stat's breakdown and memory.events counters, all from files the collector reads anyway:
+ * [metric, type, help, value]. A value the kernel does not give (v1/v2 differences, old kernels)
+ * leaves its series out.
+ */
+const BREAKDOWN: ReadonlyArray<
+  readonly [string, "gauge" | "counter", string, (m: MemoryData) => number | undefined]
+> = [
+  [
+    "boxscope_container_memory_cache_bytes",
+    "gauge",
+    "Page cache charged to the container (memory.stat: v1 total_cache, v2 file).",
+    (m) => m.stat.cache,
+  ],
+  [
+    "boxscope_container_memory_rss_bytes",
+    "gauge",
+    "Anonymous memory of the container (memory.stat: v1 total_rss, v2 anon).",
+    (m) => m.stat.rss,
+  ],
+  [
+    "boxscope_container_memory_mapped_file_bytes",
+    "gauge",
+    "Page cache mapped into the container's processes (memory.stat: v1 total_mapped_file, v2 file_mapped).",
+    (m) => m.stat.mapped,
+  ],
+  [
+    "boxscope_container_memory_swap_bytes",
+    "gauge",
+    "Swap used by the container (memory.stat: v1 total_swap, with swap accounting; v2 has no such line).",
+    (m) => m.stat.swap,
+  ],
+  [
+    "boxscope_container_memory_active_file_bytes",
+    "gauge",
+    "Recently used page cache (memory.stat: v1 total_active_file, v2 active_file).",
+    (m) => m.stat.activeFile,
+  ],
+  [
+    "boxscope_container_memory_inactive_file_bytes",
+    "gauge",
+    "Page cache reclaimed first (memory.stat: v1 total_inactive_file, v2 inactive_file).",
+    (m) => m.stat.inactiveFile,
+  ],
+  [
+    "boxscope_container_memory_page_faults_total",
+    "counter",
+    "Page faults in the container (memory.stat: v1 total_pgfault, v2 pgfault).",
+    (m) => m.stat.pgfault,
+  ],
+  [
+    "boxscope_container_memory_major_page_faults_total",
+    "counter",
+    "Page faults that needed I/O (memory.stat: v1 total_pgmajfault, v2 pgmajfault).",
+    (m) => m.stat.pgmajfault,
+  ],
+  [
+    "boxscope_container_memory_workingset_refaults_anon_total",
+    "counter",
+    "Evicted anonymous pages faulted back in (memory.stat: v1 total_workingset_refault_anon, v2 workingset_refault_anon).",
+    (m) => m.stat.workingsetRefaultAnon,
+  ],
+  [
+    "boxscope_container_memory_workingset_refaults_file_total",
+    "counter",
+    "Evicted page-cache pages faulted back in (memory.stat: v1 total_workingset_refault_file, v2 workingset_refault_file).",
+    (m) => m.stat.workingsetRefaultFile,
+  ],
+  [
+    "boxscope_container_memory_scanned_pages_total",
+    "counter",
+    "Pages scanned by reclaim in the container (memory.stat: v2 pgscan; v1 has none).",
+    (m) => m.stat.pgscan,
+  ],
+  [
+    "boxscope_container_memory_reclaimed_pages_total",
+    "counter",
+    "Pages reclaimed from the container (memory.stat: v2 pgsteal; v1 has none).",
+    (m) => m.stat.pgsteal,
+  ],
+  [
+    "boxscope_container_memory_limit_hits_total",
+    "counter",
+    "Times the container's usage hit its memory limit (v1 memory.failcnt, v2 memory.events max).",
+    (m) => m.limitHits,
+  ],
+  [
+    "boxscope_container_memory_high_events_total",
+    "counter",
+    "Times usage went over memory.high and the container was throttled (v2 memory.events high; v1 has none).",
+    (m) => m.highEvents,
+  ],
+];
+
 export function containerMemoryCollector(source: ContainerSource, cacheAsUsed: CacheAsUsed): Collector {
   const m = (name: string, help: string) =>
     ({ name, help, type: "gauge", labelNames: CONTAINER_LABEL_NAMES }) as const;
@@ -55,6 +149,7 @@ export function containerMemoryCollector(source: ContainerSource, cacheAsUsed: C
         "boxscope_container_memory_kernel_bytes",
         "Kernel memory charged to the container: slab, stacks, page tables (v1 memory.kmem.usage_in_bytes, v2 kernel).",
       ),
+      ...BREAKDOWN.map(([name, type, help]) => ({ name, help, type, labelNames: CONTAINER_LABEL_NAMES })),
     ],
     collect(sink, view) {
       for (const c of source.containers(view.scrapeId)) {
@@ -76,6 +171,10 @@ export function containerMemoryCollector(source: ContainerSource, cacheAsUsed: C
           ["boxscope_container_memory_kernel_bytes", data.kernelBytes],
         ];
         for (const [name, v] of optional) if (v !== undefined) sink.add(name, v, c.labels);
+        for (const [name, , , value] of BREAKDOWN) {
+          const v = value(data);
+          if (v !== undefined) sink.add(name, v, c.labels);
+        }
       }
     },
   };

@@ -17,6 +17,7 @@ import { containerNetworkCollector } from "./container-network.js";
 import { containerOomCollector } from "./container-oom.js";
 import { containerPidsCollector } from "./container-pids.js";
 import { containerPressureCollector } from "./container-pressure.js";
+import { containerStartCollector } from "./container-start.js";
 import { healthCollector } from "./health.js";
 import { hostPidsCollector } from "./host-pids.js";
 import { keyProcessesCollector } from "./key-processes.js";
@@ -75,5 +76,6 @@ export const COLLECTORS: ReadonlyArray<(ctx: CollectorContext) => Collector> = [
   (ctx) => containerNetworkCollector(ctx.containers),
   (ctx) => containerIoCollector(ctx.containers),
   (ctx) => containerPressureCollector(ctx.containers),
+  (ctx) => containerStartCollector(ctx.containers),
   () => healthCollector(),
 ];

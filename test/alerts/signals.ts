@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { readCgroupMounts } from "../../cgroup/mounts.js";
 
 /**
@@ -33,6 +34,21 @@ const ALWAYS = [
   "boxscope_container_memory_dirty_bytes",
   "boxscope_container_memory_writeback_bytes",
   "boxscope_container_memory_kernel_bytes",
+  // memory.stat's breakdown (both versions; refaults need kernels ≥ 5.9), the limit hits
+  // (v1 memory.failcnt, v2 memory.events max), the user/system split and the start of the init
+  "boxscope_container_memory_cache_bytes",
+  "boxscope_container_memory_rss_bytes",
+  "boxscope_container_memory_mapped_file_bytes",
+  "boxscope_container_memory_active_file_bytes",
+  "boxscope_container_memory_inactive_file_bytes",
+  "boxscope_container_memory_page_faults_total",
+  "boxscope_container_memory_major_page_faults_total",
+  "boxscope_container_memory_workingset_refaults_anon_total",
+  "boxscope_container_memory_workingset_refaults_file_total",
+  "boxscope_container_memory_limit_hits_total",
+  "boxscope_container_cpu_user_seconds_total",
+  "boxscope_container_cpu_system_seconds_total",
+  "boxscope_container_start_time_seconds",
   // key process: the e2e configures Prometheus (which it runs) as one
   "boxscope_process_up",
   "boxscope_process_instances",
@@ -56,7 +72,12 @@ const ALWAYS = [
 ];
 
 /** The load-average sampler samples the e2e's containers within 5 s of the exporter's first scrape. */
-const CONTAINER_LOAD = ["boxscope_container_load1", "boxscope_container_load5", "boxscope_container_load15"];
+const CONTAINER_LOAD = [
+  "boxscope_container_load1",
+  "boxscope_container_load5",
+  "boxscope_container_load15",
+  "boxscope_container_threads_by_state",
+];
 
 /** Counters of a container's own network namespace: the e2e's containers share the host's. */
 const CONTAINER_NETWORK = [
@@ -77,15 +98,28 @@ const CONNTRACK = [
   "boxscope_conntrack_search_restart_total",
 ];
 
-/** Container signals only cgroup v2 gives: slab in memory.stat, and PSI (the test cgroups of a
- * hybrid host live in the v1 hierarchies only, so they have no pressure files). */
+/** Container signals only cgroup v2 gives: slab and reclaim counters in memory.stat, memory.events
+ * high, and PSI (the test cgroups of a hybrid host live in the v1 hierarchies only, so they have no
+ * pressure files). */
 const CONTAINER_V2 = [
   "boxscope_container_memory_slab_bytes",
+  "boxscope_container_memory_scanned_pages_total",
+  "boxscope_container_memory_reclaimed_pages_total",
+  "boxscope_container_memory_high_events_total",
   ...["cpu", "memory", "io"].flatMap((r) => [
     `boxscope_container_pressure_${r}_waiting_seconds_total`,
     `boxscope_container_pressure_${r}_stalled_seconds_total`,
   ]),
 ];
+
+/** Swap use is a v1 memory.stat line (total_swap, with swap accounting); v2 keeps it in memory.swap.current. */
+const CONTAINER_V1_SWAP = ["boxscope_container_memory_swap_bytes"];
+
+/** v1 memory.stat has total_swap when swap accounting is on (memory.memsw.* files exist). */
+const v1SwapAccounting = (): boolean => {
+  const memory = readCgroupMounts().v1.get("memory");
+  return memory !== undefined && existsSync(join(memory, "memory.memsw.usage_in_bytes"));
+};
 
 const CONTAINER_IO = [
   "boxscope_container_io_read_bytes_total",
@@ -120,6 +154,7 @@ export function presentSignals(): Set<string> {
     ...CONTAINER_LOAD,
     ...(conntrackLoaded() ? CONNTRACK : []),
     ...(testCgroupsOnV2() ? CONTAINER_V2 : []),
+    ...(!testCgroupsOnV2() && v1SwapAccounting() ? CONTAINER_V1_SWAP : []),
   ]);
 }
 
@@ -161,7 +196,16 @@ export function absentSignals(): Map<string, string> {
     for (const m of CONTAINER_V2)
       absent.set(
         m,
-        "cgroup v1: memory.stat has no slab, and the test cgroups have no unified directory for PSI",
+        "cgroup v1: memory.stat has no slab nor reclaim counters, memory.events no high, and the test cgroups have no unified directory for PSI",
+      );
+  }
+  if (testCgroupsOnV2() || !v1SwapAccounting()) {
+    for (const m of CONTAINER_V1_SWAP)
+      absent.set(
+        m,
+        testCgroupsOnV2()
+          ? "cgroup v2: memory.stat has no swap line (swap is memory.swap.current, which the exporter does not read)"
+          : "cgroup v1 without swap accounting (no memory.memsw.* files): memory.stat has no total_swap",
       );
   }
   if (!conntrackLoaded())

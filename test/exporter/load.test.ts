@@ -38,4 +38,10 @@ test("standalone exporter: its own sampler gives a busy container a load and an 
   assert.ok((load("load5", busy.id) ?? 0) >= (load("load15", busy.id) ?? 0));
   assert.ok((load("load15", busy.id) ?? -1) >= 0);
   for (const n of ["load1", "load5", "load15"]) assert.equal(load(n, idle.id), 0, `idle ${n}`);
+  // The same sample's thread counts: the busy loop is always runnable, the sleeper never.
+  const threads = (id: string, state: string) =>
+    value(s, "boxscope_container_threads_by_state", { container_id: id, state });
+  assert.ok((threads(busy.id, "running") ?? 0) >= 1, "busy container: a running thread");
+  assert.equal(threads(idle.id, "running"), 0);
+  assert.equal(threads(idle.id, "uninterruptible"), 0);
 });

@@ -16,6 +16,7 @@ test("a pids-limited cgroup running 200 threads: container pids metrics match pi
   cg.write("pids", "pids.max", "300");
   const pidsDir = cg.dirs.get("pids") ?? cg.dirs.get("unified");
   assert.ok(pidsDir);
+  const spawnedAt = Date.now() / 1000;
   // One Node process whose libuv pool has 200 threads (created together on first pool use).
   const child = spawn(
     "sh",
@@ -43,6 +44,13 @@ test("a pids-limited cgroup running 200 threads: container pids metrics match pi
   assert.ok(pids === before || pids === after, `metric ${pids} vs pids.current ${before}/${after}`);
   assert.equal(before, after, "thread count should be stable during the scrape");
   assert.equal(value(s, "boxscope_container_pids_limit", labels), 300);
+  // Its start: the oldest process of the cgroup (the host's pid namespace), started just above;
+  // btime is whole seconds, hence the second of slack each side.
+  const started = value(s, "boxscope_container_start_time_seconds", labels);
+  assert.ok(
+    started !== undefined && started >= spawnedAt - 2 && started <= Date.now() / 1000 + 1,
+    `start ${started} vs spawned at ${spawnedAt}`,
+  );
   // Host-wide counts include these threads.
   assert.ok((value(s, "boxscope_host_threads") ?? 0) >= 200);
   assert.ok((value(s, "boxscope_host_processes") ?? 0) >= 1);

@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { readCpuAccounting } from "../../cgroup/cpu.js";
+import { handleForPath } from "../../cgroup/handle.js";
+import type { CgroupMounts } from "../../cgroup/types.js";
+import { PATH_B, PATH_C, v1Mounts, v2Mounts } from "../../test/cgroup/fixtures.js";
+import type { ContainerSource } from "../containers.js";
+import { containerCpuCollector } from "./container-cpu.js";
+
+/** The CPU collector over a fixture container read as the exporter reads it (v1 user/system in ticks). */
+function collectFixture(mounts: CgroupMounts, path: string): Map<string, number> {
+  const handle = handleForPath(mounts, path);
+  const errors: string[] = [];
+  const acct = readCpuAccounting(handle, errors, { perCpu: false, userSystem: "ticks" });
+  assert.deepEqual(errors, []);
+  assert.ok(acct);
+  const source = {
+    containers: () => [{ path, handle, identity: undefined, labels: { container_id: "c" } }],
+    cpu: () => ({ ...acct, quotaCpus: null }),
+  } as unknown as ContainerSource;
+  const out = new Map<string, number>();
+  containerCpuCollector(source).collect(
+    {
+      add: (name, v) => {
+        out.set(name, v);
+      },
+    },
+    { scrapeId: 1, samples: () => [], collectorUp: new Map() },
+  );
+  return out;
+}
+
+test("user and system seconds: v1 cpuacct.stat ticks (fixture container B)", () => {
+  const got = collectFixture(v1Mounts(), PATH_B);
+  assert.equal(got.get("boxscope_container_cpu_user_seconds_total"), 6, "600 ticks");
+  assert.equal(got.get("boxscope_container_cpu_system_seconds_total"), 3, "300 ticks");
+});
+
+test("user and system seconds: v2 cpu.stat user_usec / system_usec (fixture container C)", () => {
+  const got = collectFixture(v2Mounts(), PATH_C);
+  assert.equal(got.get("boxscope_container_cpu_user_seconds_total"), 1.8);
+  assert.equal(got.get("boxscope_container_cpu_system_seconds_total"), 0.7);
+  assert.equal(got.get("boxscope_container_cpu_usage_seconds_total"), 2.5);
+});
