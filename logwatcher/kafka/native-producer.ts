@@ -49,6 +49,12 @@ export function loadBinding(): ProducerBinding {
 interface Pending {
   resolve: () => void;
   reject: (e: Error) => void;
+  /**
+   * Held until the batch is reported: the binding keeps pointers into its buffers until its
+   * enqueuer thread has handed them to librdkafka (which copies them), after produce() returned.
+   * Unreferenced, a garbage collection in between freed them and a record went out as garbage.
+   */
+  batch: EncodedBatch;
 }
 
 /**
@@ -103,7 +109,7 @@ export class NativeProducer {
   produce(topic: string, batch: EncodedBatch): Promise<void> {
     if (this.closed) return Promise.reject(new Error("producer is closed"));
     const id = this.nextId++;
-    const settled = new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    const settled = new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject, batch }));
     try {
       loadBinding().produce(this.handle, topic, batch.data, batch.ends, batch.keys, batch.keyEnds, id);
     } catch (e) {

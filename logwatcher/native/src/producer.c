@@ -12,7 +12,8 @@
  * JavaScript API (logwatcher/kafka/native-producer.ts wraps it):
  *   create(config: Record<string, string>, onEvent) -> producer
  *   produce(producer, topic, data: Buffer, ends: Uint32Array, keys: Buffer[], keyEnds: Uint32Array,
- *           batchId: number)
+ *           batchId: number)   data and keys must stay referenced until that batch is reported:
+ *           the enqueuer thread reads them after produce() has returned
  *   metadata(producer, topic | null, timeoutMs, done(error | null, topicExists))
  *   createTopic(producer, topic, partitions, timeoutMs, done(error | null, code)): code is
  *           librdkafka's error code (0 created; RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS when it was)
