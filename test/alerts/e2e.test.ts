@@ -4,13 +4,11 @@ import {
   appendFileSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Registry } from "prom-client";
@@ -38,10 +36,15 @@ import {
   havePrometheusBinaries,
   type PromSample,
   promQuery,
-  startPrometheus,
   waitFor,
 } from "../helpers/prometheus.js";
-import { cleanupStack, startExporterCli, startRoutedAlertmanager } from "./live-stack.js";
+import {
+  cleanupStack,
+  scratchDir,
+  startAlertingPrometheus,
+  startExporterCli,
+  startRoutedAlertmanager,
+} from "./live-stack.js";
 import { absentSignals, presentSignals } from "./signals.js";
 
 const MiB = 1024 * 1024;
@@ -72,8 +75,7 @@ test("e2e: a real OOM kill fires BoxscopeContainerOOMKilled in Prometheus and re
     return;
 
   const cleanups = cleanupStack(t);
-  const dir = mkdtempSync(join(tmpdir(), "boxscope-test-alerts-"));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir(cleanups, "boxscope-test-alerts-");
 
   // Two container-shaped cgroups under one unique test parent: `steady` runs a sleeper with
   // memory, pids and CPU limits (container panels have data); `oom` gets 32 MiB and a hog.
@@ -156,21 +158,14 @@ test("e2e: a real OOM kill fires BoxscopeContainerOOMKilled in Prometheus and re
   // A link lost behind the watcher's back: the periodic reconcile repairs it (and counts it).
   rmSync(join(spoolDir, links[0] as string));
 
-  const prom = await startPrometheus(
-    stringify({
-      global: { scrape_interval: "1s", evaluation_interval: "1s", scrape_timeout: "1s" },
-      rule_files: [join(repoRoot, "alerts", "*.rules.yml")],
-      alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${am.port}`] }] }] },
-      scrape_configs: [
-        { job_name: "boxscope", static_configs: [{ targets: [`127.0.0.1:${exporterPort}`] }] },
-        {
-          job_name: "boxscope-logwatcher",
-          static_configs: [{ targets: [lwServer.address.replace(/^https?:\/\//, "")] }],
-        },
-      ],
-    }),
-  );
-  cleanups.push(() => prom.stop());
+  const prom = await startAlertingPrometheus(cleanups, {
+    amPort: am.port,
+    ruleFiles: ["*.rules.yml"],
+    targets: {
+      boxscope: `127.0.0.1:${exporterPort}`,
+      "boxscope-logwatcher": lwServer.address.replace(/^https?:\/\//, ""),
+    },
+  });
   // One error line of the steady container: its log panels have data (the rule is info: nobody is told).
   appendFileSync(steadyLog, "ERROR steady hiccup\n");
 

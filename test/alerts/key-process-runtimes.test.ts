@@ -1,22 +1,14 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { stringify } from "yaml";
 import { parseSamples, value } from "../exporter/helpers.js";
 import { repoRoot } from "../helpers/paths.js";
 import { hasCommand, isRoot, requirePrereq } from "../helpers/prereq.js";
-import {
-  freePort,
-  havePrometheusBinaries,
-  promQuery,
-  startPrometheus,
-  waitFor,
-} from "../helpers/prometheus.js";
-import { cleanupStack, startRoutedAlertmanager } from "./live-stack.js";
+import { freePort, havePrometheusBinaries, promQuery, waitFor } from "../helpers/prometheus.js";
+import { cleanupStack, scratchDir, startAlertingPrometheus, startRoutedAlertmanager } from "./live-stack.js";
 
 /** Debian's docker.io and containerd, unpacked by .ci/setup.d/45-keyprocesses.sh. */
 const DOCKERD = "/opt/boxscope-test/docker/usr/sbin/dockerd";
@@ -48,8 +40,7 @@ test("keyproc: real dockerd and containerd on the embedded defaults: up and heal
     return;
 
   const cleanups = cleanupStack(t);
-  const dir = mkdtempSync(join(tmpdir(), "boxscope-test-keyproc-"));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir(cleanups, "boxscope-test-keyproc-");
   const logs = new Map<string, string>();
   const started: ChildProcess[] = [];
   const run = (name: string, cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess => {
@@ -114,17 +105,11 @@ test("keyproc: real dockerd and containerd on the embedded defaults: up and heal
     30_000,
   );
 
-  const prom = await startPrometheus(
-    stringify({
-      global: { scrape_interval: "1s", evaluation_interval: "1s", scrape_timeout: "1s" },
-      rule_files: [join(repoRoot, "alerts", "*.rules.yml")],
-      alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${am.port}`] }] }] },
-      scrape_configs: [
-        { job_name: "boxscope", static_configs: [{ targets: [`127.0.0.1:${exporterPort}`] }] },
-      ],
-    }),
-  );
-  cleanups.push(() => prom.stop());
+  const prom = await startAlertingPrometheus(cleanups, {
+    amPort: am.port,
+    ruleFiles: ["*.rules.yml"],
+    targets: { boxscope: `127.0.0.1:${exporterPort}` },
+  });
 
   // containerd with its packaged defaults but a scratch root (its CRI plugin off: no CNI here),
   // then dockerd on that containerd, its data in scratch, without networking it cannot have here.

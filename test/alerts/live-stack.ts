@@ -4,10 +4,12 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { stringify } from "yaml";
 import { repoRoot } from "../helpers/paths.js";
-import { type RunningDaemon, startAlertmanager, waitFor } from "../helpers/prometheus.js";
+import { type RunningDaemon, startAlertmanager, startPrometheus, waitFor } from "../helpers/prometheus.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook.js";
 import { testAlertmanagerConfig } from "./alertmanager-config.js";
 
@@ -29,6 +31,13 @@ export function cleanupStack(t: {
     }
   });
   return cleanups;
+}
+
+/** A scratch directory removed by the cleanups. */
+export function scratchDir(cleanups: Cleanups, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** alerts/alertmanager.yml with its PE receiver and every team receiver pointed at two webhooks. */
@@ -82,4 +91,27 @@ export async function startExporterCli(
     throw new Error(`${e.message}; its stderr: ${stderr}`);
   });
   return { url, stderr: () => stderr };
+}
+
+/**
+ * Prometheus scraping `targets` (job name → host:port) every second, evaluating `ruleFiles` (globs
+ * below alerts/) every second and alerting to the Alertmanager on `amPort`.
+ */
+export async function startAlertingPrometheus(
+  cleanups: Cleanups,
+  opts: { amPort: number; ruleFiles: string[]; targets: Record<string, string> },
+): Promise<RunningDaemon> {
+  const prom = await startPrometheus(
+    stringify({
+      global: { scrape_interval: "1s", evaluation_interval: "1s", scrape_timeout: "1s" },
+      rule_files: opts.ruleFiles.map((f) => join(repoRoot, "alerts", f)),
+      alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${opts.amPort}`] }] }] },
+      scrape_configs: Object.entries(opts.targets).map(([job, target]) => ({
+        job_name: job,
+        static_configs: [{ targets: [target] }],
+      })),
+    }),
+  );
+  cleanups.push(() => prom.stop());
+  return prom;
 }

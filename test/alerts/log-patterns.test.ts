@@ -1,30 +1,20 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import {
-  accessSync,
-  appendFileSync,
-  constants,
-  mkdirSync,
-  mkdtempSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { accessSync, appendFileSync, constants, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { stringify } from "yaml";
 import { cgroupsWritable, createContainerCgroup, randomId } from "../helpers/container-cgroup.js";
-import { repoRoot } from "../helpers/paths.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import {
-  freePort,
-  havePrometheusBinaries,
-  promQuery,
-  startPrometheus,
-  waitFor,
-} from "../helpers/prometheus.js";
+import { freePort, havePrometheusBinaries, promQuery, waitFor } from "../helpers/prometheus.js";
 import type { WebhookReceiver } from "../helpers/webhook.js";
-import { cleanupStack, startExporterCli, startRoutedAlertmanager } from "./live-stack.js";
+import {
+  cleanupStack,
+  scratchDir,
+  startAlertingPrometheus,
+  startExporterCli,
+  startRoutedAlertmanager,
+} from "./live-stack.js";
 
 const kmsgWritable = (): boolean => {
   try {
@@ -43,8 +33,7 @@ test("live: one kernel BUG line pages the PE; one ERROR line in a container's lo
   if (!requirePrereq(t, havePrometheusBinaries(), "Debian prometheus + prometheus-alertmanager missing"))
     return;
   const cleanups = cleanupStack(t);
-  const dir = mkdtempSync(join(tmpdir(), "boxscope-test-logalerts-"));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir(cleanups, "boxscope-test-logalerts-");
 
   // A container-shaped cgroup (64-hex id) whose team comes from the mapping file, and its log
   // directory named after its id, as the log root's layout is <logRoot>/<container>/**.
@@ -80,19 +69,13 @@ test("live: one kernel BUG line pages the PE; one ERROR line in a container's lo
   const { pe, team, am } = await startRoutedAlertmanager(cleanups);
 
   // The real CLI, as a user runs it.
-  const _exporterUrl = (await startExporterCli(cleanups, { configPath, port: exporterPort })).url;
+  await startExporterCli(cleanups, { configPath, port: exporterPort });
 
-  const prom = await startPrometheus(
-    stringify({
-      global: { scrape_interval: "1s", evaluation_interval: "1s", scrape_timeout: "1s" },
-      rule_files: [join(repoRoot, "alerts", "logs.rules.yml")],
-      alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${am.port}`] }] }] },
-      scrape_configs: [
-        { job_name: "boxscope", static_configs: [{ targets: [`127.0.0.1:${exporterPort}`] }] },
-      ],
-    }),
-  );
-  cleanups.push(() => prom.stop());
+  const prom = await startAlertingPrometheus(cleanups, {
+    amPort: am.port,
+    ruleFiles: ["logs.rules.yml"],
+    targets: { boxscope: `127.0.0.1:${exporterPort}` },
+  });
   await waitFor(
     "Prometheus to hold kernel_bug at 0",
     async () => {

@@ -9,16 +9,14 @@
  * Runs on this hybrid host (v1 limits) and in the pure v2 guest (test/v2guest).
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { test } from "node:test";
 import { startTestExporter, value } from "../exporter/helpers.js";
 import { isRoot, requirePrereq } from "../helpers/prereq.js";
-import { createRuncLab, lxcfsStyleBinds, type RuncContainer, runcAvailable } from "../helpers/runc.js";
-import { type DaemonUnderTest, hasDevFuse, startDaemon } from "./fuse-daemon.js";
+import { type RuncContainer, runcAvailable } from "../helpers/runc.js";
+import { hasDevFuse } from "./fuse-daemon.js";
+import { startRuncLabWithMount } from "./runc-mount.js";
 
 const MiB = 1 << 20;
 const pureV2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
@@ -56,18 +54,7 @@ test("systemd-driver Docker and Kubernetes pod layouts: containers in private cg
 }, async (t) => {
   if (!requirePrereq(t, isRoot() && hasDevFuse(), "needs root and /dev/fuse")) return;
   if (!requirePrereq(t, runcAvailable(), "needs runc, busybox-static, procps and sysstat")) return;
-  const dir = mkdtempSync(join(tmpdir(), "boxscope-layouts-"));
-  const mnt = join(dir, "mnt");
-  let daemon: DaemonUnderTest | undefined;
-  const lab = createRuncLab(dir, "layouts");
-  t.after(async () => {
-    await lab.destroy();
-    await daemon?.stop("SIGTERM");
-    spawnSync("umount", ["-l", mnt]); // a daemon killed mid-test leaves its mount; no-op otherwise
-    rmSync(dir, { recursive: true, force: true });
-  });
-  daemon = await startDaemon(mnt);
-  const binds = lxcfsStyleBinds(mnt);
+  const { lab, daemon, binds } = await startRuncLabWithMount(t, "layouts");
 
   const podUid = randomUUID();
   const pod = `kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${podUid.replaceAll("-", "_")}.slice`;

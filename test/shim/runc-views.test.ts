@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { test } from "node:test";
 import { isRoot, requirePrereq } from "../helpers/prereq.js";
-import { createRuncLab, lxcfsStyleBinds, type RuncContainer, runcAvailable } from "../helpers/runc.js";
-import { type DaemonUnderTest, hasDevFuse, startDaemon } from "./fuse-daemon.js";
+import { type RuncContainer, runcAvailable } from "../helpers/runc.js";
+import { hasDevFuse } from "./fuse-daemon.js";
+import { startRuncLabWithMount } from "./runc-mount.js";
 
 // busybox sh runs its own applets (free, top, uptime) before PATH: name the procps/sysstat binaries.
 const TOOLS =
@@ -87,18 +84,7 @@ test("runc containers see their own memory, CPUs, uptime and load through the mo
 }, async (t) => {
   if (!requirePrereq(t, isRoot() && hasDevFuse(), "needs root and /dev/fuse")) return;
   if (!requirePrereq(t, runcAvailable(), "needs runc, busybox-static, procps and sysstat")) return;
-  const dir = mkdtempSync(join(tmpdir(), "boxscope-runc-"));
-  const mnt = join(dir, "mnt");
-  let daemon: DaemonUnderTest | undefined;
-  const lab = createRuncLab(dir, "fuse");
-  t.after(async () => {
-    await lab.destroy();
-    await daemon?.stop("SIGTERM");
-    spawnSync("umount", ["-l", mnt]); // a daemon killed mid-test leaves its mount; no-op otherwise
-    rmSync(dir, { recursive: true, force: true });
-  });
-  daemon = await startDaemon(mnt);
-  const binds = lxcfsStyleBinds(mnt);
+  const { lab, daemon, binds } = await startRuncLabWithMount(t, "fuse");
   const [small, big] = await Promise.all([
     lab.start({ name: "small", memoryBytes: 256 << 20, cpus: "0", quotaCpus: 1, binds }),
     lab.start({ name: "big", memoryBytes: 512 << 20, cpus: "0-1", quotaCpus: 2, binds }),
