@@ -9,10 +9,4 @@ source "$here/lib.sh"
 apt_install openjdk-17-jre-headless maven util-linux inotify-tools
 # A user namespace gets its own inotify limit; make sure unprivileged-looking unshare works as root.
 if [ -w /proc/sys/kernel/unprivileged_userns_clone ]; then echo 1 >/proc/sys/kernel/unprivileged_userns_clone; fi
-for attempt in 1 2 3; do
-  if bash "$here/../../scripts/flume.sh" >/dev/null; then exit 0; fi
-  echo "flume prefetch failed (attempt $attempt); retrying" >&2
-  sleep $((attempt * 5))
-done
-echo "flume prefetch failed: the Flume test will fail under CI=true" >&2
-exit 1
+retry3 "flume prefetch (the Flume test fails under CI=true without it)" bash "$here/../../scripts/flume.sh"

@@ -7,3 +7,17 @@ apt_install() {
     apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}" >/dev/null
   fi
 }
+
+# `retry3 WHAT COMMAND...`: up to three tries of a download-and-build step (registries and mirrors
+# fail now and then), output hidden; fails naming WHAT.
+retry3() {
+  local what="$1"
+  shift
+  for attempt in 1 2 3; do
+    if "$@" >/dev/null; then return 0; fi
+    echo "$what failed (attempt $attempt); retrying" >&2
+    sleep $((attempt * 5))
+  done
+  echo "$what failed three times" >&2
+  return 1
+}
