@@ -126,6 +126,12 @@ export const exporterSchema = z.strictObject({
    * containers are re-read (a container under a brand-new parent, e.g. a new pod, shows up this late).
    */
   fullWalkSeconds: z.number().min(0).max(3600).default(10),
+  /**
+   * How old the container data a scrape serves may be, ms. The exporter reads containers shortly
+   * before each scraper's next expected scrape and serves that read when it is at most this old;
+   * otherwise the scrape reads for itself. 0 = every scrape reads for itself.
+   */
+  containerMaxAgeMs: z.number().int().min(0).max(60000).default(1000),
   /** Only container cgroups under this cgroup path prefix are reported ("" = all). */
   cgroupPrefix: z.string().default(""),
 });

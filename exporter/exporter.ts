@@ -27,7 +27,11 @@ export async function startExporter(
   const ownLoadavg = deps.loadavg === undefined;
   const loadavg = deps.loadavg ?? createCgroupLoadavgSampler({ listContainers: false, logger });
   const labeler = new ContainerLabeler(config, logger);
-  const containers = new ContainerSource(labeler, config.cgroupPrefix, config.fullWalkSeconds * 1000);
+  const containers = new ContainerSource(labeler, {
+    cgroupPrefix: config.cgroupPrefix,
+    fullWalkMs: config.fullWalkSeconds * 1000,
+    maxAgeMs: config.containerMaxAgeMs,
+  });
   let kmsg = config.kmsg ? new KmsgSource(config.kmsgPath, config.kmsgPollMs, logger) : undefined;
   try {
     kmsg?.open();
@@ -57,7 +61,11 @@ export async function startExporter(
       listen: config.listen,
       logger,
       what: "exporter listen",
-      beforeScrape: () => runner.collectAll(),
+      onScrape: (client) => containers.scrapedBy(client),
+      beforeScrape: async () => {
+        await containers.prepare();
+        await runner.collectAll();
+      },
     });
   } catch (e) {
     kmsg?.stop();

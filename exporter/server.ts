@@ -18,6 +18,8 @@ export interface MetricsServerOptions {
    * here). Concurrent scrapes share one run, so two Prometheus replicas cost one collection.
    */
   readonly beforeScrape?: () => Promise<void>;
+  /** Told of each scrape as it arrives, with the scraper's address (the exporter's read-ahead). */
+  readonly onScrape?: (client: string) => void;
 }
 
 /** The HTTP face of a registry: `/metrics` (Prometheus text or OpenMetrics by Accept) and `/healthz`. */
@@ -33,6 +35,7 @@ export async function startMetricsServer(
   const refresh = opts.beforeScrape ? coalesce(opts.beforeScrape) : undefined;
 
   app.get("/metrics", async (req, reply) => {
+    opts.onScrape?.(req.ip);
     if (refresh) await refresh();
     // prom-client types getMetricsAsArray() loosely; every registered metric has get().
     const metrics = opts.registry.getMetricsAsArray() as unknown as Array<{ get(): Promise<Family> }>;

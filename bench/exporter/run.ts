@@ -289,7 +289,7 @@ async function main(): Promise<void> {
     const familyLines: string[] = [];
     for (const n of COUNTS) {
       while (cgroups.length < n) {
-        const cg = createContainerCgroup(parent);
+        const cg = createContainerCgroup(parent, { unifiedOnHybrid: true });
         cgroups.push(cg);
         const script = `${cg.procsFiles.map((f) => `echo $$ > ${f}`).join(" && ")} && exec sleep 3600`;
         sleepers.push(spawn("sh", ["-c", script], { stdio: "ignore" }));

@@ -32,7 +32,7 @@ export interface TestContainerCgroup {
   /** Path inside the hierarchies, `/boxscope-test-exporter-<rand>/<64hex>`: a container to cgroup/. */
   readonly path: string;
   readonly id: string;
-  /** Directory per controller ("memory", "pids", "cpu", "cpuacct") or "unified" on v2. */
+  /** Directory per controller ("memory", "pids", "cpu", "cpuacct"), and "unified" on v2 (or on hybrid, asked). */
   readonly dirs: ReadonlyMap<string, string>;
   /** Moves a pid into every hierarchy of this cgroup. */
   readonly procsFiles: readonly string[];
@@ -49,6 +49,7 @@ export interface TestContainerCgroup {
  */
 export function createContainerCgroup(
   parentName = `boxscope-test-exporter-${randomId()}`,
+  opts: { unifiedOnHybrid?: boolean } = {},
 ): TestContainerCgroup {
   const mounts: CgroupMounts = readCgroupMounts();
   const id = randomBytes(32).toString("hex");
@@ -71,6 +72,14 @@ export function createContainerCgroup(
       mk(join(root, parentName, id));
       dirs.set(c, join(root, parentName, id));
     }
+    // A hybrid host's systemd places every unit (a docker-<id>.scope too) in the unified hierarchy
+    // as well, without controllers: that directory is where the container's PSI files are.
+    if (opts.unifiedOnHybrid && mounts.unified) {
+      mk(join(mounts.unified, parentName));
+      parentDirs.push(join(mounts.unified, parentName));
+      mk(join(mounts.unified, parentName, id));
+      dirs.set("unified", join(mounts.unified, parentName, id));
+    }
   } else if (mounts.unified) {
     const parent = join(mounts.unified, parentName);
     mk(parent);
@@ -89,7 +98,7 @@ export function createContainerCgroup(
   }
   const procsFiles = [...new Set(dirs.values())].map((d) => join(d, "cgroup.procs"));
   const dirFor = (c: string) => dirs.get(c) ?? (dirs.get("unified") as string);
-  const v2 = dirs.has("unified");
+  const v2 = v1Controllers.length === 0 && dirs.has("unified");
   return {
     path,
     id,
