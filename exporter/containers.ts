@@ -1,4 +1,4 @@
-import { type CpuAccounting, readCpuAccounting, readQuotaCpus } from "../cgroup/cpu.js";
+import { type CpuAccounting, readCpuAccounting, readCpuShares, readQuotaCpus } from "../cgroup/cpu.js";
 import { readIo } from "../cgroup/io.js";
 import { readMemory } from "../cgroup/memory.js";
 import { readCgroupMounts } from "../cgroup/mounts.js";
@@ -16,9 +16,13 @@ import { CgroupFileCache } from "./cgroup-files.js";
 import { ContainerLister } from "./container-list.js";
 import type { ContainerLabeler, ContainerLabels } from "./labels.js";
 
-/** What the CPU collector needs: usage and throttling, plus the effective quota (null = unlimited). */
+/**
+ * What the CPU collector needs: usage and throttling, plus the effective quota (null = unlimited)
+ * and the weight as v1 shares (undefined = no cpu controller).
+ */
 export interface ContainerCpu extends CpuAccounting {
   readonly quotaCpus: number | null;
+  readonly shares: number | undefined;
 }
 
 /** One container's cgroup data read during one scrape, by controller (undefined = not read yet). */
@@ -50,8 +54,8 @@ export class ContainerSource {
   private last: { at: number; list: LiveContainer[] } | undefined;
   private readonly files = new CgroupFileCache();
   private readonly readOptions = { files: this.files } as const;
-  /** The exporter has no swap series: skip swap's 2–4 files per container. */
-  private readonly memoryOptions = { files: this.files, swap: false } as const;
+  /** Swap: the usage alone (v2 memory.swap.current; v1's is in memory.stat), not the allowance's 1–3 files. */
+  private readonly memoryOptions = { files: this.files, swap: "usage", maxUsage: true } as const;
   /**
    * The exporter has no per-CPU series; its user/system split comes from v1 cpuacct.stat (one file,
    * 10 ms ticks: plenty for rates over a scrape interval) rather than usage_user + usage_sys (two).
@@ -139,7 +143,14 @@ export class ContainerSource {
     if (r.cpu === undefined) {
       const errors: string[] = [];
       const acct = readCpuAccounting(c.handle, errors, this.cpuOptions);
-      r.cpu = acct === undefined ? null : { ...acct, quotaCpus: readQuotaCpus(c.handle, errors, this.files) };
+      r.cpu =
+        acct === undefined
+          ? null
+          : {
+              ...acct,
+              quotaCpus: readQuotaCpus(c.handle, errors, this.files),
+              shares: readCpuShares(c.handle, errors, this.files),
+            };
     }
     return r.cpu ?? undefined;
   }
