@@ -17,6 +17,8 @@ import {
   parseUsagePercpu,
   readCpu,
   readCpuAccounting,
+  readCpuShares,
+  sharesFromWeight,
 } from "./cpu.js";
 import { type CgroupFileSource, DIRECT_FILES } from "./fsread.js";
 import { handleForPath } from "./handle.js";
@@ -130,4 +132,29 @@ test("readCpu: no cpuset controller → host online CPUs; vanished cgroup → no
   );
   assert.deepEqual(onlyUnified.data?.cpuset, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
   assert.equal(onlyUnified.data?.usageNs, 999_999_999_000);
+});
+
+test("sharesFromWeight: cpu.weight back to shares in runc's and cAdvisor's integer arithmetic", () => {
+  assert.equal(sharesFromWeight("1\n"), 2, "minimum weight → minimum shares");
+  assert.equal(sharesFromWeight("10000"), 262144, "maximum weight → maximum shares");
+  assert.equal(sharesFromWeight("100"), 2597, "the default weight: 2 + ⌊99 × 262142 / 9999⌋");
+  assert.equal(sharesFromWeight("39"), 998, "runc's weight for the default 1024 shares");
+  assert.equal(sharesFromWeight("20"), 500, "runc's weight for 512 shares (a 500m Kubernetes request)");
+  assert.equal(sharesFromWeight("max"), undefined);
+  assert.equal(sharesFromWeight(""), undefined);
+});
+
+test("readCpuShares: v1 cpu.shares, v2 cpu.weight as shares, the cgroup's own file only", () => {
+  const errors: string[] = [];
+  assert.equal(readCpuShares(handleForPath(v1Mounts(), PATH_A), errors), 512);
+  assert.equal(readCpuShares(handleForPath(v2Mounts(), PATH_C), errors), 500, "cpu.weight 20");
+  // B's parent /docker (cpu.shares 1024) and D's /system.slice (cpu.weight 100) have one: not inherited.
+  assert.equal(readCpuShares(handleForPath(v1Mounts(), PATH_B), errors), undefined, "no cpu.shares");
+  assert.equal(readCpuShares(handleForPath(v2Mounts(), PATH_D), errors), undefined, "no cpu.weight");
+  assert.deepEqual(errors, []);
+  const h = handleForPath(v2Mounts(), PATH_C);
+  assert.equal(readCpuShares({ ...h, dirs: {} }, errors), undefined, "no cpu controller");
+  const vanished: string[] = [];
+  assert.equal(readCpuShares(handleForPath(v1Mounts(), "/docker/gone"), vanished), undefined);
+  assert.deepEqual(vanished, [], "an absent file is not an error");
 });

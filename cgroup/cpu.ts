@@ -1,6 +1,7 @@
 /**
  * CPU: cpuset (v1 cpuset.effective_cpus/cpuset.cpus, v2 cpuset.cpus.effective/cpuset.cpus), CFS
- * quota (v1 cpu.cfs_quota_us + cpu.cfs_period_us, v2 cpu.max) and usage (v1 cpuacct.*, v2 cpu.stat).
+ * quota (v1 cpu.cfs_quota_us + cpu.cfs_period_us, v2 cpu.max), weight (v1 cpu.shares, v2 cpu.weight)
+ * and usage (v1 cpuacct.*, v2 cpu.stat).
  */
 import { join } from "node:path";
 import { parseCpuList } from "./cpulist.js";
@@ -9,6 +10,7 @@ import {
   type CgroupReadOptions,
   cgroupFile,
   DIRECT_FILES,
+  parseCount,
   parseFlatKeyed,
   readOptionalIn,
   readQuiet,
@@ -149,6 +151,36 @@ export function readQuotaCpus(
     if (typeof q === "number" && (min === null || q < min)) min = q;
   }
   return min;
+}
+
+/**
+ * v2 cpu.weight (1..10000) → v1 cpu.shares (2..262144): the inverse of the linear mapping runc and
+ * Kubernetes use to set a weight from shares, weight = 1 + ((shares − 2) × 9999) / 262142, in integer
+ * arithmetic like theirs and cAdvisor's container_spec_cpu_shares (so both exporters agree). Lossy:
+ * the default weight 100 reads as 2597 shares; the default 1024 shares became weight 39, which reads
+ * back as 998. undefined when the text is not a number.
+ */
+export function sharesFromWeight(text: string): number | undefined {
+  const w = parseCount(text);
+  if (w === undefined) return undefined;
+  return 2 + Math.floor(((w - 1) * 262142) / 9999);
+}
+
+/**
+ * The cgroup's CPU weight as v1 shares: v1 cpu.shares, v2 cpu.weight converted (sharesFromWeight).
+ * Its own file only: weights are relative among siblings, so an ancestor's does not cap it.
+ * undefined when the cpu controller is not there (v2: not enabled for this cgroup).
+ */
+export function readCpuShares(
+  handle: CgroupHandle,
+  errors: string[],
+  files: CgroupFileSource = DIRECT_FILES,
+): number | undefined {
+  const ctl = handle.dirs.cpu;
+  if (ctl === undefined) return undefined;
+  if (ctl.version === 1) return parseCount(readOptionalIn(ctl.dir, "cpu.shares", errors, files));
+  const text = readOptionalIn(ctl.dir, "cpu.weight", errors, files);
+  return text === undefined ? undefined : sharesFromWeight(text);
 }
 
 type Usage = Pick<CpuData, "usageNs" | "userNs" | "systemNs" | "perCpu">;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MiB, PATH_A, PATH_B, PATH_C, PATH_D, v1Mounts, v2Mounts } from "../test/cgroup/fixtures.js";
-import { flatValue, parseFlatKeyed, parseLimit } from "./fsread.js";
+import { DIRECT_FILES, flatValue, parseFlatKeyed, parseLimit } from "./fsread.js";
 import { ancestorDirs, handleForPath } from "./handle.js";
 import { minLimitOver, parseMemoryStat, readMemory, v2KernelBytes } from "./memory.js";
 
@@ -199,4 +199,63 @@ test("readMemory swap: false leaves swap out (v1 and v2), everything else as wit
     assert.ok(full?.swapUsageBytes !== undefined);
     assert.deepEqual(noSwap, { ...full, swapLimitBytes: undefined, swapUsageBytes: undefined });
   }
+});
+
+test("readMemory maxUsage: v1 memory.max_usage_in_bytes, v2 memory.peak; absent file or not asked → undefined", () => {
+  const v1 = readMemory(handleForPath(v1Mounts(), PATH_A), { maxUsage: true });
+  assert.deepEqual(v1.errors, []);
+  assert.equal(v1.data?.maxUsageBytes, 180 * MiB);
+  const v2 = readMemory(handleForPath(v2Mounts(), PATH_C), { maxUsage: true });
+  assert.deepEqual(v2.errors, []);
+  assert.equal(v2.data?.maxUsageBytes, 200 * MiB);
+  assert.equal(
+    readMemory(handleForPath(v1Mounts(), PATH_B), { maxUsage: true }).data?.maxUsageBytes,
+    undefined,
+  );
+  const oldKernel = readMemory(handleForPath(v2Mounts(), PATH_D), { maxUsage: true });
+  assert.deepEqual(oldKernel.errors, []);
+  assert.ok(oldKernel.data);
+  assert.equal(oldKernel.data.maxUsageBytes, undefined, "no memory.peak before 5.19");
+  assert.equal(
+    readMemory(handleForPath(v2Mounts(), PATH_C)).data?.maxUsageBytes,
+    undefined,
+    "off by default",
+  );
+});
+
+test("readMemory swap 'usage': v2 memory.swap.current alone, no swap.max walk; v1 reads no memsw file", () => {
+  const read: string[] = [];
+  const files = {
+    read(path: string) {
+      read.push(path);
+      return DIRECT_FILES.read(path);
+    },
+  };
+  const v2 = readMemory(handleForPath(v2Mounts(), PATH_C), { swap: "usage", files });
+  assert.deepEqual(v2.errors, []);
+  assert.equal(v2.data?.swapUsageBytes, MiB);
+  assert.equal(v2.data?.swapLimitBytes, undefined, "the allowance is not read");
+  assert.ok(read.some((p) => p.endsWith("/memory.swap.current")));
+  assert.deepEqual(
+    read.filter((p) => p.endsWith("/memory.swap.max")),
+    [],
+  );
+  read.length = 0;
+  const v1 = readMemory(handleForPath(v1Mounts(), PATH_A), { swap: "usage", files });
+  assert.deepEqual(v1.errors, []);
+  assert.equal(v1.data?.swapUsageBytes, undefined);
+  assert.equal(v1.data?.stat.swap, 10 * MiB, "v1's usage is memory.stat total_swap");
+  assert.deepEqual(
+    read.filter((p) => p.includes("memsw")),
+    [],
+  );
+  read.length = 0;
+  assert.equal(
+    readMemory(handleForPath(v2Mounts(), PATH_C), { swap: false, files }).data?.swapUsageBytes,
+    undefined,
+  );
+  assert.deepEqual(
+    read.filter((p) => p.includes("swap")),
+    [],
+  );
 });

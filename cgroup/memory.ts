@@ -1,7 +1,7 @@
 /**
- * Memory controller: v1 memory.{limit_in_bytes,usage_in_bytes,memsw.*,stat,oom_control,failcnt}
- * (Documentation/admin-guide/cgroup-v1/memory.rst), v2 memory.{max,current,swap.max,swap.current,
- * stat,events} (Documentation/admin-guide/cgroup-v2.rst).
+ * Memory controller: v1 memory.{limit_in_bytes,usage_in_bytes,max_usage_in_bytes,memsw.*,stat,
+ * oom_control,failcnt} (Documentation/admin-guide/cgroup-v1/memory.rst), v2 memory.{max,current,peak,
+ * swap.max,swap.current,stat,events} (Documentation/admin-guide/cgroup-v2.rst).
  */
 import {
   type CgroupFileSource,
@@ -85,8 +85,14 @@ export function minLimitOver(
 }
 
 export interface ReadMemoryOptions extends CgroupReadOptions {
-  /** Read the swap usage and allowance (2–4 more files). Default true; off: both undefined. */
-  readonly swap?: boolean;
+  /**
+   * true (default): read the swap usage and allowance (2–4 more files). "usage": the usage alone
+   * where it costs one file (v2 memory.swap.current, no walk of the ancestors' swap.max; v1 reads
+   * nothing more: its memory.stat total_swap is the usage), allowance undefined. false: both undefined.
+   */
+  readonly swap?: boolean | "usage";
+  /** Read the highest usage recorded (one more file, maxUsageBytes). Default false: the views have no use for it. */
+  readonly maxUsage?: boolean;
 }
 
 export function readMemory(
@@ -98,9 +104,11 @@ export function readMemory(
   const ctl = handle.dirs.memory;
   if (ctl === undefined) return { errors: ["memory: controller not mounted"] };
   const ancestors = ancestorDirs(ctl.dir, ctl.root);
+  const swap = options.swap ?? true;
+  const maxUsage = options.maxUsage ?? false;
   return ctl.version === 1
-    ? readV1(ctl.dir, ancestors, errors, files, options.swap ?? true)
-    : readV2(ctl.dir, ancestors, errors, ctl.dir === ctl.root, files, options.swap ?? true);
+    ? readV1(ctl.dir, ancestors, errors, files, swap === true, maxUsage)
+    : readV2(ctl.dir, ancestors, errors, ctl.dir === ctl.root, files, swap, maxUsage);
 }
 
 function readV1(
@@ -109,6 +117,7 @@ function readV1(
   errors: string[],
   files: CgroupFileSource,
   swap: boolean,
+  maxUsage: boolean,
 ): { data?: MemoryData; errors: string[] } {
   const usage = parseCount(readRequiredIn(dir, "memory.usage_in_bytes", errors, files));
   if (usage === undefined) return { errors };
@@ -141,6 +150,9 @@ function readV1(
   const failcnt = parseCount(readOptionalIn(dir, "memory.failcnt", errors, files));
   // v1 keeps kernel memory (slab, stacks, page tables, sockets) out of memory.stat: its own counter.
   const kernelBytes = parseCount(readOptionalIn(dir, "memory.kmem.usage_in_bytes", errors, files));
+  const maxUsageBytes = maxUsage
+    ? parseCount(readOptionalIn(dir, "memory.max_usage_in_bytes", errors, files))
+    : undefined;
   return {
     data: {
       version: 1,
@@ -153,6 +165,7 @@ function readV1(
       oomEvents: failcnt,
       limitHits: failcnt,
       kernelBytes,
+      maxUsageBytes,
     },
     errors,
   };
@@ -164,7 +177,8 @@ function readV2(
   errors: string[],
   isRoot: boolean,
   files: CgroupFileSource,
-  swap: boolean,
+  swap: boolean | "usage",
+  maxUsage: boolean,
 ): { data?: MemoryData; errors: string[] } {
   // The v2 root cgroup has no memory.current: a process there gets the host's values, silently.
   const usage = parseCount((isRoot ? readOptionalIn : readRequiredIn)(dir, "memory.current", errors, files));
@@ -179,9 +193,13 @@ function readV2(
     : undefined;
   if (swapCurrent !== undefined) {
     swapUsageBytes = swapCurrent;
-    swapLimitBytes = minLimitOver(ancestors, "memory.swap.max", errors, files);
+    if (swap === true) swapLimitBytes = minLimitOver(ancestors, "memory.swap.max", errors, files);
   }
   const events = parseFlatKeyed(readOptionalIn(dir, "memory.events", errors, files) ?? "");
+  // memory.peak (kernels ≥ 5.19). Since 6.12 a write to it resets the peak for that open file only,
+  // and a descriptor that never wrote reads the cgroup-wide peak: the exporter's kept-open read-only
+  // descriptors read the same value as a fresh open, whatever other openers reset.
+  const maxUsageBytes = maxUsage ? parseCount(readOptionalIn(dir, "memory.peak", errors, files)) : undefined;
   return {
     data: {
       version: 2,
@@ -195,6 +213,7 @@ function readV2(
       limitHits: events.get("max"),
       highEvents: events.get("high"),
       kernelBytes: v2KernelBytes(statText),
+      maxUsageBytes,
     },
     errors,
   };

@@ -91,10 +91,10 @@ export interface MemoryData {
   /**
    * Effective swap allowance for this cgroup: v1 min over ancestors of (memsw.limit − mem.limit),
    * v2 min over ancestors of memory.swap.max; null = unlimited (capped by host swap in views);
-   * 0 = no swap; undefined = swap accounting not available.
+   * 0 = no swap; undefined = swap accounting not available, or not read (ReadMemoryOptions.swap).
    */
   readonly swapLimitBytes: number | null | undefined;
-  /** v1 memsw.usage − usage (clamped ≥ 0), v2 memory.swap.current; undefined = not available. */
+  /** v1 memsw.usage − usage (clamped ≥ 0), v2 memory.swap.current; undefined = not available or not read. */
   readonly swapUsageBytes: number | undefined;
   readonly stat: MemoryStat;
   /** OOM kills of this cgroup: v2 memory.events `oom_kill`, v1 memory.oom_control `oom_kill`. */
@@ -113,6 +113,11 @@ export interface MemoryData {
    * the sum of its parts on older kernels), v1 memory.kmem.usage_in_bytes; undefined = not available.
    */
   readonly kernelBytes?: number | undefined;
+  /**
+   * Highest usage recorded for the cgroup: v1 memory.max_usage_in_bytes, v2 memory.peak (kernels
+   * ≥ 5.19); undefined = the file is absent, or not asked for (ReadMemoryOptions.maxUsage).
+   */
+  readonly maxUsageBytes?: number | undefined;
 }
 
 export interface CpuData {

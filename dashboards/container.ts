@@ -25,8 +25,8 @@ function containerVariable(): dashboard.QueryVariableBuilder {
 
 /**
  * One container: memory against its limit in both views (working set, and the strict view with
- * page cache counted as used, which the alert uses), the memory the kernel holds, CPU against its
- * quota and its throttling, pids against pids.max and refused forks, OOM kills, pressure stalls and
+ * page cache counted as used, which the alert uses) and its peak, the memory the kernel holds,
+ * anonymous and shared memory, CPU against its quota, its weight and its throttling, pids against pids.max and refused forks, OOM kills, pressure stalls and
  * block I/O, its log lines matching log rules, its load average and network traffic.
  */
 export function containerDashboard(): dashboard.Dashboard {
@@ -49,11 +49,12 @@ export function containerDashboard(): dashboard.Dashboard {
       timeseries({
         title: "Memory vs limit",
         description:
-          "usage (cgroup), working set (usage − inactive file cache), strict (page cache counted as used: what the alert uses) and the limit.",
+          "usage (cgroup), working set (usage − inactive file cache), strict (page cache counted as used: what the alert uses), the highest usage recorded (v1 max_usage_in_bytes, v2 memory.peak) and the limit.",
         unit: "bytes",
         min: 0,
         queries: [
           [`boxscope_container_memory_usage_bytes{${C}}`, "usage"],
+          [`boxscope_container_memory_max_usage_bytes{${C}}`, "max usage (peak)"],
           [`boxscope_container_memory_working_set_bytes{${C}}`, "working set"],
           [`boxscope_container_memory_strict_usage_bytes{${C}}`, "strict (cache as used)"],
           [`boxscope_container_memory_limit_bytes{${C}}`, "limit"],
@@ -91,7 +92,22 @@ export function containerDashboard(): dashboard.Dashboard {
           [`boxscope_container_memory_kernel_bytes{${C}}`, "kernel"],
           [`boxscope_container_memory_slab_bytes{${C}}`, "slab"],
         ],
-        w: 24,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: "Anonymous and shared memory",
+        description:
+          "Anonymous memory (rss) split into its active and inactive lists (both also hold shmem), shared memory and tmpfs (page cache that reclaim cannot drop without swap) and swap used.",
+        unit: "bytes",
+        min: 0,
+        queries: [
+          [`boxscope_container_memory_rss_bytes{${C}}`, "anon (rss)"],
+          [`boxscope_container_memory_active_anon_bytes{${C}}`, "active anon"],
+          [`boxscope_container_memory_inactive_anon_bytes{${C}}`, "inactive anon"],
+          [`boxscope_container_memory_shmem_bytes{${C}}`, "shmem / tmpfs"],
+          [`boxscope_container_memory_swap_bytes{${C}}`, "swap"],
+        ],
       }),
     )
     .withPanel(
@@ -123,6 +139,17 @@ export function containerDashboard(): dashboard.Dashboard {
           [`rate(boxscope_container_cpu_usage_seconds_total{${C}}[$__rate_interval])`, "used CPUs"],
           [`boxscope_container_cpu_limit_cpus{${C}}`, "limit CPUs"],
         ],
+        w: 10,
+      }),
+    )
+    .withPanel(
+      stat({
+        title: "CPU weight (shares)",
+        description:
+          "The container's CPU weight as cgroup v1 shares (v2 cpu.weight converted): its share of contended CPU against its sibling cgroups. v1's default is 1024; v2's default weight 100 reads as 2597.",
+        queries: [[`boxscope_container_cpu_shares{${C}}`, "shares"]],
+        w: 4,
+        h: 8,
       }),
     )
     .withPanel(
@@ -141,6 +168,7 @@ export function containerDashboard(): dashboard.Dashboard {
             "throttled s/s",
           ],
         ],
+        w: 10,
       }),
     )
     .withPanel(

@@ -48,6 +48,12 @@ test("the container dashboard is chosen by a container variable used in every pa
     "boxscope_container_cpu_usage_seconds_total",
     "boxscope_container_pids_limit",
     "boxscope_container_oom_kills_total",
+    "boxscope_container_memory_max_usage_bytes",
+    "boxscope_container_memory_shmem_bytes",
+    "boxscope_container_memory_active_anon_bytes",
+    "boxscope_container_memory_inactive_anon_bytes",
+    "boxscope_container_memory_swap_bytes",
+    "boxscope_container_cpu_shares",
   ]) {
     assert.ok(
       exprs.some((e) => e.includes(m)),

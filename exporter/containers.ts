@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { type CpuAccounting, readCpuAccounting, readQuotaCpus } from "../cgroup/cpu.js";
+import { type CpuAccounting, readCpuAccounting, readCpuShares, readQuotaCpus } from "../cgroup/cpu.js";
 import { readIo } from "../cgroup/io.js";
 import { readMemory } from "../cgroup/memory.js";
 import { readCgroupMounts } from "../cgroup/mounts.js";
@@ -20,9 +20,13 @@ import type { ContainerLabeler, ContainerLabels } from "./labels.js";
 import { ScrapeCadence } from "./scrape-cadence.js";
 import { type NetnsCounters, NetnsScrape } from "./sources/netns.js";
 
-/** What the CPU collector needs: usage and throttling, plus the effective quota (null = unlimited). */
+/**
+ * What the CPU collector needs: usage and throttling, plus the effective quota (null = unlimited)
+ * and the weight as v1 shares (undefined = no cpu controller).
+ */
 export interface ContainerCpu extends CpuAccounting {
   readonly quotaCpus: number | null;
+  readonly shares: number | undefined;
 }
 
 /** One container's cgroup data from one read pass, by controller (undefined = could not be read). */
@@ -99,8 +103,8 @@ export class ContainerSource {
   private last: { at: number; list: LiveContainer[] } | undefined;
   private readonly files = new CgroupFileCache();
   private readonly readOptions = { files: this.files } as const;
-  /** The exporter has no swap series: skip swap's 2–4 files per container. */
-  private readonly memoryOptions = { files: this.files, swap: false } as const;
+  /** Swap: the usage alone (v2 memory.swap.current; v1's is in memory.stat), not the allowance's 1–3 files. */
+  private readonly memoryOptions = { files: this.files, swap: "usage", maxUsage: true } as const;
   /**
    * The exporter has no per-CPU series; its user/system split comes from v1 cpuacct.stat (one file,
    * 10 ms ticks: plenty for rates over a scrape interval) rather than usage_user + usage_sys (two).
@@ -234,7 +238,11 @@ export class ContainerSource {
     const pid = readCgroupPids(c.handle, errors, this.files)[0] ?? readCgroupPidsRecursive(c.handle)[0];
     return {
       memory: readMemory(c.handle, this.memoryOptions).data,
-      cpu: acct && { ...acct, quotaCpus: readQuotaCpus(c.handle, errors, this.files) },
+      cpu: acct && {
+        ...acct,
+        quotaCpus: readQuotaCpus(c.handle, errors, this.files),
+        shares: readCpuShares(c.handle, errors, this.files),
+      },
       pids: readPids(c.handle, this.readOptions).data,
       io: readIo(c.handle, this.readOptions).data,
       pressure: readPressure(c.handle, this.readOptions).data,

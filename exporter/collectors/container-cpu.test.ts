@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { readCpuAccounting } from "../../cgroup/cpu.js";
+import { readCpuAccounting, readCpuShares } from "../../cgroup/cpu.js";
 import { handleForPath } from "../../cgroup/handle.js";
 import type { CgroupMounts } from "../../cgroup/types.js";
-import { PATH_B, PATH_C, v1Mounts, v2Mounts } from "../../test/cgroup/fixtures.js";
+import { PATH_A, PATH_B, PATH_C, v1Mounts, v2Mounts } from "../../test/cgroup/fixtures.js";
 import type { ContainerSource } from "../containers.js";
 import { containerCpuCollector } from "./container-cpu.js";
 
@@ -12,11 +12,12 @@ function collectFixture(mounts: CgroupMounts, path: string): Map<string, number>
   const handle = handleForPath(mounts, path);
   const errors: string[] = [];
   const acct = readCpuAccounting(handle, errors, { perCpu: false, userSystem: "ticks" });
+  const shares = readCpuShares(handle, errors);
   assert.deepEqual(errors, []);
   assert.ok(acct);
   const source = {
     containers: () => [{ path, handle, identity: undefined, labels: { container_id: "c" } }],
-    cpu: () => ({ ...acct, quotaCpus: null }),
+    cpu: () => ({ ...acct, quotaCpus: null, shares }),
   } as unknown as ContainerSource;
   const out = new Map<string, number>();
   containerCpuCollector(source).collect(
@@ -41,4 +42,10 @@ test("user and system seconds: v2 cpu.stat user_usec / system_usec (fixture cont
   assert.equal(got.get("boxscope_container_cpu_user_seconds_total"), 1.8);
   assert.equal(got.get("boxscope_container_cpu_system_seconds_total"), 0.7);
   assert.equal(got.get("boxscope_container_cpu_usage_seconds_total"), 2.5);
+});
+
+test("CPU shares: v1 cpu.shares, v2 cpu.weight as shares; absent without the file (fixtures A, C, B)", () => {
+  assert.equal(collectFixture(v1Mounts(), PATH_A).get("boxscope_container_cpu_shares"), 512);
+  assert.equal(collectFixture(v2Mounts(), PATH_C).get("boxscope_container_cpu_shares"), 500, "cpu.weight 20");
+  assert.equal(collectFixture(v1Mounts(), PATH_B).has("boxscope_container_cpu_shares"), false);
 });

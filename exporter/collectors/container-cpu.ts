@@ -1,7 +1,7 @@
 import type { Collector } from "../collector.js";
 import { CONTAINER_LABEL_NAMES, type ContainerSource } from "../containers.js";
 
-/** Per-container CPU time consumed, the CFS quota in CPUs, and the CFS throttling counters. */
+/** Per-container CPU time consumed, the CFS quota in CPUs, the CPU weight, and the CFS throttling counters. */
 export function containerCpuCollector(source: ContainerSource): Collector {
   const m = (name: string, help: string, type: "counter" | "gauge") =>
     ({ name, help, type, labelNames: CONTAINER_LABEL_NAMES }) as const;
@@ -26,6 +26,11 @@ export function containerCpuCollector(source: ContainerSource): Collector {
       m(
         "boxscope_container_cpu_limit_cpus",
         "Effective CFS quota in CPUs (quota/period, minimum over ancestors); absent when unlimited.",
+        "gauge",
+      ),
+      m(
+        "boxscope_container_cpu_shares",
+        "CPU weight of the container as cgroup v1 shares (v1 cpu.shares; v2 cpu.weight w as 2 + ⌊(w − 1) × 262142 / 9999⌋: the inverse of runc's and Kubernetes' shares → weight mapping, as cAdvisor).",
         "gauge",
       ),
       m(
@@ -54,6 +59,7 @@ export function containerCpuCollector(source: ContainerSource): Collector {
         if (data.systemNs !== undefined)
           sink.add("boxscope_container_cpu_system_seconds_total", data.systemNs / 1e9, c.labels);
         if (data.quotaCpus !== null) sink.add("boxscope_container_cpu_limit_cpus", data.quotaCpus, c.labels);
+        if (data.shares !== undefined) sink.add("boxscope_container_cpu_shares", data.shares, c.labels);
         const t = data.throttle;
         if (t === undefined) continue; // no cpu controller for this cgroup (v2: not enabled there)
         sink.add("boxscope_container_cpu_cfs_periods_total", t.periods, c.labels);

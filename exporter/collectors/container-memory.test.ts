@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { handleForPath } from "../../cgroup/handle.js";
 import { readMemory } from "../../cgroup/memory.js";
 import type { CgroupMounts, MemoryStat } from "../../cgroup/types.js";
-import { PATH_A, PATH_C, v1Mounts, v2Mounts } from "../../test/cgroup/fixtures.js";
+import { PATH_A, PATH_C, PATH_D, v1Mounts, v2Mounts } from "../../test/cgroup/fixtures.js";
 import type { ContainerSource } from "../containers.js";
 import { containerMemoryCollector, strictUsageBytes, workingSetBytes } from "./container-memory.js";
 
@@ -28,7 +28,8 @@ test("working set and strict usage", () => {
 function collectFixture(mounts: CgroupMounts, path: string): Map<string, number> {
   const handle = handleForPath(mounts, path);
   const labels = { container_id: "c", container_name: "n", team: "" };
-  const memory = readMemory(handle, { swap: false }).data;
+  // As the exporter reads it (exporter/containers.ts).
+  const memory = readMemory(handle, { swap: "usage", maxUsage: true }).data;
   assert.ok(memory);
   const source = {
     containers: () => [{ path, handle, labels, identity: undefined }],
@@ -57,7 +58,11 @@ test("memory.stat breakdown and limit hits, v1 names (fixture container A)", () 
   assert.equal(got.get("boxscope_container_memory_cache_bytes"), 40 * MiB);
   assert.equal(got.get("boxscope_container_memory_rss_bytes"), 50 * MiB);
   assert.equal(got.get("boxscope_container_memory_mapped_file_bytes"), 8 * MiB);
-  assert.equal(got.get("boxscope_container_memory_swap_bytes"), 10 * MiB);
+  assert.equal(got.get("boxscope_container_memory_swap_bytes"), 10 * MiB, "memory.stat total_swap");
+  assert.equal(got.get("boxscope_container_memory_shmem_bytes"), 4 * MiB, "total_shmem");
+  assert.equal(got.get("boxscope_container_memory_active_anon_bytes"), 34 * MiB, "total_active_anon");
+  assert.equal(got.get("boxscope_container_memory_inactive_anon_bytes"), 20 * MiB, "total_inactive_anon");
+  assert.equal(got.get("boxscope_container_memory_max_usage_bytes"), 180 * MiB, "memory.max_usage_in_bytes");
   assert.equal(got.get("boxscope_container_memory_active_file_bytes"), 16 * MiB);
   assert.equal(got.get("boxscope_container_memory_inactive_file_bytes"), 24 * MiB);
   assert.equal(got.get("boxscope_container_memory_page_faults_total"), 200000);
@@ -78,7 +83,11 @@ test("memory.stat breakdown, reclaim and memory.events counters, v2 names (fixtu
   assert.equal(got.get("boxscope_container_memory_cache_bytes"), 40 * MiB);
   assert.equal(got.get("boxscope_container_memory_rss_bytes"), 100 * MiB);
   assert.equal(got.get("boxscope_container_memory_mapped_file_bytes"), 8 * MiB);
-  assert.equal(got.has("boxscope_container_memory_swap_bytes"), false, "not a v2 memory.stat line");
+  assert.equal(got.get("boxscope_container_memory_swap_bytes"), MiB, "memory.swap.current");
+  assert.equal(got.get("boxscope_container_memory_shmem_bytes"), 2 * MiB, "shmem");
+  assert.equal(got.get("boxscope_container_memory_active_anon_bytes"), 32 * MiB, "active_anon");
+  assert.equal(got.get("boxscope_container_memory_inactive_anon_bytes"), 70 * MiB, "inactive_anon");
+  assert.equal(got.get("boxscope_container_memory_max_usage_bytes"), 200 * MiB, "memory.peak");
   assert.equal(got.get("boxscope_container_memory_active_file_bytes"), 14 * MiB);
   assert.equal(got.get("boxscope_container_memory_inactive_file_bytes"), 26 * MiB);
   assert.equal(got.get("boxscope_container_memory_page_faults_total"), 500000);
@@ -89,4 +98,11 @@ test("memory.stat breakdown, reclaim and memory.events counters, v2 names (fixtu
   assert.equal(got.get("boxscope_container_memory_reclaimed_pages_total"), 800);
   assert.equal(got.get("boxscope_container_memory_limit_hits_total"), 12, "memory.events max");
   assert.equal(got.get("boxscope_container_memory_high_events_total"), 7, "memory.events high");
+});
+
+test("no max usage series without the file; no swap series without swap accounting (v2 fixture container D)", () => {
+  const got = collectFixture(v2Mounts(), PATH_D);
+  assert.equal(got.get("boxscope_container_memory_usage_bytes"), 50 * MiB);
+  assert.equal(got.has("boxscope_container_memory_max_usage_bytes"), false);
+  assert.equal(got.has("boxscope_container_memory_swap_bytes"), false);
 });

@@ -24,8 +24,8 @@ export function workingSetBytes(m: Pick<MemoryData, "usageBytes" | "stat">): num
 }
 
 /**
- * memory.stat's breakdown and memory.events counters, all from files the collector reads anyway:
- * [metric, type, help, value]. A value the kernel does not give (v1/v2 differences, old kernels)
+ * memory.stat's breakdown and memory.events counters, from files the collector reads anyway (but
+ * v2's swap usage, memory.swap.current): [metric, type, help, value]. A value the kernel does not give (v1/v2 differences, old kernels)
  * leaves its series out.
  */
 const BREAKDOWN: ReadonlyArray<
@@ -52,8 +52,26 @@ const BREAKDOWN: ReadonlyArray<
   [
     "boxscope_container_memory_swap_bytes",
     "gauge",
-    "Swap used by the container (memory.stat: v1 total_swap, with swap accounting; v2 has no such line).",
-    (m) => m.stat.swap,
+    "Swap used by the container (v1 memory.stat total_swap, v2 memory.swap.current; with swap accounting).",
+    (m) => m.stat.swap ?? m.swapUsageBytes,
+  ],
+  [
+    "boxscope_container_memory_shmem_bytes",
+    "gauge",
+    "Shared memory and tmpfs charged to the container, part of the page cache but not reclaimable without swap (memory.stat: v1 total_shmem, v2 shmem).",
+    (m) => m.stat.shmem,
+  ],
+  [
+    "boxscope_container_memory_active_anon_bytes",
+    "gauge",
+    "Recently used anonymous memory and shmem (memory.stat: v1 total_active_anon, v2 active_anon).",
+    (m) => m.stat.activeAnon,
+  ],
+  [
+    "boxscope_container_memory_inactive_anon_bytes",
+    "gauge",
+    "Anonymous memory and shmem swapped out first (memory.stat: v1 total_inactive_anon, v2 inactive_anon).",
+    (m) => m.stat.inactiveAnon,
   ],
   [
     "boxscope_container_memory_active_file_bytes",
@@ -149,6 +167,10 @@ export function containerMemoryCollector(source: ContainerSource, cacheAsUsed: C
         "boxscope_container_memory_kernel_bytes",
         "Kernel memory charged to the container: slab, stacks, page tables (v1 memory.kmem.usage_in_bytes, v2 kernel).",
       ),
+      m(
+        "boxscope_container_memory_max_usage_bytes",
+        "Highest memory usage recorded for the container (v1 memory.max_usage_in_bytes, v2 memory.peak on kernels ≥ 5.19).",
+      ),
       ...BREAKDOWN.map(([name, type, help]) => ({ name, help, type, labelNames: CONTAINER_LABEL_NAMES })),
     ],
     collect(sink, view) {
@@ -169,6 +191,7 @@ export function containerMemoryCollector(source: ContainerSource, cacheAsUsed: C
           ["boxscope_container_memory_writeback_bytes", data.stat.writeback],
           ["boxscope_container_memory_slab_bytes", data.stat.slab],
           ["boxscope_container_memory_kernel_bytes", data.kernelBytes],
+          ["boxscope_container_memory_max_usage_bytes", data.maxUsageBytes],
         ];
         for (const [name, v] of optional) if (v !== undefined) sink.add(name, v, c.labels);
         for (const [name, , , value] of BREAKDOWN) {
