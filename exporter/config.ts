@@ -127,11 +127,11 @@ export const exporterSchema = z.strictObject({
    */
   fullWalkSeconds: z.number().min(0).max(3600).default(10),
   /**
-   * How old the container data a scrape serves may be, ms. The exporter reads containers shortly
-   * before each scraper's next expected scrape and serves that read when it is at most this old;
-   * otherwise the scrape reads for itself. 0 = every scrape reads for itself.
+   * How old the collection a scrape serves may be, ms. The exporter collects shortly before each
+   * scraper's next expected scrape and serves that collection when it began at most this long ago;
+   * otherwise the scrape waits for a collection of its own. 0 = collect at every scrape.
    */
-  containerMaxAgeMs: z.number().int().min(0).max(60000).default(1000),
+  collectMaxAgeMs: z.number().int().min(0).max(60000).default(1000),
   /** Only container cgroups under this cgroup path prefix are reported ("" = all). */
   cgroupPrefix: z.string().default(""),
 });

@@ -17,7 +17,6 @@ import type {
 import { CgroupFileCache } from "./cgroup-files.js";
 import { ContainerLister } from "./container-list.js";
 import type { ContainerLabeler, ContainerLabels } from "./labels.js";
-import { ScrapeCadence } from "./scrape-cadence.js";
 import { type NetnsCounters, NetnsScrape } from "./sources/netns.js";
 
 /**
@@ -48,10 +47,8 @@ export interface LiveContainer {
   readonly labels: ContainerLabels;
 }
 
-/** Every listed container's data, read in one pass that began at `startedAt` (ms). */
+/** Every listed container's data, read in one pass. */
 interface ReadPass {
-  readonly startedAt: number;
-  readonly durationMs: number;
   readonly list: LiveContainer[];
   readonly reads: ReadonlyMap<string, ContainerReads>;
 }
@@ -61,43 +58,28 @@ export interface ContainerSourceOptions {
   readonly cgroupPrefix: string;
   /** Between full walks of the cgroup tree (ContainerLister); 0 = a full walk every listing. */
   readonly fullWalkMs: number;
-  /** How old a read pass may be when a scrape uses it; 0 = every scrape reads for itself. */
-  readonly maxAgeMs: number;
   readonly procRoot?: string;
   readonly now?: () => number;
 }
 
 /** Containers read between two yields to the event loop in a read pass. */
 const SLICE = 32;
-/** A read-ahead pass begins at least this long before the expected scrape. */
-const MIN_LEAD_MS = 200;
 
 /**
- * The containers and their cgroup data, for all container collectors. Data is read in passes: a
- * pass lists the containers and reads every one's files through the descriptor cache, with
- * cgroup/'s readers and rules (minimum over ancestors, v1/v2 file names), yielding to the event
- * loop between slices so a scrape or a health check arriving meanwhile is not held up.
- *
- * Reading hundreds of containers takes tens of milliseconds, most of it the kernel generating the
- * files; inside a scrape that is the scrape's latency. So a pass runs ahead of each scraper's next
- * expected scrape (ScrapeCadence: Prometheus scrapes at a fixed interval) and the scrape uses it
- * when it began at most `maxAgeMs` ago; otherwise the scrape waits for a pass of its own. Values
- * are then a fraction of a second old, by about the same amount at every scrape of a scraper, so
- * rates over them stay true. All collectors of one scrape see the same pass (`containers(scrapeId)`
- * pins it), so families agree with each other. Series of vanished containers disappear with the
- * first pass that no longer lists them.
+ * The containers and their cgroup data, for all container collectors. Each collection begins with
+ * refresh(): a pass that lists the containers and reads every one's files through the descriptor
+ * cache, with cgroup/'s readers and rules (minimum over ancestors, v1/v2 file names), yielding to
+ * the event loop between slices so a scrape or a health check arriving meanwhile is not held up
+ * (CollectAhead runs collections between scrapes). One collection's collectors all see its pass
+ * (the exporter refreshes, then runs them), so families agree with each other. Series of vanished
+ * containers disappear with the first pass that no longer lists them.
  */
 export class ContainerSource {
   /** The latest complete pass, or why the latest pass failed. */
   private current: ReadPass | undefined;
   private failure: unknown;
-  /** The pass the scrape with this id reads. */
-  private pinned: { scrapeId: number; pass: ReadPass } | undefined;
   private running: Promise<void> | undefined;
-  private lastPassMs = 0;
   private passes = 0;
-  /** Passes by what started them: a scrape that found none fresh enough, or a read-ahead timer. */
-  readonly passCounts = { scrape: 0, ahead: 0 };
   private closed = false;
   /** The latest listing, whoever asked for it (see recent()). */
   private last: { at: number; list: LiveContainer[] } | undefined;
@@ -110,8 +92,6 @@ export class ContainerSource {
    * 10 ms ticks: plenty for rates over a scrape interval) rather than usage_user + usage_sys (two).
    */
   private readonly cpuOptions = { files: this.files, perCpu: false, userSystem: "ticks" } as const;
-  private readonly cadence = new ScrapeCadence();
-  private readonly readAhead = new Map<string, NodeJS.Timeout>();
   private readonly now: () => number;
   private readonly procRoot: string;
 
@@ -145,57 +125,11 @@ export class ContainerSource {
   }
 
   /**
-   * Before a scrape's collectors run: waits for a pass unless the latest began at most `maxAgeMs`
-   * ago. Never throws: a failed pass makes containers() throw, so each container collector is down.
+   * Reads every container (a new pass), or joins the pass running. Never rejects: a failed pass
+   * makes containers() throw, so each container collector is down for that collection.
    */
-  async prepare(): Promise<void> {
-    const c = this.current;
-    if (c !== undefined && this.now() - c.startedAt <= this.options.maxAgeMs && this.options.maxAgeMs > 0)
-      return;
-    await this.pass("scrape");
-  }
-
-  /**
-   * A scrape by `client` (the scraper's address) arrived: when its cadence is known, a pass is
-   * scheduled to begin `lead` before the client's next expected scrape, or right away when that
-   * scrape is due within `maxAgeMs` (a pass begun now still serves it, however irregular the
-   * client: a bench, a person with curl).
-   */
-  scrapedBy(client: string): void {
-    if (this.options.maxAgeMs === 0 || this.closed) return;
-    const now = this.now();
-    const next = this.cadence.observe(client, now);
-    clearTimeout(this.readAhead.get(client));
-    this.readAhead.delete(client);
-    if (next === undefined) return;
-    const lead = this.leadMs();
-    const timer = setTimeout(
-      () => {
-        this.readAhead.delete(client);
-        const c = this.current;
-        // A pass this recent serves the coming scrape too (another client's, or the scrape's own).
-        if (c !== undefined && this.now() - c.startedAt < lead) return;
-        void this.pass("ahead");
-      },
-      next - now <= this.options.maxAgeMs ? 0 : next - lead - now,
-    );
-    timer.unref();
-    this.readAhead.set(client, timer);
-  }
-
-  /**
-   * How long before an expected scrape its pass begins: the pass's own duration with room to spare
-   * for a late timer, within half the allowed age.
-   */
-  private leadMs(): number {
-    return Math.min(this.options.maxAgeMs / 2, Math.max(MIN_LEAD_MS, 50 + 3 * this.lastPassMs));
-  }
-
-  /** Runs a pass, or joins the one running. Never rejects. */
-  private pass(trigger: keyof ContainerSource["passCounts"]): Promise<void> {
-    if (this.running) return this.running;
-    this.passCounts[trigger]++;
-    this.running = this.readAll()
+  refresh(): Promise<void> {
+    this.running ??= this.readAll()
       .then(
         (pass) => {
           if (pass === undefined) return;
@@ -214,10 +148,8 @@ export class ContainerSource {
   }
 
   private async readAll(): Promise<ReadPass | undefined> {
-    const startedAt = this.now();
-    const t0 = performance.now();
     this.files.beginScrape(++this.passes);
-    const list = this.listNow(startedAt);
+    const list = this.listNow(this.now());
     const reads = new Map<string, ContainerReads>();
     const netns = new NetnsScrape(this.procRoot);
     for (let i = 0; i < list.length; i++) {
@@ -228,8 +160,7 @@ export class ContainerSource {
       const c = list[i] as LiveContainer;
       reads.set(c.path, this.read(c, netns));
     }
-    this.lastPassMs = performance.now() - t0;
-    return { startedAt, durationMs: this.lastPassMs, list, reads };
+    return { list, reads };
   }
 
   private read(c: LiveContainer, netns: NetnsScrape): ContainerReads {
@@ -250,20 +181,10 @@ export class ContainerSource {
     };
   }
 
-  /** The containers of this scrape: the pass prepare() made ready, the same for every collector. */
-  containers(scrapeId: number): LiveContainer[] {
-    if (this.pinned?.scrapeId !== scrapeId) {
-      if (this.current === undefined) throw this.failure ?? new Error("containers not read yet");
-      this.pinned = { scrapeId, pass: this.current };
-    }
-    return this.pinned.pass.list;
-  }
-
-  /** The pass this scrape reads: its age when the scrape began and how long reading it took, ms. */
-  passOf(scrapeId: number, now = this.now()): { ageMs: number; durationMs: number } {
-    this.containers(scrapeId);
-    const pass = (this.pinned as { pass: ReadPass }).pass;
-    return { ageMs: now - pass.startedAt, durationMs: pass.durationMs };
+  /** The containers of the latest pass (this collection's). */
+  containers(): LiveContainer[] {
+    if (this.current === undefined) throw this.failure ?? new Error("containers not read yet");
+    return this.current.list;
   }
 
   /**
@@ -288,7 +209,7 @@ export class ContainerSource {
   }
 
   private reads(c: LiveContainer): ContainerReads | undefined {
-    return this.pinned?.pass.reads.get(c.path);
+    return this.current?.reads.get(c.path);
   }
 
   memory(c: LiveContainer): MemoryData | undefined {
@@ -319,8 +240,6 @@ export class ContainerSource {
   close(): void {
     this.closed = true;
     if (this.walkTimer) clearInterval(this.walkTimer);
-    for (const t of this.readAhead.values()) clearTimeout(t);
-    this.readAhead.clear();
     this.files.close();
   }
 }

@@ -3,6 +3,7 @@ import { createCgroupLoadavgSampler } from "../cgroup/loadavg/cgroups.js";
 import type { LoadavgSampler } from "../cgroup/loadavg/sampler.js";
 import type { Logger } from "../common/logger.js";
 import type { RunningService } from "../common/service.js";
+import { CollectAhead } from "./collect-ahead.js";
 import { COLLECTORS } from "./collectors/index.js";
 import type { ExporterConfig } from "./config.js";
 import { ContainerSource } from "./containers.js";
@@ -30,7 +31,6 @@ export async function startExporter(
   const containers = new ContainerSource(labeler, {
     cgroupPrefix: config.cgroupPrefix,
     fullWalkMs: config.fullWalkSeconds * 1000,
-    maxAgeMs: config.containerMaxAgeMs,
   });
   let kmsg = config.kmsg ? new KmsgSource(config.kmsgPath, config.kmsgPollMs, logger) : undefined;
   try {
@@ -46,6 +46,11 @@ export async function startExporter(
   }
   const collectors = COLLECTORS.map((make) => make({ config, logger, containers, labeler, kmsg, loadavg }));
   const runner = new CollectorRunner(collectors, deps.registry, logger);
+  const ahead = new CollectAhead(async () => {
+    await containers.refresh();
+    await runner.collectAll();
+  }, config.collectMaxAgeMs);
+  ahead.register(deps.registry);
   try {
     await runner.start();
   } catch (e) {
@@ -61,13 +66,11 @@ export async function startExporter(
       listen: config.listen,
       logger,
       what: "exporter listen",
-      onScrape: (client) => containers.scrapedBy(client),
-      beforeScrape: async () => {
-        await containers.prepare();
-        await runner.collectAll();
-      },
+      onScrape: (client) => ahead.scrapedBy(client),
+      beforeScrape: () => ahead.ready(),
     });
   } catch (e) {
+    await ahead.stop();
     kmsg?.stop();
     await runner.stop();
     containers.close();
@@ -79,6 +82,7 @@ export async function startExporter(
     address: server.address,
     stop: async () => {
       await server.stop();
+      await ahead.stop();
       kmsg?.stop();
       await runner.stop();
       if (ownLoadavg) await loadavg.stop();

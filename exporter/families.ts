@@ -33,3 +33,27 @@ export class ScrapedFamily {
     return { name: this.name, help: this.help, type: this.type, values: this.samples };
   }
 }
+
+/** A family computed when a scrape renders it (the age of what that scrape serves), not at collection. */
+export class ComputedFamily {
+  readonly name: string;
+  readonly help: string;
+  readonly type: MetricSpec["type"];
+  readonly labelNames: readonly string[];
+
+  constructor(
+    spec: MetricSpec,
+    private readonly compute: () => ReadonlyArray<{ labels: Labels; value: number }>,
+  ) {
+    this.name = spec.name;
+    this.help = spec.help;
+    this.type = spec.type;
+    this.labelNames = spec.labelNames ?? [];
+  }
+
+  reset(): void {}
+
+  async get(): Promise<Family> {
+    return { name: this.name, help: this.help, type: this.type, values: this.compute() as FamilySample[] };
+  }
+}

@@ -49,8 +49,8 @@ export function containerCpuCollector(source: ContainerSource): Collector {
         "counter",
       ),
     ],
-    collect(sink, view) {
-      for (const c of source.containers(view.scrapeId)) {
+    collect(sink) {
+      for (const c of source.containers()) {
         const data = source.cpu(c);
         if (!data) continue;
         sink.add("boxscope_container_cpu_usage_seconds_total", data.usageNs / 1e9, c.labels);

@@ -14,8 +14,8 @@ export function containerInfoCollector(source: ContainerSource): Collector {
       },
       { name: "boxscope_containers", help: "Live container cgroups found on the host.", type: "gauge" },
     ],
-    collect(sink, view) {
-      const list = source.containers(view.scrapeId);
+    collect(sink) {
+      const list = source.containers();
       for (const c of list) {
         sink.add("boxscope_container_info", 1, {
           ...c.labels,

@@ -27,8 +27,8 @@ export function containerIoCollector(source: ContainerSource): Collector {
         "Write operations the container issued to the block device.",
       ),
     ],
-    collect(sink, view) {
-      for (const c of source.containers(view.scrapeId)) {
+    collect(sink) {
+      for (const c of source.containers()) {
         const data = source.io(c);
         if (!data) continue;
         for (const [device, d] of data) {

@@ -33,8 +33,8 @@ export function containerLoadCollector(source: ContainerSource, sampler: Loadavg
         labelNames: [...CONTAINER_LABEL_NAMES, "state"],
       },
     ],
-    collect(sink, view) {
-      for (const c of source.containers(view.scrapeId)) {
+    collect(sink) {
+      for (const c of source.containers()) {
         // The exporter's list may name containers the sampler's own walk has not reached (or the
         // sampler does not walk at all: standalone exporter); tracking makes it sample them.
         sampler.track(c.path);

@@ -173,8 +173,8 @@ export function containerMemoryCollector(source: ContainerSource, cacheAsUsed: C
       ),
       ...BREAKDOWN.map(([name, type, help]) => ({ name, help, type, labelNames: CONTAINER_LABEL_NAMES })),
     ],
-    collect(sink, view) {
-      for (const c of source.containers(view.scrapeId)) {
+    collect(sink) {
+      for (const c of source.containers()) {
         const data = source.memory(c);
         if (!data) continue;
         sink.add("boxscope_container_memory_usage_bytes", data.usageBytes, c.labels);

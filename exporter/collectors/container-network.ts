@@ -29,8 +29,8 @@ export function containerNetworkCollector(source: ContainerSource): Collector {
       type: "counter" as const,
       labelNames: LABELS,
     })),
-    collect(sink, view) {
-      for (const c of source.containers(view.scrapeId)) {
+    collect(sink) {
+      for (const c of source.containers()) {
         const ns = source.network(c);
         if (ns === undefined) continue;
         for (const [device, counters] of ns.devices) {

@@ -60,8 +60,8 @@ export function containerOomCollector(
     async stop() {
       unsubscribe?.();
     },
-    collect(sink, view) {
-      for (const c of source.containers(view.scrapeId)) {
+    collect(sink) {
+      for (const c of source.containers()) {
         const kills = source.memory(c)?.oomKills;
         if (kills !== undefined)
           sink.add("boxscope_container_oom_kills_total", kills, { ...c.labels, source: "cgroup" });

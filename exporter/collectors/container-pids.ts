@@ -28,8 +28,8 @@ export function containerPidsCollector(source: ContainerSource): Collector {
         labelNames: CONTAINER_LABEL_NAMES,
       },
     ],
-    collect(sink, view) {
-      for (const c of source.containers(view.scrapeId)) {
+    collect(sink) {
+      for (const c of source.containers()) {
         const data = source.pids(c);
         if (!data) continue; // vanished mid-scrape or no pids controller: no series
         sink.add("boxscope_container_pids", data.current, c.labels);

@@ -25,8 +25,8 @@ export function containerPressureCollector(source: ContainerSource): Collector {
   return {
     name: "container_pressure",
     metrics,
-    collect(sink, view) {
-      for (const c of source.containers(view.scrapeId)) {
+    collect(sink) {
+      for (const c of source.containers()) {
         const data = source.pressure(c);
         for (const r of PRESSURE_RESOURCES) {
           const text = data[r];

@@ -43,11 +43,11 @@ export function containerStartCollector(
         labelNames: CONTAINER_LABEL_NAMES,
       },
     ],
-    collect(sink, view) {
+    collect(sink) {
       btime ??= parseBtime(readFileSync(join(procRoot, "stat"), "utf8"));
       const at = now();
       const live = new Set<string>();
-      for (const c of source.containers(view.scrapeId)) {
+      for (const c of source.containers()) {
         live.add(c.path);
         let k = known.get(c.path);
         if (k !== undefined && at - k.checkedAt >= START_RECHECK_MS) {

@@ -17,7 +17,6 @@ import { containerNetworkCollector } from "./container-network.js";
 import { containerOomCollector } from "./container-oom.js";
 import { containerPidsCollector } from "./container-pids.js";
 import { containerPressureCollector } from "./container-pressure.js";
-import { containerReadsCollector } from "./container-reads.js";
 import { containerStartCollector } from "./container-start.js";
 import { healthCollector } from "./health.js";
 import { hostPidsCollector } from "./host-pids.js";
@@ -69,7 +68,6 @@ export const COLLECTORS: ReadonlyArray<(ctx: CollectorContext) => Collector> = [
     );
   },
   (ctx) => containerInfoCollector(ctx.containers),
-  (ctx) => containerReadsCollector(ctx.containers),
   (ctx) => containerPidsCollector(ctx.containers),
   (ctx) => containerMemoryCollector(ctx.containers, ctx.config.cacheAsUsed),
   (ctx) => containerCpuCollector(ctx.containers),

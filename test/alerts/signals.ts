@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { readCgroupMounts } from "../../cgroup/mounts.js";
 
@@ -49,6 +49,13 @@ const ALWAYS = [
   "boxscope_container_cpu_user_seconds_total",
   "boxscope_container_cpu_system_seconds_total",
   "boxscope_container_start_time_seconds",
+  // shared and anonymous memory (memory.stat, both versions), the peak (v1 max_usage_in_bytes, v2
+  // memory.peak: kernels ≥ 5.19) and the CPU weight (v1 cpu.shares, v2 cpu.weight)
+  "boxscope_container_memory_shmem_bytes",
+  "boxscope_container_memory_active_anon_bytes",
+  "boxscope_container_memory_inactive_anon_bytes",
+  "boxscope_container_memory_max_usage_bytes",
+  "boxscope_container_cpu_shares",
   // key process: the e2e configures Prometheus (which it runs) as one
   "boxscope_process_up",
   "boxscope_process_instances",
@@ -112,13 +119,22 @@ const CONTAINER_V2 = [
   ]),
 ];
 
-/** Swap use is a v1 memory.stat line (total_swap, with swap accounting); v2 keeps it in memory.swap.current. */
-const CONTAINER_V1_SWAP = ["boxscope_container_memory_swap_bytes"];
+/** Swap use: v1 memory.stat total_swap, v2 memory.swap.current; both need swap accounting. */
+const CONTAINER_SWAP = ["boxscope_container_memory_swap_bytes"];
 
-/** v1 memory.stat has total_swap when swap accounting is on (memory.memsw.* files exist). */
-const v1SwapAccounting = (): boolean => {
-  const memory = readCgroupMounts().v1.get("memory");
-  return memory !== undefined && existsSync(join(memory, "memory.memsw.usage_in_bytes"));
+/**
+ * Swap accounting is on: v1 has memory.memsw.* files, v2 memory.swap.current in the cgroups with
+ * the memory controller (the root has none: its children are looked at).
+ */
+const swapAccounting = (): boolean => {
+  const mounts = readCgroupMounts();
+  const memory = mounts.v1.get("memory");
+  if (memory !== undefined) return existsSync(join(memory, "memory.memsw.usage_in_bytes"));
+  const unified = mounts.unified;
+  if (unified === undefined) return false;
+  return readdirSync(unified, { withFileTypes: true }).some(
+    (e) => e.isDirectory() && existsSync(join(unified, e.name, "memory.swap.current")),
+  );
 };
 
 const CONTAINER_IO = [
@@ -154,7 +170,7 @@ export function presentSignals(): Set<string> {
     ...CONTAINER_LOAD,
     ...(conntrackLoaded() ? CONNTRACK : []),
     ...(testCgroupsOnV2() ? CONTAINER_V2 : []),
-    ...(!testCgroupsOnV2() && v1SwapAccounting() ? CONTAINER_V1_SWAP : []),
+    ...(swapAccounting() ? CONTAINER_SWAP : []),
   ]);
 }
 
@@ -199,13 +215,11 @@ export function absentSignals(): Map<string, string> {
         "cgroup v1: memory.stat has no slab nor reclaim counters, memory.events no high, and the test cgroups have no unified directory for PSI",
       );
   }
-  if (testCgroupsOnV2() || !v1SwapAccounting()) {
-    for (const m of CONTAINER_V1_SWAP)
+  if (!swapAccounting()) {
+    for (const m of CONTAINER_SWAP)
       absent.set(
         m,
-        testCgroupsOnV2()
-          ? "cgroup v2: memory.stat has no swap line (swap is memory.swap.current, which the exporter does not read)"
-          : "cgroup v1 without swap accounting (no memory.memsw.* files): memory.stat has no total_swap",
+        "no swap accounting on this host (v1: no memory.memsw.* files, so memory.stat has no total_swap; v2: no memory.swap.current)",
       );
   }
   if (!conntrackLoaded())

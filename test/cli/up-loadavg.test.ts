@@ -42,6 +42,8 @@ test("boxscope up: a container's load metrics are what its /proc/loadavg shows t
       // sampler's current sample. With them a read just after a pass can show the previous one.
       BOXSCOPE_SHIM_MOUNT_CACHE_MS: "0",
       BOXSCOPE_SHIM_SHARE_WINDOW_MS: "0",
+      // Likewise the exporter collects at every scrape, not up to a second ahead of it.
+      BOXSCOPE_EXPORTER_COLLECT_MAX_AGE_MS: "0",
     },
   });
   up.stderr?.on("data", (b: Buffer) => {

@@ -9,11 +9,11 @@ const MiB = 1024 * 1024;
 const INTERVAL_MS = 1500;
 
 /**
- * A scraper with a steady interval, like Prometheus: after its first scrapes, the exporter reads
- * the containers ahead of each scrape instead of inside it, and a change made between two scrapes
- * shows at the next one.
+ * A scraper with a steady interval, like Prometheus: after its first scrapes, the exporter collects
+ * ahead of each scrape instead of inside it, and a change made between two scrapes shows at the
+ * next one.
  */
-test("steady scrapes are served by passes read ahead of them, with every change since the last scrape", {
+test("steady scrapes are served by collections made ahead of them, with every change since the last scrape", {
   timeout: 60_000,
 }, async (t) => {
   if (!requirePrereq(t, cgroupsWritable(), "needs root and writable cgroup hierarchies")) return;
@@ -23,7 +23,7 @@ test("steady scrapes are served by passes read ahead of them, with every change 
   t.after(() => exp.stop());
   const labels = { container_id: cg.id };
   const passes = (s: Sample[], trigger: string) =>
-    value(s, "boxscope_container_read_passes_total", { trigger }) ?? 0;
+    value(s, "boxscope_exporter_collections_total", { trigger }) ?? 0;
 
   const scrapes: Sample[][] = [];
   // A different limit before every scrape, written right after the previous one.
@@ -37,8 +37,8 @@ test("steady scrapes are served by passes read ahead of them, with every change 
       (100 + i) * MiB,
       `scrape ${i} shows the limit written before it`,
     );
-    const age = value(scrapes[i] as Sample[], "boxscope_container_read_age_seconds");
-    assert.ok(age !== undefined && age >= 0 && age <= 1, `scrape ${i}: read age ${age} s`);
+    const age = value(scrapes[i] as Sample[], "boxscope_exporter_collection_age_seconds");
+    assert.ok(age !== undefined && age >= 0 && age <= 1, `scrape ${i}: collection age ${age} s`);
     await sleep(Math.max(0, INTERVAL_MS - (Date.now() - started)));
   }
   const last = scrapes[7] as Sample[];
@@ -50,11 +50,11 @@ test("steady scrapes are served by passes read ahead of them, with every change 
   );
 });
 
-test("containerMaxAgeMs: 0 reads at every scrape and never ahead", { timeout: 30_000 }, async (t) => {
+test("collectMaxAgeMs: 0 collects at every scrape and never ahead", { timeout: 30_000 }, async (t) => {
   if (!requirePrereq(t, cgroupsWritable(), "needs root and writable cgroup hierarchies")) return;
   const cg = createContainerCgroup();
   t.after(() => cg.cleanup());
-  const exp = await startTestExporter({ kmsg: false, logRoot: "/", containerMaxAgeMs: 0 });
+  const exp = await startTestExporter({ kmsg: false, logRoot: "/", collectMaxAgeMs: 0 });
   t.after(() => exp.stop());
   let s: Sample[] = [];
   for (let i = 0; i < 4; i++) {
@@ -63,6 +63,6 @@ test("containerMaxAgeMs: 0 reads at every scrape and never ahead", { timeout: 30
     assert.equal(value(s, "boxscope_container_memory_limit_bytes", { container_id: cg.id }), (200 + i) * MiB);
     await sleep(300);
   }
-  assert.equal(value(s, "boxscope_container_read_passes_total", { trigger: "scrape" }), 4);
-  assert.equal(value(s, "boxscope_container_read_passes_total", { trigger: "ahead" }), 0);
+  assert.equal(value(s, "boxscope_exporter_collections_total", { trigger: "scrape" }), 4);
+  assert.equal(value(s, "boxscope_exporter_collections_total", { trigger: "ahead" }), 0);
 });

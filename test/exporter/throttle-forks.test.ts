@@ -83,7 +83,7 @@ test("a pids-limited cgroup hitting its limit: fork failures rise and equal pids
   await once(forker, "exit");
   const kernel = Number(/^max (\d+)/m.exec(readFileSync(join(pidsDir, "pids.events"), "utf8"))?.[1]);
   assert.ok(kernel > 0, `pids.events max = ${kernel}: the limit refused no fork`);
-  // A scrape within a second of the previous one may serve that one's read (exporter.containerMaxAgeMs).
+  // A scrape within a second of the previous one may serve that one's collection (exporter.collectMaxAgeMs).
   let seen: number | undefined;
   await waitFor(
     `fork failures = pids.events max (${kernel})`,
