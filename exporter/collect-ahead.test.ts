@@ -72,15 +72,16 @@ test("a scraper due again within maxAgeMs gets a collection right after its scra
   await s.ahead.stop();
 });
 
-test("the age and duration of what a scrape serves are reported", async () => {
+test("the start and duration of the collection are reported", async () => {
   const s = setUp(1000);
   const registry = new Registry();
   s.ahead.register(registry);
-  assert.doesNotMatch(await registry.metrics(), /collection_age_seconds \d/, "nothing collected yet");
+  assert.doesNotMatch(await registry.metrics(), /collection_timestamp_seconds \d/, "nothing collected yet");
+  s.at(2500);
   await s.ahead.ready();
-  s.at(250);
+  s.at(3000);
   const text = await registry.metrics();
-  assert.match(text, /^boxscope_exporter_collection_age_seconds 0\.25$/m);
+  assert.match(text, /^boxscope_exporter_collection_timestamp_seconds 2\.5$/m);
   assert.match(text, /^boxscope_exporter_collection_duration_seconds \d/m);
 });
 

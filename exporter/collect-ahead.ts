@@ -22,7 +22,10 @@ type Trigger = "ahead" | "scrape";
  * time; a scrape arriving meanwhile serves the previous one if recent enough, else joins it.
  */
 export class CollectAhead {
+  /** The latest complete collection. */
   private last: { startedAt: number; durationMs: number } | undefined;
+  /** The collection running, else the latest one: what a body rendered now shows. */
+  private current: { startedAt: number } | undefined;
   private running: Promise<void> | undefined;
   private readonly counts: Record<Trigger, number> = { ahead: 0, scrape: 0 };
   private readonly cadence = new ScrapeCadence();
@@ -45,15 +48,16 @@ export class CollectAhead {
     this.timers.delete(client);
     if (next === undefined) return;
     const lead = this.leadMs();
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(client);
-        // A collection this recent serves the coming scrape too (another scraper's, or its own).
-        if (this.last !== undefined && this.now() - this.last.startedAt < lead) return;
-        void this.run("ahead");
-      },
-      next - now <= this.maxAgeMs ? 0 : next - lead - now,
-    );
+    const delay = next - now <= this.maxAgeMs ? 0 : next - lead - now;
+    // A collection begun since then serves the coming scrape too (another scraper's, or the one
+    // this scrape waited for). Right after a scrape that is only one begun for it: an irregular
+    // scraper's next scrape may come up to maxAgeMs later, and must find one at most that old.
+    const freshSince = delay === 0 ? now : now + delay - lead;
+    const timer = setTimeout(() => {
+      this.timers.delete(client);
+      if (this.current !== undefined && this.current.startedAt >= freshSince) return;
+      void this.run("ahead");
+    }, delay);
     timer.unref();
     this.timers.set(client, timer);
   }
@@ -77,10 +81,13 @@ export class CollectAhead {
   private run(trigger: Trigger): Promise<void> {
     if (this.running) return this.running;
     this.counts[trigger]++;
-    const startedAt = this.now();
+    this.current = { startedAt: this.now() };
     const t0 = performance.now();
     this.running = this.collect().finally(() => {
-      this.last = { startedAt, durationMs: performance.now() - t0 };
+      this.last = {
+        startedAt: (this.current as { startedAt: number }).startedAt,
+        durationMs: performance.now() - t0,
+      };
       this.running = undefined;
     });
     return this.running;
@@ -103,16 +110,16 @@ export class CollectAhead {
     return [
       new ComputedFamily(
         spec(
-          "boxscope_exporter_collection_age_seconds",
-          "Age of the collection this scrape serves (at most exporter.collectMaxAgeMs after the first scrapes).",
+          "boxscope_exporter_collection_timestamp_seconds",
+          "When the collection this scrape serves began, Unix seconds (its age at the scrape: timestamp(this) - this).",
           "gauge",
         ),
-        () => one(this.last && Math.max(0, this.now() - this.last.startedAt) / 1000),
+        () => one(this.current && this.current.startedAt / 1000),
       ),
       new ComputedFamily(
         spec(
           "boxscope_exporter_collection_duration_seconds",
-          "Wall time of the collection this scrape serves (every collector, the container read included).",
+          "Wall time of the last complete collection (every collector, the container read and the rendering included).",
           "gauge",
         ),
         () => one(this.last && this.last.durationMs / 1000),

@@ -7,9 +7,10 @@ import { CollectAhead } from "./collect-ahead.js";
 import { COLLECTORS } from "./collectors/index.js";
 import type { ExporterConfig } from "./config.js";
 import { ContainerSource } from "./containers.js";
+import type { ExpositionFormat } from "./exposition.js";
 import { ContainerLabeler } from "./labels.js";
 import { CollectorRunner } from "./runner.js";
-import { startMetricsServer } from "./server.js";
+import { renderRegistry, startMetricsServer } from "./server.js";
 import { KmsgSource } from "./sources/kmsg.js";
 
 /**
@@ -46,9 +47,15 @@ export async function startExporter(
   }
   const collectors = COLLECTORS.map((make) => make({ config, logger, containers, labeler, kmsg, loadavg }));
   const runner = new CollectorRunner(collectors, deps.registry, logger);
+  // The body of the format scrapers ask for is rendered once per collection, off the scrape path
+  // too (a scrape of hundreds of containers is a body of megabytes); other formats at the scrape.
+  let format: ExpositionFormat = "prometheus";
+  let rendered: { format: ExpositionFormat; body: Buffer } | undefined;
   const ahead = new CollectAhead(async () => {
     await containers.refresh();
     await runner.collectAll();
+    const f = format;
+    rendered = { format: f, body: Buffer.from(await renderRegistry(deps.registry, f)) };
   }, config.collectMaxAgeMs);
   ahead.register(deps.registry);
   try {
@@ -66,8 +73,12 @@ export async function startExporter(
       listen: config.listen,
       logger,
       what: "exporter listen",
-      onScrape: (client) => ahead.scrapedBy(client),
+      onScrape: (client, asked) => {
+        format = asked;
+        ahead.scrapedBy(client);
+      },
       beforeScrape: () => ahead.ready(),
+      rendered: (asked) => (rendered?.format === asked ? rendered.body : undefined),
     });
   } catch (e) {
     await ahead.stop();

@@ -3,7 +3,13 @@ import type { Registry } from "prom-client";
 import { BoxscopeError, errnoCode } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import type { RunningService } from "../common/service.js";
-import { CONTENT_TYPES, type Family, negotiateFormat, renderExposition } from "./exposition.js";
+import {
+  CONTENT_TYPES,
+  type ExpositionFormat,
+  type Family,
+  negotiateFormat,
+  renderExposition,
+} from "./exposition.js";
 import { DEFAULT_LISTEN, formatAddress, parseListen } from "./listen.js";
 
 export interface MetricsServerOptions {
@@ -18,8 +24,21 @@ export interface MetricsServerOptions {
    * here). Concurrent scrapes share one run, so two Prometheus replicas cost one collection.
    */
   readonly beforeScrape?: () => Promise<void>;
-  /** Told of each scrape as it arrives, with the scraper's address (the exporter's read-ahead). */
-  readonly onScrape?: (client: string) => void;
+  /** Told of each scrape as it arrives: the scraper's address and the format it asked for. */
+  readonly onScrape?: (client: string, format: ExpositionFormat) => void;
+  /**
+   * A body already rendered for this format, current for the registry (the exporter renders at the
+   * end of each collection); undefined: the scrape renders the registry itself.
+   */
+  readonly rendered?: (format: ExpositionFormat) => Buffer | undefined;
+}
+
+/** The registry's families as exposition text in `format`. */
+export async function renderRegistry(registry: Registry, format: ExpositionFormat): Promise<string> {
+  // prom-client types getMetricsAsArray() loosely; every registered metric has get().
+  const metrics = registry.getMetricsAsArray() as unknown as Array<{ get(): Promise<Family> }>;
+  const families = await Promise.all(metrics.map((m) => m.get()));
+  return renderExposition(families, format);
 }
 
 /** The HTTP face of a registry: `/metrics` (Prometheus text or OpenMetrics by Accept) and `/healthz`. */
@@ -35,13 +54,11 @@ export async function startMetricsServer(
   const refresh = opts.beforeScrape ? coalesce(opts.beforeScrape) : undefined;
 
   app.get("/metrics", async (req, reply) => {
-    opts.onScrape?.(req.ip);
-    if (refresh) await refresh();
-    // prom-client types getMetricsAsArray() loosely; every registered metric has get().
-    const metrics = opts.registry.getMetricsAsArray() as unknown as Array<{ get(): Promise<Family> }>;
-    const families = await Promise.all(metrics.map((m) => m.get()));
     const format = negotiateFormat(req.headers.accept);
-    return reply.type(CONTENT_TYPES[format]).send(renderExposition(families, format));
+    opts.onScrape?.(req.ip, format);
+    if (refresh) await refresh();
+    const body = opts.rendered?.(format) ?? (await renderRegistry(opts.registry, format));
+    return reply.type(CONTENT_TYPES[format]).send(body);
   });
   app.get("/healthz", async (_req, reply) => reply.type("text/plain; charset=utf-8").send("ok\n"));
   app.get("/", async (_req, reply) =>

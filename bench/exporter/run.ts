@@ -37,6 +37,8 @@ const arg = (name: string, def: string): string => {
   return i >= 0 ? (args[i + 1] ?? def) : def;
 };
 const SCRAPES = Number(arg("scrapes", "200"));
+/** Unmeasured rounds of the scrape loop between the idle window and the measured ones. */
+const WARMUP_ROUNDS = 3;
 const COUNTS = arg("counts", "10,100,500").split(",").map(Number);
 const ANCHORS = arg("anchors", "node_exporter,cadvisor")
   .split(",")
@@ -107,6 +109,8 @@ async function waitContainers(t: Target, ids: readonly string[]): Promise<void> 
 
 interface Result {
   outliers: string;
+  /** The last scrape's body. */
+  body: string;
   p50: number;
   p99: number;
   cpuMs: number;
@@ -131,6 +135,11 @@ async function measure(targets: readonly Target[], ids: readonly string[]): Prom
   const lat: number[][] = targets.map(() => []);
   const at: number[][] = targets.map(() => []);
   const last: string[] = targets.map(() => "");
+  // A few unmeasured rounds of the loop first: after the idle window an exporter that collects
+  // ahead of its scraper's cadence (boxscope) has to learn it again, as after any pause.
+  for (let i = 0; i < WARMUP_ROUNDS; i++)
+    for (let j = 0; j < targets.length; j++)
+      await (await fetch((targets[(i + j) % targets.length] as Target).url)).text();
   const loopStart = process.hrtime.bigint();
   const cpu0 = targets.map((t) => cpuSeconds(pid(t)));
   for (let i = 0; i < SCRAPES; i++) {
@@ -162,6 +171,7 @@ async function measure(targets: readonly Target[], ids: readonly string[]): Prom
       cpuMs: ((cpu[k] as number) * 1000) / SCRAPES,
       idleCpuMsPerS: ((idle[k] as number) * 1000) / IDLE_SECONDS,
       bytes: body.length,
+      body,
       series: body.split("\n").filter((line) => line !== "" && !line.startsWith("#")).length,
       families: t.containers ? familiesCoveringAll(containerFamilies(body, ids), ids.length) : [],
     };
@@ -305,6 +315,14 @@ async function main(): Promise<void> {
         rows.push(line);
         process.stderr.write(`${line}\n`);
         if (OUTLIERS > 0) process.stderr.write(`  slowest ${t.name}: ${r.outliers}\n`);
+        // boxscope's own account of its collections so far (warm-up and earlier points included).
+        const collections = [
+          ...r.body.matchAll(/^boxscope_exporter_collections_total\{trigger="(\w+)"\} (\d+)$/gm),
+        ];
+        if (collections.length > 0)
+          process.stderr.write(
+            `  ${t.name} collections: ${collections.map((m) => `${m[1]} ${m[2]}`).join(", ")}\n`,
+          );
         if (t.containers)
           familyLines.push(`${n} containers, ${t.name} (${r.families.length}): ${r.families.join(" ")}`);
       });
