@@ -34,7 +34,10 @@ export class ScrapedFamily {
   }
 }
 
-/** A family computed when a scrape renders it (the age of what that scrape serves), not at collection. */
+/**
+ * A family computed whenever the registry is rendered (the exporter renders at the end of each
+ * collection): facts about the collection itself, which the collectors it runs cannot report.
+ */
 export class ComputedFamily {
   readonly name: string;
   readonly help: string;
