@@ -18,7 +18,9 @@ export interface RuntimeLogRecord<E extends string = string> {
   stream?: LogStream;
   /**
    * The line as the container wrote it, without its line end; on an `error` record, the raw input
-   * line. At most `maxRecordBytes` UTF-8 bytes.
+   * line. Made of at most `maxRecordBytes` of the bytes the runtime wrote, so at most that many
+   * UTF-8 bytes when they were valid UTF-8 (each invalid byte becomes U+FFFD, 3 bytes, as in the
+   * shipper's lines).
    */
   text: string;
   /** How many input lines (runtime pieces) this record is made of: each input line is in exactly one record. */
@@ -37,8 +39,10 @@ export interface RuntimeLogRecord<E extends string = string> {
 
 export interface DecoderOptions {
   /**
-   * Largest `text` in UTF-8 bytes; a longer line is cut there and flagged `truncated`, the rest of
-   * its pieces counted and dropped. Bounds memory too: a decoder holds at most this much per stream.
+   * Largest line in bytes (as the runtime wrote them: CRI's raw bytes, Docker's decoded `log`
+   * strings in UTF-8); a longer line is cut there at a character boundary and flagged `truncated`,
+   * the rest of its pieces counted and dropped. Bounds memory too: a decoder holds at most this much
+   * per stream.
    */
   maxRecordBytes?: number;
 }
