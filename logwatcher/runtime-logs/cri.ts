@@ -30,7 +30,7 @@
  * Feed one decoder per container across rotations (`<restart>.log` → `<restart>.log.<time>`): a
  * line's pieces can straddle one. Not yet used by `boxscope ship` or `boxscope index`.
  */
-import { cutUtf8, PieceJoin, truncation, utf8CutPoint } from "./joiner.js";
+import { cutUtf8, PendingByStream, PieceJoin, truncation, utf8CutPoint } from "./joiner.js";
 import {
   countRecord,
   type DecoderOptions,
@@ -99,8 +99,7 @@ function cutBytes(bytes: Buffer, start: number, maxBytes: number): number {
 export class CriDecoder {
   readonly stats: DecoderStats = newDecoderStats();
   private readonly maxBytes: number;
-  private stdout: PieceJoin | undefined;
-  private stderr: PieceJoin | undefined;
+  private readonly pending = new PendingByStream();
 
   constructor(options?: DecoderOptions) {
     this.maxBytes = resolveMaxRecordBytes(options);
@@ -108,7 +107,7 @@ export class CriDecoder {
 
   /** Input lines held in unfinished joins (not yet in any emitted record). */
   get pendingLines(): number {
-    return (this.stdout?.lines ?? 0) + (this.stderr?.lines ?? 0);
+    return this.pending.lines;
   }
 
   /**
@@ -125,8 +124,8 @@ export class CriDecoder {
       const cut = cutUtf8(bytes.toString("utf8"), this.maxBytes);
       return this.emit({ text: cut.text, lines: 1, error: piece, ...truncation(cut.droppedBytes) });
     }
-    const pending = this.pending(piece.stream);
-    if (!piece.partial && pending === undefined) {
+    const unfinished = this.pending.get(piece.stream);
+    if (!piece.partial && unfinished === undefined) {
       // The common case, a line in one piece: decoded straight from the input, no join.
       const end = cutBytes(bytes, piece.textStart, this.maxBytes);
       return this.emit({
@@ -138,13 +137,13 @@ export class CriDecoder {
         ...truncation(bytes.length - end),
       });
     }
-    const join = pending ?? new PieceJoin(piece.time, piece.timeMs, piece.stream, this.maxBytes);
+    const join = unfinished ?? new PieceJoin(piece.time, piece.timeMs, piece.stream, this.maxBytes);
     join.add(bytes, piece.textStart, bytes.length);
     if (piece.partial) {
-      this.setPending(piece.stream, join);
+      this.pending.set(piece.stream, join);
       return undefined;
     }
-    this.setPending(piece.stream, undefined);
+    this.pending.set(piece.stream, undefined);
     return this.emit(join.record(false, false));
   }
 
@@ -153,23 +152,7 @@ export class CriDecoder {
    * the end of a file that will not grow (the container ended without a newline, or stopped).
    */
   flush(): CriRecord[] {
-    const out: CriRecord[] = [];
-    for (const stream of ["stdout", "stderr"] as const) {
-      const join = this.pending(stream);
-      if (join === undefined) continue;
-      this.setPending(stream, undefined);
-      out.push(this.emit(join.record(true, false)));
-    }
-    return out;
-  }
-
-  private pending(stream: LogStream): PieceJoin | undefined {
-    return stream === "stdout" ? this.stdout : this.stderr;
-  }
-
-  private setPending(stream: LogStream, join: PieceJoin | undefined): void {
-    if (stream === "stdout") this.stdout = join;
-    else this.stderr = join;
+    return this.pending.takeAll().map((join) => this.emit(join.record(true, false)));
   }
 
   private emit(record: CriRecord): CriRecord {

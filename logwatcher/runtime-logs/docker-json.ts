@@ -28,7 +28,7 @@
  *
  * Not yet used by `boxscope ship` or `boxscope index`.
  */
-import { cutUtf8, PieceJoin, truncation, withoutCr } from "./joiner.js";
+import { cutUtf8, PendingByStream, PieceJoin, truncation, withoutCr } from "./joiner.js";
 import {
   countRecord,
   type DecoderOptions,
@@ -95,8 +95,7 @@ export function parseDockerJsonEntry(raw: string): DockerJsonEntry | DockerJsonE
 export class DockerJsonDecoder {
   readonly stats: DecoderStats = newDecoderStats();
   private readonly maxBytes: number;
-  private stdout: PieceJoin | undefined;
-  private stderr: PieceJoin | undefined;
+  private readonly pending = new PendingByStream();
 
   constructor(options?: DecoderOptions) {
     this.maxBytes = resolveMaxRecordBytes(options);
@@ -104,7 +103,7 @@ export class DockerJsonDecoder {
 
   /** Input lines held in unfinished joins (not yet in any emitted record). */
   get pendingLines(): number {
-    return (this.stdout?.lines ?? 0) + (this.stderr?.lines ?? 0);
+    return this.pending.lines;
   }
 
   /**
@@ -122,8 +121,8 @@ export class DockerJsonDecoder {
     }
     const complete = entry.log.endsWith("\n");
     const content = complete ? entry.log.slice(0, -1) : entry.log;
-    const pending = this.pending(entry.stream);
-    if (complete && pending === undefined) {
+    const unfinished = this.pending.get(entry.stream);
+    if (complete && unfinished === undefined) {
       // The common case, a line in one entry: no join, no copy.
       const cut = cutUtf8(withoutCr(content), this.maxBytes);
       return this.emit({
@@ -136,14 +135,15 @@ export class DockerJsonDecoder {
         ...(entry.attrs ? { attrs: entry.attrs } : {}),
       });
     }
-    const join = pending ?? new PieceJoin(entry.time, entry.timeMs, entry.stream, this.maxBytes, entry.attrs);
+    const join =
+      unfinished ?? new PieceJoin(entry.time, entry.timeMs, entry.stream, this.maxBytes, entry.attrs);
     const bytes = Buffer.from(content);
     join.add(bytes, 0, bytes.length);
     if (!complete) {
-      this.setPending(entry.stream, join);
+      this.pending.set(entry.stream, join);
       return undefined;
     }
-    this.setPending(entry.stream, undefined);
+    this.pending.set(entry.stream, undefined);
     return this.emit(join.record(false, true));
   }
 
@@ -152,23 +152,7 @@ export class DockerJsonDecoder {
    * at the end of a file that will not grow, or when the container stopped.
    */
   flush(): DockerJsonRecord[] {
-    const out: DockerJsonRecord[] = [];
-    for (const stream of ["stdout", "stderr"] as const) {
-      const join = this.pending(stream);
-      if (join === undefined) continue;
-      this.setPending(stream, undefined);
-      out.push(this.emit(join.record(true, true)));
-    }
-    return out;
-  }
-
-  private pending(stream: LogStream): PieceJoin | undefined {
-    return stream === "stdout" ? this.stdout : this.stderr;
-  }
-
-  private setPending(stream: LogStream, join: PieceJoin | undefined): void {
-    if (stream === "stdout") this.stdout = join;
-    else this.stderr = join;
+    return this.pending.takeAll().map((join) => this.emit(join.record(true, true)));
   }
 
   private emit(record: DockerJsonRecord): DockerJsonRecord {

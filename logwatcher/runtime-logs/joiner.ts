@@ -103,3 +103,34 @@ export function cutUtf8(text: string, maxBytes: number): { text: string; dropped
   const end = utf8CutPoint(bytes, maxBytes);
   return { text: bytes.toString("utf8", 0, end), droppedBytes: bytes.length - end };
 }
+
+/**
+ * The unfinished line of each stream. Two, not one: the runtimes copy stdout and stderr
+ * concurrently into one file, so one stream's pieces can come between another's.
+ */
+export class PendingByStream {
+  private stdout: PieceJoin | undefined;
+  private stderr: PieceJoin | undefined;
+
+  /** Input lines held (in no emitted record yet). */
+  get lines(): number {
+    return (this.stdout?.lines ?? 0) + (this.stderr?.lines ?? 0);
+  }
+
+  get(stream: LogStream): PieceJoin | undefined {
+    return stream === "stdout" ? this.stdout : this.stderr;
+  }
+
+  set(stream: LogStream, join: PieceJoin | undefined): void {
+    if (stream === "stdout") this.stdout = join;
+    else this.stderr = join;
+  }
+
+  /** Removes and returns the unfinished joins, stdout's first. */
+  takeAll(): PieceJoin[] {
+    const joins = [this.stdout, this.stderr].filter((j): j is PieceJoin => j !== undefined);
+    this.stdout = undefined;
+    this.stderr = undefined;
+    return joins;
+  }
+}
