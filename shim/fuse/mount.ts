@@ -51,7 +51,7 @@ export async function startShimMount(
   opts: ShimMountOptions,
   deps: { logger: Logger; source: ViewSource; binding?: FuseBinding },
 ): Promise<RunningShimMount> {
-  const log = deps.logger.child({ part: "shim-mount" });
+  const log = deps.logger.child({ component: "fuse-mount" });
   const binding = deps.binding ?? loadFuseBinding();
   const mountpoint = resolve(opts.mountpoint);
   const { deadDevs } = prepareMountpoint(mountpoint, binding, log);
