@@ -30,16 +30,9 @@
  * Feed one decoder per container across rotations (`<restart>.log` → `<restart>.log.<time>`): a
  * line's pieces can straddle one. Not yet used by `boxscope ship` or `boxscope index`.
  */
-import { cutUtf8, PendingByStream, PieceJoin, truncation, utf8CutPoint } from "./joiner.js";
-import {
-  countRecord,
-  type DecoderOptions,
-  type DecoderStats,
-  type LogStream,
-  newDecoderStats,
-  type RuntimeLogRecord,
-  resolveMaxRecordBytes,
-} from "./record.js";
+import { cutUtf8, PieceJoin, truncation, utf8CutPoint } from "./joiner.js";
+import { PieceDecoder } from "./piece-decoder.js";
+import type { DecoderOptions, LogStream, RuntimeLogRecord } from "./record.js";
 import { parseRfc3339Ms } from "./rfc3339.js";
 
 /**
@@ -96,18 +89,9 @@ function cutBytes(bytes: Buffer, start: number, maxBytes: number): number {
   return start + utf8CutPoint(bytes.subarray(start), maxBytes);
 }
 
-export class CriDecoder {
-  readonly stats: DecoderStats = newDecoderStats();
-  private readonly maxBytes: number;
-  private readonly pending = new PendingByStream();
-
+export class CriDecoder extends PieceDecoder<CriError> {
   constructor(options?: DecoderOptions) {
-    this.maxBytes = resolveMaxRecordBytes(options);
-  }
-
-  /** Input lines held in unfinished joins (not yet in any emitted record). */
-  get pendingLines(): number {
-    return this.pending.lines;
+    super(options, false);
   }
 
   /**
@@ -138,25 +122,6 @@ export class CriDecoder {
       });
     }
     const join = unfinished ?? new PieceJoin(piece.time, piece.timeMs, piece.stream, this.maxBytes);
-    join.add(bytes, piece.textStart, bytes.length);
-    if (piece.partial) {
-      this.pending.set(piece.stream, join);
-      return undefined;
-    }
-    this.pending.set(piece.stream, undefined);
-    return this.emit(join.record(false, false));
-  }
-
-  /**
-   * Emits the lines whose `F` piece has not come (stdout's, then stderr's), flagged `partial`: at
-   * the end of a file that will not grow (the container ended without a newline, or stopped).
-   */
-  flush(): CriRecord[] {
-    return this.pending.takeAll().map((join) => this.emit(join.record(true, false)));
-  }
-
-  private emit(record: CriRecord): CriRecord {
-    countRecord(this.stats, record);
-    return record;
+    return this.addPiece(join, piece.stream, bytes, piece.textStart, piece.partial);
   }
 }

@@ -28,16 +28,9 @@
  *
  * Not yet used by `boxscope ship` or `boxscope index`.
  */
-import { cutUtf8, PendingByStream, PieceJoin, truncation, withoutCr } from "./joiner.js";
-import {
-  countRecord,
-  type DecoderOptions,
-  type DecoderStats,
-  type LogStream,
-  newDecoderStats,
-  type RuntimeLogRecord,
-  resolveMaxRecordBytes,
-} from "./record.js";
+import { cutUtf8, PieceJoin, truncation, withoutCr } from "./joiner.js";
+import { PieceDecoder } from "./piece-decoder.js";
+import type { DecoderOptions, LogStream, RuntimeLogRecord } from "./record.js";
 import { parseRfc3339Ms } from "./rfc3339.js";
 
 /**
@@ -92,18 +85,9 @@ export function parseDockerJsonEntry(raw: string): DockerJsonEntry | DockerJsonE
   return { log, stream, time, timeMs, attrs };
 }
 
-export class DockerJsonDecoder {
-  readonly stats: DecoderStats = newDecoderStats();
-  private readonly maxBytes: number;
-  private readonly pending = new PendingByStream();
-
+export class DockerJsonDecoder extends PieceDecoder<DockerJsonError> {
   constructor(options?: DecoderOptions) {
-    this.maxBytes = resolveMaxRecordBytes(options);
-  }
-
-  /** Input lines held in unfinished joins (not yet in any emitted record). */
-  get pendingLines(): number {
-    return this.pending.lines;
+    super(options, true);
   }
 
   /**
@@ -137,26 +121,6 @@ export class DockerJsonDecoder {
     }
     const join =
       unfinished ?? new PieceJoin(entry.time, entry.timeMs, entry.stream, this.maxBytes, entry.attrs);
-    const bytes = Buffer.from(content);
-    join.add(bytes, 0, bytes.length);
-    if (!complete) {
-      this.pending.set(entry.stream, join);
-      return undefined;
-    }
-    this.pending.set(entry.stream, undefined);
-    return this.emit(join.record(false, true));
-  }
-
-  /**
-   * Emits the lines whose last piece has not come (stdout's, then stderr's), flagged `partial`:
-   * at the end of a file that will not grow, or when the container stopped.
-   */
-  flush(): DockerJsonRecord[] {
-    return this.pending.takeAll().map((join) => this.emit(join.record(true, true)));
-  }
-
-  private emit(record: DockerJsonRecord): DockerJsonRecord {
-    countRecord(this.stats, record);
-    return record;
+    return this.addPiece(join, entry.stream, Buffer.from(content), 0, !complete);
   }
 }
