@@ -20,8 +20,8 @@ export interface MetricsServerOptions {
   /** What the address came from, for the error when it cannot be bound (`exporter listen`). */
   readonly what?: string;
   /**
-   * Runs before each scrape renders the registry (the exporter's collectors refresh their series
-   * here). Concurrent scrapes share one run, so two Prometheus replicas cost one collection.
+   * Runs before each scrape renders the registry (the exporter's: CollectAhead, which also makes
+   * concurrent scrapes share one collection).
    */
   readonly beforeScrape?: () => Promise<void>;
   /** Told of each scrape as it arrives: the scraper's address and the format it asked for. */
@@ -51,12 +51,11 @@ export async function startMetricsServer(
     // A scrape every 5 s from two replicas would flood the log; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
   });
-  const refresh = opts.beforeScrape ? coalesce(opts.beforeScrape) : undefined;
 
   app.get("/metrics", async (req, reply) => {
     const format = negotiateFormat(req.headers.accept);
     opts.onScrape?.(req.ip, format);
-    if (refresh) await refresh();
+    await opts.beforeScrape?.();
     const body = opts.rendered?.(format) ?? (await renderRegistry(opts.registry, format));
     return reply.type(CONTENT_TYPES[format]).send(body);
   });
@@ -91,18 +90,5 @@ export async function startMetricsServer(
     stop: async () => {
       await app.close();
     },
-  };
-}
-
-/** Wraps an async task so calls made while it runs share that run instead of starting another. */
-function coalesce(task: () => Promise<void>): () => Promise<void> {
-  let inFlight: Promise<void> | undefined;
-  return () => {
-    if (!inFlight) {
-      inFlight = task().finally(() => {
-        inFlight = undefined;
-      });
-    }
-    return inFlight;
   };
 }
