@@ -1,11 +1,11 @@
-import { accessSync, constants, readFileSync } from "node:fs";
+import { accessSync, constants } from "node:fs";
 import { z } from "zod";
 import { type ConfigSources, loadConfig } from "../common/config.js";
-import { errnoCode, UsageError } from "../common/errors.js";
+import { UsageError } from "../common/errors.js";
 import { compileLinearRegex } from "../common/regex.js";
 import { LOG_SEVERITIES } from "./collectors/log-patterns.js";
 import { resolveKeyProcesses } from "./key-process-rules.js";
-import { parseTeamMapping } from "./labels.js";
+import { checkTeamMapping, teamSourcesSchema } from "../common/container-labels.js";
 import { DEFAULT_LISTEN, parseListen } from "./listen.js";
 
 const regex = z.string().min(1);
@@ -101,15 +101,7 @@ export const exporterSchema = z.strictObject({
   kmsg: z.boolean().default(true),
   kmsgPath: z.string().default("/dev/kmsg"),
   /** Where the owning team comes from, first match wins: docker label, mapping file. */
-  team: z
-    .strictObject({
-      dockerLabel: z.string().default("team"),
-      /** Label key read from the mapping file's `pods.<uid>.labels` (the API server is not reachable). */
-      podLabel: z.string().default("team"),
-      /** YAML mapping file (see docs/metrics.md); empty = none. */
-      mappingFile: z.string().default(""),
-    })
-    .default({ dockerLabel: "team", podLabel: "team", mappingFile: "" }),
+  team: teamSourcesSchema,
   /** How much page cache the strict memory view counts as used: active_file, or a percent of cache. */
   cacheAsUsed: z
     .strictObject({
@@ -168,16 +160,7 @@ export function validateExporterConfig(
     compileLinearRegex(r.regex, `config exporter.kernelRules.${i}.regex`);
   });
   unique([...cfg.logRules.map((r) => r.name), ...cfg.kernelRules.map((r) => r.name)], "logRules/kernelRules");
-  if (cfg.team.mappingFile !== "") {
-    try {
-      parseTeamMapping(readFileSync(cfg.team.mappingFile, "utf8"), cfg.team.mappingFile);
-    } catch (e) {
-      if (!errnoCode(e)) throw new UsageError(`config exporter.team.mappingFile: ${(e as Error).message}`);
-      throw new UsageError(
-        `config exporter.team.mappingFile: cannot read ${cfg.team.mappingFile} (${(e as NodeJS.ErrnoException).code ?? e})`,
-      );
-    }
-  }
+  checkTeamMapping(cfg.team.mappingFile, "config exporter.team.mappingFile");
   if (cfg.kmsg && opts.requireKmsg !== false) {
     try {
       accessSync(cfg.kmsgPath, constants.R_OK);

@@ -16,7 +16,7 @@ import type {
 } from "../cgroup/types.js";
 import { CgroupFileCache } from "./cgroup-files.js";
 import { ContainerLister } from "./container-list.js";
-import type { ContainerLabeler, ContainerLabels } from "./labels.js";
+import type { ContainerLabeler, ContainerLabels } from "../common/container-labels.js";
 import { type NetnsCounters, NetnsScrape } from "./sources/netns.js";
 
 /**

@@ -8,7 +8,7 @@ import { COLLECTORS } from "./collectors/index.js";
 import type { ExporterConfig } from "./config.js";
 import { ContainerSource } from "./containers.js";
 import type { ExpositionFormat } from "./exposition.js";
-import { ContainerLabeler } from "./labels.js";
+import { ContainerLabeler } from "../common/container-labels.js";
 import { CollectorRunner } from "./runner.js";
 import { renderRegistry, startMetricsServer } from "./server.js";
 import { KmsgSource } from "./sources/kmsg.js";

@@ -1,11 +1,45 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { ContainerIdentity } from "../cgroup/types.js";
-import type { Logger } from "../common/logger.js";
+import { z } from "zod";
+import { errnoCode, UsageError } from "./errors.js";
+import type { Logger } from "./logger.js";
 
-/** The label values every container series carries (BRIEF: "" when unknown). */
+/**
+ * Who a container is and which team owns it, for the exporter's series and the log pipeline's
+ * records: Docker's metadata on disk and the operator's mapping file. Shared by both parts.
+ */
+
+/** What identifies a container here: its id, and its pod's uid when Kubernetes runs it. */
+export interface ContainerKey {
+  readonly id: string;
+  readonly podUid?: string | undefined;
+}
+
+/** The label values every container series carries ("" when unknown). */
 export type ContainerLabels = Readonly<{ container_id: string; container_name: string; team: string }>;
+
+/** Where the owning team comes from, first match wins: docker label, mapping file. */
+export const teamSourcesSchema = z
+  .strictObject({
+    dockerLabel: z.string().default("team"),
+    /** Label key read from the mapping file's `pods.<uid>.labels` (the API server is not reachable). */
+    podLabel: z.string().default("team"),
+    /** YAML mapping file (see docs/metrics.md); empty = none. */
+    mappingFile: z.string().default(""),
+  })
+  .default({ dockerLabel: "team", podLabel: "team", mappingFile: "" });
+
+/** A configured mapping file must parse at start: one clear error naming `key`, not a silent "". */
+export function checkTeamMapping(path: string, key: string): void {
+  if (path === "") return;
+  try {
+    parseTeamMapping(readFileSync(path, "utf8"), path);
+  } catch (e) {
+    if (!errnoCode(e)) throw new UsageError(`${key}: ${(e as Error).message}`);
+    throw new UsageError(`${key}: cannot read ${path} (${errnoCode(e)})`);
+  }
+}
 
 export interface LabelSourcesConfig {
   readonly dockerRoot: string;
@@ -95,7 +129,7 @@ export class ContainerLabeler {
     for (const id of this.docker.keys()) if (!liveIds.has(id)) this.docker.delete(id);
   }
 
-  labelsFor(identity: ContainerIdentity | undefined, fallbackId: string, now = Date.now()): ContainerLabels {
+  labelsFor(identity: ContainerKey | undefined, fallbackId: string, now = Date.now()): ContainerLabels {
     if (!identity)
       return {
         container_id: fallbackId,
@@ -116,8 +150,16 @@ export class ContainerLabeler {
    * may name the team of either.
    */
   labelsForUnlisted(key: string, now = Date.now()): ContainerLabels {
-    if (/^[0-9a-f]{64}$/.test(key)) return this.labelsFor({ id: key, runtime: "unknown" }, key, now);
+    if (/^[0-9a-f]{64}$/.test(key)) return this.labelsFor({ id: key }, key, now);
     return { container_id: "", container_name: key, team: this.teamFromMapping("", key, undefined, now) };
+  }
+
+  /**
+   * The team of a Kubernetes container known by its pod and name (a CRI log file's path says no
+   * container id): the mapping file, by pod uid, the pod's team label, or the container name.
+   */
+  teamOfPodContainer(podUid: string, containerName: string, now = Date.now()): string {
+    return this.teamFromMapping("", containerName, podUid, now);
   }
 
   private teamFromMapping(id: string, name: string, podUid: string | undefined, now: number): string {

@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { silentLogger } from "../common/logger.js";
-import { ContainerLabeler, parseTeamMapping } from "./labels.js";
+import { silentLogger } from "./logger.js";
+import { ContainerLabeler, parseTeamMapping } from "./container-labels.js";
 
 test("container name and team: Docker config.v2.json first, then the mapping file (id, prefix, name, pod)", (t) => {
   const dir = mkdtempSync(join(tmpdir(), "boxscope-exporter-labels-"));
@@ -32,22 +32,22 @@ test("container name and team: Docker config.v2.json first, then the mapping fil
     { dockerRoot: dir, team: { dockerLabel: "owner", podLabel: "squad", mappingFile: mapping } },
     silentLogger(),
   );
-  assert.deepEqual(labeler.labelsFor({ id: withLabel, runtime: "docker" }, withLabel), {
+  assert.deepEqual(labeler.labelsFor({ id: withLabel }, withLabel), {
     container_id: withLabel,
     container_name: "web",
     team: "payments",
   });
   assert.equal(
-    labeler.labelsFor({ id: plain, runtime: "docker" }, plain).team,
+    labeler.labelsFor({ id: plain }, plain).team,
     "analytics",
     "by container name",
   );
   assert.equal(
-    labeler.labelsFor({ id: unknown, runtime: "containerd" }, unknown).team,
+    labeler.labelsFor({ id: unknown }, unknown).team,
     "infra",
     "by 12-hex prefix",
   );
-  assert.deepEqual(labeler.labelsFor({ id: k8s, runtime: "unknown", podUid }, k8s), {
+  assert.deepEqual(labeler.labelsFor({ id: k8s, podUid }, k8s), {
     container_id: k8s,
     container_name: "",
     team: "checkout",
