@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { silentLogger } from "./logger.js";
 import { ContainerLabeler, parseTeamMapping } from "./container-labels.js";
+import { silentLogger } from "./logger.js";
 
 test("container name and team: Docker config.v2.json first, then the mapping file (id, prefix, name, pod)", (t) => {
   const dir = mkdtempSync(join(tmpdir(), "boxscope-exporter-labels-"));
@@ -37,16 +37,8 @@ test("container name and team: Docker config.v2.json first, then the mapping fil
     container_name: "web",
     team: "payments",
   });
-  assert.equal(
-    labeler.labelsFor({ id: plain }, plain).team,
-    "analytics",
-    "by container name",
-  );
-  assert.equal(
-    labeler.labelsFor({ id: unknown }, unknown).team,
-    "infra",
-    "by 12-hex prefix",
-  );
+  assert.equal(labeler.labelsFor({ id: plain }, plain).team, "analytics", "by container name");
+  assert.equal(labeler.labelsFor({ id: unknown }, unknown).team, "infra", "by 12-hex prefix");
   assert.deepEqual(labeler.labelsFor({ id: k8s, podUid }, k8s), {
     container_id: k8s,
     container_name: "",

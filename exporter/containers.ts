@@ -14,9 +14,9 @@ import type {
   PidsData,
   PressureData,
 } from "../cgroup/types.js";
+import type { ContainerLabeler, ContainerLabels } from "../common/container-labels.js";
 import { CgroupFileCache } from "./cgroup-files.js";
 import { ContainerLister } from "./container-list.js";
-import type { ContainerLabeler, ContainerLabels } from "../common/container-labels.js";
 import { type NetnsCounters, NetnsScrape } from "./sources/netns.js";
 
 /**

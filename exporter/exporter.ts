@@ -1,6 +1,7 @@
 import type { Registry } from "prom-client";
 import { createCgroupLoadavgSampler } from "../cgroup/loadavg/cgroups.js";
 import type { LoadavgSampler } from "../cgroup/loadavg/sampler.js";
+import { ContainerLabeler } from "../common/container-labels.js";
 import type { Logger } from "../common/logger.js";
 import type { RunningService } from "../common/service.js";
 import { CollectAhead } from "./collect-ahead.js";
@@ -8,7 +9,6 @@ import { COLLECTORS } from "./collectors/index.js";
 import type { ExporterConfig } from "./config.js";
 import { ContainerSource } from "./containers.js";
 import type { ExpositionFormat } from "./exposition.js";
-import { ContainerLabeler } from "../common/container-labels.js";
 import { CollectorRunner } from "./runner.js";
 import { renderRegistry, startMetricsServer } from "./server.js";
 import { KmsgSource } from "./sources/kmsg.js";

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { silentLogger } from "../common/logger.js";
 import { ContainerLabeler } from "../common/container-labels.js";
+import { silentLogger } from "../common/logger.js";
 import { containerOfLogDir, LogDirOwners, logDirOf, NO_CONTAINER } from "./log-owner.js";
 
 test("logDirOf: the first directory below the log root; nothing for files outside it or directly in it", () => {

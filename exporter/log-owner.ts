@@ -1,7 +1,7 @@
 import { realpathSync } from "node:fs";
 import { isAbsolute, relative, sep } from "node:path";
-import type { LiveContainer } from "./containers.js";
 import type { ContainerLabeler, ContainerLabels } from "../common/container-labels.js";
+import type { LiveContainer } from "./containers.js";
 
 /** Labels of lines that belong to no container (the kernel log, files outside the log root). */
 export const NO_CONTAINER: ContainerLabels = { container_id: "", container_name: "", team: "" };

@@ -1,7 +1,7 @@
 import { containerIdentityFromPath } from "../../cgroup/container-id.js";
+import type { ContainerLabeler } from "../../common/container-labels.js";
 import type { Collector, Labels } from "../collector.js";
 import { CONTAINER_LABEL_NAMES, type ContainerSource } from "../containers.js";
-import type { ContainerLabeler } from "../../common/container-labels.js";
 import type { KmsgSource } from "../sources/kmsg.js";
 import { parseOomKill } from "../sources/kmsg-parse.js";
 

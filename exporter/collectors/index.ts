@@ -1,10 +1,10 @@
 import type { LoadavgSampler } from "../../cgroup/loadavg/sampler.js";
+import type { ContainerLabeler } from "../../common/container-labels.js";
 import type { Logger } from "../../common/logger.js";
 import type { Collector } from "../collector.js";
 import type { ExporterConfig } from "../config.js";
 import type { ContainerSource } from "../containers.js";
 import { resolveKeyProcesses } from "../key-process-rules.js";
-import type { ContainerLabeler } from "../../common/container-labels.js";
 import { LogDirOwners } from "../log-owner.js";
 import type { KmsgSource } from "../sources/kmsg.js";
 import { conntrackCollector } from "./conntrack.js";

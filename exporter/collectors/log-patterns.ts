@@ -1,8 +1,8 @@
+import type { ContainerLabels } from "../../common/container-labels.js";
 import { HOSTILE_REFUSALS } from "../../common/files/eligibility.js";
 import type { Logger } from "../../common/logger.js";
 import { LinearRegexSet } from "../../common/regex.js";
 import type { Collector, Labels } from "../collector.js";
-import type { ContainerLabels } from "../../common/container-labels.js";
 import { NO_CONTAINER } from "../log-owner.js";
 import type { KmsgSource } from "../sources/kmsg.js";
 import { FileTailer } from "../sources/tail.js";

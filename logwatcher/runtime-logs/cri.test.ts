@@ -22,6 +22,7 @@ test("a line as containerd writes it: local offset in the time, text after the t
     stream: "stdout",
     text: "GET /  200  \t x",
     lines: 1,
+    firstPiece: 1,
   });
   assert.deepEqual(decoder.push("2026-12-07T17:08:51Z stderr F ")?.text, "", "an empty line keeps its space");
   assert.equal(
@@ -124,17 +125,25 @@ test("malformed lines come back raw with a stable error code, one record each, w
   const decoder = new CriDecoder();
   const [first, last] = containerdLines("p".repeat(20_000), { stream: "stderr" });
   assert.equal(decoder.push(first ?? ""), undefined);
-  for (const [line, code] of cases) {
-    assert.deepEqual(decoder.push(Buffer.from(line)), { text: line, lines: 1, error: code }, line);
-  }
+  cases.forEach(([line, code], i) => {
+    const firstPiece = i + 2;
+    assert.deepEqual(
+      decoder.push(Buffer.from(line)),
+      { text: line, lines: 1, error: code, firstPiece },
+      line,
+    );
+  });
   assert.equal(decoder.pendingLines, 1);
-  assert.equal(decoder.push(last ?? "")?.text, "p".repeat(20_000));
+  assert.ok(decoder.holds(1), "the pending line is the first input line");
+  const joined = decoder.push(last ?? "");
+  assert.equal(joined?.text, "p".repeat(20_000));
+  assert.equal(joined?.firstPiece, 1, "a joined line starts where its first piece was");
   assert.deepEqual(
     [decoder.stats.lines, decoder.stats.records, decoder.stats.errors],
     [cases.length + 2, cases.length + 1, cases.length],
   );
   const binary = new CriDecoder().push(Buffer.from([0xff, 0x20, 0x00]));
-  assert.deepEqual(binary, { text: "\uFFFD \u0000", lines: 1, error: "cri_bad_time" });
+  assert.deepEqual(binary, { text: "\uFFFD \u0000", lines: 1, error: "cri_bad_time", firstPiece: 1 });
 });
 
 test("flush emits the P pieces no F ended (output that ended without a newline), flagged partial", () => {
@@ -148,6 +157,7 @@ test("flush emits the P pieces no F ended (output that ended without a newline),
       stream: "stdout",
       text: "half",
       lines: 1,
+      firstPiece: 2,
       partial: true,
     },
     {
@@ -156,6 +166,7 @@ test("flush emits the P pieces no F ended (output that ended without a newline),
       stream: "stderr",
       text: "last words without newline",
       lines: 1,
+      firstPiece: 1,
       partial: true,
     },
   ]);

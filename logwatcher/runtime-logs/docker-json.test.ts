@@ -24,6 +24,7 @@ test("a line as dockerd writes it: text without its newline, the original time a
     stream: "stderr",
     text: "hello <world>",
     lines: 1,
+    firstPiece: 1,
   });
   const withAttrs = decoder.push(
     dockerdLines("x", { attrs: { tag: "web" }, time: "2026-12-07T17:08:51Z" })[0] ?? "",
@@ -163,9 +164,9 @@ test("malformed lines come back raw with a stable error code, one record each, w
   const decoder = new DockerJsonDecoder();
   const [first, last] = dockerdLines("p".repeat(20_000));
   assert.equal(decoder.push(first ?? ""), undefined);
-  for (const [line, code] of cases) {
-    assert.deepEqual(decoder.push(line), { text: line, lines: 1, error: code }, line);
-  }
+  cases.forEach(([line, code], i) => {
+    assert.deepEqual(decoder.push(line), { text: line, lines: 1, error: code, firstPiece: i + 2 }, line);
+  });
   assert.equal(decoder.pendingLines, 1);
   assert.equal(decoder.push(last ?? "")?.text, "p".repeat(20_000));
   assert.equal(decoder.stats.errors, cases.length);
@@ -173,11 +174,12 @@ test("malformed lines come back raw with a stable error code, one record each, w
   assert.equal(decoder.stats.lines, cases.length + 2);
 
   const bytes = new DockerJsonDecoder().push(Buffer.from([0x7b, 0xff, 0x00, 0x7d]));
-  assert.deepEqual(bytes, { text: "{\uFFFD\u0000}", lines: 1, error: "docker_json_invalid" });
+  assert.deepEqual(bytes, { text: "{\uFFFD\u0000}", lines: 1, error: "docker_json_invalid", firstPiece: 1 });
   const long = new DockerJsonDecoder({ maxRecordBytes: 5 }).push("not json at all");
   assert.deepEqual(long, {
     text: "not j",
     lines: 1,
+    firstPiece: 1,
     error: "docker_json_invalid",
     truncated: true,
     droppedBytes: 10,

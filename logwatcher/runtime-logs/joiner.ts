@@ -12,6 +12,8 @@ export class PieceJoin {
   private dropped = 0;
   /** Input lines (pieces) in this join. */
   lines = 0;
+  /** The decoder's number of the join's first input line (RuntimeLogRecord.firstPiece). */
+  firstPiece = 0;
 
   constructor(
     /** The first piece's timestamp: the record's. */
@@ -61,6 +63,7 @@ export class PieceJoin {
       stream: this.stream,
       text: stripCr && !partial && droppedBytes === 0 ? withoutCr(text) : text,
       lines: this.lines,
+      firstPiece: this.firstPiece,
       ...truncation(droppedBytes),
       ...(partial ? { partial: true as const } : {}),
       ...(this.attrs ? { attrs: this.attrs } : {}),
@@ -124,6 +127,11 @@ export class PendingByStream {
   set(stream: LogStream, join: PieceJoin | undefined): void {
     if (stream === "stdout") this.stdout = join;
     else this.stderr = join;
+  }
+
+  /** Whether the join holding input line `piece` (its first line) is unfinished. */
+  holds(piece: number): boolean {
+    return this.stdout?.firstPiece === piece || this.stderr?.firstPiece === piece;
   }
 
   /** Removes and returns the unfinished joins, stdout's first. */

@@ -32,6 +32,11 @@ export abstract class PieceDecoder<E extends string> {
     return this.pending.lines;
   }
 
+  /** Whether input line number `piece` starts a line still unfinished (held, in no record yet). */
+  holds(piece: number): boolean {
+    return this.pending.holds(piece);
+  }
+
   /** Takes the next line of the file (without its "\n"); returns the record it completes, if any. Never throws. */
   abstract push(line: string | Buffer): RuntimeLogRecord<E> | undefined;
 
@@ -51,6 +56,7 @@ export abstract class PieceDecoder<E extends string> {
     start: number,
     more: boolean,
   ): RuntimeLogRecord<E> | undefined {
+    if (join.lines === 0) join.firstPiece = this.stats.lines;
     join.add(bytes, start, bytes.length);
     if (more) {
       this.pending.set(stream, join);
@@ -60,7 +66,9 @@ export abstract class PieceDecoder<E extends string> {
     return this.emit(join.record(false, this.stripCr));
   }
 
+  /** Counts `record`; one made of the current input line alone gets its number here. */
   protected emit(record: RuntimeLogRecord<E>): RuntimeLogRecord<E> {
+    record.firstPiece ??= this.stats.lines;
     countRecord(this.stats, record);
     return record;
   }

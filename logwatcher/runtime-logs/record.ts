@@ -25,6 +25,12 @@ export interface RuntimeLogRecord<E extends string = string> {
   text: string;
   /** How many input lines (runtime pieces) this record is made of: each input line is in exactly one record. */
   lines: number;
+  /**
+   * Which input line the record starts with: 1 for the first line a decoder was given, and so on.
+   * A reader that needs to know where a joined line began in its file (to not acknowledge past it)
+   * keeps the position of each piece the decoder `holds`, and finds it again by this number.
+   */
+  firstPiece?: number;
   /** `text` was cut at `maxRecordBytes` (at a character boundary); `droppedBytes` says how much was left out. */
   truncated?: true;
   /** Bytes of the line left out of `text` after the cut (set with `truncated`). */

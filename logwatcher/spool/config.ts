@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { logTreeFields } from "../sources.js";
 
 /** The `logwatcher:` section of boxscope.yaml; defaults are the embedded defaults. */
 export const logwatcherConfigSchema = z.strictObject({
@@ -14,6 +15,8 @@ export const logwatcherConfigSchema = z.strictObject({
   /** Poll the whole tree instead of inotify (network filesystems); ENOSPC falls back per subtree. */
   usePolling: z.boolean().default(false),
   pollingIntervalMs: z.number().int().positive().default(1000),
+  /** The trees beside the log root: Docker's and the pods' stdout/stderr logs, the host's (sources.ts). */
+  ...logTreeFields,
 });
 
 export type LogwatcherConfig = z.infer<typeof logwatcherConfigSchema>;

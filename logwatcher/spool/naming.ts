@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { extname, posix } from "node:path";
+import { SOURCE_SPOOL_DIRS } from "../sources.js";
 
 /**
  * Spool link names. Pure: a link name is a function of the file's path relative to the log root
@@ -78,7 +79,10 @@ export function linkNameFor(rel: string): string {
     isFlatteningUnambiguous(components) &&
     utf8Bytes(readable) <= NAME_MAX_BYTES &&
     !HASHED_SUFFIX.test(readable) &&
-    !readable.startsWith(TEMP_PREFIX)
+    !readable.startsWith(TEMP_PREFIX) &&
+    // The spool's subdirectories of the other log trees: a file directly in the root named so
+    // gets the hashed form.
+    !(SOURCE_SPOOL_DIRS as readonly string[]).includes(readable)
   ) {
     return readable;
   }

@@ -5,9 +5,10 @@ import { BoxscopeError, errnoCode } from "../../common/errors.js";
 import { absUnder, lstatOrGone } from "../../common/files/eligibility.js";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
+import { type LogTree, logTrees } from "../sources.js";
 import type { LogwatcherConfig } from "./config.js";
 import { SpoolLinker } from "./linker.js";
-import { createLogwatcherMetrics } from "./metrics.js";
+import { createLogwatcherMetrics, type LogwatcherMetrics } from "./metrics.js";
 import { PathQueue } from "./path-queue.js";
 import { compileFilter } from "./patterns.js";
 import { catchUp, reconcile } from "./reconcile.js";
@@ -19,33 +20,84 @@ import { type TreeWatcher, watchTree } from "./watcher.js";
 const GAP_RECONCILE_DELAY_MS = 500;
 
 /**
- * Keeps the spool (a flat directory of symlinks) in step with the log tree: watch events link and
- * unlink as files come and go; a reconcile pass at start and every reconcileIntervalSeconds
- * repairs whatever a crash, a lost event or a full inotify table left behind.
+ * Keeps each log tree's spool (a flat directory of symlinks) in step with the tree: the host log
+ * root's, and those of the trees beside it (Docker's and the pods' stdout/stderr logs, the host's;
+ * see sources.ts). Per tree, watch events link and unlink as files come and go; a reconcile pass
+ * at start and every reconcileIntervalSeconds repairs whatever a crash, a lost event or a full
+ * inotify table left behind.
  */
 export async function startLogwatcher(
   config: LogwatcherConfig,
   deps: { logger: Logger; registry: Registry; stop?: AbortSignal },
 ): Promise<RunningService> {
   const log = deps.logger.child({ service: "logwatcher" });
-  const root = await realDir(config.logRoot, "logRoot");
-  makeDirs(config.spool, "logwatcher spool");
-  const spool = await realDir(config.spool, "spool");
+  const trees = logTrees(config, config);
+  const watches: TreeWatch[] = [];
+  const metrics = createLogwatcherMetrics(deps.registry, () =>
+    watches.reduce((n, w) => n + w.linkCount(), 0),
+  );
+  try {
+    // Subtrees polled for want of inotify watches, per tree: the gauge shows their sum.
+    const polled = new Map<LogTree, number>();
+    const setPolled = (tree: LogTree, n: number) => {
+      polled.set(tree, n);
+      metrics.pollingSubtrees.set([...polled.values()].reduce((a, b) => a + b, 0));
+    };
+    for (const tree of trees)
+      watches.push(
+        await watchLogTree(tree, config, {
+          log,
+          metrics,
+          stop: deps.stop,
+          setPolled: (n) => setPolled(tree, n),
+        }),
+      );
+  } catch (e) {
+    for (const w of watches) await w.stop();
+    throw e;
+  }
+  return {
+    name: "logwatcher",
+    async stop() {
+      for (const w of watches) await w.stop();
+    },
+  };
+}
+
+interface TreeWatch {
+  linkCount(): number;
+  stop(): Promise<void>;
+}
+
+async function watchLogTree(
+  tree: LogTree,
+  config: Pick<LogwatcherConfig, "reconcileIntervalSeconds" | "usePolling" | "pollingIntervalMs">,
+  deps: {
+    log: Logger;
+    metrics: LogwatcherMetrics;
+    stop?: AbortSignal | undefined;
+    /** Subtrees of this tree polled because inotify ran out. */
+    setPolled(n: number): void;
+  },
+): Promise<TreeWatch> {
+  const { metrics } = deps;
+  const log = tree.kind === "app" ? deps.log : deps.log.child({ tree: tree.kind });
+  const rootKey = tree.kind === "app" ? "logRoot" : `${tree.kind} log root`;
+  const root = await realDir(tree.root, rootKey);
+  makeDirs(tree.spool, "logwatcher spool");
+  const spool = await realDir(tree.spool, "spool");
   if (
     spool === root ||
     relInsideRoot(root, spool) !== undefined ||
     relInsideRoot(spool, root) !== undefined
   ) {
     throw new BoxscopeError(
-      `logwatcher: spool ${spool} and log root ${root} must not contain each other (containers write the log root)`,
+      `logwatcher: spool ${spool} and ${rootKey} ${root} must not contain each other (containers write the log root)`,
     );
   }
   ensureTempDir(spool);
-  const filter = compileFilter(config.include, config.exclude);
-  let linker: SpoolLinker | undefined;
-  const metrics = createLogwatcherMetrics(deps.registry, () => linker?.linked.size ?? 0);
-  linker = new SpoolLinker(root, spool, filter, metrics, log);
-  const lk = linker;
+  const filter = compileFilter(tree.include, tree.exclude);
+  const lk = new SpoolLinker(root, spool, filter, metrics, log);
 
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
@@ -59,7 +111,7 @@ export async function startLogwatcher(
   const catchUpAfterActivity = new ActivityCatchUp(() => {
     void inTurn(async () => {
       const started = performance.now();
-      const tree = watcher;
+      const watching = watcher;
       const fixed = await catchUp({
         root,
         filter,
@@ -67,14 +119,15 @@ export async function startLogwatcher(
         metrics,
         log,
         isPending: (rel) => queue.has(rel),
-        dirs: tree && {
+        dirs: watching && {
           found: (relDir) => {
             // A directory without its watch (a lost event): watch it, look at its files.
-            if (!tree.isPolled(relDir) && !tree.isWatched(relDir)) queue.add(relDir, performance.now());
+            if (!watching.isPolled(relDir) && !watching.isWatched(relDir))
+              queue.add(relDir, performance.now());
           },
           notFound: (seen) => {
             // A watch whose directory is gone (its parent's event was lost): drop it and its links.
-            for (const relDir of [...tree.inotifyDirs()])
+            for (const relDir of [...watching.inotifyDirs()])
               if (!seen.has(relDir)) queue.add(relDir, performance.now());
           },
         },
@@ -138,7 +191,7 @@ export async function startLogwatcher(
         metrics.errors.inc({
           reason: code === "ENOSPC" ? "inotify_watches_exhausted" : "inotify_instances_exhausted",
         });
-        metrics.pollingSubtrees.set(total);
+        deps.setPolled(total);
         clearTimeout(gapTimer);
         gapTimer = setTimeout(() => void runReconcile("polling fallback"), GAP_RECONCILE_DELAY_MS);
       },
@@ -148,23 +201,23 @@ export async function startLogwatcher(
       },
     },
   });
-  metrics.pollingSubtrees.set(config.usePolling ? 0 : watcher.pollingRoots.size);
-  const tree = watcher;
-  log.info({ logRoot: root, spool, include: config.include, exclude: config.exclude }, "watching");
+  deps.setPolled(config.usePolling ? 0 : watcher.pollingRoots.size);
+  const treeWatcher = watcher;
+  log.info({ logRoot: root, spool, include: tree.include, exclude: tree.exclude }, "watching");
   // A stop requested during start-up cuts the first pass short (the next start does it whole):
   // otherwise a big tree on a loaded host outlasts the time a signal waits for start-up to end.
   await runReconcile("start", deps.stop);
   const timer = setInterval(() => void runReconcile("periodic"), config.reconcileIntervalSeconds * 1000);
 
   return {
-    name: "logwatcher",
+    linkCount: () => lk.linked.size,
     async stop() {
       stopped = true;
       clearInterval(timer);
       clearTimeout(gapTimer);
       catchUpAfterActivity.stop();
       queue.stop();
-      await tree.close();
+      await treeWatcher.close();
       await running;
       log.info({ links: lk.linked.size }, "stopped");
     },

@@ -133,7 +133,13 @@ test("e2e: a real OOM kill fires BoxscopeContainerOOMKilled in Prometheus and re
   const spoolDir = join(dir, "spool");
   const lwRegistry = new Registry();
   const logwatcher = await startLogwatcher(
-    logwatcherConfigSchema.parse({ logRoot, spool: spoolDir, reconcileIntervalSeconds: 5 }),
+    logwatcherConfigSchema.parse({
+      dockerLogs: "off",
+      podLogs: "off",
+      logRoot,
+      spool: spoolDir,
+      reconcileIntervalSeconds: 5,
+    }),
     { logger: silentLogger(), registry: lwRegistry },
   );
   cleanups.push(() => logwatcher.stop());

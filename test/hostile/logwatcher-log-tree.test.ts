@@ -31,7 +31,7 @@ test("logwatcher spool and shipper over the hostile log tree: only the real file
   writeFileSync(join(root, "c1", "app.log"), "ERROR real\n");
   plantHostile(tree, "c0");
   const spool = join(tree.base, "spool");
-  const config = logwatcherConfigSchema.parse({ logRoot: root, spool });
+  const config = logwatcherConfigSchema.parse({ dockerLogs: "off", podLogs: "off", logRoot: root, spool });
   const svc = await startLogwatcher(config, { logger: silentLogger(), registry: new Registry() });
   t.after(() => svc.stop());
   plantHostile(tree, "c2");

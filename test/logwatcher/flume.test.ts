@@ -34,10 +34,13 @@ test("Flume 1.11 TAILDIR reads every line of every file through the spool", {
   append("c1/app.log", 50);
   append("c2/sub/worker.log", 20);
 
-  const svc = await startLogwatcher(logwatcherConfigSchema.parse({ logRoot: root, spool }), {
-    logger: silentLogger(),
-    registry: new Registry(),
-  });
+  const svc = await startLogwatcher(
+    logwatcherConfigSchema.parse({ dockerLogs: "off", podLogs: "off", logRoot: root, spool }),
+    {
+      logger: silentLogger(),
+      registry: new Registry(),
+    },
+  );
   t.after(() => svc.stop());
   const work = join(base, "flume");
   mkdirSync(work);

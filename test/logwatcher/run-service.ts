@@ -11,6 +11,8 @@ const [logRoot, spool, interval] = process.argv.slice(2);
 const registry = new Registry();
 const logger = createLogger({ level: "info" });
 const config = logwatcherConfigSchema.parse({
+  dockerLogs: "off",
+  podLogs: "off",
   logRoot,
   spool,
   pollingIntervalMs: interval ? Number(interval) : 100,

@@ -29,7 +29,13 @@ const TIMEOUT = { timeout: 60_000 };
 async function start(t: TestContext, extra: Partial<LogwatcherConfig> = {}) {
   const dirs = makeDirs(t);
   const registry = new Registry();
-  const config = logwatcherConfigSchema.parse({ logRoot: dirs.root, spool: dirs.spool, ...extra });
+  const config = logwatcherConfigSchema.parse({
+    dockerLogs: "off",
+    podLogs: "off",
+    logRoot: dirs.root,
+    spool: dirs.spool,
+    ...extra,
+  });
   const begin = async () => {
     const svc = await startLogwatcher(config, { logger: silentLogger(), registry });
     t.after(() => svc.stop());
@@ -293,13 +299,22 @@ test("config errors: missing log root, spool inside the log root", TIMEOUT, asyn
   const { root } = makeDirs(t);
   const registry = new Registry();
   const bad = (over: Partial<LogwatcherConfig>) =>
-    startLogwatcher(logwatcherConfigSchema.parse({ logRoot: root, spool: join(root, "..", "s"), ...over }), {
-      logger: silentLogger(),
-      registry,
-    });
+    startLogwatcher(
+      logwatcherConfigSchema.parse({
+        dockerLogs: "off",
+        podLogs: "off",
+        logRoot: root,
+        spool: join(root, "..", "s"),
+        ...over,
+      }),
+      {
+        logger: silentLogger(),
+        registry,
+      },
+    );
   await assert.rejects(bad({ logRoot: join(root, "nope") }), /logwatcher logRoot .*nope: ENOENT/);
   await assert.rejects(bad({ spool: join(root, "spool") }), /must not contain each other/);
-  assert.throws(() => logwatcherConfigSchema.parse({ includ: ["*.log"] }));
+  assert.throws(() => logwatcherConfigSchema.parse({ dockerLogs: "off", podLogs: "off", includ: ["*.log"] }));
 });
 
 test(
