@@ -1,5 +1,9 @@
 import type { BulkResult } from "../../common/files/lines.js";
 import { loadNativeBinding } from "../native/binding.js";
+import type { RuntimeLogRecord } from "../runtime-logs/record.js";
+import { encodeDecodedRecord } from "./decoded-record.js";
+import type { DecodedSpan } from "./decoded-stream.js";
+import type { FileMeta } from "./file-meta.js";
 import type { LogRecord } from "./multiline.js";
 import { RecordBatch, type RecordPrefix, recordPrefix } from "./record-batch.js";
 import type { RecordSink, TrackedFile } from "./tracked-file.js";
@@ -45,14 +49,23 @@ export class BatchBuilder implements RecordSink {
   private readonly slabBytes: number;
   private readonly prefixes = new Map<
     TrackedFile,
-    { stamp: string; fileId: string; path: string; prefix: RecordPrefix }
+    { stamp: string; fileId: string; path: string; meta: FileMeta; prefix: RecordPrefix }
+  >();
+  /** Per file of a decoded tree: the members from `host` to `fileId`, and the partitioning key. */
+  private readonly decodedMeta = new Map<
+    TrackedFile,
+    { fileId: string; path: string; meta: FileMeta; json: string; key: Buffer }
   >();
   private stamp = "";
   private readonly native = loadNativeBinding<RecordsBinding>("boxscope_records");
   private readonly encodeState = new Float64Array(3);
   private readonly bulkResult: BulkResult = { to: 0, records: 0 };
 
-  constructor(private readonly limits: BatchLimits) {
+  constructor(
+    private readonly limits: BatchLimits,
+    /** Told of every decoded record (the shipper counts flagged ones). */
+    private readonly onDecoded: (f: TrackedFile, r: RuntimeLogRecord) => void = () => undefined,
+  ) {
     this.slabBytes = limits.batchMaxBytes + SLACK_BYTES;
   }
 
@@ -136,6 +149,22 @@ export class BatchBuilder implements RecordSink {
     this.added(batch, f, r.offset, r.end);
   }
 
+  decoded(r: RuntimeLogRecord, span: DecodedSpan<TrackedFile>): void {
+    const f = span.file;
+    this.onDecoded(f, r);
+    const { json: meta, key } = this.decodedMetaOf(f);
+    const json = encodeDecodedRecord(meta, this.stamp, span.offset, r, span.offset < f.replayUntil);
+    const current = this.current;
+    const batch = current?.fitsJson(json.length) ? current : this.open(3 * json.length);
+    batch.addJson(key, json);
+    batch.cover(f, f.generation, f.fileId as string, Math.min(span.offset, span.end), span.end);
+    // The line ended in a newer file of the run (it straddled a rotation): that file's position too.
+    const later = span.endsIn?.file;
+    if (later?.fileId !== undefined && span.endsIn)
+      batch.cover(later, later.generation, later.fileId, span.endsIn.end, span.endsIn.end, 0);
+    if (batch.count >= this.limits.batchMaxRecords || batch.bytes >= this.limits.batchMaxBytes) this.seal();
+  }
+
   /** Moves the batch being filled, if any, to `ready`. */
   seal(): void {
     if (this.current && this.current.count > 0) this.ready.push(this.current);
@@ -179,10 +208,35 @@ export class BatchBuilder implements RecordSink {
   private prefixOf(f: TrackedFile): RecordPrefix {
     const fileId = f.fileId as string;
     const cached = this.prefixes.get(f);
-    if (cached && cached.fileId === fileId && cached.path === f.path && cached.stamp === this.stamp)
+    if (
+      cached &&
+      cached.fileId === fileId &&
+      cached.path === f.path &&
+      cached.meta === f.meta &&
+      cached.stamp === this.stamp
+    )
       return cached.prefix;
-    const prefix = recordPrefix(this.stamp, this.limits.host, f.container, f.path, fileId);
-    this.prefixes.set(f, { stamp: this.stamp, fileId, path: f.path, prefix });
+    const { container, team } = f.meta;
+    const prefix = recordPrefix(this.stamp, this.limits.host, container, f.path, fileId, team);
+    this.prefixes.set(f, { stamp: this.stamp, fileId, path: f.path, meta: f.meta, prefix });
     return prefix;
+  }
+
+  private decodedMetaOf(f: TrackedFile): { json: string; key: Buffer } {
+    const fileId = f.fileId as string;
+    const cached = this.decodedMeta.get(f);
+    if (cached && cached.fileId === fileId && cached.path === f.path && cached.meta === f.meta) return cached;
+    const host = `"host":${JSON.stringify(this.limits.host)}`;
+    const fields = f.meta.fields ? `,${f.meta.fields}` : "";
+    const json = `${host}${fields},"file":${JSON.stringify(f.path)},"fileId":${JSON.stringify(fileId)}`;
+    const entry = { fileId, path: f.path, meta: f.meta, json, key: Buffer.from(f.meta.key || fileId) };
+    this.decodedMeta.set(f, entry);
+    return entry;
+  }
+
+  /** Forgets what was cached for a file no longer read. */
+  forget(f: TrackedFile): void {
+    this.prefixes.delete(f);
+    this.decodedMeta.delete(f);
   }
 }

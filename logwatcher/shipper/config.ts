@@ -1,6 +1,8 @@
 import { hostname } from "node:os";
 import { z } from "zod";
+import { teamSourcesSchema } from "../../common/container-labels.js";
 import { compileLinearRegex } from "../../common/regex.js";
+import { logTreeFields } from "../sources.js";
 
 /** "a:9092,b:9092" from a flag or env, or a YAML list from the file. */
 export const brokerList = z.preprocess(
@@ -74,7 +76,7 @@ export const shipConfigSchema = z.strictObject({
     .int()
     .positive()
     .default(256 * 1024),
-  /** Multi-line records are cut at this size. */
+  /** Multi-line records, and lines joined from a runtime's 16 KiB pieces, are cut at this size (flagged `truncated`). */
   maxRecordBytes: z
     .number()
     .int()
@@ -111,6 +113,26 @@ export const shipConfigSchema = z.strictObject({
     .int()
     .positive()
     .default(1024 * 1024),
+  /**
+   * Per container: its log files are read at most this fast (bytes/s; 0 = no limit), so that one
+   * container writing floods cannot starve the others. Over it, its lines wait in its files (never
+   * dropped) and `boxscope_ship_container_lag_seconds` grows.
+   */
+  containerRateBytes: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(10 * 1024 * 1024),
+  /** What a container may read at once after a quiet spell (the rate limit's bucket). */
+  containerBurstBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(32 * 1024 * 1024),
+  /** The trees beside the log root (logwatcher/sources.ts): set as in the logwatcher section. */
+  ...logTreeFields,
+  /** Where a record's `team` comes from (as the exporter's `team`). */
+  team: teamSourcesSchema,
 });
 
 export type ShipConfig = z.infer<typeof shipConfigSchema>;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LineSplitter } from "../../common/files/lines.js";
 import { BatchBuilder } from "./batch-builder.js";
+import { appFileMeta } from "./file-meta.js";
 import type { RecordBatch } from "./record-batch.js";
 import type { TrackedFile } from "./tracked-file.js";
 
@@ -44,7 +45,7 @@ function fileLike(replayUntil: number): TrackedFile {
   return {
     fileId: "2049:123456:0123456789abcdef",
     path: '/var/log/containers/app "x"/c.log',
-    container: "c0ffee",
+    meta: appFileMeta("c0ffee"),
     generation: 1,
     replayUntil,
   } as unknown as TrackedFile;

@@ -104,6 +104,20 @@ export class RecordBatch<F> implements EncodedBatch {
     this.tail(prefix, pos, flags);
   }
 
+  /** Whether a record of `jsonLength` UTF-16 units of JSON text surely fits. */
+  fitsJson(jsonLength: number): boolean {
+    return this.pos + 3 * jsonLength <= this.data.length;
+  }
+
+  /** Appends a record whose whole JSON value is `json` (a decoded record); the caller checked `fitsJson`. */
+  addJson(key: Buffer, json: string): void {
+    const pos = this.pos + this.data.write(json, this.pos, "utf8");
+    this.bytes += pos - this.pos + key.length;
+    this.pos = pos;
+    this.endsRoom[this.count++] = pos;
+    this.keyed(key);
+  }
+
   /**
    * Takes `count` records the native encoder wrote at `pos` (their ends already in `freeEnds`),
    * all with partitioning key `key`; `to` is the position after the last one.
@@ -168,7 +182,9 @@ export function recordPrefix(
   container: string,
   path: string,
   fileId: string,
+  team = "",
 ): RecordPrefix {
-  const json = `{"@timestamp":${JSON.stringify(timestamp)},"host":${JSON.stringify(host)},"container":${JSON.stringify(container)},"file":${JSON.stringify(path)},"fileId":${JSON.stringify(fileId)},"offset":`;
+  const teamField = team ? `,"team":${JSON.stringify(team)}` : "";
+  const json = `{"@timestamp":${JSON.stringify(timestamp)},"host":${JSON.stringify(host)},"container":${JSON.stringify(container)}${teamField},"file":${JSON.stringify(path)},"fileId":${JSON.stringify(fileId)},"offset":`;
   return { json: Buffer.from(json), key: Buffer.from(container || fileId) };
 }

@@ -1,4 +1,6 @@
+import { dirname } from "node:path";
 import type { Registry } from "prom-client";
+import { ContainerLabeler } from "../../common/container-labels.js";
 import type { Logger } from "../../common/logger.js";
 import { compileLinearRegex } from "../../common/regex.js";
 import type { RunningService } from "../../common/service.js";
@@ -8,15 +10,20 @@ import type { KafkaClient, LogProducer } from "../kafka/types.js";
 /** What the shipper uses of a Kafka client: it only produces (and may create the topic). */
 export type ShipKafka = Pick<KafkaClient, "producer" | "admin">;
 
+import { logTrees } from "../sources.js";
 import { BatchBuilder } from "./batch-builder.js";
 import type { ShipConfig } from "./config.js";
+import { ContainerMetrics } from "./container-metrics.js";
+import { DecodedStream } from "./decoded-stream.js";
+import { describeFile } from "./file-meta.js";
 import { createShipMetrics, type ShipMetrics } from "./metrics.js";
 import { PositionBook } from "./position-book.js";
 import type { PositionEntry } from "./positions.js";
+import { ContainerRateLimiter } from "./rate-limit.js";
 import type { RecordBatch } from "./record-batch.js";
 import { BatchSender } from "./sender.js";
-import { SpoolScanner } from "./spool-scan.js";
-import type { TrackedFile } from "./tracked-file.js";
+import { SpoolScanner, type SpoolTree } from "./spool-scan.js";
+import type { ReadLimits, TrackedFile } from "./tracked-file.js";
 import { TruncationHandler } from "./truncation.js";
 
 export interface ShipperDeps {
@@ -34,6 +41,15 @@ const STOP_FLUSH_MS = 10000;
  * moment while shipping at full speed): from then on the unread bytes are counted in lines.
  */
 const COUNT_UNREAD_AFTER_MS = 1000;
+
+/** A container's name and team are looked up again this often (a rename, a new mapping file). */
+const META_REFRESH_MS = 30_000;
+
+/**
+ * A container over its rate limit is read again once it may read this much: not a few bytes on
+ * every wake-up its own writes cause.
+ */
+const MIN_THROTTLED_READ = 64 * 1024;
 
 /**
  * `boxscope ship`: tails every file the spool links to and produces each record to Kafka.
@@ -81,6 +97,11 @@ class Shipper {
   private pausedSince: number | undefined;
   /** This pause was long enough to be logged (and to count unread lines). */
   private pauseLogged = false;
+  private readonly labeler: ContainerLabeler;
+  /** The decoders of the runtimes' logs, one per container run (FileMeta.streamKey). */
+  private readonly streams = new Map<string, DecodedStream<TrackedFile>>();
+  private readonly limiter: ContainerRateLimiter;
+  private readonly containerMetrics: ContainerMetrics;
 
   constructor(
     private readonly config: ShipConfig,
@@ -89,11 +110,32 @@ class Shipper {
     this.log = deps.logger.child({ service: "ship" });
     this.kafka = deps.kafka;
     this.readBuf = Buffer.alloc(config.readChunkBytes);
-    this.batches = new BatchBuilder({
-      host: config.host,
-      batchMaxBytes: config.batchMaxBytes,
-      batchMaxRecords: config.batchMaxRecords,
-    });
+    this.containerMetrics = new ContainerMetrics(deps.registry, () =>
+      [...this.files.values()].map((f) => ({
+        meta: f.meta,
+        lagBytes: Math.max(0, Math.max(f.size, f.readPos) - f.ackedPos),
+        behindSince: f.behindSince,
+      })),
+    );
+    this.batches = new BatchBuilder(
+      {
+        host: config.host,
+        batchMaxBytes: config.batchMaxBytes,
+        batchMaxRecords: config.batchMaxRecords,
+      },
+      (f, r) => {
+        const source = f.limits.kind;
+        if (r.error !== undefined) this.containerMetrics.problem(source, r.error);
+        if (r.truncated) this.containerMetrics.problem(source, "truncated");
+        if (r.partial) this.containerMetrics.problem(source, "partial");
+      },
+    );
+    this.labeler = new ContainerLabeler(
+      // Docker keeps a container's config.v2.json beside its log: <data-root>/containers/<id>/.
+      { dockerRoot: dirname(config.dockerLogRoot), team: config.team },
+      this.log,
+    );
+    this.limiter = new ContainerRateLimiter(config.containerRateBytes, config.containerBurstBytes);
     this.metrics = createShipMetrics(deps.registry, {
       lagBytes: () => {
         let lag = 0;
@@ -124,13 +166,6 @@ class Shipper {
       log: this.log,
       files: this.files,
       book: this.book,
-      // One set of read limits for every file, the multi-line pattern compiled once.
-      readLimits: {
-        ...config,
-        multilineFirstLine: config.multilineFirstLine
-          ? compileLinearRegex(config.multilineFirstLine, "ship multilineFirstLine")
-          : undefined,
-      },
       ensureOpen: (f: TrackedFile) => this.ensureOpen(f),
     };
     this.truncation = new TruncationHandler({
@@ -140,6 +175,8 @@ class Shipper {
     });
     this.spool = new SpoolScanner({
       ...shared,
+      trees: spoolTrees(config),
+      labeler: this.labeler,
       truncation: this.truncation,
       wake: () => this.sleeper.wake(),
     });
@@ -356,8 +393,16 @@ class Shipper {
           await this.forget(f, "left the spool before it could be identified");
         continue;
       }
+      if (f.readPos < f.size) f.behindSince ??= now;
+      else f.behindSince = undefined;
       const mayHaveData = f.readPos < f.size || f.changed || f.orphanSince !== undefined || !f.drained;
       if (!mayHaveData) continue;
+      if (now - f.metaAt >= META_REFRESH_MS) this.refreshMeta(f, now);
+      const stream = this.streamOf(f);
+      // A rotated-away file of the same container run is read to its end first.
+      if (stream?.waits(f)) continue;
+      const allowance = this.limiter.allowance(f.meta.rateKey, now);
+      if (allowance < Math.min(MIN_THROTTLED_READ, this.config.containerBurstBytes)) continue;
       if (!(await this.ensureOpen(f))) {
         if (f.orphanSince !== undefined)
           await this.forget(f, "gone before it was read to the end (closed to bound open files)");
@@ -365,8 +410,19 @@ class Shipper {
       }
       if (f.changed && f.readPos >= f.size && !(await this.stillSameContent(f))) continue;
       const orphanIdle = f.orphanSince !== undefined && now - f.lastGrowthAt >= this.config.orphanCloseMs;
-      const { eof } = await f.readInto(this.readBuf, now, orphanIdle, this.batches);
+      const { eof, bytesRead } = await f.readInto({
+        buf: this.readBuf,
+        now,
+        final: orphanIdle,
+        sink: this.batches,
+        maxBytes: allowance,
+      });
+      this.limiter.take(f.meta.rateKey, bytesRead, now);
+      // Held to less than a chunk by the container's budget: these bytes were read at its rate.
+      if (bytesRead > 0 && allowance < this.readBuf.length)
+        this.containerMetrics.throttledRead(f.meta, bytesRead);
       if (f.readPos > f.size) f.size = f.readPos;
+      if (f.readPos >= f.size) f.behindSince = undefined;
       if (!eof) progressed = true;
       // Full batches go out before the next read: at most one chunk's worth waits in memory.
       this.dispatchReady();
@@ -424,10 +480,45 @@ class Shipper {
     return true;
   }
 
+  /** The decoder of `f`'s container run, when its tree's format needs one (made on first use). */
+  private streamOf(f: TrackedFile): DecodedStream<TrackedFile> | undefined {
+    const format = f.limits.format;
+    if (format === "plain" || f.stream) return f.stream;
+    const key = f.meta.streamKey;
+    let stream = this.streams.get(key);
+    if (!stream) {
+      stream = new DecodedStream<TrackedFile>(format, this.config.maxRecordBytes);
+      this.streams.set(key, stream);
+    }
+    stream.add(f, f.readPos);
+    f.stream = stream;
+    return stream;
+  }
+
+  private refreshMeta(f: TrackedFile, now: number): void {
+    const link = f.linkNames.values().next().value ?? "";
+    const meta = describeFile(f.limits.kind, f.limits.logRoot, f.path, link, this.labeler);
+    // Only a new name or team makes a new object (and new cached record prefixes).
+    if (meta.container !== f.meta.container || meta.team !== f.meta.team || meta.fields !== f.meta.fields)
+      f.meta = meta;
+    f.metaAt = now;
+  }
+
   /** Stops tracking a file that left the spool; its position stays (a link may come back). */
   private async forget(f: TrackedFile, problem: string | undefined): Promise<void> {
     await f.close();
     this.files.delete(f.key);
+    this.batches.forget(f);
+    const stream = f.stream;
+    if (stream) {
+      stream.remove(f);
+      if (stream.files.size === 0) this.streams.delete(f.meta.streamKey);
+    }
+    const rateKey = f.meta.rateKey;
+    if (![...this.files.values()].some((o) => o.meta.rateKey === rateKey)) {
+      this.limiter.forget(rateKey);
+      this.containerMetrics.forget(rateKey);
+    }
     if (problem) this.log.warn({ file: f.path, position: f.ackedPos }, `stopped reading a file: ${problem}`);
     else this.log.debug({ file: f.path, position: f.ackedPos }, "file read to the end and closed");
   }
@@ -470,4 +561,28 @@ class Shipper {
   private persist(force: boolean): void {
     this.book.persist(force, this.files.values());
   }
+}
+
+/** The spools the shipper reads, the log root's first, each with how its files are read. */
+function spoolTrees(config: ShipConfig): SpoolTree[] {
+  const shared: Omit<ReadLimits, "logRoot" | "kind" | "format"> = {
+    ...config,
+    // Compiled once for every file.
+    multilineFirstLine: config.multilineFirstLine
+      ? compileLinearRegex(config.multilineFirstLine, "ship multilineFirstLine")
+      : undefined,
+  };
+  // `auto` trees are read when their spool exists: the logwatcher makes it once it found the root.
+  const trees = logTrees({ ...config, include: [], exclude: [] }, config, () => true);
+  return trees.map((t) => ({
+    spool: t.spool,
+    limits: {
+      ...shared,
+      logRoot: t.root,
+      kind: t.kind,
+      format: t.format,
+      // The multi-line pattern is for the log root's files; the runtimes' lines are joined by their decoders.
+      ...(t.kind === "app" ? {} : { multilineFirstLine: undefined }),
+    },
+  }));
 }

@@ -1,9 +1,10 @@
-import { readdir, readlink, stat } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { readdir, readlink, realpath, stat } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+import type { ContainerLabeler } from "../../common/container-labels.js";
 import { errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { ShipConfig } from "./config.js";
-import { containerFor } from "./container.js";
+import { appFileMeta, describeFile } from "./file-meta.js";
 import type { PositionBook } from "./position-book.js";
 import type { PositionEntry } from "./positions.js";
 import { type ReadLimits, TrackedFile } from "./tracked-file.js";
@@ -16,8 +17,10 @@ export interface SpoolScanContext {
   /** The shipper's tracked files by `dev:ino`; new ones are added here. */
   readonly files: Map<string, TrackedFile>;
   readonly book: PositionBook;
-  /** The limits every TrackedFile reads with. */
-  readonly readLimits: ReadLimits;
+  /** The log trees' spools, the log root's first; each with how its files are read. */
+  readonly trees: readonly SpoolTree[];
+  /** Names containers and their teams (the records' metadata). */
+  readonly labeler: ContainerLabeler;
   readonly truncation: Pick<TruncationHandler, "identify" | "restart">;
   /** Opens `f` within the open-files bound. */
   ensureOpen(f: TrackedFile): Promise<boolean>;
@@ -25,31 +28,47 @@ export interface SpoolScanContext {
   wake(): void;
 }
 
-/** Spool discovery: the files the spool links to, and files rotated away from their saved path. */
+/** One log tree as the shipper reads it: its spool, and how its files are read. */
+export interface SpoolTree {
+  spool: string;
+  limits: ReadLimits;
+}
+
+/** Spool discovery: the files the spools link to, and files rotated away from their saved path. */
 export class SpoolScanner {
-  private spoolMissingLogged = false;
+  private readonly missingLogged = new Set<string>();
 
   constructor(private readonly ctx: SpoolScanContext) {}
 
-  /** Lists the spool, starts tracking new inodes, marks inodes no link points at as orphans. */
+  /** Lists the spools, starts tracking new inodes, marks inodes no link points at as orphans. */
   async scan(now: number): Promise<void> {
+    const seen = new Set<string>();
+    for (const tree of this.ctx.trees) await this.scanTree(tree, now, seen);
+    for (const f of this.ctx.files.values()) {
+      if (!seen.has(f.key) && f.orphanSince === undefined) {
+        f.orphanSince = now;
+        this.ctx.log.debug({ file: f.path }, "file left the spool; reading it to the end");
+      }
+    }
+  }
+
+  /** Lists one tree's spool into `seen`. */
+  private async scanTree(tree: SpoolTree, now: number, seen: Set<string>): Promise<void> {
+    const { spool, limits } = tree;
     let names: string[];
     try {
-      names = await readdir(this.ctx.config.spool);
-      this.spoolMissingLogged = false;
+      names = await readdir(spool);
+      this.missingLogged.delete(spool);
     } catch (e) {
-      if (!this.spoolMissingLogged) {
-        this.ctx.log.warn(
-          { spool: this.ctx.config.spool, err: errnoCode(e) },
-          "cannot list the spool directory; waiting",
-        );
-        this.spoolMissingLogged = true;
+      // The trees beside the log root have a spool once the logwatcher found their root.
+      if (!this.missingLogged.has(spool) && limits.kind === "app") {
+        this.ctx.log.warn({ spool, err: errnoCode(e) }, "cannot list the spool directory; waiting");
       }
+      this.missingLogged.add(spool);
       names = [];
     }
-    const seen = new Set<string>();
     for (const name of names) {
-      const link = join(this.ctx.config.spool, name);
+      const link = join(spool, name);
       let st: Awaited<ReturnType<typeof stat>>;
       try {
         st = await stat(link);
@@ -63,18 +82,12 @@ export class SpoolScanner {
       if (!f) {
         let target: string;
         try {
-          target = resolve(this.ctx.config.spool, await readlink(link));
+          target = resolve(spool, await readlink(link));
         } catch {
           target = link;
         }
-        f = new TrackedFile(
-          st.dev,
-          st.ino,
-          target,
-          containerFor(this.ctx.config.logRoot, target, name),
-          this.ctx.readLimits,
-          now,
-        );
+        const meta = describeFile(limits.kind, limits.logRoot, target, name, this.ctx.labeler);
+        f = new TrackedFile(st.dev, st.ino, target, meta, limits, now);
         this.ctx.files.set(key, f);
       }
       f.linkNames.add(name);
@@ -91,12 +104,6 @@ export class SpoolScanner {
           await this.ctx.truncation.restart(f, "head rewritten", sizeBefore);
       }
     }
-    for (const f of this.ctx.files.values()) {
-      if (!seen.has(f.key) && f.orphanSince === undefined) {
-        f.orphanSince = now;
-        this.ctx.log.debug({ file: f.path }, "file left the spool; reading it to the end");
-      }
-    }
   }
 
   /**
@@ -105,6 +112,19 @@ export class SpoolScanner {
    * directory, so the same inode is looked for beside it and read to the end.
    */
   async findRotatedAway(now: number): Promise<void> {
+    const roots = await Promise.all(
+      this.ctx.trees.map(async (t) => ({ tree: t, real: await realpath(t.limits.logRoot).catch(() => "") })),
+    );
+    // The tree a saved path lies in: the deepest root holding it (the host's /var/log holds /var/log/pods).
+    const treeOf = (path: string): SpoolTree | undefined => {
+      let best: { tree: SpoolTree; real: string } | undefined;
+      for (const r of roots) {
+        const rel = r.real ? relative(r.real, path) : "..";
+        if (rel.startsWith("..") || rel === "") continue;
+        if (!best || r.real.length > best.real.length) best = r;
+      }
+      return best?.tree;
+    };
     const tracked = new Set(this.ctx.files.keys());
     const byDir = new Map<string, (PositionEntry & { id: string })[]>();
     for (const [id, e] of this.ctx.book.positions) {
@@ -125,7 +145,13 @@ export class SpoolScanner {
         const st = await stat(p).catch(() => undefined);
         const entry = st && entries.find((e) => e.dev === st.dev && e.ino === st.ino);
         if (!st || !entry || st.size <= entry.offset || this.ctx.files.has(`${st.dev}:${st.ino}`)) continue;
-        const f = new TrackedFile(st.dev, st.ino, p, entry.container, this.ctx.readLimits, now);
+        const tree = treeOf(p);
+        if (!tree) continue;
+        const { kind, logRoot } = tree.limits;
+        const described = describeFile(kind, logRoot, p, "", this.ctx.labeler);
+        // A log-root file outside the root was named by its link, which is gone: the saved name.
+        const meta = kind === "app" && described.container === "" ? appFileMeta(entry.container) : described;
+        const f = new TrackedFile(st.dev, st.ino, p, meta, tree.limits, now);
         if (!(await f.reopen()) || !(await f.headMatches(entry.fpHash, entry.fpLength))) {
           await f.close();
           continue;

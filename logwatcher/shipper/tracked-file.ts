@@ -9,12 +9,20 @@ import {
 } from "../../common/files/lines.js";
 import { openConfined } from "../../common/files/safe-open.js";
 import type { LineMatcher } from "../../common/regex.js";
+import type { RuntimeLogRecord } from "../runtime-logs/record.js";
+import type { LogFormat, SourceKind } from "../sources.js";
+import type { DecodedSink, DecodedSpan, DecodedStream } from "./decoded-stream.js";
+import type { FileMeta } from "./file-meta.js";
 import { type Fingerprint, fileIdOf, fingerprintOf, hashBytes } from "./fingerprint.js";
 import { type LogRecord, MultilineAssembler } from "./multiline.js";
 
+/** How the files of one log tree are read. */
 export interface ReadLimits {
-  /** Files are opened only inside this directory (the log root; a symlink to it is resolved). */
+  /** Files are opened only inside this directory (the tree's root; a symlink to it is resolved). */
   logRoot: string;
+  kind: SourceKind;
+  /** `plain`: lines as they are; otherwise decoded from a runtime's format (by the file's `stream`). */
+  format: LogFormat;
   maxLineBytes: number;
   maxRecordBytes: number;
   multilineFirstLine: LineMatcher | undefined;
@@ -49,6 +57,19 @@ export interface RecordSink {
   ): BulkResult;
   /** One record as text: with a multi-line pattern, every record takes this way. */
   record(f: TrackedFile, r: LogRecord): void;
+  /** One record decoded from a runtime's format (see DecodedStream). */
+  decoded(r: RuntimeLogRecord, span: DecodedSpan<TrackedFile>): void;
+}
+
+/** What one read does (TrackedFile.readInto). */
+export interface ReadRequest {
+  buf: Buffer;
+  now: number;
+  /** The file will not grow any more: hand out what is buffered at the end. */
+  final: boolean;
+  sink: RecordSink;
+  /** Read at most this many bytes (the container's rate limit); the buffer's size by default. */
+  maxBytes?: number;
 }
 
 /** Newlines counted past the read position while reading was paused (TrackedFile.countAhead). */
@@ -109,14 +130,24 @@ export class TrackedFile {
   private splitter: LineSplitter;
   private assembler: MultilineAssembler;
 
+  /** Who wrote the file (the records' metadata); refreshed by the shipper now and then. */
+  meta: FileMeta;
+  metaAt: number;
+  /** The decoder the file's lines go through (its container run's), when its tree's format needs one. */
+  stream: DecodedStream<TrackedFile> | undefined;
+  /** Since when the file has had bytes not read yet (undefined: read to its end at the last look). */
+  behindSince: number | undefined;
+
   constructor(
     readonly dev: number,
     readonly ino: number,
     public path: string,
-    public container: string,
-    private readonly limits: ReadLimits,
+    meta: FileMeta,
+    readonly limits: ReadLimits,
     now: number,
   ) {
+    this.meta = meta;
+    this.metaAt = now;
     this.lastGrowthAt = now;
     this.lastUsedAt = now;
     this.firstSeenAt = now;
@@ -133,6 +164,11 @@ export class TrackedFile {
     return `${this.dev}:${this.ino}`;
   }
 
+  /** The record's `container` (saved with the position). */
+  get container(): string {
+    return this.meta.container;
+  }
+
   /**
    * Starts reading at `offset` with this identity (fresh state). `fileId` is given when the bytes
    * belong to another identity: a rotated copy read in place of the file it was copied from.
@@ -144,6 +180,7 @@ export class TrackedFile {
     this.ackedPos = offset;
     this.splitter = new LineSplitter(offset, this.limits.maxLineBytes);
     this.assembler = this.newAssembler();
+    this.stream?.restart(this, offset);
   }
 
   /** Forget the identity and read state: the content was truncated or replaced. */
@@ -234,22 +271,24 @@ export class TrackedFile {
    * Reads one chunk and hands the complete records in it to `sink`. At the end of the file, an
    * unterminated line and a multi-line record in progress are flushed once the file has not grown
    * for `partialFlushMs` (or at once when `final`). Without a multi-line pattern, lines go to the
-   * sink as bytes (no string or object per line).
+   * sink as bytes (no string or object per line); a runtime's format goes through the decoder.
    */
-  async readInto(buf: Buffer, now: number, final: boolean, sink: RecordSink): Promise<{ eof: boolean }> {
+  async readInto(req: ReadRequest): Promise<{ eof: boolean; bytesRead: number }> {
+    const { buf, now, final, sink } = req;
     const fh = this.handle;
     const fileId = this.fileId;
     const generation = this.generation;
-    if (!fh || fileId === undefined) return { eof: true };
-    const { bytesRead } = await fh.read(
-      buf,
-      0,
-      Math.min(buf.length, this.limits.readChunkBytes),
-      this.readPos,
-    );
+    if (!fh || fileId === undefined) return { eof: true, bytesRead: 0 };
+    const length = Math.max(1, Math.min(buf.length, this.limits.readChunkBytes, req.maxBytes ?? buf.length));
+    const { bytesRead } = await fh.read(buf, 0, length, this.readPos);
     // Truncated or re-identified while the read was in flight: these bytes belong to no one now.
-    if (this.fileId !== fileId || this.generation !== generation) return { eof: false };
+    if (this.fileId !== fileId || this.generation !== generation) return { eof: false, bytesRead: 0 };
     this.lastUsedAt = now;
+    const stream = this.stream;
+    if (stream) {
+      this.readDecoded(stream, buf.subarray(0, bytesRead), now, final, sink);
+      return { eof: bytesRead === 0, bytesRead };
+    }
     const bytesSink = this.bytesSinkFor(sink);
     let n = 0;
     if (bytesRead > 0) {
@@ -274,7 +313,34 @@ export class TrackedFile {
       }
     }
     this.unacked += n;
-    return { eof: bytesRead === 0 };
+    return { eof: bytesRead === 0, bytesRead };
+  }
+
+  /**
+   * A runtime's format: every line goes to the container run's decoder, which counts the records
+   * it hands out against the file they begin in. At the idle end of the file, the unterminated
+   * line goes too, and the lines the decoder still holds are flushed as `partial` unless a newer
+   * file of the run may still finish them.
+   */
+  private readDecoded(
+    stream: DecodedStream<TrackedFile>,
+    chunk: Buffer,
+    now: number,
+    final: boolean,
+    sink: DecodedSink<TrackedFile>,
+  ): void {
+    const toStream: LineBytesSink = (src, start, stop, offset, end) =>
+      stream.push(this, src.subarray(start, stop), offset, end, sink);
+    if (chunk.length > 0) {
+      this.readPos += chunk.length;
+      this.lastGrowthAt = now;
+      this.splitter.scan(chunk, toStream);
+      return;
+    }
+    this.changed = false;
+    if (!final && now - this.lastGrowthAt < this.limits.partialFlushMs) return;
+    this.splitter.flushTo(toStream);
+    if (stream.mayFlush(this)) stream.flush(sink);
   }
 
   private toSink(sink: RecordSink, records: LogRecord[]): number {
@@ -305,7 +371,8 @@ export class TrackedFile {
 
   /** First byte not yet handed out in a record (the rest sits in the partial line or record). */
   get emittedPos(): number {
-    return this.assembler.pendingStart ?? this.splitter.pendingStart;
+    const pos = this.assembler.pendingStart ?? this.splitter.pendingStart;
+    return this.stream ? this.stream.emittedPos(this, pos) : pos;
   }
 
   /** The census of the bytes past the read position, when it still starts there. */
@@ -358,13 +425,14 @@ export class TrackedFile {
     const c = this.currentCensus();
     const countedEnd = Math.max(this.readPos, c?.to ?? 0);
     const endsLine = c && c.to > this.readPos ? c.endsLine : this.splitter.pendingBytes === 0;
-    const newlines = this.assembler.pendingLines + (c?.newlines ?? 0);
+    const held = this.stream?.holdsIn(this) ? this.stream.pendingLines : this.assembler.pendingLines;
+    const newlines = held + (c?.newlines ?? 0);
     const lines = countedEnd > from ? newlines + (endsLine ? 0 : 1) : 0;
     return { from, countedEnd, lines, uncountedBytes: Math.max(0, seenSize - countedEnd) };
   }
 
   /** Nothing buffered: no partial line and no multi-line record waiting. */
   get drained(): boolean {
-    return this.splitter.pendingBytes === 0 && !this.assembler.hasPending;
+    return this.splitter.pendingBytes === 0 && !this.assembler.hasPending && !this.stream?.holdsIn(this);
   }
 }

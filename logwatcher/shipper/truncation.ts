@@ -6,7 +6,7 @@ import type { ShipMetrics } from "./metrics.js";
 import type { PositionBook } from "./position-book.js";
 import type { PositionEntry } from "./positions.js";
 import { findRotatedCopy } from "./rotated-copy.js";
-import { type ReadLimits, TrackedFile, type UnreadContent } from "./tracked-file.js";
+import { TrackedFile, type UnreadContent } from "./tracked-file.js";
 
 /** Content of a tracked file that a truncation or rewrite took away, and where reading it stopped. */
 interface LostContent extends UnreadContent {
@@ -27,8 +27,6 @@ export interface TruncationContext {
   /** The shipper's tracked files by `dev:ino`; a recovered rotated copy is added here. */
   readonly files: Map<string, TrackedFile>;
   readonly book: PositionBook;
-  /** The limits every TrackedFile reads with. */
-  readonly readLimits: ReadLimits;
   /** Opens `f` within the open-files bound. */
   ensureOpen(f: TrackedFile): Promise<boolean>;
   /** Starts watching an identified file and records its position. */
@@ -85,7 +83,7 @@ export class TruncationHandler {
         );
     const entry = this.ctx.book.positions.get(lost.fileId);
     if (copy) {
-      const c = new TrackedFile(copy.dev, copy.ino, copy.path, f.container, this.ctx.readLimits, now);
+      const c = new TrackedFile(copy.dev, copy.ino, copy.path, f.meta, f.limits, now);
       // Opened at once: a `compress` right after the copy may delete it; the open handle still reads.
       if (await c.reopen()) {
         c.size = copy.size;

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { Registry } from "prom-client";
 import { silentLogger } from "../../common/logger.js";
+import { appFileMeta } from "../../logwatcher/shipper/file-meta.js";
 import { type ReadLimits, TrackedFile } from "../../logwatcher/shipper/tracked-file.js";
 import { logwatcherConfigSchema } from "../../logwatcher/spool/config.js";
 import { startLogwatcher } from "../../logwatcher/spool/service.js";
@@ -49,6 +50,8 @@ test("logwatcher spool and shipper over the hostile log tree: only the real file
   // opened only when it is a real file of the tree.
   const limits: ReadLimits = {
     logRoot: root,
+    kind: "app",
+    format: "plain",
     maxLineBytes: 65536,
     maxRecordBytes: 65536,
     multilineFirstLine: undefined,
@@ -60,7 +63,14 @@ test("logwatcher spool and shipper over the hostile log tree: only the real file
   for (const rel of [...logNames(root), "c2/outdir/secret.log", "c0/outdir/secret.log"]) {
     const path = join(root, rel);
     const st = statSync(path); // follows links, as the spool scan's stat of a link does
-    const f = new TrackedFile(st.dev, st.ino, path, rel.split("/")[0] as string, limits, Date.now());
+    const f = new TrackedFile(
+      st.dev,
+      st.ino,
+      path,
+      appFileMeta(rel.split("/")[0] as string),
+      limits,
+      Date.now(),
+    );
     if (await f.reopen()) opened.push(rel);
     else assert.notEqual(f.refusal, undefined, rel);
     await f.close();
