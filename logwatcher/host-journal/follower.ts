@@ -25,9 +25,9 @@
  * - Start: after the last cursor written (in `journal.log`, else its newest rotated copy); with no
  *   output yet, new entries only (`startAt: "end"`, the default) or the whole journal
  *   (`"beginning"`).
- * - Rotation: once `journal.log` reaches `maxFileBytes` it is renamed `journal.log.1` (`.1` to
- *   `.2`…, `keepFiles` copies kept, the oldest deleted), as logrotate does; the shipper reads a
- *   renamed file to its end.
+ * - Rotation: before a line would take `journal.log` past `maxFileBytes`, the file is renamed
+ *   `journal.log.1` (`.1` to `.2`…, `keepFiles` copies kept, the oldest deleted), as logrotate
+ *   does; the shipper reads a renamed file to its end.
  * - journalctl ending on its own (killed, a journal it cannot read, a bad directory) is logged once
  *   with its exit status and the end of its stderr, and it is started again after a back-off that
  *   doubles up to `maxRestartDelayMs` (and starts over once entries flow again). A write that fails
@@ -73,7 +73,7 @@ export interface JournalFollowerOptions {
   journalDirectory?: string;
   /** With no output yet: `end` (default) follows new entries only, `beginning` the whole journal first. */
   startAt?: "end" | "beginning";
-  /** `journal.log` is rotated once it reaches this size. Default 64 MiB. */
+  /** `journal.log` is rotated before a line would take it past this size. Default 64 MiB. */
   maxFileBytes?: number;
   /** Rotated copies kept (`journal.log.1` … `.N`). Default 2. */
   keepFiles?: number;
@@ -129,8 +129,55 @@ interface ResolvedOptions {
 
 /** How much of journalctl's stderr is kept for the message when it ends. */
 const STDERR_TAIL_BYTES = 2048;
-/** stderr lines logged as they come, per run (journalctl warns about each damaged journal file). */
+/** stderr lines logged as warnings, per run (journalctl warns about each damaged journal file). */
 const STDERR_LINES_LOGGED = 20;
+/** A stderr line still unexplained by an exit after this long is logged as a warning. */
+const STDERR_SETTLE_MS = 1000;
+
+/**
+ * journalctl's stderr. What it writes while it goes on running (a damaged journal file skipped,
+ * no permission to read the system journal's files) is a warning to log; what it writes just
+ * before it exits is the reason for the exit, which goes into the one error line about it. So a
+ * line is logged once journalctl is seen to go on (it gives entries, or a second passes), and a
+ * line still held at the exit goes only into the exit's error.
+ */
+class JournalctlStderr {
+  private tail = "";
+  /** The start of a line whose end has not come yet. */
+  private partial = "";
+  private held: string[] = [];
+  private logged = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly log: Logger) {}
+
+  add(text: string): void {
+    this.tail = (this.tail + text).slice(-STDERR_TAIL_BYTES);
+    const lines = (this.partial + text).split("\n");
+    this.partial = (lines.pop() ?? "").slice(-STDERR_TAIL_BYTES);
+    for (const line of lines) {
+      if (line.trim() !== "" && this.logged + this.held.length < STDERR_LINES_LOGGED) this.held.push(line);
+    }
+    if (this.held.length > 0) this.timer ??= setTimeout(() => this.flush(), STDERR_SETTLE_MS);
+  }
+
+  /** Logs the held lines as warnings. */
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const line of this.held) this.log.warn({ stderr: line }, "host journal: journalctl says");
+    this.logged += this.held.length;
+    this.held = [];
+  }
+
+  /** At the exit: the end of everything it wrote; held lines are not logged on their own. */
+  end(): string {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.held = [];
+    return this.tail.trim();
+  }
+}
 
 function positiveInt(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1) {
@@ -280,17 +327,9 @@ export async function startJournalFollower(
       });
       proc.once("close", (code, signal) => resolve({ code, signal }));
     });
-    let stderrTail = "";
-    let stderrLogged = 0;
+    const stderr = new JournalctlStderr(log);
     proc.stderr?.setEncoding("utf8");
-    proc.stderr?.on("data", (text: string) => {
-      stderrTail = (stderrTail + text).slice(-STDERR_TAIL_BYTES);
-      for (const line of text.split("\n")) {
-        if (line.trim() === "" || stderrLogged >= STDERR_LINES_LOGGED) continue;
-        stderrLogged += 1;
-        log.warn({ stderr: line }, "journalctl says");
-      }
-    });
+    proc.stderr?.on("data", (text: string) => stderr.add(text));
     const lines = new EntryLines(o.maxLineBytes, o.maxEntryBytes, (bytes) =>
       log.warn({ bytes, maxEntryBytes: o.maxEntryBytes }, "journal entry longer than maxEntryBytes dropped"),
     );
@@ -299,10 +338,10 @@ export async function startJournalFollower(
     try {
       // One chunk at a time: the next is not read until this one's lines are written.
       for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
+        stderr.flush(); // it runs: what it said is a warning, not why it ended
         const complete = lines.take(chunk);
         if (complete.length === 0) continue;
-        const bytes = complete.length === 1 && complete[0] ? complete[0] : Buffer.concat(complete);
-        if (await out.append(bytes)) stats.rotations += 1;
+        stats.rotations += await out.append(complete);
         written += complete.length;
         stats.lines += complete.length;
       }
@@ -318,7 +357,7 @@ export async function startJournalFollower(
     }
     const end = await closed;
     child = undefined;
-    return { ...end, stderr: stderrTail.trim(), lines: written, writeError, spawnError };
+    return { ...end, stderr: stderr.end(), lines: written, writeError, spawnError };
   }
 
   async function follow(): Promise<void> {

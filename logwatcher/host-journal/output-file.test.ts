@@ -53,22 +53,27 @@ test("property: lines of any length across the 64 KiB read blocks: the last curs
   );
 });
 
-test("open completes a cut last line; append rotates by rename keeping keepFiles copies", async (t) => {
+test("open completes a cut last line; append rotates by rename at line boundaries, keepFiles copies kept", async (t) => {
   const dir = tempDir(t);
   writeFileSync(journalFilePath(dir), `${line("a")}{"cut`);
-  const out = await JournalOutputFile.open(dir, 100, 2);
+  const out = await JournalOutputFile.open(dir, 130, 2);
   assert.equal(readFileSync(journalFilePath(dir), "utf8"), `${line("a")}{"cut\n`);
-  const rotations: boolean[] = [];
-  for (let i = 0; i < 8; i++) rotations.push(await out.append(Buffer.from(line(`n${i}`, 30))));
-  await out.close();
-  // 36 bytes were there; each line is 61: every second append takes the file past 100.
-  assert.deepEqual(rotations, [false, true, false, true, false, true, false, true]);
+  const rotations: number[] = [];
+  for (let i = 0; i < 8; i++) rotations.push(await out.append([Buffer.from(line(`n${i}`, 30))]));
+  // 36 bytes were there; each line is 61: a file holds two lines at most.
+  assert.deepEqual(rotations, [0, 1, 0, 1, 0, 1, 0, 1]);
   assert.deepEqual(readdirSync(dir).sort(), ["journal.log", "journal.log.1", "journal.log.2"]);
-  assert.equal(readFileSync(journalFilePath(dir), "utf8"), "", "a fresh file after the last rotation");
-  assert.equal(readFileSync(journalFilePath(dir, 1), "utf8"), line("n6", 30) + line("n7", 30));
-  assert.equal(readFileSync(journalFilePath(dir, 2), "utf8"), line("n4", 30) + line("n5", 30));
+  assert.equal(readFileSync(journalFilePath(dir), "utf8"), line("n7", 30));
+  assert.equal(readFileSync(journalFilePath(dir, 1), "utf8"), line("n5", 30) + line("n6", 30));
+  assert.equal(readFileSync(journalFilePath(dir, 2), "utf8"), line("n3", 30) + line("n4", 30));
+  // Several lines at once are split across files the same way: x joins n7, y starts a file.
+  assert.equal(await out.append(["x", "y", "z"].map((c) => Buffer.from(line(c, 30)))), 1);
+  await out.close();
+  assert.equal(readFileSync(journalFilePath(dir), "utf8"), line("y", 30) + line("z", 30));
+  assert.equal(readFileSync(journalFilePath(dir, 1), "utf8"), line("n7", 30) + line("x", 30));
+  assert.equal(readFileSync(journalFilePath(dir, 2), "utf8"), line("n5", 30) + line("n6", 30));
+  assert.equal(await lastWrittenCursor(dir, 2), "z");
   assert.equal(statSync(journalFilePath(dir)).mode & 0o777, 0o640 & ~process.umask());
-  assert.equal(await lastWrittenCursor(dir, 2), "n7");
 });
 
 test("lastWrittenCursor: a just-rotated (empty or missing) journal.log resumes from the newest copy", async (t) => {

@@ -125,13 +125,34 @@ export class JournalOutputFile {
     }
   }
 
-  /** Appends `lines` (whole lines) and rotates once the file has reached `maxFileBytes`. Returns whether it rotated. */
-  async append(lines: Buffer): Promise<boolean> {
-    await writeAll(this.fh, lines);
-    this.size += lines.length;
-    if (this.size < this.maxFileBytes) return false;
-    await this.rotate();
-    return true;
+  /**
+   * Appends `lines` (each a whole line), rotating first whenever the next line would take a
+   * non-empty file past `maxFileBytes`: a file ends at a line boundary at or below the bound
+   * (unless a single line is longer). Returns how many rotations it made.
+   */
+  async append(lines: readonly Buffer[]): Promise<number> {
+    let rotations = 0;
+    let from = 0;
+    let batchBytes = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const length = lines[i]?.length ?? 0;
+      if (this.size + batchBytes > 0 && this.size + batchBytes + length > this.maxFileBytes) {
+        await this.write(lines.slice(from, i), batchBytes);
+        await this.rotate();
+        rotations += 1;
+        from = i;
+        batchBytes = 0;
+      }
+      batchBytes += length;
+    }
+    await this.write(lines.slice(from), batchBytes);
+    return rotations;
+  }
+
+  private async write(lines: readonly Buffer[], bytes: number): Promise<void> {
+    if (lines.length === 0) return;
+    await writeAll(this.fh, lines.length === 1 && lines[0] ? lines[0] : Buffer.concat(lines, bytes));
+    this.size += bytes;
   }
 
   async close(): Promise<void> {
