@@ -44,7 +44,7 @@ import { BoxscopeError, errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
 import { type EntryLineStats, EntryLines } from "./entry-lines.js";
-import { JournalOutputFile, lastWrittenCursor } from "./output-file.js";
+import { JournalOutputFile, journalFilePath, lastWrittenCursor } from "./output-file.js";
 
 /**
  * The fields kept of each entry: the message, when and how bad, who logged it, how it came in.
@@ -377,9 +377,9 @@ export async function startJournalFollower(
       };
       const what =
         end.writeError !== undefined
-          ? `host journal: cannot write ${o.outputDir}/journal.log`
+          ? `host journal: cannot write ${journalFilePath(o.outputDir)} (${reason(end.writeError)})`
           : end.spawnError !== undefined
-            ? `host journal: cannot start ${o.journalctl}`
+            ? `host journal: cannot start ${o.journalctl} (${reason(end.spawnError)})`
             : `host journal: journalctl ended (${end.signal ?? `exit code ${end.code}`})${end.stderr ? `: ${lastLine(end.stderr)}` : ""}`;
       log.error(fields, `${what}; starting it again`);
       try {
@@ -406,6 +406,10 @@ export async function startJournalFollower(
       await running;
     },
   };
+}
+
+function reason(e: unknown): string {
+  return errnoCode(e) ?? (e instanceof Error ? e.message : String(e));
 }
 
 function lastLine(text: string): string {

@@ -26,7 +26,7 @@ import type { Logger } from "../../common/logger.js";
 import { type JournalFollower, startJournalFollower } from "../../logwatcher/host-journal/follower.js";
 import { type HostLogRecord, JournalJsonDecoder } from "../../logwatcher/host-journal/journal-json.js";
 import { journalFilePath } from "../../logwatcher/host-journal/output-file.js";
-import { requirePrereq } from "../helpers/prereq.js";
+import { isRoot, requirePrereq } from "../helpers/prereq.js";
 import { appendToJournal, journalPrereq, messages } from "./journal-writer.js";
 
 const TIMEOUT = { timeout: 180_000 };
@@ -340,6 +340,59 @@ test(
       [20, 40, 80, 80],
       "doubling up to the bound",
     );
+  },
+);
+
+test(
+  "a full disk: the write error is logged with its reason, retried, and once there is room nothing is lost",
+  TIMEOUT,
+  async (t) => {
+    const why = `${journalPrereq().why}; root, to mount a small tmpfs to fill`;
+    if (!requirePrereq(t, journalPrereq().present && isRoot(), why)) return;
+    const dirs = makeDirs(t);
+    const total = 2000;
+    const all = Array.from({ length: total }, (_, i) => `full ${i} ${"f".repeat(100)}`);
+    await appendToJournal(dirs.journal, messages(all));
+    mkdirSync(dirs.out);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k,mode=0750", "tmpfs", dirs.out]);
+    try {
+      const log = capturedLogger();
+      const follower = await follow(
+        t,
+        {
+          outputDir: dirs.out,
+          journalDirectory: dirs.journal,
+          startAt: "beginning",
+          minRestartDelayMs: 20,
+          maxRestartDelayMs: 100,
+        },
+        log.logger,
+      );
+      await waitFor("two failed writes", () => follower.stats.writeErrors >= 2);
+      execFileSync("mount", ["-o", "remount,size=16m", dirs.out]);
+      await waitFor("every entry", () => texts(decoded(dirs.out)).length >= total);
+      await follower.stop();
+      const records = decoded(dirs.out);
+      assert.deepEqual(texts(records), all, "each entry once, in order");
+      const cut = records.filter((r) => r.error);
+      assert.ok(
+        cut.length <= 1 && cut.every((r) => r.error === "journal_json_invalid"),
+        "at most the one cut line",
+      );
+      const errors = log
+        .lines()
+        .map((l) => JSON.parse(l) as { level: number; msg: string })
+        .filter((l) => l.level >= 50);
+      assert.ok(errors.length >= 2);
+      for (const e of errors) {
+        assert.equal(
+          e.msg,
+          `host journal: cannot write ${journalFilePath(dirs.out)} (ENOSPC); starting it again`,
+        );
+      }
+    } finally {
+      execFileSync("umount", ["-l", dirs.out]);
+    }
   },
 );
 
