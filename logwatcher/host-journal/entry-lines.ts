@@ -23,15 +23,16 @@ export interface EntryLineStats {
  * is never written.
  */
 export class EntryLines {
-  readonly stats: EntryLineStats = { shrunk: 0, uncut: 0, dropped: 0 };
   private held: Buffer[] = [];
   private heldBytes = 0;
   private dropping = false;
 
+  /** `stats`: where to count (the follower's own, kept across journalctl runs). */
   constructor(
     private readonly maxLineBytes: number,
     private readonly maxEntryBytes: number,
     private readonly onDropped: (bytes: number) => void = () => undefined,
+    readonly stats: EntryLineStats = { shrunk: 0, uncut: 0, dropped: 0 },
   ) {}
 
   /** Bytes of an incomplete line held (or being dropped). */

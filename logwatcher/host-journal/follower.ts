@@ -7,13 +7,14 @@
  *
  * Why through a file: `journalctl --follow --output=json` is run and its lines appended to
  * `<outputDir>/journal.log`, which the shipper then tails like any other log file. The journal's
- * binary files are not appended to in a way a tailer can follow, and what a file already gives the
- * pipeline (positions saved only after Kafka acknowledged, restart without loss, rotation, one
- * decoder per file) would otherwise have to be built again for a second kind of source. The file
- * is also where this follower keeps its own position: the `__CURSOR` of the last whole line in it
- * is where a restart resumes (`--after-cursor`), so the position can never be ahead of what was
- * written. A crash can at most write an entry twice (at-least-once, as the rest of the pipeline),
- * never skip one.
+ * own files are a binary database (entries, hash tables and indexes written in place), not lines
+ * a tailer can follow, and what a file already gives the pipeline (positions saved only after
+ * Kafka acknowledged, restart without loss, rotation, one decoder per file) would otherwise have
+ * to be built again for a second kind of source. The file is also where this follower keeps its
+ * own position: the `__CURSOR` of the last whole line in it is where a restart resumes
+ * (`--after-cursor`), so the position can never be ahead of what was written, and no state file
+ * can disagree with it. A crash can at most write an entry twice (at-least-once, as the rest of
+ * the pipeline), never skip one.
  *
  * The file's format: one journal entry per line exactly as journalctl prints it with `--output=json
  * --all` (`journal-json.ts` decodes it), restricted to `JOURNAL_OUTPUT_FIELDS` (journalctl always
@@ -35,6 +36,10 @@
  * - Memory: journalctl's stdout is read one chunk at a time, the next only once the chunk's lines
  *   are written (the pipe's back-pressure holds journalctl); at most one entry of `maxEntryBytes`
  *   is held.
+ * - Reading the journal needs root or the groups systemd-journal or adm. `journalDirectory` (a
+ *   container given the host's /var/log/journal) is read with its machine-id subdirectories.
+ *
+ * Not yet used by `boxscope logwatcher`, `boxscope ship` or `boxscope index`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { statSync } from "node:fs";
@@ -330,8 +335,15 @@ export async function startJournalFollower(
     const stderr = new JournalctlStderr(log);
     proc.stderr?.setEncoding("utf8");
     proc.stderr?.on("data", (text: string) => stderr.add(text));
-    const lines = new EntryLines(o.maxLineBytes, o.maxEntryBytes, (bytes) =>
-      log.warn({ bytes, maxEntryBytes: o.maxEntryBytes }, "journal entry longer than maxEntryBytes dropped"),
+    const lines = new EntryLines(
+      o.maxLineBytes,
+      o.maxEntryBytes,
+      (bytes) =>
+        log.warn(
+          { bytes, maxEntryBytes: o.maxEntryBytes },
+          "host journal: entry longer than maxEntryBytes dropped",
+        ),
+      stats,
     );
     let written = 0;
     let writeError: unknown;
@@ -350,9 +362,6 @@ export async function startJournalFollower(
       stats.writeErrors += 1;
       proc.kill("SIGTERM");
     } finally {
-      stats.shrunk += lines.stats.shrunk;
-      stats.uncut += lines.stats.uncut;
-      stats.dropped += lines.stats.dropped;
       await out.close().catch(() => undefined);
     }
     const end = await closed;
