@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { JOURNAL_FILE_NAME } from "./host-journal/output-file.js";
 
 /**
  * The log trees the pipeline reads, beside the host log root that containers write files into:
@@ -64,9 +65,6 @@ export type LogTreeSettings = {
 /** The spool subdirectory of a tree beside the log root (never a link name: see naming.ts). */
 export const SOURCE_SPOOL_DIRS = ["docker", "pods", "host"] as const;
 
-/** The journal file the logwatcher writes and the shipper reads, in `journalDir`. */
-export const JOURNAL_FILE = "journal.log";
-
 /**
  * The trees to read: the app tree first, then each other one that is on (or `auto` and present).
  * `exists` is injectable for tests.
@@ -111,7 +109,7 @@ export function logTrees(
       kind: "host",
       root: s.journalDir,
       spool: join(app.spool, "host"),
-      include: [JOURNAL_FILE],
+      include: [JOURNAL_FILE_NAME],
       exclude: [],
       format: "journal-json",
     });

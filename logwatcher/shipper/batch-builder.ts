@@ -1,6 +1,6 @@
 import type { BulkResult } from "../../common/files/lines.js";
 import { loadNativeBinding } from "../native/binding.js";
-import type { RuntimeLogRecord } from "../runtime-logs/record.js";
+import type { DecodedRecord } from "./decoded-record.js";
 import { encodeDecodedRecord } from "./decoded-record.js";
 import type { DecodedSpan } from "./decoded-stream.js";
 import type { FileMeta } from "./file-meta.js";
@@ -64,7 +64,7 @@ export class BatchBuilder implements RecordSink {
   constructor(
     private readonly limits: BatchLimits,
     /** Told of every decoded record (the shipper counts flagged ones). */
-    private readonly onDecoded: (f: TrackedFile, r: RuntimeLogRecord) => void = () => undefined,
+    private readonly onDecoded: (f: TrackedFile, r: DecodedRecord) => void = () => undefined,
   ) {
     this.slabBytes = limits.batchMaxBytes + SLACK_BYTES;
   }
@@ -149,7 +149,7 @@ export class BatchBuilder implements RecordSink {
     this.added(batch, f, r.offset, r.end);
   }
 
-  decoded(r: RuntimeLogRecord, span: DecodedSpan<TrackedFile>): void {
+  decoded(r: DecodedRecord, span: DecodedSpan<TrackedFile>): void {
     const f = span.file;
     this.onDecoded(f, r);
     const { json: meta, key } = this.decodedMetaOf(f);

@@ -1,11 +1,15 @@
+import type { HostLogRecord } from "../host-journal/journal-json.js";
 import type { RuntimeLogRecord } from "../runtime-logs/record.js";
+
+/** A decoded record: a runtime's line, or a journal entry with the journal's own fields. */
+export type DecodedRecord = RuntimeLogRecord & Partial<Omit<HostLogRecord, keyof RuntimeLogRecord>>;
 
 /**
  * The JSON value of a record decoded from a runtime's format (Docker json-file, CRI, the journal):
  *
  *     {"@timestamp","readAt","host","source",<the tree's metadata>,"file","fileId","offset",
  *      "stream"?,"time"?,"line","truncated"?,"droppedBytes"?,"partial"?,"error"?,"lines"?,
- *      "attrs"?,"replayed"?}
+ *      "attrs"?,"unit"?,"identifier"?,"priority"?,"pid"?,"transport"?,"replayed"?}
  *
  * `@timestamp` is the runtime's time of the line (in milliseconds, UTC) and `time` that time as
  * the runtime wrote it (nanoseconds, its offset); `readAt` is when the shipper read the line. A line
@@ -18,7 +22,7 @@ export function encodeDecodedRecord(
   meta: string,
   readAt: string,
   offset: number,
-  r: RuntimeLogRecord,
+  r: DecodedRecord,
   replayed: boolean,
 ): string {
   const stamp = r.timeMs !== undefined ? new Date(r.timeMs).toISOString() : readAt;
@@ -31,6 +35,12 @@ export function encodeDecodedRecord(
   if (r.error !== undefined) s += `,"error":${JSON.stringify(r.error)}`;
   if (r.lines > 1) s += `,"lines":${r.lines}`;
   if (r.attrs !== undefined) s += `,"attrs":${JSON.stringify(r.attrs)}`;
+  // The journal's (host logs).
+  if (r.unit !== undefined) s += `,"unit":${JSON.stringify(r.unit)}`;
+  if (r.identifier !== undefined) s += `,"identifier":${JSON.stringify(r.identifier)}`;
+  if (r.priority !== undefined) s += `,"priority":${r.priority}`;
+  if (r.pid !== undefined) s += `,"pid":${r.pid}`;
+  if (r.transport !== undefined) s += `,"transport":${JSON.stringify(r.transport)}`;
   if (replayed) s += ',"replayed":true';
   return `${s}}`;
 }

@@ -1,7 +1,9 @@
+import { JournalJsonDecoder } from "../host-journal/journal-json.js";
 import { CriDecoder } from "../runtime-logs/cri.js";
 import { DockerJsonDecoder } from "../runtime-logs/docker-json.js";
-import type { DecoderStats, RuntimeLogRecord } from "../runtime-logs/record.js";
+import type { DecoderStats } from "../runtime-logs/record.js";
 import type { LogFormat } from "../sources.js";
+import type { DecodedRecord } from "./decoded-record.js";
 
 /** What a decoded stream needs of a file (the shipper's TrackedFile). */
 export interface StreamFile {
@@ -28,14 +30,14 @@ export interface DecodedSpan<F> {
 }
 
 export interface DecodedSink<F> {
-  decoded(record: RuntimeLogRecord, span: DecodedSpan<F>): void;
+  decoded(record: DecodedRecord, span: DecodedSpan<F>): void;
 }
 
 interface LineDecoder {
   readonly stats: DecoderStats;
   readonly pendingLines: number;
-  push(line: Buffer): RuntimeLogRecord | undefined;
-  flush(): RuntimeLogRecord[];
+  push(line: Buffer): DecodedRecord | undefined;
+  flush(): DecodedRecord[];
   holds(piece: number): boolean;
 }
 
@@ -45,8 +47,17 @@ function newDecoder(format: Exclude<LogFormat, "plain">, maxRecordBytes: number)
       return new DockerJsonDecoder({ maxRecordBytes });
     case "cri":
       return new CriDecoder({ maxRecordBytes });
-    case "journal-json":
-      throw new Error("journal-json is decoded by the host journal source");
+    case "journal-json": {
+      // One entry per line: nothing is ever held.
+      const journal = new JournalJsonDecoder({ maxRecordBytes });
+      return {
+        stats: journal.stats,
+        pendingLines: 0,
+        push: (line) => journal.push(line),
+        flush: () => [],
+        holds: () => false,
+      };
+    }
   }
 }
 
@@ -150,7 +161,7 @@ export class DecodedStream<F extends StreamFile> {
     return this.decoder.pendingLines;
   }
 
-  private takeOrigin(record: RuntimeLogRecord): { file: F; offset: number } | undefined {
+  private takeOrigin(record: DecodedRecord): { file: F; offset: number } | undefined {
     const piece = record.firstPiece ?? 0;
     const origin = this.origins.get(piece);
     this.origins.delete(piece);
@@ -161,7 +172,7 @@ export class DecodedStream<F extends StreamFile> {
   private emit(
     last: F,
     origin: { file: F; offset: number },
-    record: RuntimeLogRecord,
+    record: DecodedRecord,
     sink: DecodedSink<F>,
   ): void {
     const home = origin.file;

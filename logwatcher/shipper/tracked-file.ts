@@ -9,8 +9,8 @@ import {
 } from "../../common/files/lines.js";
 import { openConfined } from "../../common/files/safe-open.js";
 import type { LineMatcher } from "../../common/regex.js";
-import type { RuntimeLogRecord } from "../runtime-logs/record.js";
 import type { LogFormat, SourceKind } from "../sources.js";
+import type { DecodedRecord } from "./decoded-record.js";
 import type { DecodedSink, DecodedSpan, DecodedStream } from "./decoded-stream.js";
 import type { FileMeta } from "./file-meta.js";
 import { type Fingerprint, fileIdOf, fingerprintOf, hashBytes } from "./fingerprint.js";
@@ -58,7 +58,7 @@ export interface RecordSink {
   /** One record as text: with a multi-line pattern, every record takes this way. */
   record(f: TrackedFile, r: LogRecord): void;
   /** One record decoded from a runtime's format (see DecodedStream). */
-  decoded(r: RuntimeLogRecord, span: DecodedSpan<TrackedFile>): void;
+  decoded(r: DecodedRecord, span: DecodedSpan<TrackedFile>): void;
 }
 
 /** What one read does (TrackedFile.readInto). */

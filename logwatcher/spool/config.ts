@@ -17,6 +17,13 @@ export const logwatcherConfigSchema = z.strictObject({
   pollingIntervalMs: z.number().int().positive().default(1000),
   /** The trees beside the log root: Docker's and the pods' stdout/stderr logs, the host's (sources.ts). */
   ...logTreeFields,
+  /**
+   * With `hostLogs: journal`: read the journal files in this directory (a container given the
+   * host's /var/log/journal) instead of the system journal.
+   */
+  journalDirectory: z.string().min(1).optional(),
+  /** With `hostLogs: journal`, the first time (nothing written yet): new entries only, or the whole journal. */
+  journalStartAt: z.enum(["end", "beginning"]).default("end"),
 });
 
 export type LogwatcherConfig = z.infer<typeof logwatcherConfigSchema>;

@@ -5,6 +5,7 @@ import { BoxscopeError, errnoCode } from "../../common/errors.js";
 import { absUnder, lstatOrGone } from "../../common/files/eligibility.js";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
+import { startJournalFollower } from "../host-journal/follower.js";
 import { type LogTree, logTrees } from "../sources.js";
 import type { LogwatcherConfig } from "./config.js";
 import { SpoolLinker } from "./linker.js";
@@ -33,6 +34,18 @@ export async function startLogwatcher(
   const log = deps.logger.child({ service: "logwatcher" });
   const trees = logTrees(config, config);
   const watches: TreeWatch[] = [];
+  // The journal as a file of JSON lines in journalDir, before the trees: its tree is that directory.
+  const journal =
+    config.hostLogs === "journal"
+      ? await startJournalFollower(
+          {
+            outputDir: config.journalDir,
+            startAt: config.journalStartAt,
+            ...(config.journalDirectory ? { journalDirectory: config.journalDirectory } : {}),
+          },
+          { logger: log },
+        )
+      : undefined;
   const metrics = createLogwatcherMetrics(deps.registry, () =>
     watches.reduce((n, w) => n + w.linkCount(), 0),
   );
@@ -54,12 +67,14 @@ export async function startLogwatcher(
       );
   } catch (e) {
     for (const w of watches) await w.stop();
+    await journal?.stop();
     throw e;
   }
   return {
     name: "logwatcher",
     async stop() {
       for (const w of watches) await w.stop();
+      await journal?.stop();
     },
   };
 }

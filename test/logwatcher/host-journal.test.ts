@@ -26,8 +26,8 @@ import type { Logger } from "../../common/logger.js";
 import { type JournalFollower, startJournalFollower } from "../../logwatcher/host-journal/follower.js";
 import { type HostLogRecord, JournalJsonDecoder } from "../../logwatcher/host-journal/journal-json.js";
 import { journalFilePath } from "../../logwatcher/host-journal/output-file.js";
+import { appendToJournal, journalPrereq, messages } from "../helpers/journal-writer.js";
 import { isRoot, requirePrereq } from "../helpers/prereq.js";
-import { appendToJournal, journalPrereq, messages } from "./journal-writer.js";
 
 const TIMEOUT = { timeout: 180_000 };
 

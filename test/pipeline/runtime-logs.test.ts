@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { gzipSync } from "node:zlib";
 import { elasticsearchPrereq } from "../helpers/elasticsearch.js";
+import { appendToJournal, journalPrereq, messages } from "../helpers/journal-writer.js";
 import { freePort, kafkaPrereq } from "../helpers/kafka.js";
 import { hasCommand, isRoot, requirePrereq } from "../helpers/prereq.js";
 import { containerdLines, dockerdLines } from "../helpers/runtime-log-writers.js";
@@ -33,6 +34,7 @@ import {
 const kafkaOk = kafkaPrereq();
 const esOk = elasticsearchPrereq();
 const podmanOk = isRoot() && hasCommand("podman") && hasCommand("busybox");
+const journalOk = journalPrereq();
 
 type Doc = Record<string, unknown>;
 
@@ -66,6 +68,7 @@ describe("container stdout/stderr logs end to end (real Kafka + Elasticsearch, p
       !requirePrereq(t, podmanOk, "needs root, podman and busybox (a real container's stdout through conmon)")
     )
       return;
+    if (!requirePrereq(t, journalOk.present, journalOk.why)) return;
     const { kafka, es } = services.started();
     const base = mkdtempSync(join(tmpdir(), "boxscope-test-runtime-logs-"));
     t.after(() => rmSync(base, { recursive: true, force: true }));
@@ -73,7 +76,10 @@ describe("container stdout/stderr logs end to end (real Kafka + Elasticsearch, p
     const dockerRoot = join(base, "docker", "containers");
     const podRoot = join(base, "pods");
     const spool = join(base, "spool");
-    for (const d of [logRoot, dockerRoot, podRoot, spool]) mkdirSync(d, { recursive: true });
+    // The host's journal: files journald would write, and where the logwatcher writes it as lines.
+    const journalFiles = join(base, "journal");
+    const journalOut = join(base, "host-journal");
+    for (const d of [logRoot, dockerRoot, podRoot, spool, journalFiles]) mkdirSync(d, { recursive: true });
     const run = randomBytes(4).toString("hex");
     const topic = `stdout-${run}`;
     const expected: Expected[] = [];
@@ -142,12 +148,22 @@ describe("container stdout/stderr logs end to end (real Kafka + Elasticsearch, p
       append(criLog, [raw]);
     }
 
+    // --- Host logs: the journal's entries (read from its beginning: they predate the logwatcher).
+    const hostTexts = Array.from({ length: 30 }, (_, i) => `host entry ${i}`);
+    await appendToJournal(journalFiles, messages(hostTexts));
+
     // --- The pipeline: logwatcher, ship, index (the CLI, as a host runs them).
     const env = {
       BOXSCOPE_LOGWATCHER_DOCKER_LOGS: "on",
       BOXSCOPE_LOGWATCHER_DOCKER_LOG_ROOT: dockerRoot,
       BOXSCOPE_LOGWATCHER_POD_LOGS: "on",
       BOXSCOPE_LOGWATCHER_POD_LOG_ROOT: podRoot,
+      BOXSCOPE_LOGWATCHER_HOST_LOGS: "journal",
+      BOXSCOPE_LOGWATCHER_JOURNAL_DIR: journalOut,
+      BOXSCOPE_LOGWATCHER_JOURNAL_DIRECTORY: journalFiles,
+      BOXSCOPE_LOGWATCHER_JOURNAL_START_AT: "beginning",
+      BOXSCOPE_SHIP_HOST_LOGS: "journal",
+      BOXSCOPE_SHIP_JOURNAL_DIR: journalOut,
       BOXSCOPE_SHIP_DOCKER_LOG_ROOT: dockerRoot,
       BOXSCOPE_SHIP_POD_LOG_ROOT: podRoot,
       BOXSCOPE_SHIP_PARTIAL_FLUSH_MS: "1500",
@@ -255,7 +271,7 @@ describe("container stdout/stderr logs end to end (real Kafka + Elasticsearch, p
     ];
 
     // --- Elasticsearch ends with one document per line.
-    const total = expected.length + realExpected.length;
+    const total = expected.length + realExpected.length + hostTexts.length;
     let docs: Doc[] = [];
     const deadline = Date.now() + 180_000;
     while (Date.now() < deadline) {
@@ -323,6 +339,17 @@ describe("container stdout/stderr logs end to end (real Kafka + Elasticsearch, p
     const realBig = real.find((d) => String(d.line).startsWith("xxx"));
     assert.equal(realBig?.stream, "stdout");
     assert.equal(real.find((d) => d.line === "to-stderr")?.stream, "stderr");
+    const host = docs.filter((d) => d.source === "host");
+    assert.deepEqual(
+      host.map((d) => String(d.line)).sort(),
+      [...hostTexts].sort(),
+      "the journal's entries, once each",
+    );
+    for (const d of host)
+      assert.deepEqual(
+        [d.unit, d.identifier, d.priority, d.pid, d.transport],
+        ["boxscope-test.service", "boxscope-test", 5, 4242, "journal"],
+      );
     const straddled = docker.find((d) => String(d.line).startsWith("SSS"));
     assert.equal(straddled?.lines, 3, "the line cut by the rotation is joined across the two files");
   });
