@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { errnoCode, UsageError } from "./errors.js";
 import type { Logger } from "./logger.js";
@@ -9,6 +9,16 @@ import type { Logger } from "./logger.js";
  * Who a container is and which team owns it, for the exporter's series and the log pipeline's
  * records: Docker's metadata on disk and the operator's mapping file. Shared by both parts.
  */
+
+const requireCjs = createRequire(import.meta.url);
+
+/**
+ * yaml loads when a mapping file is read: `boxscope ship` labels its records with this module and
+ * must not pay for yaml (some 230 modules) when no mapping file is configured.
+ */
+function parseYaml(text: string): unknown {
+  return (requireCjs("yaml") as typeof import("yaml")).parse(text);
+}
 
 /** What identifies a container here: its id, and its pod's uid when Kubernetes runs it. */
 export interface ContainerKey {

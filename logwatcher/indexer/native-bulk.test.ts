@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { LineSplitter } from "../../common/files/lines.js";
 import type { InMessage } from "../kafka/types.js";
 import { BatchBuilder } from "../shipper/batch-builder.js";
+import { appFileMeta } from "../shipper/file-meta.js";
 import type { TrackedFile } from "../shipper/tracked-file.js";
 import { type BulkDocument, bulkBody } from "./bulk.js";
 import { prepareDocument } from "./documents.js";
@@ -66,7 +67,7 @@ function shipperRecords(src: Buffer, base: number, replayed: number): Buffer[] {
   const file = {
     fileId: "2049:123456:0123456789abcdef",
     path: '/var/log/containers/app "x"/c.log',
-    container: "c0ffee",
+    meta: appFileMeta("c0ffee"),
     generation: 1,
     replayUntil: replayed ? base + replayed : 0,
   } as unknown as TrackedFile;

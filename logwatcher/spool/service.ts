@@ -46,21 +46,22 @@ export async function startLogwatcher(
           { logger: log },
         )
       : undefined;
-  const metrics = createLogwatcherMetrics(deps.registry, () =>
-    watches.reduce((n, w) => n + w.linkCount(), 0),
-  );
   try {
+    // Every tree's directories are checked before anything is registered or watched.
+    const opened: TreeDirs[] = [];
+    for (const tree of trees) opened.push(await openTreeDirs(tree));
+    const m = createLogwatcherMetrics(deps.registry, () => watches.reduce((n, w) => n + w.linkCount(), 0));
     // Subtrees polled for want of inotify watches, per tree: the gauge shows their sum.
     const polled = new Map<LogTree, number>();
     const setPolled = (tree: LogTree, n: number) => {
       polled.set(tree, n);
-      metrics.pollingSubtrees.set([...polled.values()].reduce((a, b) => a + b, 0));
+      m.pollingSubtrees.set([...polled.values()].reduce((a, b) => a + b, 0));
     };
-    for (const tree of trees)
+    for (const { tree, root, spool } of opened)
       watches.push(
-        await watchLogTree(tree, config, {
+        await watchLogTree(tree, root, spool, config, {
           log,
-          metrics,
+          metrics: m,
           stop: deps.stop,
           setPolled: (n) => setPolled(tree, n),
         }),
@@ -84,19 +85,14 @@ interface TreeWatch {
   stop(): Promise<void>;
 }
 
-async function watchLogTree(
-  tree: LogTree,
-  config: Pick<LogwatcherConfig, "reconcileIntervalSeconds" | "usePolling" | "pollingIntervalMs">,
-  deps: {
-    log: Logger;
-    metrics: LogwatcherMetrics;
-    stop?: AbortSignal | undefined;
-    /** Subtrees of this tree polled because inotify ran out. */
-    setPolled(n: number): void;
-  },
-): Promise<TreeWatch> {
-  const { metrics } = deps;
-  const log = tree.kind === "app" ? deps.log : deps.log.child({ tree: tree.kind });
+/** A tree with its root and spool resolved (real paths), the spool made. */
+interface TreeDirs {
+  tree: LogTree;
+  root: string;
+  spool: string;
+}
+
+async function openTreeDirs(tree: LogTree): Promise<TreeDirs> {
   const rootKey = tree.kind === "app" ? "logRoot" : `${tree.kind} log root`;
   const root = await realDir(tree.root, rootKey);
   makeDirs(tree.spool, "logwatcher spool");
@@ -110,6 +106,24 @@ async function watchLogTree(
       `logwatcher: spool ${spool} and ${rootKey} ${root} must not contain each other (containers write the log root)`,
     );
   }
+  return { tree, root, spool };
+}
+
+async function watchLogTree(
+  tree: LogTree,
+  root: string,
+  spool: string,
+  config: Pick<LogwatcherConfig, "reconcileIntervalSeconds" | "usePolling" | "pollingIntervalMs">,
+  deps: {
+    log: Logger;
+    metrics: LogwatcherMetrics;
+    stop?: AbortSignal | undefined;
+    /** Subtrees of this tree polled because inotify ran out. */
+    setPolled(n: number): void;
+  },
+): Promise<TreeWatch> {
+  const { metrics } = deps;
+  const log = tree.kind === "app" ? deps.log : deps.log.child({ tree: tree.kind });
   ensureTempDir(spool);
   const filter = compileFilter(tree.include, tree.exclude);
   const lk = new SpoolLinker(root, spool, filter, metrics, log);
