@@ -12,6 +12,7 @@ import { catchStopSignals, type RunningService, runUntilSignal, stopRequested } 
 import { notifySystemd } from "../common/systemd.js";
 import { loadExporterConfig } from "../exporter/config.js";
 import { type ShipConfig, shipConfigSchema } from "../logwatcher/shipper/config.js";
+import { logTreeFields } from "../logwatcher/sources.js";
 import { type LogwatcherConfig, logwatcherConfigSchema } from "../logwatcher/spool/config.js";
 import { shimConfigSchema } from "../shim/config.js";
 import type { GlobalOptions } from "./main.js";
@@ -128,23 +129,24 @@ async function stopAll(services: RunningService[]): Promise<void> {
 const NO_BROKERS = "no Kafka brokers configured (set ship.brokers or BOXSCOPE_SHIP_BROKERS)";
 
 /**
- * The `ship` section as `up` runs it, or undefined when it names no brokers. The spool and log root
- * default to the logwatcher's, so one setting moves both ends of the spool.
+ * The `ship` section as `up` runs it, or undefined when it names no brokers. The spool, the log
+ * root and the trees beside it default to the logwatcher's, so one setting moves both ends.
  */
 function loadShipConfig(sources: ConfigSources, logwatcher: LogwatcherConfig): ShipConfig | undefined {
+  // Keys the ship section may leave to the logwatcher's: both ends of each spool, and the trees.
+  const shared = ["spool", "logRoot", ...(Object.keys(logTreeFields) as (keyof typeof logTreeFields)[])] as const;
+  const optional = Object.fromEntries(
+    shared.map((k) => [k, (shipConfigSchema.shape[k] as z.ZodDefault<z.ZodType>).unwrap().optional()]),
+  );
   const schema = shipConfigSchema.extend({
     brokers: shipConfigSchema.shape.brokers.unwrap().optional(),
-    spool: z.string().min(1).optional(),
-    logRoot: z.string().min(1).optional(),
+    ...optional,
   });
-  const ship = loadConfig("ship", schema, sources);
+  const ship = loadConfig("ship", schema, sources) as Record<string, unknown>;
   if (ship.brokers === undefined) return undefined;
-  return {
-    ...ship,
-    brokers: ship.brokers,
-    spool: ship.spool ?? logwatcher.spool,
-    logRoot: ship.logRoot ?? logwatcher.logRoot,
-  };
+  const merged: Record<string, unknown> = { ...ship };
+  for (const k of shared) merged[k] ??= logwatcher[k];
+  return merged as ShipConfig;
 }
 
 /** undefined when the part can run here, else why not. */

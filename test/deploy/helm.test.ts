@@ -200,7 +200,7 @@ test("the ConfigMap's boxscope.yaml passes boxscope's own config loaders, and ev
     const cfg = loadEverySection(text, name) as {
       shim: { mountpoint: string };
       exporter: { listen: string; logRoot: string; kmsgPath: string };
-      logwatcher: { logRoot: string; spool: string };
+      logwatcher: { logRoot: string; spool: string; podLogRoot: string };
       ship: { spool: string; logRoot: string; positions: string; brokers: string[] };
     };
     assert.equal(cfg.exporter.listen, "0.0.0.0:9464", name);
@@ -210,6 +210,7 @@ test("the ConfigMap's boxscope.yaml passes boxscope's own config loaders, and ev
       ["exporter.logRoot", cfg.exporter.logRoot, true],
       ["exporter.kmsgPath", cfg.exporter.kmsgPath, false],
       ["logwatcher.logRoot", cfg.logwatcher.logRoot, true],
+      ["logwatcher.podLogRoot", cfg.logwatcher.podLogRoot, true],
       ["logwatcher.spool", cfg.logwatcher.spool, false],
     ];
     const ship = (parseYaml(text) as { ship?: unknown }).ship;

@@ -97,6 +97,7 @@ async function runAsDaemonSet(
     "image.tag": version,
     "hostPaths.views": hostPaths.mountpoint,
     "hostPaths.logRoot": hostPaths.logRoot,
+    "hostPaths.podLogs": join(dir, "var/log/pods"),
     "hostPaths.run": hostPaths.run,
     "hostPaths.positions": hostPaths.positions,
     "runtimeSockets.hostRun": hostPaths.runtimeRun,

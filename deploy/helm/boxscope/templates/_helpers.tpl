@@ -81,12 +81,16 @@ it is configured: `up` ships only when ship.brokers is set.
 {{- $hp := .Values.hostPaths }}
 {{- $logRoot := trimSuffix "/" $hp.logRoot }}
 {{- $spool := printf "%s/spool" (trimSuffix "/" $hp.run) }}
+{{- $trees := dict "podLogRoot" (trimSuffix "/" $hp.podLogs) }}
+{{- if $hp.dockerLogs }}
+{{- $_ := set $trees "dockerLogRoot" (trimSuffix "/" $hp.dockerLogs) }}
+{{- end }}
 {{- $paths := dict
       "shim" (dict "mountpoint" (trimSuffix "/" $hp.views))
       "exporter" (dict "logRoot" $logRoot)
-      "logwatcher" (dict "logRoot" $logRoot "spool" $spool) }}
+      "logwatcher" (merge (dict "logRoot" $logRoot "spool" $spool) $trees) }}
 {{- if get $cfg "ship" }}
-{{- $_ := set $paths "ship" (dict "logRoot" $logRoot "spool" $spool "positions" (printf "%s/positions.json" (trimSuffix "/" $hp.positions))) }}
+{{- $_ := set $paths "ship" (merge (dict "logRoot" $logRoot "spool" $spool "positions" (printf "%s/positions.json" (trimSuffix "/" $hp.positions))) $trees) }}
 {{- end }}
 {{- range $section, $keys := $paths }}
 {{- $s := get $cfg $section | default dict }}
