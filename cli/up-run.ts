@@ -134,7 +134,11 @@ const NO_BROKERS = "no Kafka brokers configured (set ship.brokers or BOXSCOPE_SH
  */
 function loadShipConfig(sources: ConfigSources, logwatcher: LogwatcherConfig): ShipConfig | undefined {
   // Keys the ship section may leave to the logwatcher's: both ends of each spool, and the trees.
-  const shared = ["spool", "logRoot", ...(Object.keys(logTreeFields) as (keyof typeof logTreeFields)[])] as const;
+  const shared = [
+    "spool",
+    "logRoot",
+    ...(Object.keys(logTreeFields) as (keyof typeof logTreeFields)[]),
+  ] as const;
   const optional = Object.fromEntries(
     shared.map((k) => [k, (shipConfigSchema.shape[k] as z.ZodDefault<z.ZodType>).unwrap().optional()]),
   );
