@@ -46,8 +46,8 @@ const COUNT_UNREAD_AFTER_MS = 1000;
 const META_REFRESH_MS = 30_000;
 
 /**
- * A container over its rate limit is read again once it may read this much: not a few bytes on
- * every wake-up its own writes cause.
+ * A container over its rate limit is read again once it may read this much (or all it has unread):
+ * not a few bytes on every wake-up its own writes cause.
  */
 const MIN_THROTTLED_READ = 64 * 1024;
 
@@ -402,7 +402,8 @@ class Shipper {
       // A rotated-away file of the same container run is read to its end first.
       if (stream?.waits(f)) continue;
       const allowance = this.limiter.allowance(f.meta.rateKey, now);
-      if (allowance < Math.min(MIN_THROTTLED_READ, this.config.containerBurstBytes)) continue;
+      const unread = Math.max(1, f.size - f.readPos);
+      if (allowance < Math.min(MIN_THROTTLED_READ, this.config.containerBurstBytes, unread)) continue;
       if (!(await this.ensureOpen(f))) {
         if (f.orphanSince !== undefined)
           await this.forget(f, "gone before it was read to the end (closed to bound open files)");
