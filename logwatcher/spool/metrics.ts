@@ -51,3 +51,49 @@ export function createLogwatcherMetrics(registry: Registry, countLinks: () => nu
     }),
   };
 }
+
+/** What the journal follower counts (logwatcher/host-journal/follower.ts). */
+export interface JournalCounts {
+  starts: number;
+  exits: number;
+  lines: number;
+  rotations: number;
+  writeErrors: number;
+  dropped: number;
+}
+
+/**
+ * The host journal follower's series, read from its counters at each scrape: a journalctl that
+ * keeps exiting, or writes that fail (a full disk), show here before the host's logs go missing.
+ */
+export function registerJournalMetrics(registry: Registry, counts: () => JournalCounts): void {
+  const series: [string, string, keyof JournalCounts][] = [
+    ["boxscope_logwatcher_journal_lines_total", "Journal entries written to journalDir/journal.log", "lines"],
+    [
+      "boxscope_logwatcher_journal_exits_total",
+      "Times journalctl ended on its own (it is started again)",
+      "exits",
+    ],
+    [
+      "boxscope_logwatcher_journal_write_errors_total",
+      "Failed writes of journal.log (its entries are read again later)",
+      "writeErrors",
+    ],
+    [
+      "boxscope_logwatcher_journal_dropped_total",
+      "Journal entries longer than the entry bound, dropped",
+      "dropped",
+    ],
+  ];
+  for (const [name, help, key] of series)
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        // The follower's own counter is the truth: the series shows it as it is.
+        this.reset();
+        this.inc(counts()[key]);
+      },
+    });
+}

@@ -9,7 +9,7 @@ import { startJournalFollower } from "../host-journal/follower.js";
 import { type LogTree, logTrees } from "../sources.js";
 import type { LogwatcherConfig } from "./config.js";
 import { SpoolLinker } from "./linker.js";
-import { createLogwatcherMetrics, type LogwatcherMetrics } from "./metrics.js";
+import { createLogwatcherMetrics, type LogwatcherMetrics, registerJournalMetrics } from "./metrics.js";
 import { PathQueue } from "./path-queue.js";
 import { compileFilter } from "./patterns.js";
 import { catchUp, reconcile } from "./reconcile.js";
@@ -51,6 +51,7 @@ export async function startLogwatcher(
     const opened: TreeDirs[] = [];
     for (const tree of trees) opened.push(await openTreeDirs(tree));
     const m = createLogwatcherMetrics(deps.registry, () => watches.reduce((n, w) => n + w.linkCount(), 0));
+    if (journal) registerJournalMetrics(deps.registry, () => journal.stats);
     // Subtrees polled for want of inotify watches, per tree: the gauge shows their sum.
     const polled = new Map<LogTree, number>();
     const setPolled = (tree: LogTree, n: number) => {
