@@ -109,6 +109,40 @@ export function pipelineDashboard(): dashboard.Dashboard {
         ],
       }),
     )
+    .withPanel(
+      timeseries({
+        title: "Containers whose logs are behind",
+        description:
+          "Seconds a container's log files have had unread bytes: one writing faster than its share (ship.containerRateBytes) waits in its own files while the others flow. Alert: warning above 300 s for 5 minutes, to the container's team.",
+        unit: "s",
+        w: 12,
+        thresholds: [300, 1800],
+        queries: [
+          [
+            `topk(10, boxscope_ship_container_lag_seconds{${INSTANCE}} > 0)`,
+            "{{instance}} {{container}} ({{team}})",
+          ],
+        ],
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: "Throttled containers and flagged stdout records",
+        description:
+          "Bytes per second read at a container's rate limit, and runtime log records shipped with a flag (an error code: shipped raw; truncated; partial).",
+        w: 12,
+        queries: [
+          [
+            rate("boxscope_ship_container_throttled_bytes_total", "instance, container"),
+            "{{instance}} {{container}} throttled B/s",
+          ],
+          [
+            rate("boxscope_ship_decode_problems_total", "instance, source, problem"),
+            "{{instance}} {{source}} {{problem}}/s",
+          ],
+        ],
+      }),
+    )
     .withRow(row("indexer: Kafka → Elasticsearch"))
     .withPanel(
       timeseries({

@@ -156,6 +156,8 @@ const PIPELINE = [
   "boxscope_ship_open_files",
   "boxscope_ship_truncation_unread_lines_total",
   "boxscope_ship_container_lag_seconds",
+  "boxscope_ship_container_throttled_bytes_total",
+  "boxscope_ship_decode_problems_total",
   "boxscope_index_documents_total",
   "boxscope_index_retries_total",
   "boxscope_index_dead_letters_total",
