@@ -3,7 +3,7 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { containerdLines, dockerdLines } from "../../test/helpers/runtime-log-writers.js";
 import type { DecodedRecord } from "./decoded-record.js";
-import { type DecodedSpan, DecodedStream, type StreamFile } from "./decoded-stream.js";
+import { type DecodedSpan, DecodedStream, ROTATED_FILE_WAIT_MS, type StreamFile } from "./decoded-stream.js";
 
 /** A file as the stream sees it, fed line by line with its byte offsets. */
 class FakeFile implements StreamFile {
@@ -66,7 +66,7 @@ test("a line cut by a rotation: the rotated file is read to its end first, the r
   old.orphanSince = 1;
   old.size += 100; // bytes written to it after the rename, not read yet
   assert.equal(stream.waits(live), true, "the live file waits for the rotated one");
-  assert.equal(stream.mayFlush(old), false, "the live file may still finish the held line");
+  assert.equal(stream.mayFlush(old, 1), false, "the live file may still finish the held line");
   old.size = old.readPos;
   assert.equal(stream.waits(live), false);
   live.feed(stream, pieces.slice(2), sink);
@@ -85,12 +85,24 @@ test("flush: a line whose end never came is emitted partial, from the newest fil
   const f = new FakeFile("0.log");
   const sink = new Collect();
   f.feed(stream, ["2026-12-07T11:00:00Z stdout P last words"], sink);
-  assert.equal(stream.mayFlush(f), true);
+  assert.equal(stream.mayFlush(f, 0), true);
   stream.flush(sink);
   assert.equal(sink.out[0]?.record.partial, true);
   assert.equal(sink.out[0]?.record.text, "last words");
   assert.equal(sink.out[0]?.span.end, f.readPos);
   assert.equal(stream.holdsIn(f), false);
+});
+
+test("a rotated file whose successor is not linked yet holds its unfinished line a while, then emits it partial", () => {
+  const stream = new DecodedStream<FakeFile>("docker-json", 1 << 20);
+  const old = new FakeFile("x-json.log.1");
+  const sink = new Collect();
+  old.feed(stream, [dockerdLines("w".repeat(20_000))[0] as string], sink);
+  old.orphanSince = 1000;
+  assert.equal(stream.mayFlush(old, 1000 + ROTATED_FILE_WAIT_MS - 1), false);
+  assert.equal(stream.mayFlush(old, 1000 + ROTATED_FILE_WAIT_MS), true);
+  stream.flush(sink);
+  assert.equal(sink.out[0]?.record.partial, true);
 });
 
 test("a file forgotten or restarted drops what it held; later records are counted where they end", () => {

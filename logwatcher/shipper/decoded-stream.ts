@@ -17,6 +17,9 @@ export interface StreamFile {
   changed: boolean;
 }
 
+/** How long a rotated file holds a line its successor may finish before emitting it `partial`. */
+export const ROTATED_FILE_WAIT_MS = 30_000;
+
 /** Where a decoded record lies, for its identity and its acknowledgement. */
 export interface DecodedSpan<F> {
   /** The file the record began in: its identity is this file's and `offset`. */
@@ -112,11 +115,16 @@ export class DecodedStream<F extends StreamFile> {
     return false;
   }
 
-  /** Whether a held line may be flushed from `file`: no newer file of the stream may still finish it. */
-  mayFlush(file: F): boolean {
+  /**
+   * Whether a held line may be flushed from `file` at `now`: no newer file of the stream may still
+   * finish it. A rotated file with no newer one known yet waits ROTATED_FILE_WAIT_MS after it left
+   * the spool: the runtime makes the new file at once, but the logwatcher may link it late (a busy
+   * host, a lost event: the next reconcile), and the line's last pieces are in it.
+   */
+  mayFlush(file: F, now: number): boolean {
     if (file.orphanSince === undefined) return true;
     for (const g of this.files) if (g.orphanSince === undefined) return false;
-    return true;
+    return now - file.orphanSince >= ROTATED_FILE_WAIT_MS;
   }
 
   /** One line of `file` (bytes [offset, end) of it, without the newline). */

@@ -340,7 +340,7 @@ export class TrackedFile {
     this.changed = false;
     if (!final && now - this.lastGrowthAt < this.limits.partialFlushMs) return;
     this.splitter.flushTo(toStream);
-    if (stream.mayFlush(this)) stream.flush(sink);
+    if (stream.mayFlush(this, now)) stream.flush(sink);
   }
 
   private toSink(sink: RecordSink, records: LogRecord[]): number {

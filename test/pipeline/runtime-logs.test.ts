@@ -223,7 +223,7 @@ describe("container stdout/stderr logs end to end (real Kafka + Elasticsearch, p
         /boxscope_ship_decode_problems_total\{source="docker",problem="docker_json_invalid"\} 1\n/.test(
           text,
         ) && /boxscope_ship_decode_problems_total\{source="pods",problem="cri_bad_tag"\} 1\n/.test(text),
-      30_000,
+      120_000,
     );
     // A crash of the shipper, and lines written while it is down: read from the saved positions.
     await firstShip.kill9();
