@@ -127,8 +127,12 @@ export function appendLines(file: string, from: number, n: number, tag: string):
   appendFileSync(file, text);
 }
 
-export function boxscope(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [join(repoRoot, "bin/boxscope.js"), ...args], {
+export function boxscope(
+  args: string[],
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, join(repoRoot, "bin/boxscope.js"), ...args], {
     env: { ...process.env, BOXSCOPE_LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "ignore", "inherit"],
   });

@@ -5,11 +5,13 @@
  * same rotation/crash scenario through boxscope and rsyslog, counting what reaches Kafka.
  * Prints ratios; record them in docs/benchmarks.md (## Pipeline).
  * Size: BENCH_LINES (default 300000 lines of ~110 bytes over 4 files).
- * Parts: BENCH_PARTS (default "ship,index,rotation"), e.g. BENCH_PARTS=index runs only indexing.
- * Shipping: BENCH_WARM_PASSES untimed passes first (default 5), then BENCH_SHIP_ROUNDS (default 3).
+ * Parts: BENCH_PARTS (default "ship,stdout,index,rotation"), e.g. BENCH_PARTS=index runs only
+ * indexing, BENCH_PARTS=stdout only container stdout (json-file, CRI) beside plain files and kcat.
+ * Shipping (files and stdout): BENCH_WARM_PASSES untimed passes first (default 5), then
+ * BENCH_SHIP_ROUNDS (default 3). BENCH_STDOUT_CPU_PROF=DIR profiles the decoding ship children.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startElasticsearch } from "../../test/helpers/elasticsearch.js";
 import { startKafka } from "../../test/helpers/kafka.js";
@@ -17,17 +19,19 @@ import { type BenchContext, createTopics, generate } from "./common.js";
 import { benchIndexing } from "./index.js";
 import { benchRotation } from "./rotation.js";
 import { benchShipping } from "./ship.js";
+import { benchStdout } from "./stdout.js";
 
 const LINES = Number(process.env.BENCH_LINES ?? 300000);
 const CONTAINERS = 4;
 const PARTS = {
   ship: benchShipping,
+  stdout: benchStdout,
   index: benchIndexing,
   rotation: benchRotation,
 } satisfies Record<string, (ctx: BenchContext) => Promise<void>>;
 
 function selectedParts(): (keyof typeof PARTS)[] {
-  const names = (process.env.BENCH_PARTS ?? "ship,index,rotation").split(",").map((s) => s.trim());
+  const names = (process.env.BENCH_PARTS ?? "ship,stdout,index,rotation").split(",").map((s) => s.trim());
   for (const n of names) {
     if (!(n in PARTS))
       throw new Error(`BENCH_PARTS: unknown part "${n}" (known: ${Object.keys(PARTS).join(", ")})`);
@@ -56,7 +60,19 @@ async function main(): Promise<void> {
     const { files, bytes } = generate(logs, CONTAINERS, LINES);
     console.log(`data: ${(bytes / 1048576).toFixed(1)} MiB`);
     const ctx: BenchContext = { root, logs, files, bytes, lines: LINES, brokers, es };
-    for (const part of parts) await PARTS[part](ctx);
+    for (const part of parts) {
+      console.log(
+        `part ${part}: load average before ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(" ")}`,
+      );
+      await PARTS[part](ctx);
+      console.log(
+        `part ${part}: load average after ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(" ")}`,
+      );
+    }
   } finally {
     await stopAll();
     rmSync(root, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import type { BulkResult } from "../../common/files/lines.js";
 import { loadNativeBinding } from "../native/binding.js";
 import type { DecodedRecord } from "./decoded-record.js";
-import { encodeDecodedRecord } from "./decoded-record.js";
+import { encodeDecodedRecord, IsoTimes } from "./decoded-record.js";
 import type { DecodedSpan } from "./decoded-stream.js";
 import type { FileMeta } from "./file-meta.js";
 import type { LogRecord } from "./multiline.js";
@@ -57,6 +57,7 @@ export class BatchBuilder implements RecordSink {
     { fileId: string; path: string; meta: FileMeta; json: string; key: Buffer }
   >();
   private stamp = "";
+  private readonly isoTimes = new IsoTimes();
   private readonly native = loadNativeBinding<RecordsBinding>("boxscope_records");
   private readonly encodeState = new Float64Array(3);
   private readonly bulkResult: BulkResult = { to: 0, records: 0 };
@@ -153,7 +154,14 @@ export class BatchBuilder implements RecordSink {
     const f = span.file;
     this.onDecoded(f, r);
     const { json: meta, key } = this.decodedMetaOf(f);
-    const json = encodeDecodedRecord(meta, this.stamp, span.offset, r, span.offset < f.replayUntil);
+    const json = encodeDecodedRecord(
+      meta,
+      this.stamp,
+      span.offset,
+      r,
+      span.offset < f.replayUntil,
+      this.isoTimes,
+    );
     const current = this.current;
     const batch = current?.fitsJson(json.length) ? current : this.open(3 * json.length);
     batch.addJson(key, json);

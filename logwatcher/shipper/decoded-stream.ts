@@ -185,8 +185,9 @@ export class DecodedStream<F extends StreamFile> {
   ): void {
     const home = origin.file;
     home.unacked += 1;
-    const endsIn = last !== home ? { endsIn: { file: last, end: this.safeEnd(last) } } : {};
-    sink.decoded(record, { file: home, offset: origin.offset, end: this.safeEnd(home), ...endsIn });
+    const span: DecodedSpan<F> = { file: home, offset: origin.offset, end: this.safeEnd(home) };
+    if (last !== home) span.endsIn = { file: last, end: this.safeEnd(last) };
+    sink.decoded(record, span);
   }
 
   /** How far `file` may be acknowledged now: its decoded lines, up to the first held piece in it. */
