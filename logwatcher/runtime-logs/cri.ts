@@ -31,11 +31,10 @@
  * line's pieces can straddle one. Not yet used by `boxscope ship` or `boxscope index`.
  */
 
-import { Rfc3339Seconds } from "./docker-json.js";
 import { cutUtf8, PieceJoin, truncation, utf8CutPoint } from "./joiner.js";
 import { PieceDecoder } from "./piece-decoder.js";
 import type { DecoderOptions, LogStream, RuntimeLogRecord } from "./record.js";
-import { parseRfc3339Ms } from "./rfc3339.js";
+import { parseRfc3339Ms, Rfc3339Seconds } from "./rfc3339.js";
 
 /**
  * Why a line was shipped raw:

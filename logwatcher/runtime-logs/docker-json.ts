@@ -31,7 +31,7 @@
 import { cutUtf8, PieceJoin, truncation, withoutCr } from "./joiner.js";
 import { PieceDecoder } from "./piece-decoder.js";
 import type { DecoderOptions, LogStream, RuntimeLogRecord } from "./record.js";
-import { parseRfc3339Ms } from "./rfc3339.js";
+import { parseRfc3339Ms, Rfc3339Seconds } from "./rfc3339.js";
 
 /**
  * Why a line was shipped raw:
@@ -93,50 +93,6 @@ interface DockerJsonPiece {
   time: string;
   timeMs: number;
   attrs?: Readonly<Record<string, string>> | undefined;
-}
-
-/**
- * `parseRfc3339Ms` for a runtime's stream of timestamps, the date, time of day and zone parsed once
- * per second: a runtime stamps every line, thousands share their second, and the regular
- * expression per line cost ~20% of the decoded path's CPU (bench:pipeline stdout). A timestamp
- * whose first 19 characters ("YYYY-MM-DDTHH:MM:SS") and zone are those of the last one parsed in
- * full differs from it only in the fraction, which is checked here as the pattern would ("" or "."
- * and 1-9 digits); anything else is parsed in full. Same result as `parseRfc3339Ms` for every text.
- */
-export class Rfc3339Seconds {
-  /** The last text parsed in full: its first 19 characters and its zone ("Z" or "±hh:mm")... */
-  private head = "";
-  private zone = "";
-  /** ...and the milliseconds of `head` + `zone` (the fraction left out). */
-  private base = 0;
-
-  parse(text: string): number | undefined {
-    const fracEnd = text.length - this.zone.length;
-    if (this.head !== "" && fracEnd >= 19 && text.startsWith(this.head) && text.endsWith(this.zone)) {
-      if (fracEnd === 19) return this.base;
-      const digits = fracEnd - 20;
-      if (text.charCodeAt(19) === 0x2e && digits >= 1 && digits <= 9) {
-        let ms = 0;
-        let i = 20;
-        for (; i < fracEnd; i++) {
-          const d = text.charCodeAt(i) - 0x30;
-          if (d < 0 || d > 9) break;
-          if (i < 23) ms = ms * 10 + d;
-        }
-        if (i === fracEnd) return this.base + (digits >= 3 ? ms : digits === 2 ? ms * 10 : ms * 100);
-      }
-    }
-    const ms = parseRfc3339Ms(text);
-    if (ms === undefined) return undefined;
-    const zone = text.endsWith("Z") ? "Z" : text.slice(-6);
-    const base = parseRfc3339Ms(text.slice(0, 19) + zone);
-    if (base !== undefined) {
-      this.head = text.slice(0, 19);
-      this.zone = zone;
-      this.base = base;
-    }
-    return ms;
-  }
 }
 
 const LOG_HEAD = '{"log":"';

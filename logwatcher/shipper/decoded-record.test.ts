@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { encodeDecodedRecord } from "./decoded-record.js";
+import { encodeDecodedRecord, IsoTimes } from "./decoded-record.js";
 
 const META = `"host":"h1","source":"docker","container":"web \\"1\\"","file":"/x","fileId":"1:2:ab"`;
 const READ_AT = "2026-12-07T12:00:00.000Z";
@@ -23,6 +23,7 @@ test("a decoded record: the runtime's time as @timestamp, the read time kept, fl
         attrs: { tag: "web" },
       },
       true,
+      new IsoTimes(),
     ),
   );
   assert.deepEqual(doc, {
@@ -47,7 +48,14 @@ test("a decoded record: the runtime's time as @timestamp, the read time kept, fl
 
 test("a malformed line: raw, its error code, the read time as @timestamp", () => {
   const doc = JSON.parse(
-    encodeDecodedRecord(META, READ_AT, 0, { text: "{oops", lines: 1, error: "docker_json_invalid" }, false),
+    encodeDecodedRecord(
+      META,
+      READ_AT,
+      0,
+      { text: "{oops", lines: 1, error: "docker_json_invalid" },
+      false,
+      new IsoTimes(),
+    ),
   );
   assert.equal(doc["@timestamp"], READ_AT);
   assert.equal(doc.error, "docker_json_invalid");
@@ -56,6 +64,7 @@ test("a malformed line: raw, its error code, the read time as @timestamp", () =>
 });
 
 test("property: any text and journal fields make one valid JSON object that reads back the same", () => {
+  const times = new IsoTimes();
   fc.assert(
     fc.property(
       fc.string({ unit: "binary" }),
@@ -69,6 +78,7 @@ test("property: any text and journal fields make one valid JSON object that read
             1,
             { text, lines: 1, unit, priority, timeMs: 0, time: "x" },
             false,
+            times,
           ),
         );
         assert.equal(doc.line, text);
@@ -78,5 +88,21 @@ test("property: any text and journal fields make one valid JSON object that read
       },
     ),
     { numRuns: 500 },
+  );
+});
+
+test("property: @timestamp built once per second equals Date#toISOString, in any order of times", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: -62_000_000_000_000, max: 253_402_300_799_999 }), { maxLength: 20 }),
+      (ms) => {
+        const times = new IsoTimes();
+        for (const m of ms) {
+          assert.equal(times.iso(m), new Date(m).toISOString());
+          assert.equal(times.iso(m + 1), new Date(m + 1).toISOString());
+        }
+      },
+    ),
+    { numRuns: 1000 },
   );
 });
