@@ -26,7 +26,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, symlinkSync, watch } from "node:fs";
-import { appendFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { type FileHandle, mkdir, mkdtemp, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -334,8 +334,9 @@ async function run(kind: "boxscope" | "anchor", spoolParent: string, withTrees: 
           const now = performance.now();
           if (due > now) await sleep(due - now);
         }
-        let dockerLog: string | undefined;
-        let podLog: string | undefined;
+        // The runtimes hold their log open while the container runs (dockerd, the CRI shim).
+        let dockerLog: FileHandle | undefined;
+        let podLog: FileHandle | undefined;
         if (runtime) {
           // docker create (or kubelet via the runtime): state files first, then at start the logs.
           if (!existingDirs) {
@@ -344,17 +345,17 @@ async function run(kind: "boxscope" | "anchor", spoolParent: string, withTrees: 
           }
           const id = dockerId(c);
           const dRel = `${id}/${id}-json.log`;
-          dockerLog = join(runtime.docker, dRel);
           created.docker.push([`docker:${linkNameFor(dRel)}`, performance.now()]);
-          await writeFile(dockerLog, jsonLine("starting"));
+          dockerLog = await open(join(runtime.docker, dRel), "a");
+          await dockerLog.write(jsonLine("starting"));
           await atomicWrite(
             join(runtime.docker, id, "config.v2.json"),
             JSON.stringify({ ID: id, State: { Running: true }, FILLER }),
           );
           const pRel = `${podDir(c)}/app/0.log`;
-          podLog = join(runtime.pods, pRel);
           created.pods.push([`pods:${linkNameFor(pRel)}`, performance.now()]);
-          await writeFile(podLog, criLine("starting"));
+          podLog = await open(join(runtime.pods, pRel), "a");
+          await podLog.write(criLine("starting"));
         }
         const dir = join(root, `container-${c}`, "app", "logs");
         await mkdir(dir, { recursive: true });
@@ -363,9 +364,11 @@ async function run(kind: "boxscope" | "anchor", spoolParent: string, withTrees: 
           created.app.push([`app:${linkNameFor(rel)}`, performance.now()]);
           await writeFile(join(root, rel), "started\n");
           // The container says so on stdout: an append to each runtime log (IN_MODIFY, no new file).
-          if (dockerLog) await appendFile(dockerLog, jsonLine(`opened f${f}.log`));
-          if (podLog) await appendFile(podLog, criLine(`opened f${f}.log`));
+          await dockerLog?.write(jsonLine(`opened f${f}.log`));
+          await podLog?.write(criLine(`opened f${f}.log`));
         }
+        await dockerLog?.close();
+        await podLog?.close();
       }
     };
     await Promise.all(Array.from({ length: PARALLEL }, worker));
