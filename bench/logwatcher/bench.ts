@@ -153,7 +153,8 @@ function startWatcher(
         [
           // e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the watcher
           ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
-          join(repoRoot, "bin/boxscope.js"),
+          // e.g. BENCH_BOXSCOPE_BIN=/path/to/other/checkout/bin/boxscope.js to compare builds
+          process.env.BENCH_BOXSCOPE_BIN ?? join(repoRoot, "bin/boxscope.js"),
           "logwatcher",
           "--log-root",
           root,
