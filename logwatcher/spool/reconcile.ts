@@ -15,10 +15,12 @@ import { inspectEntry, listSpool, removeStaleTemps } from "./spool-dir.js";
 const PASS_BATCH = 128;
 /**
  * Longest a pass runs before giving the loop back, even within a batch: a catch-up pass that
- * falls in a storm (it runs every few seconds under continuous activity) lists new directories
- * and links files whose events are still queued, and 128 of those took 20-50 ms per turn, one
- * turn per tree, in which no watch event was served (bench:logwatcher with the Docker and pod
- * trees: p99 > 200 ms on tmpfs). The same budget as the event queue's batches (path-queue.ts).
+ * falls in a storm (it runs every 5 s under continuous activity) lists new directories and links
+ * files whose events are still queued, so 128 steps can take tens of ms. With the Docker and pod
+ * trees watched beside the app tree, their three passes came due together 5 s into
+ * bench:logwatcher's storm and a CPU profile showed the loop busy for 70-150 ms at a stretch,
+ * watch events waiting (p99 up to 735 ms on tmpfs). The same budget as the event queue's batches
+ * (path-queue.ts).
  */
 const PASS_BUDGET_MS = 4;
 
