@@ -16,11 +16,9 @@ const PASS_BATCH = 128;
 /**
  * Longest a pass runs before giving the loop back, even within a batch: a catch-up pass that
  * falls in a storm (it runs every 5 s under continuous activity) lists new directories and links
- * files whose events are still queued, so 128 steps can take tens of ms. With the Docker and pod
- * trees watched beside the app tree, their three passes came due together 5 s into
- * bench:logwatcher's storm and a CPU profile showed the loop busy for 70-150 ms at a stretch,
- * watch events waiting (p99 up to 735 ms on tmpfs). The same budget as the event queue's batches
- * (path-queue.ts).
+ * files whose events are still queued, so 128 steps have no bound in time, and with the Docker
+ * and pod trees watched beside the app tree the three trees' passes come due together. The same
+ * budget as the event queue's batches (path-queue.ts).
  */
 const PASS_BUDGET_MS = 4;
 
