@@ -13,6 +13,31 @@ import { inspectEntry, listSpool, removeStaleTemps } from "./spool-dir.js";
  * work in small batches, so watch events keep being served in between.
  */
 const PASS_BATCH = 128;
+/**
+ * Longest a pass runs before giving the loop back, even within a batch: a catch-up pass that
+ * falls in a storm (it runs every 5 s under continuous activity) lists new directories and links
+ * files whose events are still queued, so 128 steps have no bound in time, and with the Docker
+ * and pod trees watched beside the app tree the three trees' passes come due together. The same
+ * budget as the event queue's batches (path-queue.ts).
+ */
+const PASS_BUDGET_MS = 4;
+
+/** Tells a pass when to give the loop back: after PASS_BATCH steps or PASS_BUDGET_MS. */
+class Turns {
+  private steps = 0;
+  private started = performance.now();
+
+  /** Counts a step: true when the pass should `await next()` before it (no promise per step). */
+  due(): boolean {
+    return ++this.steps >= PASS_BATCH || performance.now() - this.started >= PASS_BUDGET_MS;
+  }
+
+  async next(): Promise<void> {
+    await nextTurn();
+    this.steps = 0;
+    this.started = performance.now();
+  }
+}
 
 export interface ReconcileResult {
   examined: number;
@@ -45,9 +70,9 @@ export async function reconcile(opts: {
       return { examined: candidates.size, created: 0, removed: 0, temps: 0, interrupted: true };
     if (!e.dir && filter(e.rel)) candidates.add(e.rel);
   }
-  let n = 0;
+  const turns = new Turns();
   for (const name of listSpool(spool)) {
-    if (++n % PASS_BATCH === 0) await nextTurn();
+    if (turns.due()) await turns.next();
     let entry: ReturnType<typeof inspectEntry> | undefined;
     try {
       entry = inspectEntry(spool, root, name);
@@ -114,11 +139,10 @@ async function syncInBatches(
   stop?: AbortSignal,
 ): Promise<SyncOutcome[]> {
   const out: SyncOutcome[] = [];
+  const turns = new Turns();
   for (const rel of rels) {
-    if (out.length % PASS_BATCH === PASS_BATCH - 1) {
-      await nextTurn();
-      if (stop?.aborted) break;
-    }
+    if (turns.due()) await turns.next();
+    if (stop?.aborted) break;
     out.push(linker.sync(rel));
   }
   return out;
@@ -127,14 +151,15 @@ async function syncInBatches(
 /**
  * Every entry below `root`, directories included (`dir: true`); symlinked directories are not
  * entered (readdir's d_type says symlink). One directory is listed per step, synchronously, and
- * the loop is given back every PASS_BATCH directories.
+ * the loop is given back every PASS_BATCH directories or PASS_BUDGET_MS (the caller's work on the
+ * entries counts: it runs between the yields).
  */
 export async function* walkTree(root: string, log: Logger): AsyncGenerator<{ rel: string; dir: boolean }> {
   const stack: string[] = [""];
-  let listed = 0;
+  const turns = new Turns();
   while (stack.length > 0) {
     const relDir = stack.pop() as string;
-    if (++listed % PASS_BATCH === 0) await nextTurn();
+    if (turns.due()) await turns.next();
     let entries: Dirent[];
     try {
       entries = readdirSync(relDir ? join(root, relDir) : root, { withFileTypes: true });

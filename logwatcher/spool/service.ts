@@ -58,11 +58,16 @@ export async function startLogwatcher(
       polled.set(tree, n);
       m.pollingSubtrees.set([...polled.values()].reduce((a, b) => a + b, 0));
     };
+    // One pass over a tree at a time, across the trees too: after a burst in all of them their
+    // catch-up passes come due together, and three walks at once would triple the share of the
+    // event loop taken from the watch events.
+    const passes: PassChain = { running: Promise.resolve() };
     for (const { tree, root, spool } of opened)
       watches.push(
         await watchLogTree(tree, root, spool, config, {
           log,
           metrics: m,
+          passes,
           stop: deps.stop,
           setPolled: (n) => setPolled(tree, n),
         }),
@@ -79,6 +84,11 @@ export async function startLogwatcher(
       await journal?.stop();
     },
   };
+}
+
+/** The passes (reconcile, catch-up) of all trees, chained so that one runs at a time. */
+interface PassChain {
+  running: Promise<unknown>;
 }
 
 interface TreeWatch {
@@ -118,6 +128,7 @@ async function watchLogTree(
   deps: {
     log: Logger;
     metrics: LogwatcherMetrics;
+    passes: PassChain;
     stop?: AbortSignal | undefined;
     /** Subtrees of this tree polled because inotify ran out. */
     setPolled(n: number): void;
@@ -130,13 +141,13 @@ async function watchLogTree(
   const lk = new SpoolLinker(root, spool, filter, metrics, log);
 
   let stopped = false;
-  let running: Promise<unknown> = Promise.resolve();
+  const { passes } = deps;
   let gapTimer: NodeJS.Timeout | undefined;
   let watcher: TreeWatcher | undefined;
-  /** Passes over the whole tree (reconcile, catch-up) run one at a time, and none after stop. */
+  /** Passes over a whole tree (reconcile, catch-up) run one at a time, and none after stop. */
   const inTurn = (pass: () => Promise<void>): Promise<unknown> => {
-    running = running.then(() => (stopped ? undefined : pass()));
-    return running;
+    passes.running = passes.running.then(() => (stopped ? undefined : pass()));
+    return passes.running;
   };
   const catchUpAfterActivity = new ActivityCatchUp(() => {
     void inTurn(async () => {
@@ -248,7 +259,7 @@ async function watchLogTree(
       catchUpAfterActivity.stop();
       queue.stop();
       await treeWatcher.close();
-      await running;
+      await passes.running;
       log.info({ links: lk.linked.size }, "stopped");
     },
   };
