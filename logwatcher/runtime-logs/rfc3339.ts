@@ -66,7 +66,7 @@ export function parseRfc3339Ms(text: string): number | undefined {
 /**
  * `parseRfc3339Ms` for a runtime's stream of timestamps, the date, time of day and zone parsed once
  * per second: a runtime stamps every line, thousands share their second, and the regular
- * expression per line cost ~20% of the decoded path's CPU (bench:pipeline stdout). A timestamp
+ * expression per line was a large share of the decoded path's CPU (bench:pipeline stdout). A timestamp
  * whose first 19 characters ("YYYY-MM-DDTHH:MM:SS") and zone are those of the last one parsed in
  * full differs from it only in the fraction, which is checked here as the pattern would ("" or "."
  * and 1-9 digits); anything else is parsed in full. Same result as `parseRfc3339Ms` for every text.

@@ -7,8 +7,8 @@ export type DecodedRecord = RuntimeLogRecord & Partial<Omit<HostLogRecord, keyof
 /**
  * `Date#toISOString` of milliseconds, the part up to the second built once per second: a record's
  * `@timestamp` is its runtime time, and a busy container writes thousands of lines within one
- * second, where `new Date(ms).toISOString()` per record cost ~8% of the decoded path's CPU
- * (bench:pipeline stdout). Same output as `toISOString` for every instant, expanded years included:
+ * second, where `new Date(ms).toISOString()` per record was a visible share of the decoded
+ * path's CPU (bench:pipeline stdout). Same output as `toISOString` for every instant, expanded years included:
  * only the milliseconds, always three digits, change within a second.
  */
 export class IsoTimes {
