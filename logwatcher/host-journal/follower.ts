@@ -39,7 +39,8 @@
  * - Reading the journal needs root or the groups systemd-journal or adm. `journalDirectory` (a
  *   container given the host's /var/log/journal) is read with its machine-id subdirectories.
  *
- * Not yet used by `boxscope logwatcher`, `boxscope ship` or `boxscope index`.
+ * `boxscope logwatcher` runs it with `hostLogs: journal`; `boxscope ship` reads its file as the
+ * host tree (logwatcher/sources.ts).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { statSync } from "node:fs";

@@ -22,8 +22,8 @@
  *   `FOLLOWER_DROPPED_BYTES_FIELD`): such a record comes out `truncated` with those bytes counted.
  *
  * One line is always one record (journal entries are never split), so `push` returns a record for
- * every line and there is nothing to flush. The record has no `stream`. Not yet used by
- * `boxscope ship` or `boxscope index`.
+ * every line and there is nothing to flush. The record has no `stream`. `boxscope ship` reads the
+ * follower's file through it (logwatcher/shipper/decoded-stream.ts).
  */
 import { cutUtf8, truncation, utf8CutPoint } from "../runtime-logs/joiner.js";
 import {

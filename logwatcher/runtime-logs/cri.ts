@@ -28,7 +28,8 @@
  *   makes the line `cri_bad_tag`, shipped raw: nothing of it is lost or misread.
  *
  * Feed one decoder per container across rotations (`<restart>.log` → `<restart>.log.<time>`): a
- * line's pieces can straddle one. Not yet used by `boxscope ship` or `boxscope index`.
+ * line's pieces can straddle one. `boxscope ship` reads the pods' tree through it
+ * (logwatcher/shipper/decoded-stream.ts).
  */
 
 import { cutUtf8, PieceJoin, truncation, utf8CutPoint } from "./joiner.js";

@@ -26,7 +26,7 @@
  * an unfinished piece and nothing ends it; the next run appends to the same file, so its next line
  * on that stream would be joined to it: call `flush()` when the container stops.
  *
- * Not yet used by `boxscope ship` or `boxscope index`.
+ * `boxscope ship` reads Docker's tree through it (logwatcher/shipper/decoded-stream.ts).
  */
 import { cutUtf8, PieceJoin, truncation, withoutCr } from "./joiner.js";
 import { PieceDecoder } from "./piece-decoder.js";
