@@ -19,7 +19,7 @@ import {
 export const SHIPPED_TOPIC = "b-ship";
 
 /** Rounds of the four shippers (BENCH_SHIP_ROUNDS, default 3): each round on fresh topics. */
-const ROUNDS = Number(process.env.BENCH_SHIP_ROUNDS ?? 3);
+export const ROUNDS = Number(process.env.BENCH_SHIP_ROUNDS ?? 3);
 
 /** Runs `boxscope ship` over a spool of links to the bench files until `topic` holds every line. */
 export async function shipFiles(ctx: BenchContext, topic: string): Promise<number> {

@@ -20,9 +20,8 @@ import {
   rate,
   waitTopic,
 } from "./common.js";
-import { shipFiles } from "./ship.js";
+import { ROUNDS, shipFiles } from "./ship.js";
 
-const ROUNDS = Number(process.env.BENCH_SHIP_ROUNDS ?? 3);
 const WARM_PASSES = Number(process.env.BENCH_WARM_PASSES ?? 5);
 
 /** One runtime's copy of the bench files. */

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { registerRunningTotal } from "../../common/registry.js";
 
 /** The logwatcher's metrics (names fixed in the shared contract; documented in docs/metrics.md). */
 export interface LogwatcherMetrics {
@@ -85,15 +86,5 @@ export function registerJournalMetrics(registry: Registry, counts: () => Journal
       "dropped",
     ],
   ];
-  for (const [name, help, key] of series)
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        // The follower's own counter is the truth: the series shows it as it is.
-        this.reset();
-        this.inc(counts()[key]);
-      },
-    });
+  for (const [name, help, key] of series) registerRunningTotal(registry, name, help, () => counts()[key]);
 }

@@ -1,4 +1,5 @@
-import { Counter, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { registerRunningTotal } from "../../common/registry.js";
 import type { NativeStats } from "./native.js";
 
 /**
@@ -10,18 +11,8 @@ export function registerShimMetrics(
   stats: () => NativeStats,
   repaired: () => { rebound: number; failed: number },
 ): void {
-  const counter = (name: string, help: string, value: () => number): void => {
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        // A counter cannot be set: reset, then add the binding's running total.
-        this.reset();
-        this.inc(value());
-      },
-    });
-  };
+  const counter = (name: string, help: string, value: () => number): void =>
+    registerRunningTotal(registry, name, help, value);
   counter("boxscope_shim_opens_total", "Opens of view files through the FUSE mount.", () => stats().opens);
   counter(
     "boxscope_shim_cache_hits_total",
