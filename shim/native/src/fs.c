@@ -50,7 +50,39 @@ struct boxfs {
   struct key_memo *memo; /* MEMO_SLOTS */
 };
 
-enum { KIND_OPEN, KIND_GETATTR };
+enum { KIND_OPEN, KIND_GETATTR, KIND_READ };
+
+/*
+ * An open view file (fi->fh): the bytes its reader reads. A reader that reads from the start again
+ * (procps keeps /proc/meminfo and /proc/stat open and seeks back to 0 before every refresh, as the
+ * kernel's /proc allows) gets a fresh rendering, as from the kernel's /proc; a read further on
+ * continues the bytes it started.
+ */
+typedef struct {
+  pthread_mutex_t lock; /* a fresh rendering may replace content while another thread reads it */
+  content_t *content;
+  int read_once; /* a read has been answered since open */
+} handle_t;
+
+/* The handle's bytes, referenced; with `first_read`, whether this is the handle's first read. */
+static content_t *handle_content(handle_t *h, int *first_read) {
+  pthread_mutex_lock(&h->lock);
+  content_t *c = content_ref(h->content);
+  if (first_read) {
+    *first_read = !h->read_once;
+    h->read_once = 1;
+  }
+  pthread_mutex_unlock(&h->lock);
+  return c;
+}
+
+static void handle_replace(handle_t *h, content_t *c) {
+  pthread_mutex_lock(&h->lock);
+  content_t *old = h->content;
+  h->content = c;
+  pthread_mutex_unlock(&h->lock);
+  content_unref(old);
+}
 
 struct boxfs_call {
   boxfs_t *fs;
@@ -59,6 +91,7 @@ struct boxfs_call {
   fuse_ino_t ino;
   struct fuse_file_info fi;
   int view;
+  size_t read_size; /* KIND_READ */
   size_t key_len;
   uint64_t key_hash;
   char key[]; /* the caller identity (caller_key.h): the cache key, and what JavaScript renders for */
@@ -251,16 +284,45 @@ static ssize_t caller_key_memo(boxfs_t *fs, pid_t pid, char *key, size_t cap, ui
   return len;
 }
 
-/* Sends the answer of an open or getattr that has its bytes (consumes the reference). */
+/* Replies to a read with bytes from offset `off` of c. */
+static void reply_bytes(fuse_req_t req, const content_t *c, off_t off, size_t size) {
+  if (!c || off < 0 || (size_t)off >= c->len) {
+    fuse_reply_buf(req, NULL, 0);
+    return;
+  }
+  size_t n = c->len - (size_t)off;
+  if (n > size) n = size;
+  fuse_reply_buf(req, c->data + off, n);
+}
+
+/* Sends the answer of an open, getattr or read that has its bytes (consumes the reference). */
 static void answer(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_info *fi,
-                   content_t *c) {
+                   size_t read_size, content_t *c) {
   if (kind == KIND_OPEN) {
-    fi->fh = (uint64_t)(uintptr_t)c;
+    handle_t *h = malloc(sizeof(*h));
+    if (!h) {
+      content_unref(c);
+      fuse_reply_err(req, ENOMEM);
+      return;
+    }
+    pthread_mutex_init(&h->lock, NULL);
+    h->content = c;
+    h->read_once = 0;
+    fi->fh = (uint64_t)(uintptr_t)h;
     fi->direct_io = 1; /* like /proc: no page cache, size known only per caller */
     fi->keep_cache = 0;
     fi->noflush = 1; /* nothing to flush: saves a round trip per close */
-    /* If the caller went away (interrupted), the kernel never sends release: drop the bytes here. */
-    if (fuse_reply_open(req, fi) != 0) content_unref(c);
+    /* If the caller went away (interrupted), the kernel never sends release: drop the handle here. */
+    if (fuse_reply_open(req, fi) != 0) {
+      content_unref(c);
+      free(h);
+    }
+    return;
+  }
+  if (kind == KIND_READ) {
+    handle_t *h = (handle_t *)(uintptr_t)fi->fh;
+    reply_bytes(req, c, 0, read_size);
+    handle_replace(h, c);
     return;
   }
   struct stat st;
@@ -272,7 +334,7 @@ static void answer(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, struct
 
 static void answer_error(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, int err) {
   count(&fs->render_errors);
-  if (kind == KIND_OPEN) {
+  if (kind != KIND_GETATTR) {
     fuse_reply_err(req, err);
     return;
   }
@@ -287,7 +349,7 @@ static void answer_error(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, 
  * bytes are those of the caller identity resolved here, once: the cache is keyed by it and
  * JavaScript renders for it, so a rendering can only ever be stored under the identity it is of.
  */
-static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_info *fi) {
+static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_info *fi, size_t read_size) {
   boxfs_t *fs = fs_of(req);
   const struct fuse_ctx *ctx = fuse_req_ctx(req);
   int view = fs->nodes[ino].view;
@@ -309,7 +371,7 @@ static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_inf
   if (fs->cache && cache_get(fs->cache, view, key, (size_t)key_len, key_hash, &c)) {
     if (key != stack_key) free(key);
     count(&fs->cache_hits);
-    answer(fs, req, kind, ino, fi, c);
+    answer(fs, req, kind, ino, fi, read_size, c);
     return;
   }
   boxfs_call_t *call = malloc(sizeof(boxfs_call_t) + (size_t)key_len);
@@ -324,6 +386,7 @@ static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_inf
   call->ino = ino;
   if (fi) call->fi = *fi;
   call->view = view;
+  call->read_size = read_size;
   call->key_len = (size_t)key_len;
   call->key_hash = key_hash;
   memcpy(call->key, key, (size_t)key_len);
@@ -343,7 +406,7 @@ void boxfs_complete(boxfs_call_t *call, int err, content_t *c, bool cacheable) {
     answer_error(fs, call->req, call->kind, call->ino, err ? err : EIO);
   } else {
     if (fs->cache && cacheable) cache_put(fs->cache, call->view, call->key, call->key_len, call->key_hash, c);
-    answer(fs, call->req, call->kind, call->ino, &call->fi, c);
+    answer(fs, call->req, call->kind, call->ino, &call->fi, call->read_size, c);
   }
   free(call);
   pthread_mutex_lock(&fs->inflight_lock);
@@ -366,7 +429,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     fuse_reply_err(req, EACCES);
     return;
   }
-  serve(req, KIND_OPEN, ino, fi);
+  serve(req, KIND_OPEN, ino, fi, 0);
 }
 
 /*
@@ -386,7 +449,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     fuse_reply_attr(req, &st, STATIC_TIMEOUT);
     return;
   }
-  serve(req, KIND_GETATTR, ino, NULL);
+  serve(req, KIND_GETATTR, ino, NULL, 0);
 }
 
 /*
@@ -398,23 +461,42 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
  * Python's shutil) fall back to read(2), which gets the caller's own bytes.
  */
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
-  content_t *c = (content_t *)(uintptr_t)fi->fh;
+  handle_t *h = (handle_t *)(uintptr_t)fi->fh;
   if (fi->lock_owner == 0) {
     fuse_reply_err(req, EIO);
     return;
   }
-  if (!c || off < 0 || (size_t)off >= c->len) {
-    fuse_reply_buf(req, NULL, 0);
+  int first_read = 0;
+  content_t *c = handle_content(h, &first_read);
+  if (off == 0 && !first_read) {
+    content_unref(c);
+    serve(req, KIND_READ, ino, fi, size);
     return;
   }
-  size_t n = c->len - (size_t)off;
-  if (n > size) n = size;
-  fuse_reply_buf(req, c->data + off, n);
+  reply_bytes(req, c, off, size);
+  content_unref(c);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  content_unref((content_t *)(uintptr_t)fi->fh);
+  handle_t *h = (handle_t *)(uintptr_t)fi->fh;
+  content_unref(h->content);
+  pthread_mutex_destroy(&h->lock);
+  free(h);
   fuse_reply_err(req, 0);
+}
+
+/*
+ * Without default_permissions (see boxfs_start) the kernel asks access(2) here. The files are
+ * world-readable and never executable; the directories world-searchable; writes end at the
+ * read-only mount before they get here.
+ */
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
+  boxfs_t *fs = fs_of(req);
+  if (!valid_ino(fs, ino)) {
+    fuse_reply_err(req, ENOENT);
+    return;
+  }
+  fuse_reply_err(req, !fs->nodes[ino].is_dir && (mask & X_OK) ? EACCES : 0);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino) {
@@ -434,6 +516,7 @@ static const struct fuse_lowlevel_ops ops = {
     .open = op_open,
     .read = op_read,
     .release = op_release,
+    .access = op_access,
     .statfs = op_statfs,
 };
 
@@ -574,8 +657,13 @@ boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len) {
   if (build_tree(fs, err, err_len) != 0) goto fail;
   if (cfg->cache_ttl_ns > 0) fs->cache = cache_new(cfg->cache_ttl_ns);
 
+  /*
+   * No default_permissions: with it the kernel checks the mode bits itself and, as file attributes
+   * are never cached (a file's size is the caller's own), asks for them with a GETATTR before every
+   * open. Every file here is world-readable and read-only, so op_open and op_access say the same.
+   */
   char opts[1024];
-  snprintf(opts, sizeof(opts), "ro,allow_other,default_permissions,fsname=boxscope,subtype=boxscope%s%s",
+  snprintf(opts, sizeof(opts), "ro,allow_other,fsname=boxscope,subtype=boxscope%s%s",
            cfg->extra_options && *cfg->extra_options ? "," : "", cfg->extra_options ? cfg->extra_options : "");
   char *argv[] = {"boxscope", "-o", opts, NULL};
   struct fuse_args args = FUSE_ARGS_INIT(3, argv);
