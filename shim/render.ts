@@ -59,7 +59,7 @@ import { renderUptime } from "./views/uptime.js";
 import { visibleCpus } from "./visible-cpus.js";
 
 export type { CallerIdentity } from "./caller.js";
-export { isViewPath, parseViewPath, VIEW_PATHS, type ViewPath } from "./view-paths.js";
+export { isViewPath, parseViewPath, VIEW_PATHS, type ViewPath, viewPathsOfCpu } from "./view-paths.js";
 export type { CacheAsUsed } from "./views/meminfo.js";
 
 /**

@@ -66,3 +66,8 @@ export function parseViewPath(path: string): ParsedViewPath | undefined {
 export function cpuPath(view: string, n: number): string {
   return view.replace("/cpu*/", `/cpu${n}/`);
 }
+
+/** VIEW_PATHS with `cpu*` as cpu<n>: one openable path per view (for a reader that has CPU n). */
+export function viewPathsOfCpu(n: number): string[] {
+  return VIEW_PATHS.map((v) => cpuPath(v, n));
+}
