@@ -330,7 +330,10 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
       } catch (e) {
         // A bug or an unexpected kernel format must never fail a read of /proc/meminfo in a container.
         // The host's file, except where it would show the host's CPUs.
-        log?.error({ view: parsed.path, cgroup: c.handle.path, err: e }, "rendering failed; serving the host's file");
+        log?.error(
+          { view: parsed.path, cgroup: c.handle.path, err: e },
+          "rendering failed; serving the host's file",
+        );
         return parsed.view.startsWith("sys/") ? "" : hostText(parsed.path, at);
       }
     };

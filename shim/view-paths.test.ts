@@ -23,7 +23,7 @@ test("view paths: a CPU directory's file parses to its view, number and file bel
 test("view paths: every path of a CPU parses back to its view", () => {
   const paths = viewPathsOfCpu(3);
   assert.equal(paths.length, VIEW_PATHS.length);
-  paths.forEach((p, i) => assert.equal(parseViewPath(p)?.view, VIEW_PATHS[i]));
+  for (const [i, p] of paths.entries()) assert.equal(parseViewPath(p)?.view, VIEW_PATHS[i]);
   assert.equal(cpuPath("sys/devices/system/cpu/cpu*/online", 7), "sys/devices/system/cpu/cpu7/online");
 });
 

@@ -1,13 +1,19 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { viewPathsOfCpu } from "../../shim/render.js";
 import { hasCommand, isRoot, requirePrereq } from "../helpers/prereq.js";
 import { type DaemonUnderTest, hasDevFuse, mountedFsType, startDaemon } from "./fuse-daemon.js";
-import { createLiveCgroup, LIVE_CONTROLLERS, liveCgroupsAvailable, rootProcsFiles } from "./live-cgroup.js";
+import {
+  createLiveCgroup,
+  LIVE_CONTROLLERS,
+  liveCgroupsAvailable,
+  rootProcsFiles,
+  runInside,
+} from "./live-cgroup.js";
 
 /** Runs `sh -c script` moved into the root cgroup of every hierarchy: a host process. */
 function runAsHostProcess(script: string): string {
@@ -83,7 +89,9 @@ test("shim mount: LXCFS layout, host values for host readers, survives abuse, un
       "present",
     ]);
     assert.deepEqual(readdirSync(join(mnt, "sys/devices/system/cpu/cpu0")).sort(), ["online", "topology"]);
-    assert.ok(readdirSync(join(mnt, "sys/devices/system/cpu/cpu0/topology")).includes("thread_siblings_list"));
+    assert.ok(
+      readdirSync(join(mnt, "sys/devices/system/cpu/cpu0/topology")).includes("thread_siblings_list"),
+    );
     const ls = execFileSync("ls", ["-l", join(mnt, "proc")], { encoding: "utf8" });
     assert.match(ls, /-r--r--r-- 1 root root +[1-9]\d* .* meminfo/, "size = the caller's rendering");
     // busybox cat uses sendfile, which stops at the file size: it must get the whole view.
@@ -149,6 +157,28 @@ test("shim mount: LXCFS layout, host values for host readers, survives abuse, un
     const distinct = [...new Set(lines.map((l) => l.replace(/\s+/g, " ")))];
     assert.deepEqual(distinct, ["MemTotal: 2097152 kB"], `daemon log: ${daemon?.log()}`);
     assert.equal(lines.length, 1000);
+  });
+
+  await t.test("the CPU directory is the reader's: a 1-CPU cgroup and the host, in turn", async (st) => {
+    const hostCpus = cpusOfList(readFileSync("/sys/devices/system/cpu/online", "utf8"));
+    if (!requirePrereq(st, hostCpus.length >= 2, "needs a host with at least 2 CPUs")) return;
+    const one = createLiveCgroup("fuse-cpus");
+    st.after(() => one.destroy());
+    one.setCpuset(String(hostCpus.at(-1)));
+    const cpuDir = join(mnt, "sys/devices/system/cpu");
+    const inside = `cd ${cpuDir} && ls; echo @@; cat online possible present cpu0/online cpu0/topology/core_siblings_list; test -d cpu1 && echo has-cpu1 || echo no-cpu1`;
+    for (let round = 0; round < 3; round++) {
+      // The host's lookup of cpu1 comes first: the kernel must not answer the cgroup's from it.
+      assert.ok(existsSync(join(cpuDir, "cpu1")), "the host sees cpu1");
+      const r = await runInside(one, inside);
+      assert.equal(r.code, 0, r.stderr);
+      const [ls, rest] = r.stdout.split("@@\n");
+      assert.deepEqual(ls?.trim().split("\n"), ["cpu0", "kernel_max", "online", "possible", "present"]);
+      assert.equal(rest, "0\n0\n0\n1\n0\nno-cpu1\n");
+      assert.ok(readdirSync(cpuDir).includes(`cpu${hostCpus.at(-1)}`), "the host lists its CPUs");
+    }
+    assert.throws(() => readdirSync(join(cpuDir, "cpu99999")), { code: "ENOENT" });
+    assert.throws(() => readdirSync(join(cpuDir, "cpu01")), { code: "ENOENT" });
   });
 
   await t.test(

@@ -18,8 +18,8 @@ import {
   type CallerIdentity,
   createViewRenderer,
   SETTLE_MS,
-  viewPathsOfCpu,
   type ViewRendererOptions,
+  viewPathsOfCpu,
 } from "../../shim/render.js";
 import {
   ID_C,
