@@ -328,13 +328,14 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
       try {
         return computeView(parsed, c, init, at);
       } catch (e) {
-        // A bug or an unexpected kernel format must never fail a read of /proc/meminfo in a container.
-        // The host's file, except where it would show the host's CPUs.
+        // A bug or an unexpected kernel format must never fail a read of /proc/meminfo in a container:
+        // the host's file, except in the CPU directory, where it would show the host's CPUs.
+        const cpuDir = parsed.view.startsWith("sys/");
         log?.error(
           { view: parsed.path, cgroup: c.handle.path, err: e },
-          "rendering failed; serving the host's file",
+          cpuDir ? "rendering failed; serving an empty file" : "rendering failed; serving the host's file",
         );
-        return parsed.view.startsWith("sys/") ? "" : hostText(parsed.path, at);
+        return cpuDir ? "" : hostText(parsed.path, at);
       }
     };
     return remembered(c.texts, parsed.path, at, compute, settling(c, at) ? 0 : windowMs);
