@@ -45,7 +45,8 @@ import type {
 import { type BoxscopeError, err, ok, type Result, UsageError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import { type CallerIdentity, readCallerIdentity } from "./caller.js";
-import { isViewPath, VIEW_PATHS, type ViewPath } from "./view-paths.js";
+import { type ParsedViewPath, parseViewPath, VIEW_PATHS } from "./view-paths.js";
+import { isCpuDeviceFile, renderCpuDeviceFile } from "./views/cpu-device.js";
 import { renderCpuOnline } from "./views/cpu-online.js";
 import { renderCpuinfo } from "./views/cpuinfo.js";
 import { renderDiskstats } from "./views/diskstats.js";
@@ -58,7 +59,7 @@ import { renderUptime } from "./views/uptime.js";
 import { visibleCpus } from "./visible-cpus.js";
 
 export type { CallerIdentity } from "./caller.js";
-export { isViewPath, VIEW_PATHS, type ViewPath } from "./view-paths.js";
+export { isViewPath, parseViewPath, VIEW_PATHS, type ViewPath, viewPathsOfCpu } from "./view-paths.js";
 export type { CacheAsUsed } from "./views/meminfo.js";
 
 /**
@@ -121,20 +122,10 @@ export interface ViewRenderer {
   forgetIdle(idleMs?: number): void;
 }
 
-/** Host file of each view (relative to procRoot or sysRoot). */
-const HOST_FILE: Record<ViewPath, { root: "proc" | "sys"; file: string }> = {
-  "proc/meminfo": { root: "proc", file: "meminfo" },
-  "proc/cpuinfo": { root: "proc", file: "cpuinfo" },
-  "proc/stat": { root: "proc", file: "stat" },
-  "proc/uptime": { root: "proc", file: "uptime" },
-  "proc/loadavg": { root: "proc", file: "loadavg" },
-  "proc/diskstats": { root: "proc", file: "diskstats" },
-  "proc/swaps": { root: "proc", file: "swaps" },
-  "proc/pressure/cpu": { root: "proc", file: "pressure/cpu" },
-  "proc/pressure/io": { root: "proc", file: "pressure/io" },
-  "proc/pressure/memory": { root: "proc", file: "pressure/memory" },
-  "sys/devices/system/cpu/online": { root: "sys", file: "devices/system/cpu/online" },
-};
+/** The host's own file of a served path: proc/... below hostProcRoot, sys/... below sysRoot. */
+function hostFileOf(path: string, hostProcRoot: string, sysRoot: string): string {
+  return path.startsWith("sys/") ? join(sysRoot, path.slice(4)) : join(hostProcRoot, path.slice(5));
+}
 
 interface Timed<T> {
   readonly at: number;
@@ -148,7 +139,8 @@ interface ContainerState {
   readonly firstSeen: number;
   lastUsed: number;
   readonly parts: Map<string, Timed<unknown>>;
-  readonly texts: Map<ViewPath, Timed<string>>;
+  /** By served path (a CPU directory's file is one text per CPU). */
+  readonly texts: Map<string, Timed<string>>;
   /** Last /proc/stat cpu counters served: the monotonic state. */
   statCounters: StatCounters | undefined;
   /** The process whose start time is the container's start (its pidns init, or its oldest process). */
@@ -221,11 +213,9 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
   }
   const hostPart = <T>(key: string, at: number, compute: () => T, window = windowMs): T =>
     remembered(hostCache, key, at, compute, window);
-  const hostText = (view: ViewPath, at: number): string =>
-    hostPart(`text:${view}`, at, () => {
-      const f = HOST_FILE[view];
-      return readQuiet(join(f.root === "proc" ? hostProcRoot : sysRoot, f.file)) ?? "";
-    });
+  /** The host's file of a served path (a view path, or a CPU directory's file). */
+  const hostText = (path: string, at: number): string =>
+    hostPart(`text:${path}`, at, () => readQuiet(hostFileOf(path, hostProcRoot, sysRoot)) ?? "");
   const hostMeminfo = (at: number): HostMeminfo =>
     hostPart("meminfo", at, () => parseMeminfo(hostText("proc/meminfo", at)));
   const hostStat = (at: number): HostStat => hostPart("stat", at, () => parseStat(hostText("proc/stat", at)));
@@ -329,21 +319,26 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
 
   /** The container's view; a missing input falls back to the host's field, never an error. */
   function renderContainer(
-    view: ViewPath,
+    parsed: ParsedViewPath,
     c: ContainerState,
     init: NamespaceInit | undefined,
     at: number,
   ): string {
     const compute = (): string => {
       try {
-        return computeView(view, c, init, at);
+        return computeView(parsed, c, init, at);
       } catch (e) {
-        // A bug or an unexpected kernel format must never fail a read of /proc/meminfo in a container.
-        log?.error({ view, cgroup: c.handle.path, err: e }, "rendering failed; serving the host's file");
-        return hostText(view, at);
+        // A bug or an unexpected kernel format must never fail a read of /proc/meminfo in a container:
+        // the host's file, except in the CPU directory, where it would show the host's CPUs.
+        const cpuDir = parsed.view.startsWith("sys/");
+        log?.error(
+          { view: parsed.path, cgroup: c.handle.path, err: e },
+          cpuDir ? "rendering failed; serving an empty file" : "rendering failed; serving the host's file",
+        );
+        return cpuDir ? "" : hostText(parsed.path, at);
       }
     };
-    return remembered(c.texts, view, at, compute, settling(c, at) ? 0 : windowMs);
+    return remembered(c.texts, parsed.path, at, compute, settling(c, at) ? 0 : windowMs);
   }
 
   function visibleOf(c: ContainerState, at: number): { cpu: CpuData | undefined; visible: number[] } {
@@ -352,11 +347,17 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
   }
 
   function computeView(
-    view: ViewPath,
+    parsed: ParsedViewPath,
     c: ContainerState,
     init: NamespaceInit | undefined,
     at: number,
   ): string {
+    const view = parsed.view;
+    if (parsed.cpu !== undefined) {
+      const file = parsed.cpu.file;
+      if (!isCpuDeviceFile(file)) throw new Error(`no renderer for ${parsed.path}`);
+      return renderCpuDeviceFile(file, parsed.cpu.number, visibleOf(c, at).visible.length);
+    }
     switch (view) {
       case "proc/meminfo":
         return renderMeminfo({ host: hostMeminfo(at), memory: memoryOf(c, at), cacheAsUsed });
@@ -367,7 +368,13 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
         return text === "" ? hostText(view, at) : text;
       }
       case "sys/devices/system/cpu/online":
+      case "sys/devices/system/cpu/possible":
+      case "sys/devices/system/cpu/present":
         return renderCpuOnline(visibleOf(c, at).visible.length);
+      // NR_CPUS - 1, a constant of the kernel's build (lscpu sizes its CPU masks by it): the host's
+      // says nothing about its CPUs.
+      case "sys/devices/system/cpu/kernel_max":
+        return hostText(view, at);
       case "proc/uptime": {
         const [up, idle] = hostUptime(at);
         const { cpu, visible } = visibleOf(c, at);
@@ -417,6 +424,7 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
       case "proc/pressure/memory":
         return renderPressure("memory", pressureOf(c, at), hostText(view, at));
     }
+    throw new Error(`no renderer for ${parsed.path}`);
   }
 
   function handleOf(procCgroup: string): CgroupHandle {
@@ -476,45 +484,54 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
     return { cgroupPath: handle.path, handle, init: undefined };
   }
 
-  function renderResolved(view: ViewPath, r: Resolved): ServedView {
+  function renderResolved(parsed: ParsedViewPath, r: Resolved): ServedView {
     const at = now();
     // A host process (root cgroup) sees the host's own file.
-    if (r.cgroupPath === "/") return { text: hostText(view, at), shareable: true };
+    if (r.cgroupPath === "/") return { text: hostText(parsed.path, at), shareable: true };
     const c = containerFor(r.handle, at);
-    return { text: renderContainer(view, c, r.init, at), shareable: !settling(c, at) };
+    return { text: renderContainer(parsed, c, r.init, at), shareable: !settling(c, at) };
   }
 
   const unknownView = (view: string): Result<never, BoxscopeError> =>
-    err(new UsageError(`unknown view "${view}" (expected one of ${VIEW_PATHS.join(", ")})`, { view }));
+    err(
+      new UsageError(
+        `unknown view "${view}" (expected one of ${VIEW_PATHS.join(", ")}, with a CPU number for cpu*)`,
+        { view },
+      ),
+    );
 
   return {
     renderForCaller(view, caller) {
-      if (!isViewPath(view)) return unknownView(view);
-      return ok(renderResolved(view, resolveCaller(caller)));
+      const parsed = parseViewPath(view);
+      if (parsed === undefined) return unknownView(view);
+      return ok(renderResolved(parsed, resolveCaller(caller)));
     },
     renderForPid(view, pid) {
-      if (!isViewPath(view)) return unknownView(view);
+      const parsed = parseViewPath(view);
+      if (parsed === undefined) return unknownView(view);
       if (!Number.isInteger(pid) || pid <= 0) return err(new UsageError(`invalid pid ${pid}`, { pid }));
       const caller = readCallerIdentity(pid, procRoot);
       if (caller === undefined) return err(new UsageError(`no such process: pid ${pid}`, { pid }));
-      return ok(renderResolved(view, resolveCaller(caller)).text);
+      return ok(renderResolved(parsed, resolveCaller(caller)).text);
     },
     renderForCgroup(view, cgroupPath) {
-      if (!isViewPath(view)) return unknownView(view);
+      const parsed = parseViewPath(view);
+      if (parsed === undefined) return unknownView(view);
       const path = normalizeCgroupPath(cgroupPath);
       const at = now();
-      if (path === "/") return ok(hostText(view, at));
+      if (path === "/") return ok(hostText(parsed.path, at));
       const known = containers.get(path);
       const handle = known?.handle ?? handleForPath(mounts, path);
       if (!handleExists(handle)) {
         containers.delete(path);
         return err(new UsageError(`no such cgroup: ${path}`, { cgroup: path }));
       }
-      return ok(renderContainer(view, containerFor(handle, at), undefined, at));
+      return ok(renderContainer(parsed, containerFor(handle, at), undefined, at));
     },
     renderForHost(view) {
-      if (!isViewPath(view)) return unknownView(view);
-      return ok(hostText(view, now()));
+      const parsed = parseViewPath(view);
+      if (parsed === undefined) return unknownView(view);
+      return ok(hostText(parsed.path, now()));
     },
     cgroupForPid(pid) {
       const caller = readCallerIdentity(pid, procRoot);

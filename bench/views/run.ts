@@ -19,7 +19,7 @@ import { handleForPath } from "../../cgroup/handle.js";
 import { createLoadavgSampler } from "../../cgroup/loadavg/sampler.js";
 import { readCgroupMounts } from "../../cgroup/mounts.js";
 import { countTasks, readCgroupPids } from "../../cgroup/tasks.js";
-import { createViewRenderer, VIEW_PATHS } from "../../shim/render.js";
+import { createViewRenderer, viewPathsOfCpu } from "../../shim/render.js";
 
 const args = process.argv.slice(2);
 const ITERATIONS = Number(args[args.indexOf("--iterations") + 1] ?? "") || 2000;
@@ -132,10 +132,12 @@ async function benchViews(): Promise<void> {
       for (let i = 0; i < 100 && !existsSync(join(mnt, "proc/meminfo")); i++)
         await new Promise((r) => setTimeout(r, 50));
     }
-    const lxcfsViews = VIEW_PATHS.filter((v) => hasLxcfs && existsSync(join(mnt, v)));
+    // One path per view (CPU 0's for the CPU directory's files), those the kernel has here.
+    const views = viewPathsOfCpu(0).filter((v) => existsSync(`/${v}`));
+    const lxcfsViews = views.filter((v) => hasLxcfs && existsSync(join(mnt, v)));
     const kernel = readInside(
       path,
-      VIEW_PATHS.map((v) => `/${v}`),
+      views.map((v) => `/${v}`),
       ITERATIONS,
     );
     const lx =
@@ -153,7 +155,7 @@ async function benchViews(): Promise<void> {
     const rows: string[][] = [
       ["view", "kernel /proc", "LXCFS 5", "boxscope cold", "boxscope 100 ms window", "LXCFS ÷ boxscope cold"],
     ];
-    for (const v of VIEW_PATHS) {
+    for (const v of views) {
       const c = timeEach(ITERATIONS, () => {
         const r = cold.renderForPid(v, pid);
         if (!r.ok) throw r.error;

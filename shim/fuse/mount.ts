@@ -5,7 +5,13 @@ import type { RunningService } from "../../common/service.js";
 import { type CallerIdentity, parseCallerKey } from "../caller.js";
 import { healStaleBinds, liveDev, readServedDevs, rememberServedDev } from "./heal.js";
 import { prepareMountpoint } from "./mountpoint.js";
-import { type FuseBinding, loadFuseBinding, type NativeRender, type NativeStats } from "./native.js";
+import {
+  type FuseBinding,
+  filePathOfView,
+  loadFuseBinding,
+  type NativeRender,
+  type NativeStats,
+} from "./native.js";
 
 /**
  * What the mount serves: the bytes of one view (a path below the mountpoint, "proc/meminfo") for the
@@ -122,7 +128,7 @@ export async function startShimMount(
 export function renderWithLogOnce(files: readonly string[], source: ViewSource, log: Logger): NativeRender {
   const seen = new Set<string>();
   return (view, pid, uid, gid, callerKey) => {
-    const path = files[view];
+    const path = filePathOfView(files, view);
     if (path === undefined) return -EIO;
     try {
       const caller = parseCallerKey(pid, callerKey);

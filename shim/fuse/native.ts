@@ -20,9 +20,25 @@ export type NativeRender = (
   callerKey: string,
 ) => NativeRenderResult;
 
+/**
+ * The file a view number stands for (shim/native/src/fs.h): files[view], or for a file below the
+ * numbered directory N of a `cpu*` path (view = index + files.length × (N + 1)) that path with cpuN.
+ */
+export function filePathOfView(files: readonly string[], view: number): string | undefined {
+  if (!Number.isInteger(view) || view < 0 || files.length === 0) return undefined;
+  const file = files[view % files.length];
+  const group = Math.floor(view / files.length);
+  if (file === undefined || group === 0) return file;
+  const star = file.indexOf("*/");
+  return star < 0 ? undefined : `${file.slice(0, star)}${group - 1}${file.slice(star + 1)}`;
+}
+
 export interface NativeMountOptions {
   mountpoint: string;
-  /** View files relative to the mountpoint ("proc/meminfo"); the index is the view number. */
+  /**
+   * View files relative to the mountpoint ("proc/meminfo"); the index is the view number. A segment
+   * `cpu*` stands for the numbered directories that the file `online` beside it lists per reader.
+   */
   files: readonly string[];
   /** C-side cache of rendered bytes per (caller key, view); 0 disables it. */
   cacheTtlMs: number;

@@ -45,7 +45,7 @@ test("cpuinfo keeps the visible processors, renumbered from 0, blank line after 
   assert.equal(renderCpuinfo(hostCpuinfo(2), [5]), "", "a CPU the host does not list is skipped");
 });
 
-test("cpu online list is 0-(n-1), or 0 for one CPU", () => {
+test("cpu online list (and possible, present) is 0-(n-1), or 0 for one CPU", () => {
   assert.equal(renderCpuOnline(1), "0\n");
   assert.equal(renderCpuOnline(7), "0-6\n");
   assert.equal(renderCpuOnline(0), "0\n");

@@ -61,7 +61,10 @@ export interface RuncContainer {
   exec(script: string, timeoutMs?: number): Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-/** LXCFS's usual bind mounts of the view files over the container's /proc and /sys files. */
+/**
+ * LXCFS's usual bind mounts of the view files over the container's /proc files, and of the whole
+ * CPU directory over its /sys/devices/system/cpu.
+ */
 export function lxcfsStyleBinds(mountpoint: string): Bind[] {
   return [
     "proc/meminfo",
@@ -71,7 +74,7 @@ export function lxcfsStyleBinds(mountpoint: string): Bind[] {
     "proc/loadavg",
     "proc/diskstats",
     "proc/swaps",
-    "sys/devices/system/cpu/online",
+    "sys/devices/system/cpu",
   ].map((p) => ({ source: join(mountpoint, p), destination: `/${p}` }));
 }
 

@@ -1,13 +1,19 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { VIEW_PATHS } from "../../shim/render.js";
+import { viewPathsOfCpu } from "../../shim/render.js";
 import { hasCommand, isRoot, requirePrereq } from "../helpers/prereq.js";
 import { type DaemonUnderTest, hasDevFuse, mountedFsType, startDaemon } from "./fuse-daemon.js";
-import { createLiveCgroup, LIVE_CONTROLLERS, liveCgroupsAvailable, rootProcsFiles } from "./live-cgroup.js";
+import {
+  createLiveCgroup,
+  LIVE_CONTROLLERS,
+  liveCgroupsAvailable,
+  rootProcsFiles,
+  runInside,
+} from "./live-cgroup.js";
 
 /** Runs `sh -c script` moved into the root cgroup of every hierarchy: a host process. */
 function runAsHostProcess(script: string): string {
@@ -28,6 +34,17 @@ function outputOf(child: ChildProcess, withStderr = false): Promise<string> {
     if (withStderr) child.stderr?.on("data", collect);
     child.once("exit", () => resolve(out));
   });
+}
+
+/** The CPU numbers of a cpulist (`0-3,8`). */
+function cpusOfList(list: string): number[] {
+  return list
+    .trim()
+    .split(",")
+    .flatMap((r) => {
+      const [lo, hi] = r.split("-").map(Number);
+      return Array.from({ length: (hi ?? lo ?? 0) - (lo ?? 0) + 1 }, (_, i) => (lo ?? 0) + i);
+    });
 }
 
 const field = (text: string, key: string): string | undefined =>
@@ -62,7 +79,19 @@ test("shim mount: LXCFS layout, host values for host readers, survives abuse, un
       "uptime",
     ]);
     assert.deepEqual(readdirSync(join(mnt, "proc/pressure")).sort(), ["cpu", "io", "memory"]);
-    assert.deepEqual(readdirSync(join(mnt, "sys/devices/system/cpu")), ["online"]);
+    // A host reader's CPU directories are the host's online CPUs.
+    const hostCpus = cpusOfList(readFileSync("/sys/devices/system/cpu/online", "utf8")).map((n) => `cpu${n}`);
+    assert.deepEqual(readdirSync(join(mnt, "sys/devices/system/cpu")).sort(), [
+      ...hostCpus.sort(),
+      "kernel_max",
+      "online",
+      "possible",
+      "present",
+    ]);
+    assert.deepEqual(readdirSync(join(mnt, "sys/devices/system/cpu/cpu0")).sort(), ["online", "topology"]);
+    assert.ok(
+      readdirSync(join(mnt, "sys/devices/system/cpu/cpu0/topology")).includes("thread_siblings_list"),
+    );
     const ls = execFileSync("ls", ["-l", join(mnt, "proc")], { encoding: "utf8" });
     assert.match(ls, /-r--r--r-- 1 root root +[1-9]\d* .* meminfo/, "size = the caller's rendering");
     // busybox cat uses sendfile, which stops at the file size: it must get the whole view.
@@ -72,15 +101,18 @@ test("shim mount: LXCFS layout, host values for host readers, survives abuse, un
 
   await t.test("every view, read by a host process, says the host's numbers", () => {
     const sep = "\n@@@@\n";
+    const paths = viewPathsOfCpu(0);
     const out = runAsHostProcess(
-      VIEW_PATHS.map(
-        (v) => `cat ${join(mnt, v)}; echo '${sep.trim()}'; cat /${v}; echo '${sep.trim()}'`,
-      ).join("; "),
+      paths
+        .map((v) => `cat ${join(mnt, v)}; echo '${sep.trim()}'; cat /${v} 2>/dev/null; echo '${sep.trim()}'`)
+        .join("; "),
     ).split(`${sep.trim()}\n`);
-    const views = new Map(
-      VIEW_PATHS.map((v, i) => [v, { mount: out[2 * i] ?? "", host: out[2 * i + 1] ?? "" }]),
-    );
-    for (const [v, { mount }] of views) assert.ok(mount.length > 0, `${v} is empty`);
+    const views = new Map(paths.map((v, i) => [v, { mount: out[2 * i] ?? "", host: out[2 * i + 1] ?? "" }]));
+    // The host's own files (x86 has no cpu0/online: empty, as the host has none)
+    for (const [v, { mount, host }] of views) {
+      if (v.startsWith("sys/")) assert.equal(mount, host, v);
+      else assert.ok(mount.length > 0, `${v} is empty`);
+    }
     const meminfo = views.get("proc/meminfo");
     assert.equal(field(meminfo?.mount ?? "", "MemTotal"), field(meminfo?.host ?? "", "MemTotal"));
     assert.equal(field(meminfo?.mount ?? "", "SwapTotal"), field(meminfo?.host ?? "", "SwapTotal"));
@@ -125,6 +157,28 @@ test("shim mount: LXCFS layout, host values for host readers, survives abuse, un
     const distinct = [...new Set(lines.map((l) => l.replace(/\s+/g, " ")))];
     assert.deepEqual(distinct, ["MemTotal: 2097152 kB"], `daemon log: ${daemon?.log()}`);
     assert.equal(lines.length, 1000);
+  });
+
+  await t.test("the CPU directory is the reader's: a 1-CPU cgroup and the host, in turn", async (st) => {
+    const hostCpus = cpusOfList(readFileSync("/sys/devices/system/cpu/online", "utf8"));
+    if (!requirePrereq(st, hostCpus.length >= 2, "needs a host with at least 2 CPUs")) return;
+    const one = createLiveCgroup("fuse-cpus");
+    st.after(() => one.destroy());
+    one.setCpuset(String(hostCpus.at(-1)));
+    const cpuDir = join(mnt, "sys/devices/system/cpu");
+    const inside = `cd ${cpuDir} && ls; echo @@; cat online possible present cpu0/online cpu0/topology/core_siblings_list; test -d cpu1 && echo has-cpu1 || echo no-cpu1`;
+    for (let round = 0; round < 3; round++) {
+      // The host's lookup of cpu1 comes first: the kernel must not answer the cgroup's from it.
+      assert.ok(existsSync(join(cpuDir, "cpu1")), "the host sees cpu1");
+      const r = await runInside(one, inside);
+      assert.equal(r.code, 0, r.stderr);
+      const [ls, rest] = r.stdout.split("@@\n");
+      assert.deepEqual(ls?.trim().split("\n"), ["cpu0", "kernel_max", "online", "possible", "present"]);
+      assert.equal(rest, "0\n0\n0\n1\n0\nno-cpu1\n");
+      assert.ok(readdirSync(cpuDir).includes(`cpu${hostCpus.at(-1)}`), "the host lists its CPUs");
+    }
+    assert.throws(() => readdirSync(join(cpuDir, "cpu99999")), { code: "ENOENT" });
+    assert.throws(() => readdirSync(join(cpuDir, "cpu01")), { code: "ENOENT" });
   });
 
   await t.test(
@@ -173,7 +227,7 @@ test("shim mount: LXCFS layout, host values for host readers, survives abuse, un
         : `echo $$ > /sys/fs/cgroup/cgroup.procs && rmdir ${gone.dir("memory")}`;
     const out = await outputOf(
       gone.spawnInside(
-        `cat ${mnt}/proc/meminfo >/dev/null && ${leave} && for v in ${VIEW_PATHS.join(" ")}; do cat ${mnt}/$v >/dev/null || echo FAIL $v; done; echo DONE`,
+        `cat ${mnt}/proc/meminfo >/dev/null && ${leave} && for v in ${viewPathsOfCpu(0).join(" ")}; do cat ${mnt}/$v >/dev/null || echo FAIL $v; done; echo DONE`,
       ),
       true,
     );

@@ -134,6 +134,10 @@ test("mount in-process: a read from the start again is rendered afresh; a read f
       source: () => `render ${++renders}\n${".".repeat(200_000)}\n`,
     },
   );
+  // busybox cat (sendfile) before anything stat()ed the file: a size of 0 in the kernel's inode
+  // would make sendfile say "empty" without asking the daemon.
+  assert.equal((await run("busybox", ["cat", join(mnt, "view")])).stdout.length, 200_010);
+  renders = 0;
   // procps keeps /proc/stat and /proc/meminfo open and seeks back to 0 before each refresh.
   const script = `
 import os, sys

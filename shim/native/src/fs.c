@@ -18,17 +18,40 @@
 #include <unistd.h>
 
 #include "caller_key.h"
+#include "cpulist.h"
 
 /* The tree never changes while mounted, so the kernel may cache names and attributes for long. */
 #define STATIC_TIMEOUT 3600.0
+/*
+ * The size a view file's attributes carry when no caller's rendering is at hand (lookups). The
+ * kernel keeps one size per inode, shared by every container's bind of it, and opens no longer
+ * refresh it (no GETATTR per open). sendfile/splice readers (busybox cat) take a size of 0 as an
+ * empty file without asking; any other size makes them read, which op_read refuses so they fall
+ * back to read(2) and the caller's own bytes. So no attribute of a view file ever says 0.
+ */
+#define VIEW_SIZE_UNKNOWN 4096
 #define MAX_NODES 128
 #define KEY_CAP 8192
 
+/*
+ * Numbered directories: a path segment `cpu*` in the file list stands for the directories cpu0,
+ * cpu1, ... that exist for the caller: those its parent's `online` file lists for it (the
+ * container's CPUs, renumbered from 0). The template's nodes (the `cpu*` directory and everything
+ * below it) are in the table once; a numbered copy's inode follows from the template node's slot
+ * and the number, so the table stays small whatever the host's CPU count, and every path keeps its
+ * inode (static nodes: their index; numbered: NUMBERED_INO_BASE + number * NUMBERED_STRIDE + slot).
+ */
+#define NUMBERED_INO_BASE 65536
+#define NUMBERED_STRIDE 64
+#define NUMBERED_MAX 65536 /* numbers 0..NUMBERED_MAX-1 (the kernel's NR_CPUS is at most 8192) */
+#define NUMBERED_LIST "online" /* the file beside the template that lists the caller's numbers */
+
 typedef struct {
-  char *name;
-  fuse_ino_t parent;
+  char *name; /* for the template directory: its name without the '*' ("cpu") */
+  fuse_ino_t parent; /* a node index (numbered nodes: the template node index of their parent) */
   int is_dir;
   int view; /* files only */
+  int slot; /* -1: a static node; else its slot in the template (0 = the template directory) */
 } node_t;
 
 struct boxfs {
@@ -38,8 +61,12 @@ struct boxfs {
   char abort_path[96]; /* /sys/fs/fuse/connections/<dev>/abort, "" if unknown */
   boxfs_config_t cfg;
   view_cache_t *cache;
-  node_t nodes[MAX_NODES]; /* index = inode; 0 unused, 1 = root */
+  node_t nodes[MAX_NODES]; /* index = inode of static nodes; 0 unused, 1 = root */
   int nnodes;
+  int tmpl; /* the template directory's node index, 0 if none */
+  int tmpl_nodes[NUMBERED_STRIDE]; /* slot → node index */
+  int ntmpl;
+  int numbered_list; /* node index of the `online` file beside the template (its view lists them) */
   time_t mounted_at;
   int stopping; /* atomic */
   uint64_t opens, cache_hits, renders, render_errors; /* atomic */
@@ -50,7 +77,9 @@ struct boxfs {
   struct key_memo *memo; /* MEMO_SLOTS */
 };
 
-enum { KIND_OPEN, KIND_GETATTR, KIND_READ };
+/* KIND_LOOKUP and KIND_OPENDIR serve the caller's NUMBERED_LIST to answer a lookup of a numbered
+ * directory or an opendir of the template's parent. */
+enum { KIND_OPEN, KIND_GETATTR, KIND_READ, KIND_LOOKUP, KIND_OPENDIR };
 
 /*
  * An open view file (fi->fh): the bytes its reader reads. A reader that reads from the start again
@@ -59,10 +88,36 @@ enum { KIND_OPEN, KIND_GETATTR, KIND_READ };
  * continues the bytes it started.
  */
 typedef struct {
+  int refs; /* atomic: the open file's, and one per read waiting for its fresh rendering */
   pthread_mutex_t lock; /* a fresh rendering may replace content while another thread reads it */
   content_t *content;
   int read_once; /* a read has been answered since open */
 } handle_t;
+
+/* A handle holding c (takes over the reference); NULL when out of memory. */
+static handle_t *handle_new(content_t *c) {
+  handle_t *h = malloc(sizeof(*h));
+  if (!h) return NULL;
+  h->refs = 1;
+  pthread_mutex_init(&h->lock, NULL);
+  h->content = c;
+  h->read_once = 0;
+  return h;
+}
+
+static handle_t *handle_ref(handle_t *h) {
+  __atomic_add_fetch(&h->refs, 1, __ATOMIC_RELAXED);
+  return h;
+}
+
+/* A reader killed while its read waits for a rendering closes the file meanwhile: the release and
+ * the rendering's answer each drop a reference, the last frees. */
+static void handle_unref(handle_t *h) {
+  if (!h || __atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+  content_unref(h->content);
+  pthread_mutex_destroy(&h->lock);
+  free(h);
+}
 
 /* The handle's bytes, referenced; with `first_read`, whether this is the handle's first read. */
 static content_t *handle_content(handle_t *h, int *first_read) {
@@ -125,52 +180,165 @@ static inline void count(uint64_t *c) { __atomic_add_fetch(c, 1, __ATOMIC_RELAXE
 
 static boxfs_t *fs_of(fuse_req_t req) { return fuse_req_userdata(req); }
 
-static int valid_ino(boxfs_t *fs, fuse_ino_t ino) { return ino >= 1 && ino < (fuse_ino_t)fs->nnodes; }
+/* The node of an inode and its number (-1: a static node); 0 when there is no such inode. */
+static int node_of(boxfs_t *fs, fuse_ino_t ino, long *number) {
+  *number = -1;
+  if (ino >= 1 && ino < (fuse_ino_t)fs->nnodes) return fs->nodes[ino].slot < 0 ? (int)ino : 0;
+  if (ino < NUMBERED_INO_BASE || fs->tmpl == 0) return 0;
+  fuse_ino_t rel = ino - NUMBERED_INO_BASE;
+  fuse_ino_t slot = rel % NUMBERED_STRIDE, n = rel / NUMBERED_STRIDE;
+  if (slot >= (fuse_ino_t)fs->ntmpl || n >= NUMBERED_MAX) return 0;
+  *number = (long)n;
+  return fs->tmpl_nodes[slot];
+}
+
+static fuse_ino_t ino_of(boxfs_t *fs, int node, long number) {
+  if (fs->nodes[node].slot < 0) return (fuse_ino_t)node;
+  return NUMBERED_INO_BASE + (fuse_ino_t)number * NUMBERED_STRIDE + (fuse_ino_t)fs->nodes[node].slot;
+}
+
+/* The view number of a file (fs.h): its index in files; a numbered copy's adds nfiles × (number + 1). */
+static int view_of(boxfs_t *fs, int node, long number) {
+  int v = fs->nodes[node].view;
+  return number < 0 ? v : v + fs->cfg.nfiles * (int)(number + 1);
+}
+
+/* The view a request serves: a file's own, or for a lookup or listing of numbered directories the
+ * caller's list of them. */
+static int view_served(boxfs_t *fs, int kind, fuse_ino_t ino) {
+  if (kind == KIND_LOOKUP || kind == KIND_OPENDIR) return fs->nodes[fs->numbered_list].view;
+  long number;
+  int node = node_of(fs, ino, &number);
+  return view_of(fs, node, number);
+}
+
+static int is_dir_ino(boxfs_t *fs, fuse_ino_t ino) {
+  long number;
+  int node = node_of(fs, ino, &number);
+  return node && fs->nodes[node].is_dir;
+}
 
 static void fill_attr(boxfs_t *fs, fuse_ino_t ino, struct stat *st) {
   memset(st, 0, sizeof(*st));
   st->st_ino = ino;
-  if (fs->nodes[ino].is_dir) {
+  if (is_dir_ino(fs, ino)) {
     st->st_mode = S_IFDIR | 0555;
     st->st_nlink = 2;
   } else {
-    /* size: filled per caller by op_getattr */
+    /* The caller's own length when op_getattr answers; else a stand-in, see VIEW_SIZE_UNKNOWN. */
     st->st_mode = S_IFREG | 0444;
     st->st_nlink = 1;
+    st->st_size = VIEW_SIZE_UNKNOWN;
   }
   st->st_atime = st->st_mtime = st->st_ctime = fs->mounted_at;
 }
 
+static void reply_entry(boxfs_t *fs, fuse_req_t req, fuse_ino_t ino, double entry_timeout, double attr_timeout) {
+  struct fuse_entry_param e;
+  memset(&e, 0, sizeof(e));
+  e.ino = ino;
+  e.entry_timeout = entry_timeout;
+  e.attr_timeout = attr_timeout;
+  fill_attr(fs, ino, &e.attr);
+  fuse_reply_entry(req, &e);
+}
+
+/* `name` is the template's prefix and a number in canonical decimal: that number, else -1. */
+static long numbered_name(boxfs_t *fs, const char *name) {
+  const char *prefix = fs->nodes[fs->tmpl].name;
+  size_t plen = strlen(prefix);
+  if (strncmp(name, prefix, plen) != 0) return -1;
+  const char *d = name + plen;
+  if (*d == '\0' || (d[0] == '0' && d[1] != '\0')) return -1;
+  long n = 0;
+  for (; *d; d++) {
+    if (*d < '0' || *d > '9') return -1;
+    n = n * 10 + (*d - '0');
+    if (n >= NUMBERED_MAX) return -1;
+  }
+  return n;
+}
+
+static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_info *fi, size_t read_size);
+
+/*
+ * Which numbered directories exist depends on the caller, but the kernel's dentries and attributes
+ * of this one inode are shared by every container's bind mount: a numbered directory is answered
+ * for the caller (from its list, see serve) with entry and attr timeouts 0, so the kernel asks again
+ * on every path walk; a failed lookup is never cached (ENOENT without a negative entry).
+ */
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
   boxfs_t *fs = fs_of(req);
+  long pnum;
+  int pnode = node_of(fs, parent, &pnum);
+  if (!pnode || !fs->nodes[pnode].is_dir) {
+    fuse_reply_err(req, ENOENT);
+    return;
+  }
   for (int i = 2; i < fs->nnodes; i++) {
-    if (fs->nodes[i].parent == parent && strcmp(fs->nodes[i].name, name) == 0) {
-      struct fuse_entry_param e;
-      memset(&e, 0, sizeof(e));
-      e.ino = (fuse_ino_t)i;
-      e.attr_timeout = fs->nodes[i].is_dir ? STATIC_TIMEOUT : 0.0; /* see op_getattr */
-      e.entry_timeout = STATIC_TIMEOUT;
-      fill_attr(fs, e.ino, &e.attr);
-      fuse_reply_entry(req, &e);
+    if (i != fs->tmpl && fs->nodes[i].parent == (fuse_ino_t)pnode && strcmp(fs->nodes[i].name, name) == 0) {
+      /* Inside a numbered directory the entries are those of every copy: cacheable like the rest. */
+      reply_entry(fs, req, ino_of(fs, i, pnum), STATIC_TIMEOUT,
+                  fs->nodes[i].is_dir ? STATIC_TIMEOUT : 0.0 /* see op_getattr */);
       return;
     }
+  }
+  long n = fs->tmpl && (fuse_ino_t)pnode == fs->nodes[fs->tmpl].parent ? numbered_name(fs, name) : -1;
+  if (n >= 0) {
+    serve(req, KIND_LOOKUP, ino_of(fs, fs->tmpl, n), NULL, 0);
+    return;
   }
   fuse_reply_err(req, ENOENT);
 }
 
+/* A lookup of the numbered directory `ino`, answered from the caller's list (c, consumed). */
+static void answer_lookup(boxfs_t *fs, fuse_req_t req, fuse_ino_t ino, content_t *c) {
+  long number;
+  node_of(fs, ino, &number);
+  int found = cpulist_has(c->data, c->len, number);
+  content_unref(c);
+  if (found)
+    reply_entry(fs, req, ino, 0.0, 0.0);
+  else
+    fuse_reply_err(req, ENOENT);
+}
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   boxfs_t *fs = fs_of(req);
-  if (!valid_ino(fs, ino)) {
+  long number;
+  int node = node_of(fs, ino, &number);
+  if (!node) {
     fuse_reply_err(req, ENOENT);
     return;
   }
-  if (!fs->nodes[ino].is_dir) {
+  if (!fs->nodes[node].is_dir) {
     fuse_reply_err(req, ENOTDIR);
     return;
   }
+  if (fs->tmpl && (fuse_ino_t)node == fs->nodes[fs->tmpl].parent) {
+    /* The listing holds the caller's numbered directories: its list goes into the handle. */
+    serve(req, KIND_OPENDIR, ino, fi, 0);
+    return;
+  }
+  fi->fh = 0;
   fi->cache_readdir = 1;
   fi->keep_cache = 1;
   fuse_reply_open(req, fi);
+}
+
+/* Appends one entry at listing index `index` if past `off` and it fits: 0 when the buffer is full. */
+static int add_dirent(fuse_req_t req, char *buf, size_t *used, size_t size, off_t index, off_t off,
+                      const char *name, fuse_ino_t ino, int is_dir) {
+  if (index <= off) return 1;
+  struct stat st;
+  memset(&st, 0, sizeof(st));
+  st.st_ino = ino;
+  st.st_mode = is_dir ? S_IFDIR : S_IFREG;
+  size_t room = size < 8192 ? size : 8192;
+  size_t need = fuse_add_direntry(req, buf + *used, room - *used, name, &st, index);
+  if (*used + need > room) return 0;
+  *used += need;
+  return 1;
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
@@ -178,36 +346,41 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
   char buf[8192];
   size_t used = 0;
   off_t index = 0;
-  struct stat st;
-  memset(&st, 0, sizeof(st));
-  /* entries: ".", "..", then children in tree order; the offset of an entry is its index + 1 */
-  for (int i = -1; i < fs->nnodes; i++) {
-    const char *name;
-    fuse_ino_t child;
-    if (i == -1) {
-      name = ".";
-      child = ino;
-    } else if (i == 0) {
-      name = "..";
-      child = fs->nodes[ino].parent ? fs->nodes[ino].parent : 1;
-    } else if (i >= 2 && fs->nodes[i].parent == ino) {
-      name = fs->nodes[i].name;
-      child = (fuse_ino_t)i;
-    } else {
-      continue;
+  long number;
+  int node = node_of(fs, ino, &number);
+  if (!node) {
+    fuse_reply_err(req, ENOENT);
+    return;
+  }
+  /* entries: ".", "..", children in tree order, then the caller's numbered directories; the offset
+   * of an entry is its index + 1 */
+  fuse_ino_t parent = fs->nodes[node].parent ? ino_of(fs, (int)fs->nodes[node].parent, number) : 1;
+  int more = add_dirent(req, buf, &used, size, ++index, off, ".", ino, 1) &&
+             add_dirent(req, buf, &used, size, ++index, off, "..", parent, 1);
+  for (int i = 2; more && i < fs->nnodes; i++) {
+    if (i == fs->tmpl || fs->nodes[i].parent != (fuse_ino_t)node) continue;
+    more = add_dirent(req, buf, &used, size, ++index, off, fs->nodes[i].name, ino_of(fs, i, number),
+                      fs->nodes[i].is_dir);
+  }
+  content_t *list = (content_t *)(uintptr_t)fi->fh;
+  if (list) {
+    size_t pos = 0;
+    long lo, hi;
+    char name[64];
+    while (more && cpulist_next(list->data, list->len, &pos, NUMBERED_MAX, &lo, &hi)) {
+      for (long n = lo; more && n <= hi; n++) {
+        snprintf(name, sizeof(name), "%s%ld", fs->nodes[fs->tmpl].name, n);
+        more = add_dirent(req, buf, &used, size, ++index, off, name, ino_of(fs, fs->tmpl, n), 1);
+      }
     }
-    index++;
-    if (index <= off) continue;
-    st.st_ino = child;
-    st.st_mode = fs->nodes[child].is_dir ? S_IFDIR : S_IFREG;
-    size_t need = fuse_add_direntry(req, buf + used, sizeof(buf) - used, name, &st, index);
-    if (used + need > size || used + need > sizeof(buf)) break;
-    used += need;
   }
   fuse_reply_buf(req, buf, used);
 }
 
-static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) { fuse_reply_err(req, 0); }
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  content_unref((content_t *)(uintptr_t)fi->fh);
+  fuse_reply_err(req, 0);
+}
 
 static uint64_t mono_ns(void) {
   struct timespec ts;
@@ -298,42 +471,50 @@ static void reply_bytes(fuse_req_t req, const content_t *c, off_t off, size_t si
 /* Sends the answer of an open, getattr or read that has its bytes (consumes the reference). */
 static void answer(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_info *fi,
                    size_t read_size, content_t *c) {
+  if (kind == KIND_LOOKUP) {
+    answer_lookup(fs, req, ino, c);
+    return;
+  }
+  if (kind == KIND_OPENDIR) {
+    fi->fh = (uint64_t)(uintptr_t)c; /* released by op_releasedir */
+    fi->cache_readdir = 0;           /* the listing is the caller's: never the kernel's cached one */
+    fi->keep_cache = 0;
+    if (fuse_reply_open(req, fi) != 0) content_unref(c);
+    return;
+  }
   if (kind == KIND_OPEN) {
-    handle_t *h = malloc(sizeof(*h));
+    handle_t *h = handle_new(c);
     if (!h) {
       content_unref(c);
       fuse_reply_err(req, ENOMEM);
       return;
     }
-    pthread_mutex_init(&h->lock, NULL);
-    h->content = c;
-    h->read_once = 0;
     fi->fh = (uint64_t)(uintptr_t)h;
     fi->direct_io = 1; /* like /proc: no page cache, size known only per caller */
     fi->keep_cache = 0;
     fi->noflush = 1; /* nothing to flush: saves a round trip per close */
     /* If the caller went away (interrupted), the kernel never sends release: drop the handle here. */
-    if (fuse_reply_open(req, fi) != 0) {
-      content_unref(c);
-      free(h);
-    }
+    if (fuse_reply_open(req, fi) != 0) handle_unref(h);
     return;
   }
   if (kind == KIND_READ) {
     handle_t *h = (handle_t *)(uintptr_t)fi->fh;
     reply_bytes(req, c, 0, read_size);
     handle_replace(h, c);
+    handle_unref(h); /* op_read's */
     return;
   }
   struct stat st;
   fill_attr(fs, ino, &st);
-  st.st_size = (off_t)c->len;
+  st.st_size = c->len > 0 ? (off_t)c->len : 1; /* never 0: see VIEW_SIZE_UNKNOWN */
   content_unref(c);
   fuse_reply_attr(req, &st, 0.0);
 }
 
-static void answer_error(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, int err) {
+static void answer_error(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_info *fi,
+                         int err) {
   count(&fs->render_errors);
+  if (kind == KIND_READ) handle_unref((handle_t *)(uintptr_t)fi->fh); /* op_read's */
   if (kind != KIND_GETATTR) {
     fuse_reply_err(req, err);
     return;
@@ -352,7 +533,7 @@ static void answer_error(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, 
 static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_info *fi, size_t read_size) {
   boxfs_t *fs = fs_of(req);
   const struct fuse_ctx *ctx = fuse_req_ctx(req);
-  int view = fs->nodes[ino].view;
+  int view = view_served(fs, kind, ino);
   char stack_key[KEY_CAP];
   char *key = stack_key;
   uint64_t key_hash = 0;
@@ -364,7 +545,7 @@ static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_inf
   if (key_len < 0) {
     /* The caller is gone (killed mid-request): nobody to answer for. */
     if (key != stack_key) free(key);
-    answer_error(fs, req, kind, ino, EIO);
+    answer_error(fs, req, kind, ino, fi, EIO);
     return;
   }
   content_t *c = NULL;
@@ -377,7 +558,7 @@ static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_inf
   boxfs_call_t *call = malloc(sizeof(boxfs_call_t) + (size_t)key_len);
   if (!call) {
     if (key != stack_key) free(key);
-    answer_error(fs, req, kind, ino, ENOMEM);
+    answer_error(fs, req, kind, ino, fi, ENOMEM);
     return;
   }
   call->fs = fs;
@@ -403,7 +584,7 @@ void boxfs_complete(boxfs_call_t *call, int err, content_t *c, bool cacheable) {
   boxfs_t *fs = call->fs;
   if (err || !c) {
     content_unref(c);
-    answer_error(fs, call->req, call->kind, call->ino, err ? err : EIO);
+    answer_error(fs, call->req, call->kind, call->ino, &call->fi, err ? err : EIO);
   } else {
     if (fs->cache && cacheable) cache_put(fs->cache, call->view, call->key, call->key_len, call->key_hash, c);
     answer(fs, call->req, call->kind, call->ino, &call->fi, call->read_size, c);
@@ -417,11 +598,13 @@ void boxfs_complete(boxfs_call_t *call, int err, content_t *c, bool cacheable) {
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   boxfs_t *fs = fs_of(req);
   count(&fs->opens);
-  if (!valid_ino(fs, ino)) {
+  long number;
+  int node = node_of(fs, ino, &number);
+  if (!node) {
     fuse_reply_err(req, ENOENT);
     return;
   }
-  if (fs->nodes[ino].is_dir) {
+  if (fs->nodes[node].is_dir) {
     fuse_reply_err(req, EISDIR);
     return;
   }
@@ -439,11 +622,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
  */
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   boxfs_t *fs = fs_of(req);
-  if (!valid_ino(fs, ino)) {
+  long number;
+  int node = node_of(fs, ino, &number);
+  if (!node) {
     fuse_reply_err(req, ENOENT);
     return;
   }
-  if (fs->nodes[ino].is_dir) {
+  if (fs->nodes[node].is_dir) {
     struct stat st;
     fill_attr(fs, ino, &st);
     fuse_reply_attr(req, &st, STATIC_TIMEOUT);
@@ -470,6 +655,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
   content_t *c = handle_content(h, &first_read);
   if (off == 0 && !first_read) {
     content_unref(c);
+    handle_ref(h); /* until the fresh rendering's answer */
     serve(req, KIND_READ, ino, fi, size);
     return;
   }
@@ -478,10 +664,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  handle_t *h = (handle_t *)(uintptr_t)fi->fh;
-  content_unref(h->content);
-  pthread_mutex_destroy(&h->lock);
-  free(h);
+  handle_unref((handle_t *)(uintptr_t)fi->fh);
   fuse_reply_err(req, 0);
 }
 
@@ -492,11 +675,13 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
  */
 static void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
   boxfs_t *fs = fs_of(req);
-  if (!valid_ino(fs, ino)) {
+  long number;
+  int node = node_of(fs, ino, &number);
+  if (!node) {
     fuse_reply_err(req, ENOENT);
     return;
   }
-  fuse_reply_err(req, !fs->nodes[ino].is_dir && (mask & X_OK) ? EACCES : 0);
+  fuse_reply_err(req, !fs->nodes[node].is_dir && (mask & X_OK) ? EACCES : 0);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino) {
@@ -520,19 +705,30 @@ static const struct fuse_lowlevel_ops ops = {
     .statfs = op_statfs,
 };
 
-static int add_node(boxfs_t *fs, const char *name, size_t len, fuse_ino_t parent, int is_dir, int view) {
+/* The node `name` (len bytes; a template when `tmpl`) below parent, added if new; -1 on a clash
+ * (a file and a directory of one name) or a full table. */
+static int add_node(boxfs_t *fs, const char *name, size_t len, fuse_ino_t parent, int is_dir, int view, int tmpl) {
   for (int i = 2; i < fs->nnodes; i++) {
     if (fs->nodes[i].parent == parent && strlen(fs->nodes[i].name) == len &&
-        strncmp(fs->nodes[i].name, name, len) == 0) {
+        strncmp(fs->nodes[i].name, name, len) == 0 && (i == fs->tmpl) == tmpl) {
       return fs->nodes[i].is_dir == is_dir && is_dir ? i : -1;
     }
   }
-  if (fs->nnodes >= MAX_NODES) return -1;
+  int in_tmpl = tmpl || fs->nodes[parent].slot >= 0;
+  if (fs->nnodes >= MAX_NODES || (in_tmpl && fs->ntmpl >= NUMBERED_STRIDE)) return -1;
+  char *copy = strndup(name, len);
+  if (!copy) return -1;
   int i = fs->nnodes++;
-  fs->nodes[i].name = strndup(name, len);
+  fs->nodes[i].name = copy;
   fs->nodes[i].parent = parent;
   fs->nodes[i].is_dir = is_dir;
   fs->nodes[i].view = view;
+  fs->nodes[i].slot = -1;
+  if (in_tmpl) {
+    fs->nodes[i].slot = fs->ntmpl;
+    fs->tmpl_nodes[fs->ntmpl++] = i;
+  }
+  if (tmpl) fs->tmpl = i;
   return i;
 }
 
@@ -540,6 +736,11 @@ static int build_tree(boxfs_t *fs, char *err, size_t err_len) {
   fs->nnodes = 2;
   fs->nodes[1].name = strdup("");
   fs->nodes[1].is_dir = 1;
+  fs->nodes[1].slot = -1;
+  if (!fs->nodes[1].name) {
+    snprintf(err, err_len, "out of memory");
+    return -1;
+  }
   for (int v = 0; v < fs->cfg.nfiles; v++) {
     const char *path = fs->cfg.files[v];
     fuse_ino_t parent = 1;
@@ -547,11 +748,18 @@ static int build_tree(boxfs_t *fs, char *err, size_t err_len) {
     for (;;) {
       const char *slash = strchr(seg, '/');
       size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
-      if (len == 0) {
-        snprintf(err, err_len, "file path \"%s\" has an empty segment", path);
+      const char *star = memchr(seg, '*', len);
+      int tmpl = star != NULL;
+      if (len == 0 || (tmpl && (star != seg + len - 1 || len < 2 || !slash))) {
+        snprintf(err, err_len, "file path \"%s\": empty segment, or a '*' not ending a directory's name", path);
         return -1;
       }
-      int ino = add_node(fs, seg, len, parent, slash != NULL, v);
+      if (tmpl && fs->tmpl &&
+          (fs->nodes[fs->tmpl].parent != parent || strncmp(fs->nodes[fs->tmpl].name, seg, len - 1) != 0)) {
+        snprintf(err, err_len, "file path \"%s\": only one numbered directory is supported", path);
+        return -1;
+      }
+      int ino = add_node(fs, seg, tmpl ? len - 1 : len, parent, slash != NULL, v, tmpl);
       if (ino < 0) {
         snprintf(err, err_len, "file path \"%s\" clashes with another or the tree is too large", path);
         return -1;
@@ -559,6 +767,17 @@ static int build_tree(boxfs_t *fs, char *err, size_t err_len) {
       if (!slash) break;
       parent = (fuse_ino_t)ino;
       seg = slash + 1;
+    }
+  }
+  if (fs->tmpl) {
+    for (int i = 2; i < fs->nnodes; i++)
+      if (fs->nodes[i].parent == fs->nodes[fs->tmpl].parent && !fs->nodes[i].is_dir &&
+          strcmp(fs->nodes[i].name, NUMBERED_LIST) == 0)
+        fs->numbered_list = i;
+    if (!fs->numbered_list) {
+      snprintf(err, err_len, "a numbered directory (\"%s*\") needs a file \"%s\" beside it", fs->nodes[fs->tmpl].name,
+               NUMBERED_LIST);
+      return -1;
     }
   }
   return 0;

@@ -26,7 +26,11 @@ typedef void (*boxfs_exit_fn)(void *ctx, int code);
 
 typedef struct {
   const char *mountpoint;
-  const char *const *files; /* "proc/meminfo", ...; index = view number passed to render */
+  /* "proc/meminfo", ...; index = view number passed to render. One directory segment may end in
+   * '*' (the segment "cpu*" of "sys/devices/system/cpu/cpu* /online", without the space): it stands
+   * for the numbered directories cpu0, cpu1, ... that the file "online" beside it lists for the
+   * caller; the view number of a file below the directory number N is its index + nfiles * (N + 1). */
+  const char *const *files;
   int nfiles;
   uint64_t cache_ttl_ns; /* 0 = every open renders */
   int max_threads; /* 1 = single-threaded loop (enough: nothing in it blocks) */
