@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <linux/fuse.h>
+#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -18,6 +20,8 @@
 #include <unistd.h>
 
 #include "caller_key.h"
+#include "handles.h"
+#include "handover.h"
 
 /* The tree never changes while mounted, so the kernel may cache names and attributes for long. */
 #define STATIC_TIMEOUT 3600.0
@@ -28,8 +32,15 @@ typedef struct {
   char *name;
   fuse_ino_t parent;
   int is_dir;
-  int view; /* files only */
+  int view; /* files only; -1: a file a previous daemon served that this one does not (see import_state) */
 } node_t;
+
+/* Version of the state format handed to a successor (export_state / import_state). */
+#define STATE_VERSION 1u
+#define STATE_END 0x21444e45u /* "END!" */
+/* How long a handover waits for the loop threads to stop reading, then for in-flight renders. */
+#define PAUSE_TIMEOUT_S 5
+#define DRAIN_TIMEOUT_S 10
 
 struct boxfs {
   struct fuse_session *se;
@@ -48,6 +59,23 @@ struct boxfs {
   int inflight; /* requests handed to render and not yet completed */
   pthread_mutex_t memo_lock;
   struct key_memo *memo; /* MEMO_SLOTS */
+  handle_table_t *handles; /* fi->fh of open files */
+  /* The loop threads (loop_main's workers) and what stops them: a handover pauses them, a stop or a
+   * completed handover ends them. wake_fd (an eventfd) is readable while either is asked for, so a
+   * worker waiting in poll() sees it; the rest is guarded by loop_lock. */
+  int wake_fd;
+  pthread_mutex_t loop_lock;
+  pthread_cond_t loop_cond;
+  int nthreads;
+  int running, parked; /* workers alive; workers waiting in the pause */
+  int pause, ending, handed_over; /* atomic reads, written under loop_lock */
+  int loop_error; /* errno of the first worker that failed to read */
+  /* The FUSE_INIT request as the kernel sent it: a successor replays it to its own session. */
+  unsigned char *init_msg;
+  size_t init_len; /* 0 until seen (atomic) */
+  int adopted; /* took over a live connection instead of mounting */
+  handover_server_t *handover;
+  char listen_error[256]; /* why an adopting daemon does not listen for its own successor */
 };
 
 enum { KIND_OPEN, KIND_GETATTR };
@@ -92,7 +120,12 @@ static inline void count(uint64_t *c) { __atomic_add_fetch(c, 1, __ATOMIC_RELAXE
 
 static boxfs_t *fs_of(fuse_req_t req) { return fuse_req_userdata(req); }
 
-static int valid_ino(boxfs_t *fs, fuse_ino_t ino) { return ino >= 1 && ino < (fuse_ino_t)fs->nnodes; }
+/* A node this daemon serves (not a file only a previous daemon served). */
+static int served(boxfs_t *fs, int i) { return fs->nodes[i].is_dir || fs->nodes[i].view >= 0; }
+
+static int valid_ino(boxfs_t *fs, fuse_ino_t ino) {
+  return ino >= 1 && ino < (fuse_ino_t)fs->nnodes && served(fs, (int)ino);
+}
 
 static void fill_attr(boxfs_t *fs, fuse_ino_t ino, struct stat *st) {
   memset(st, 0, sizeof(*st));
@@ -111,7 +144,7 @@ static void fill_attr(boxfs_t *fs, fuse_ino_t ino, struct stat *st) {
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
   boxfs_t *fs = fs_of(req);
   for (int i = 2; i < fs->nnodes; i++) {
-    if (fs->nodes[i].parent == parent && strcmp(fs->nodes[i].name, name) == 0) {
+    if (fs->nodes[i].parent == parent && served(fs, i) && strcmp(fs->nodes[i].name, name) == 0) {
       struct fuse_entry_param e;
       memset(&e, 0, sizeof(e));
       e.ino = (fuse_ino_t)i;
@@ -157,7 +190,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
     } else if (i == 0) {
       name = "..";
       child = fs->nodes[ino].parent ? fs->nodes[ino].parent : 1;
-    } else if (i >= 2 && fs->nodes[i].parent == ino) {
+    } else if (i >= 2 && fs->nodes[i].parent == ino && served(fs, i)) {
       name = fs->nodes[i].name;
       child = (fuse_ino_t)i;
     } else {
@@ -255,12 +288,19 @@ static ssize_t caller_key_memo(boxfs_t *fs, pid_t pid, char *key, size_t cap, ui
 static void answer(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_info *fi,
                    content_t *c) {
   if (kind == KIND_OPEN) {
-    fi->fh = (uint64_t)(uintptr_t)c;
+    uint64_t id = handles_put(fs->handles, c);
+    if (id == 0) {
+      content_unref(c);
+      count(&fs->render_errors);
+      fuse_reply_err(req, ENFILE);
+      return;
+    }
+    fi->fh = id;
     fi->direct_io = 1; /* like /proc: no page cache, size known only per caller */
     fi->keep_cache = 0;
     fi->noflush = 1; /* nothing to flush: saves a round trip per close */
     /* If the caller went away (interrupted), the kernel never sends release: drop the bytes here. */
-    if (fuse_reply_open(req, fi) != 0) content_unref(c);
+    if (fuse_reply_open(req, fi) != 0) handles_drop(fs->handles, id);
     return;
   }
   struct stat st;
@@ -398,7 +438,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
  * Python's shutil) fall back to read(2), which gets the caller's own bytes.
  */
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
-  content_t *c = (content_t *)(uintptr_t)fi->fh;
+  content_t *c = handles_get(fs_of(req)->handles, fi->fh);
   if (fi->lock_owner == 0) {
     fuse_reply_err(req, EIO);
     return;
@@ -413,7 +453,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  content_unref((content_t *)(uintptr_t)fi->fh);
+  handles_drop(fs_of(req)->handles, fi->fh);
   fuse_reply_err(req, 0);
 }
 
@@ -441,22 +481,40 @@ static int add_node(boxfs_t *fs, const char *name, size_t len, fuse_ino_t parent
   for (int i = 2; i < fs->nnodes; i++) {
     if (fs->nodes[i].parent == parent && strlen(fs->nodes[i].name) == len &&
         strncmp(fs->nodes[i].name, name, len) == 0) {
-      return fs->nodes[i].is_dir == is_dir && is_dir ? i : -1;
+      if (is_dir) return fs->nodes[i].is_dir ? i : -1;
+      /* A file a previous daemon handed over, not yet claimed: the same path keeps its node id. */
+      if (!fs->nodes[i].is_dir && fs->nodes[i].view < 0) {
+        fs->nodes[i].view = view;
+        return i;
+      }
+      return -1;
     }
   }
   if (fs->nnodes >= MAX_NODES) return -1;
   int i = fs->nnodes++;
   fs->nodes[i].name = strndup(name, len);
+  if (!fs->nodes[i].name) {
+    fs->nnodes--;
+    return -1;
+  }
   fs->nodes[i].parent = parent;
   fs->nodes[i].is_dir = is_dir;
   fs->nodes[i].view = view;
   return i;
 }
 
+/* The tree of cfg.files; nodes a previous daemon handed over (import_state) keep their ids, new ones
+ * follow them. */
 static int build_tree(boxfs_t *fs, char *err, size_t err_len) {
-  fs->nnodes = 2;
-  fs->nodes[1].name = strdup("");
-  fs->nodes[1].is_dir = 1;
+  if (fs->nnodes < 2) {
+    fs->nnodes = 2;
+    fs->nodes[1].name = strdup("");
+    fs->nodes[1].is_dir = 1;
+    if (!fs->nodes[1].name) {
+      snprintf(err, err_len, "out of memory");
+      return -1;
+    }
+  }
   for (int v = 0; v < fs->cfg.nfiles; v++) {
     const char *path = fs->cfg.files[v];
     fuse_ino_t parent = 1;
@@ -481,28 +539,112 @@ static int build_tree(boxfs_t *fs, char *err, size_t err_len) {
   return 0;
 }
 
+/* Keeps the INIT request the kernel sent (the first one it sends) for a successor to replay. */
+static void remember_init(boxfs_t *fs, const struct fuse_buf *buf) {
+  if (buf->flags & FUSE_BUF_IS_FD || buf->size < sizeof(struct fuse_in_header)) return;
+  const struct fuse_in_header *in = buf->mem;
+  if (in->opcode != FUSE_INIT || in->len != buf->size) return;
+  unsigned char *copy = malloc(buf->size);
+  if (!copy) return; /* then this daemon cannot hand over: it refuses and goes on serving */
+  memcpy(copy, buf->mem, buf->size);
+  fs->init_msg = copy;
+  __atomic_store_n(&fs->init_len, buf->size, __ATOMIC_RELEASE);
+}
+
+/* Waits on loop_lock while paused; 1 when the worker must end. Called with loop_lock held. */
+static int park(boxfs_t *fs) {
+  if (fs->ending) return 1;
+  if (!fs->pause) return 0;
+  fs->parked++;
+  pthread_cond_broadcast(&fs->loop_cond);
+  while (fs->pause && !fs->ending) pthread_cond_wait(&fs->loop_cond, &fs->loop_lock);
+  fs->parked--;
+  return fs->ending;
+}
+
+/*
+ * One loop thread: libfuse's own loops block in read() and cannot be paused, so this one polls the
+ * (non-blocking) /dev/fuse fd together with wake_fd. A request read is processed to the end (or
+ * handed to JavaScript and counted in inflight) before the worker looks at a pause again.
+ */
+static void *worker_main(void *arg) {
+  boxfs_t *fs = arg;
+  struct fuse_buf buf;
+  memset(&buf, 0, sizeof(buf));
+  struct pollfd p[2] = {{.fd = fuse_session_fd(fs->se), .events = POLLIN}, {.fd = fs->wake_fd, .events = POLLIN}};
+  int err = 0;
+  for (;;) {
+    if (__atomic_load_n(&fs->pause, __ATOMIC_ACQUIRE) || __atomic_load_n(&fs->ending, __ATOMIC_ACQUIRE)) {
+      pthread_mutex_lock(&fs->loop_lock);
+      int end = park(fs);
+      pthread_mutex_unlock(&fs->loop_lock);
+      if (end) break;
+      continue;
+    }
+    if (fuse_session_exited(fs->se)) break;
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    if (p[1].revents & POLLIN) continue; /* a pause or the end: looked at above */
+    int res = fuse_session_receive_buf(fs->se, &buf);
+    if (res == -EINTR || res == -EAGAIN) continue;
+    if (res <= 0) {
+      err = -res; /* 0: ENODEV, the connection ended (unmounted or aborted) */
+      break;
+    }
+    if (__atomic_load_n(&fs->init_len, __ATOMIC_ACQUIRE) == 0) remember_init(fs, &buf);
+    fuse_session_process_buf(fs->se, &buf);
+  }
+  free(buf.mem);
+  pthread_mutex_lock(&fs->loop_lock);
+  fs->running--;
+  if (err && !fs->loop_error) fs->loop_error = err;
+  /* One worker seeing the end of the session ends them all. */
+  if (!fs->ending) {
+    __atomic_store_n(&fs->ending, 1, __ATOMIC_RELEASE);
+    uint64_t one = 1;
+    ssize_t w = write(fs->wake_fd, &one, sizeof(one));
+    (void)w;
+  }
+  pthread_cond_broadcast(&fs->loop_cond);
+  pthread_mutex_unlock(&fs->loop_lock);
+  return NULL;
+}
+
 static void *loop_main(void *arg) {
   boxfs_t *fs = arg;
   /* Signals belong to Node's main thread (SIGTERM → clean unmount in TypeScript). */
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, NULL);
-  int res;
-  if (fs->cfg.max_threads <= 1) {
-    res = fuse_session_loop(fs->se);
-  } else {
-    struct fuse_loop_config *lc = fuse_loop_cfg_create();
-    fuse_loop_cfg_set_clone_fd(lc, 0);
-    fuse_loop_cfg_set_max_threads(lc, (unsigned)fs->cfg.max_threads);
-    res = fuse_session_loop_mt(fs->se, lc);
-    fuse_loop_cfg_destroy(lc);
+  pthread_t extra[256];
+  int nextra = 0;
+  for (int i = 1; i < fs->nthreads && nextra < 256; i++) {
+    if (pthread_create(&extra[nextra], NULL, worker_main, fs) != 0) break;
+    nextra++;
+  }
+  pthread_mutex_lock(&fs->loop_lock);
+  fs->running -= fs->nthreads - 1 - nextra; /* workers that could not be started */
+  pthread_mutex_unlock(&fs->loop_lock);
+  worker_main(fs);
+  for (int i = 0; i < nextra; i++) pthread_join(extra[i], NULL);
+  /* No worker reads any more: no successor can be handed the connection from here on. */
+  handover_close(fs->handover);
+  fs->handover = NULL;
+  if (__atomic_load_n(&fs->handed_over, __ATOMIC_ACQUIRE)) {
+    /* The successor serves the connection now: no unmount, no abort, and the session's fd (a dup
+     * the successor also holds) simply closes when this process ends. */
+    fs->cfg.on_exit(fs->cfg.ctx, BOXFS_HANDED_OVER);
+    return NULL;
   }
   /* Requests still with JavaScript reply through the session: wait for them (JS answers even while
    * Node shuts down, with EIO), at most 10 s; past that leak the session rather than free it under
    * a late reply. */
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += 10;
+  until.tv_sec += DRAIN_TIMEOUT_S;
   int drained = 1;
   pthread_mutex_lock(&fs->inflight_lock);
   while (fs->inflight > 0 && drained) {
@@ -513,14 +655,232 @@ static void *loop_main(void *arg) {
     fs->cfg.on_exit(fs->cfg.ctx, __atomic_load_n(&fs->stopping, __ATOMIC_ACQUIRE) ? 0 : EIO);
     return NULL;
   }
-  fuse_session_unmount(fs->se);
+  fuse_session_unmount(fs->se); /* no-op for an adopted session: boxfs_stop detaches the mountpoint */
   fuse_session_destroy(fs->se);
   fs->se = NULL;
   /* ENODEV from an unmount or abort is the normal end of a mounted session. */
   int stopped = __atomic_load_n(&fs->stopping, __ATOMIC_ACQUIRE);
-  fs->cfg.on_exit(fs->cfg.ctx, stopped ? 0 : (res < 0 ? -res : res));
+  fs->cfg.on_exit(fs->cfg.ctx, stopped ? 0 : fs->loop_error);
   return NULL;
 }
+
+/* ---- handing the connection to a successor (handover.h) ---- */
+
+static void state_handle(void *arg, uint64_t id, content_t *c) {
+  hbuf_t *b = arg;
+  hbuf_u64(b, id);
+  hbuf_u64(b, c->len);
+  hbuf_bytes(b, c->data, c->len);
+}
+
+/*
+ * The state format, STATE_VERSION: version u32, mounted_at u64, the INIT request (u32 length, bytes),
+ * the fusectl abort path (u32, bytes), the nodes from id 2 on (count u32; per node parent u32,
+ * is_dir u32, name u32 + bytes: a node's id is its position, so the kernel's cached ids stay valid),
+ * the open handles (count u64; per handle id u64, length u64, bytes), STATE_END.
+ */
+static void export_state(boxfs_t *fs, hbuf_t *b) {
+  hbuf_u32(b, STATE_VERSION);
+  hbuf_u64(b, (uint64_t)fs->mounted_at);
+  hbuf_u32(b, (uint32_t)fs->init_len);
+  hbuf_bytes(b, fs->init_msg, fs->init_len);
+  hbuf_u32(b, (uint32_t)strlen(fs->abort_path));
+  hbuf_bytes(b, fs->abort_path, strlen(fs->abort_path));
+  hbuf_u32(b, (uint32_t)(fs->nnodes - 2));
+  for (int i = 2; i < fs->nnodes; i++) {
+    hbuf_u32(b, (uint32_t)fs->nodes[i].parent);
+    hbuf_u32(b, (uint32_t)fs->nodes[i].is_dir);
+    hbuf_u32(b, (uint32_t)strlen(fs->nodes[i].name));
+    hbuf_bytes(b, fs->nodes[i].name, strlen(fs->nodes[i].name));
+  }
+  uint64_t nhandles = 0;
+  size_t at = b->len;
+  hbuf_u64(b, 0);
+  size_t before = b->len;
+  handles_each(fs->handles, state_handle, b);
+  /* count what was written: each handle is id, length, bytes */
+  hreader_t r = {.p = b->data ? b->data + before : NULL, .left = b->failed ? 0 : b->len - before};
+  while (!b->failed && r.left > 0) {
+    hread_u64(&r);
+    hread_bytes(&r, (size_t)hread_u64(&r));
+    nhandles++;
+  }
+  if (!b->failed) memcpy(b->data + at, &nhandles, sizeof(nhandles));
+  hbuf_u32(b, STATE_END);
+}
+
+/* Takes a predecessor's state: its nodes (files unclaimed until build_tree), handles, INIT request. */
+static int import_state(boxfs_t *fs, const unsigned char *data, size_t len, char *err, size_t err_len) {
+  hreader_t r = {.p = data, .left = len};
+  uint32_t version = hread_u32(&r);
+  if (version != STATE_VERSION) {
+    snprintf(err, err_len, "the running daemon hands over state format %u, this daemon reads format %u", version,
+             STATE_VERSION);
+    return -1;
+  }
+  fs->mounted_at = (time_t)hread_u64(&r);
+  uint32_t init_len = hread_u32(&r);
+  const void *init = hread_bytes(&r, init_len);
+  uint32_t abort_len = hread_u32(&r);
+  const char *abort_path = hread_bytes(&r, abort_len);
+  if (!r.failed && (init_len < sizeof(struct fuse_in_header) + sizeof(struct fuse_init_in) ||
+                    abort_len >= sizeof(fs->abort_path))) {
+    snprintf(err, err_len, "the handed-over state has no valid FUSE INIT request or abort path");
+    return -1;
+  }
+  if (r.failed) goto truncated;
+  fs->init_msg = malloc(init_len);
+  if (!fs->init_msg) goto oom;
+  memcpy(fs->init_msg, init, init_len);
+  fs->init_len = init_len;
+  memcpy(fs->abort_path, abort_path, abort_len);
+  fs->abort_path[abort_len] = '\0';
+  uint32_t nnodes = hread_u32(&r);
+  if (r.failed) goto truncated;
+  if (nnodes > MAX_NODES - 2) {
+    snprintf(err, err_len, "the handed-over tree has %u nodes, more than this daemon holds", nnodes);
+    return -1;
+  }
+  fs->nnodes = 2;
+  fs->nodes[1].name = strdup("");
+  fs->nodes[1].is_dir = 1;
+  if (!fs->nodes[1].name) goto oom;
+  for (uint32_t i = 0; i < nnodes; i++) {
+    uint32_t parent = hread_u32(&r);
+    uint32_t is_dir = hread_u32(&r);
+    uint32_t name_len = hread_u32(&r);
+    const char *name = hread_bytes(&r, name_len);
+    if (r.failed) goto truncated;
+    if (parent < 1 || parent >= (uint32_t)fs->nnodes || !fs->nodes[parent].is_dir) {
+      snprintf(err, err_len, "the handed-over tree is not a tree (node %u)", i + 2);
+      return -1;
+    }
+    node_t *n = &fs->nodes[fs->nnodes];
+    n->name = strndup(name, name_len);
+    if (!n->name) goto oom;
+    n->parent = parent;
+    n->is_dir = is_dir != 0;
+    n->view = -1;
+    fs->nnodes++;
+  }
+  uint64_t nhandles = hread_u64(&r);
+  for (uint64_t i = 0; i < nhandles && !r.failed; i++) {
+    uint64_t id = hread_u64(&r);
+    uint64_t clen = hread_u64(&r);
+    const void *bytes = hread_bytes(&r, (size_t)clen);
+    if (r.failed) goto truncated;
+    content_t *c = content_new(bytes, (size_t)clen);
+    if (!c) goto oom;
+    if (handles_put_at(fs->handles, id, c) != 0) {
+      content_unref(c);
+      snprintf(err, err_len, "the handed-over handle %llu is out of range or given twice", (unsigned long long)id);
+      return -1;
+    }
+  }
+  if (hread_u32(&r) != STATE_END || r.failed) goto truncated;
+  return 0;
+truncated:
+  snprintf(err, err_len, "the handed-over state is truncated or malformed");
+  return -1;
+oom:
+  snprintf(err, err_len, "out of memory importing the handed-over state");
+  return -1;
+}
+
+/* Wakes the workers (a pause or the end was asked for). */
+static void wake_workers(boxfs_t *fs) {
+  uint64_t one = 1;
+  ssize_t w = write(fs->wake_fd, &one, sizeof(one));
+  (void)w;
+}
+
+static void resume_loop(void *ctx) {
+  boxfs_t *fs = ctx;
+  pthread_mutex_lock(&fs->loop_lock);
+  if (!fs->ending) {
+    uint64_t n;
+    ssize_t r = read(fs->wake_fd, &n, sizeof(n)); /* not readable any more before the pause ends */
+    (void)r;
+  }
+  __atomic_store_n(&fs->pause, 0, __ATOMIC_RELEASE);
+  pthread_cond_broadcast(&fs->loop_cond);
+  pthread_mutex_unlock(&fs->loop_lock);
+}
+
+static int pause_and_export(void *ctx, hbuf_t *out, int *fuse_fd, char *err, size_t err_len) {
+  boxfs_t *fs = ctx;
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += PAUSE_TIMEOUT_S;
+  pthread_mutex_lock(&fs->loop_lock);
+  if (fs->ending || __atomic_load_n(&fs->stopping, __ATOMIC_ACQUIRE)) {
+    pthread_mutex_unlock(&fs->loop_lock);
+    snprintf(err, err_len, "the running daemon is stopping");
+    return ESHUTDOWN;
+  }
+  __atomic_store_n(&fs->pause, 1, __ATOMIC_RELEASE);
+  wake_workers(fs);
+  int timed_out = 0;
+  while (fs->parked < fs->running && !fs->ending && !timed_out)
+    timed_out = pthread_cond_timedwait(&fs->loop_cond, &fs->loop_lock, &until) == ETIMEDOUT;
+  int ended = fs->ending;
+  pthread_mutex_unlock(&fs->loop_lock);
+  if (ended || timed_out) {
+    resume_loop(fs);
+    snprintf(err, err_len, ended ? "the running daemon is stopping" : "the running daemon's loop did not pause");
+    return ended ? ESHUTDOWN : ETIMEDOUT;
+  }
+  /* Paused: nothing new is read. Every request already read must be answered before the
+   * connection changes hands (answers go out through this session's fd). */
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += DRAIN_TIMEOUT_S;
+  pthread_mutex_lock(&fs->inflight_lock);
+  while (fs->inflight > 0 && !timed_out)
+    timed_out = pthread_cond_timedwait(&fs->inflight_zero, &fs->inflight_lock, &until) == ETIMEDOUT;
+  pthread_mutex_unlock(&fs->inflight_lock);
+  if (timed_out) {
+    resume_loop(fs);
+    snprintf(err, err_len, "the running daemon still has renders in flight");
+    return EBUSY;
+  }
+  if (__atomic_load_n(&fs->init_len, __ATOMIC_ACQUIRE) == 0) {
+    resume_loop(fs);
+    snprintf(err, err_len, "the running daemon has not seen the kernel's FUSE INIT");
+    return EAGAIN;
+  }
+  export_state(fs, out);
+  if (out->failed) {
+    resume_loop(fs);
+    snprintf(err, err_len, "out of memory writing the state");
+    return ENOMEM;
+  }
+  *fuse_fd = fuse_session_fd(fs->se);
+  return 0;
+}
+
+static void end_after_handover(void *ctx) {
+  boxfs_t *fs = ctx;
+  pthread_mutex_lock(&fs->loop_lock);
+  __atomic_store_n(&fs->handed_over, 1, __ATOMIC_RELEASE);
+  __atomic_store_n(&fs->ending, 1, __ATOMIC_RELEASE);
+  pthread_cond_broadcast(&fs->loop_cond);
+  pthread_mutex_unlock(&fs->loop_lock);
+}
+
+static int start_listening(boxfs_t *fs, char *err, size_t err_len) {
+  if (!fs->cfg.handover_socket || !*fs->cfg.handover_socket) return 0;
+  handover_server_cfg_t hc = {
+      .mountpoint = fs->mountpoint,
+      .pause_and_export = pause_and_export,
+      .resume = resume_loop,
+      .handed_over = end_after_handover,
+      .ctx = fs,
+  };
+  fs->handover = handover_listen(fs->cfg.handover_socket, &hc, err, err_len);
+  return fs->handover ? 0 : -1;
+}
+
+/* ---- start and stop ---- */
 
 /*
  * The fusectl entry of our connection, from /proc/self/mountinfo (a stat() of the mountpoint here
@@ -553,46 +913,86 @@ static void ensure_fusectl(void) {
   mount("fusectl", "/sys/fs/fuse/connections", "fusectl", 0, NULL);
 }
 
-boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len) {
+
+static void fs_free(boxfs_t *fs) {
+  cache_free(fs->cache);
+  handles_free(fs->handles);
+  free(fs->memo);
+  for (int i = 1; i < fs->nnodes; i++) free(fs->nodes[i].name);
+  free(fs->init_msg);
+  if (fs->wake_fd >= 0) close(fs->wake_fd);
+  free(fs->mountpoint);
+  free(fs);
+}
+
+static boxfs_t *fs_new(const boxfs_config_t *cfg, char *err, size_t err_len) {
   boxfs_t *fs = calloc(1, sizeof(*fs));
   if (!fs) {
     snprintf(err, err_len, "out of memory");
     return NULL;
   }
   fs->cfg = *cfg;
+  fs->cfg.handover_socket = NULL; /* the caller's string: copied below */
+  fs->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   fs->mountpoint = strdup(cfg->mountpoint);
   fs->mounted_at = time(NULL);
+  fs->nthreads = cfg->max_threads < 1 ? 1 : cfg->max_threads > 256 ? 256 : cfg->max_threads;
+  fs->running = fs->nthreads;
   pthread_mutex_init(&fs->inflight_lock, NULL);
   pthread_cond_init(&fs->inflight_zero, NULL);
   pthread_mutex_init(&fs->memo_lock, NULL);
+  pthread_mutex_init(&fs->loop_lock, NULL);
+  pthread_cond_init(&fs->loop_cond, NULL);
   fs->memo = calloc(MEMO_SLOTS, sizeof(struct key_memo));
-  if (!fs->memo) {
-    snprintf(err, err_len, "out of memory");
-    goto fail;
+  fs->handles = handles_new();
+  if (cfg->handover_socket && *cfg->handover_socket) fs->cfg.handover_socket = strdup(cfg->handover_socket);
+  if (cfg->cache_ttl_ns > 0) fs->cache = cache_new(cfg->cache_ttl_ns);
+  if (!fs->memo || !fs->handles || !fs->mountpoint || fs->wake_fd < 0 ||
+      (cfg->cache_ttl_ns > 0 && !fs->cache) || (cfg->handover_socket && *cfg->handover_socket && !fs->cfg.handover_socket)) {
+    snprintf(err, err_len, fs->wake_fd < 0 ? "cannot create an eventfd (%s)" : "out of memory", strerror(errno));
+    free((char *)fs->cfg.handover_socket);
+    fs_free(fs);
+    return NULL;
   }
   for (int i = 0; i < MEMO_SLOTS; i++) fs->memo[i].pidfd = -1;
-  if (build_tree(fs, err, err_len) != 0) goto fail;
-  if (cfg->cache_ttl_ns > 0) fs->cache = cache_new(cfg->cache_ttl_ns);
+  return fs;
+}
 
+static struct fuse_session *new_session(boxfs_t *fs, char *err, size_t err_len) {
   char opts[1024];
   snprintf(opts, sizeof(opts), "ro,allow_other,default_permissions,fsname=boxscope,subtype=boxscope%s%s",
-           cfg->extra_options && *cfg->extra_options ? "," : "", cfg->extra_options ? cfg->extra_options : "");
+           fs->cfg.extra_options && *fs->cfg.extra_options ? "," : "",
+           fs->cfg.extra_options ? fs->cfg.extra_options : "");
   char *argv[] = {"boxscope", "-o", opts, NULL};
   struct fuse_args args = FUSE_ARGS_INIT(3, argv);
-  fs->se = fuse_session_new(&args, &ops, sizeof(ops), fs);
-  if (!fs->se) {
-    snprintf(err, err_len, "fuse_session_new failed (mount options \"%s\")", opts);
-    goto fail;
-  }
+  struct fuse_session *se = fuse_session_new(&args, &ops, sizeof(ops), fs);
+  if (!se) snprintf(err, err_len, "fuse_session_new failed (mount options \"%s\")", opts);
+  return se;
+}
+
+/* Non-blocking, so a worker that lost the race for a request to another one goes back to poll(). */
+static void set_nonblocking(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len) {
+  boxfs_t *fs = fs_new(cfg, err, err_len);
+  if (!fs) return NULL;
+  if (build_tree(fs, err, err_len) != 0) goto fail;
+  fs->se = new_session(fs, err, err_len);
+  if (!fs->se) goto fail;
   if (fuse_session_mount(fs->se, fs->mountpoint) != 0) {
     int e = errno;
     snprintf(err, err_len, "cannot mount FUSE on %s (%s)", fs->mountpoint, strerror(e ? e : EIO));
     fuse_session_destroy(fs->se);
     goto fail;
   }
+  set_nonblocking(fuse_session_fd(fs->se));
   find_abort_path(fs);
-  if (pthread_create(&fs->loop_thread, NULL, loop_main, fs) != 0) {
-    snprintf(err, err_len, "cannot start the FUSE loop thread");
+  if (start_listening(fs, err, err_len) != 0 || pthread_create(&fs->loop_thread, NULL, loop_main, fs) != 0) {
+    if (!err[0]) snprintf(err, err_len, "cannot start the FUSE loop thread");
+    handover_close(fs->handover);
     fuse_session_unmount(fs->se);
     fuse_session_destroy(fs->se);
     goto fail;
@@ -600,20 +1000,101 @@ boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len) {
   pthread_detach(fs->loop_thread);
   return fs;
 fail:
-  cache_free(fs->cache);
-  free(fs->memo);
-  free(fs->mountpoint);
-  free(fs);
+  free((char *)fs->cfg.handover_socket);
+  fs_free(fs);
   return NULL;
 }
 
+/*
+ * A session on the connection's fd that libfuse treats as initialised: libfuse answers EIO to
+ * everything until it processed a FUSE_INIT, and has no other way in. The predecessor's INIT request
+ * is replayed: libfuse sets itself up exactly as the predecessor did (same kernel flags, same
+ * options), and its reply goes to a request id the kernel finished long ago, which the kernel
+ * rejects (ENOENT, which libfuse ignores) without touching the connection.
+ */
+static int adopt_session(boxfs_t *fs, int fuse_fd, char *err, size_t err_len) {
+  fs->se = new_session(fs, err, err_len);
+  if (!fs->se) return -1;
+  char devfd[32];
+  snprintf(devfd, sizeof(devfd), "/dev/fd/%d", fuse_fd);
+  if (fuse_session_mount(fs->se, devfd) != 0) {
+    snprintf(err, err_len, "libfuse would not adopt the handed-over /dev/fuse fd");
+    fuse_session_destroy(fs->se);
+    fs->se = NULL;
+    return -1;
+  }
+  set_nonblocking(fuse_fd);
+  unsigned char *init = malloc(fs->init_len);
+  if (!init) {
+    snprintf(err, err_len, "out of memory");
+    return -1;
+  }
+  memcpy(init, fs->init_msg, fs->init_len);
+  struct fuse_buf b = {.size = fs->init_len, .mem = init};
+  fuse_session_process_buf(fs->se, &b);
+  free(init);
+  return 0;
+}
+
+boxfs_t *boxfs_take_over(const boxfs_config_t *cfg, int *outcome, char *err, size_t err_len) {
+  int sock = -1, fuse_fd = -1;
+  unsigned char *state = NULL;
+  size_t state_len = 0;
+  *outcome = handover_take(cfg->handover_socket, cfg->mountpoint, &sock, &fuse_fd, &state, &state_len, err, err_len);
+  if (*outcome != HANDOVER_TAKEN) return NULL;
+  boxfs_t *fs = fs_new(cfg, err, err_len);
+  if (!fs || import_state(fs, state, state_len, err, err_len) != 0 || build_tree(fs, err, err_len) != 0 ||
+      adopt_session(fs, fuse_fd, err, err_len) != 0) {
+    free(state);
+    handover_abandon(sock, EPROTO);
+    if (fs && fs->se) fuse_session_destroy(fs->se); /* closes fuse_fd */
+    else close(fuse_fd);
+    if (fs) free((char *)fs->cfg.handover_socket);
+    if (fs) fs_free(fs);
+    *outcome = HANDOVER_REFUSED;
+    return NULL;
+  }
+  free(state);
+  fs->adopted = 1;
+  if (!fs->abort_path[0]) find_abort_path(fs);
+  /* Only once the predecessor acknowledged does it never read again: until then, no reading here. */
+  if (handover_commit(sock, err, err_len) != 0) {
+    fuse_session_destroy(fs->se);
+    free((char *)fs->cfg.handover_socket);
+    fs_free(fs);
+    *outcome = HANDOVER_GONE;
+    return NULL;
+  }
+  if (pthread_create(&fs->loop_thread, NULL, loop_main, fs) != 0) {
+    /* Holding the connection without serving it would hang every reader: end it (like a crash). */
+    snprintf(err, err_len, "cannot start the FUSE loop thread after the handover");
+    boxfs_stop(fs);
+    fuse_session_destroy(fs->se);
+    *outcome = HANDOVER_REFUSED;
+    return NULL; /* fs leaks on this one-off path: the abort above ended everything it served */
+  }
+  pthread_detach(fs->loop_thread);
+  /* The successor of this daemon asks here next; failing that, serving goes on (listen_error says). */
+  if (start_listening(fs, fs->listen_error, sizeof(fs->listen_error)) != 0 && !fs->listen_error[0])
+    snprintf(fs->listen_error, sizeof(fs->listen_error), "cannot listen on the handover socket");
+  return fs;
+}
+
+const char *boxfs_listen_error(boxfs_t *fs) { return fs->listen_error[0] ? fs->listen_error : NULL; }
+
 void boxfs_stop(boxfs_t *fs) {
   if (__atomic_exchange_n(&fs->stopping, 1, __ATOMIC_ACQ_REL)) return;
-  /* No fuse_session_exit here: the loop thread may be destroying the session. The detach (or the
-   * abort) makes the loop's read() fail with ENODEV, which ends it. */
+  /* After a handover the successor serves the mount: nothing here may touch it. */
+  if (__atomic_load_n(&fs->handed_over, __ATOMIC_ACQUIRE)) return;
+  /* The workers end on wake_fd; the detach and the abort end the connection (bind mounts of our
+   * files in containers would keep it alive after the detach; aborting ends it now, as the process
+   * exiting would). */
+  pthread_mutex_lock(&fs->loop_lock);
+  __atomic_store_n(&fs->ending, 1, __ATOMIC_RELEASE);
+  pthread_cond_broadcast(&fs->loop_cond);
+  pthread_mutex_unlock(&fs->loop_lock);
+  wake_workers(fs);
   umount2(fs->mountpoint, MNT_DETACH);
-  /* Bind mounts of our files in containers keep the superblock (and our loop's read()) alive after
-   * the detach; aborting the connection ends the loop now, as the process exiting would. */
   if (fs->abort_path[0]) {
     ensure_fusectl();
     int fd = open(fs->abort_path, O_WRONLY | O_CLOEXEC);
