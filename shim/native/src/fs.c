@@ -631,7 +631,7 @@ static void *loop_main(void *arg) {
   worker_main(fs);
   for (int i = 0; i < nextra; i++) pthread_join(extra[i], NULL);
   /* No worker reads any more: no successor can be handed the connection from here on. */
-  handover_close(fs->handover);
+  handover_close(fs->handover, !__atomic_load_n(&fs->handed_over, __ATOMIC_ACQUIRE));
   fs->handover = NULL;
   if (__atomic_load_n(&fs->handed_over, __ATOMIC_ACQUIRE)) {
     /* The successor serves the connection now: no unmount, no abort, and the session's fd (a dup
@@ -992,7 +992,7 @@ boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len) {
   find_abort_path(fs);
   if (start_listening(fs, err, err_len) != 0 || pthread_create(&fs->loop_thread, NULL, loop_main, fs) != 0) {
     if (!err[0]) snprintf(err, err_len, "cannot start the FUSE loop thread");
-    handover_close(fs->handover);
+    handover_close(fs->handover, 1);
     fuse_session_unmount(fs->se);
     fuse_session_destroy(fs->se);
     goto fail;

@@ -117,6 +117,9 @@ struct handover_server {
   int listen_fd;
   int stop_pipe[2];
   pthread_t thread;
+  char *path;
+  dev_t dev; /* of the socket file we put at path */
+  ino_t ino;
 };
 
 static void send_status(int fd, int status, const char *message) {
@@ -251,12 +254,19 @@ handover_server_t *handover_listen(const char *path, const handover_server_cfg_t
     unlink(tmp);
     goto fail;
   }
+  struct stat st;
+  s->path = strdup(path);
+  if (s->path && stat(path, &st) == 0) {
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+  }
   if (pthread_create(&s->thread, NULL, listener_main, s) != 0) {
     snprintf(err, err_len, "cannot start the handover listener thread");
     goto fail;
   }
   return s;
 fail:
+  free(s->path);
   if (s->listen_fd >= 0) close(s->listen_fd);
   if (s->stop_pipe[0] >= 0) close(s->stop_pipe[0]);
   if (s->stop_pipe[1] >= 0) close(s->stop_pipe[1]);
@@ -264,11 +274,14 @@ fail:
   return NULL;
 }
 
-void handover_close(handover_server_t *s) {
+void handover_close(handover_server_t *s, int remove) {
   if (!s) return;
   ssize_t w = write(s->stop_pipe[1], "x", 1);
   (void)w;
   pthread_join(s->thread, NULL);
+  struct stat st;
+  if (remove && s->path && stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino) unlink(s->path);
+  free(s->path);
   close(s->listen_fd);
   close(s->stop_pipe[0]);
   close(s->stop_pipe[1]);

@@ -64,8 +64,9 @@ typedef struct handover_server handover_server_t;
 
 /* Listens on `path` (replacing a stale socket file atomically) on its own thread; NULL with err. */
 handover_server_t *handover_listen(const char *path, const handover_server_cfg_t *cfg, char *err, size_t err_len);
-/* Stops listening (the socket file is left: a successor may own the path by now). */
-void handover_close(handover_server_t *s);
+/* Stops listening; with `remove`, also removes the socket file if it is still the one we made (never
+ * after a handover: the successor may be about to put its own there). */
+void handover_close(handover_server_t *s, int remove);
 
 enum {
   HANDOVER_TAKEN = 1, /* *sock, *fuse_fd and *state are the caller's: commit or abandon */
