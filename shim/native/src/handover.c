@@ -129,6 +129,12 @@ static void send_status(int fd, int status, const char *message) {
   if (write_all(fd, hdr, sizeof(hdr)) || write_all(fd, &st, sizeof(st)) || write_all(fd, &len, sizeof(len)))
     return;
   if (len) write_all(fd, message, len);
+  /* Let the asker read the answer before the close: closing with its request unread would reset the
+   * connection under it. It closes once answered (or the request timeout ends the wait). */
+  shutdown(fd, SHUT_WR);
+  char sink[256];
+  while (recv(fd, sink, sizeof(sink), 0) > 0) {
+  }
 }
 
 /* Serves one request on `fd`; 1 when the connection was handed over. */
