@@ -59,7 +59,9 @@ export function viewRendererOptionsOf(
 export const HANDOVER_SOCKET_DIR = "/run/boxscope";
 
 /** The handover socket of the mount (config mountHandoverSocket), or undefined when off. */
-export function handoverSocketOf(cfg: Pick<ShimConfig, "mountpoint" | "mountHandoverSocket">): string | undefined {
+export function handoverSocketOf(
+  cfg: Pick<ShimConfig, "mountpoint" | "mountHandoverSocket">,
+): string | undefined {
   const v = cfg.mountHandoverSocket;
   if (v === "" || v === "off") return undefined;
   if (v !== "auto") return resolve(v);

@@ -178,7 +178,8 @@ function takeOverRunning(
     return undefined;
   }
   log.info({ mountpoint: options.mountpoint, socket }, "took the live mount over from the running daemon");
-  if (r.listenError) log.warn({ socket, err: r.listenError }, "no handover socket: the next upgrade mounts anew");
+  if (r.listenError)
+    log.warn({ socket, err: r.listenError }, "no handover socket: the next upgrade mounts anew");
   return r.handle;
 }
 

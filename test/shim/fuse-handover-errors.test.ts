@@ -20,7 +20,11 @@ async function fakeDaemon(path: string, onRequest: (s: Socket) => void): Promise
 }
 
 /** Sends a handover request as a new daemon would; resolves with the reply's status and message. */
-function ask(path: string, protocol: number, mountpoint: string): Promise<{ status: number; message: string }> {
+function ask(
+  path: string,
+  protocol: number,
+  mountpoint: string,
+): Promise<{ status: number; message: string }> {
   return new Promise((resolve, reject) => {
     const s = createConnection(path);
     const chunks: Buffer[] = [];
@@ -28,7 +32,8 @@ function ask(path: string, protocol: number, mountpoint: string): Promise<{ stat
     s.on("error", reject);
     s.on("end", () => {
       const b = Buffer.concat(chunks);
-      if (b.length < 20 || b.readUInt32LE(0) !== MAGIC) return reject(new Error(`bad reply ${b.toString("hex")}`));
+      if (b.length < 20 || b.readUInt32LE(0) !== MAGIC)
+        return reject(new Error(`bad reply ${b.toString("hex")}`));
       const len = Number(b.readBigUInt64LE(12));
       resolve({ status: b.readInt32LE(8), message: b.subarray(20, 20 + len).toString() });
     });

@@ -100,7 +100,11 @@ test(`shim mount: ${UPGRADES} upgrades in a row hand the live mount over; 20 rea
   for (let i = 1; i <= UPGRADES; i++) {
     const next = await startDaemon(mnt);
     daemons.push(next);
-    assert.match(next.log(), /took the live mount over from the running daemon/, `upgrade ${i}: ${next.log()}`);
+    assert.match(
+      next.log(),
+      /took the live mount over from the running daemon/,
+      `upgrade ${i}: ${next.log()}`,
+    );
     assert.equal(await exitOf(current), 0, `upgrade ${i}: the old daemon's exit: ${current.log()}`);
     assert.match(current.log(), /handed the live mount over to a new daemon/, `upgrade ${i}`);
     assert.equal(mountedFsType(mnt), "fuse.boxscope", `upgrade ${i}: the mount lives on`);
@@ -118,7 +122,9 @@ test(`shim mount: ${UPGRADES} upgrades in a row hand the live mount over; 20 rea
   assert.equal(all.length, 2 * MODES.length);
   const maxMs = Math.max(...all.map((r) => r.maxUs)) / 1000;
   const reads = all.reduce((n, r) => n + r.reads, 0);
-  t.diagnostic(`${reads} reads by ${all.length} readers over ${UPGRADES} handovers; longest read ${maxMs} ms`);
+  t.diagnostic(
+    `${reads} reads by ${all.length} readers over ${UPGRADES} handovers; longest read ${maxMs} ms`,
+  );
   for (const [i, r] of all.entries()) {
     assert.ok(r.reads > 0, `reader ${i} (${r.container}, ${r.mode}) read nothing`);
     assert.equal(r.failed, 0, `reader ${i} (${r.container}, ${r.mode}): ${r.failed} failed: ${r.firstError}`);
