@@ -177,7 +177,10 @@ function takeOverRunning(
     if (r.fallback) log.warn({ socket, reason: r.fallback }, "handover failed; mounting anew");
     return undefined;
   }
-  log.info({ mountpoint: options.mountpoint, socket }, "took the live mount over from the running daemon");
+  log.info(
+    { mountpoint: options.mountpoint, socket, handoverMs: Math.round(r.handoverMs * 1000) / 1000 },
+    "took the live mount over from the running daemon",
+  );
   if (r.listenError)
     log.warn({ socket, err: r.listenError }, "no handover socket: the next upgrade mounts anew");
   return r.handle;

@@ -38,7 +38,8 @@ export const HANDED_OVER = -1;
 
 /** What takeOver did: took the connection (handle), or found nothing to take (fallback). */
 export type TakeOverResult =
-  | { handle: MountHandle; listenError?: string }
+  /** handoverMs: from asking to serving, the longest any request waited in the kernel. */
+  | { handle: MountHandle; handoverMs: number; listenError?: string }
   /** "" when no daemon listens on the socket; else how the running daemon went away mid-way. */
   | { handle?: undefined; fallback: string };
 

@@ -97,6 +97,7 @@ test(`shim mount: ${UPGRADES} upgrades in a row hand the live mount over; 20 rea
   await readersReady(small);
   await readersReady(large);
 
+  const handoverMs: number[] = [];
   for (let i = 1; i <= UPGRADES; i++) {
     const next = await startDaemon(mnt);
     daemons.push(next);
@@ -105,6 +106,7 @@ test(`shim mount: ${UPGRADES} upgrades in a row hand the live mount over; 20 rea
       /took the live mount over from the running daemon/,
       `upgrade ${i}: ${next.log()}`,
     );
+    handoverMs.push(Number(/"handoverMs":([\d.]+)/.exec(next.log())?.[1]));
     assert.equal(await exitOf(current), 0, `upgrade ${i}: the old daemon's exit: ${current.log()}`);
     assert.match(current.log(), /handed the live mount over to a new daemon/, `upgrade ${i}`);
     assert.equal(mountedFsType(mnt), "fuse.boxscope", `upgrade ${i}: the mount lives on`);
@@ -123,7 +125,7 @@ test(`shim mount: ${UPGRADES} upgrades in a row hand the live mount over; 20 rea
   const maxMs = Math.max(...all.map((r) => r.maxUs)) / 1000;
   const reads = all.reduce((n, r) => n + r.reads, 0);
   t.diagnostic(
-    `${reads} reads by ${all.length} readers over ${UPGRADES} handovers; longest read ${maxMs} ms`,
+    `${reads} reads by ${all.length} readers over ${UPGRADES} handovers; longest read ${maxMs} ms; handovers took ${handoverMs.join(", ")} ms`,
   );
   for (const [i, r] of all.entries()) {
     assert.ok(r.reads > 0, `reader ${i} (${r.container}, ${r.mode}) read nothing`);

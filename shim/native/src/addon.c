@@ -333,7 +333,7 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
 }
 
 /*
- * takeOver(options as for mount, render, onExit) → { handle, listenError? } when the daemon on
+ * takeOver(options as for mount, render, onExit) → { handle, handoverMs, listenError? } when the daemon on
  * options.handoverSocket handed its connection over; { fallback } when nobody listens there
  * (fallback "") or it went away mid-way (fallback says how): mount as usual then. Throws EHANDOVER
  * when the running daemon refused (it serves on).
@@ -362,9 +362,12 @@ static napi_value js_take_over(napi_env env, napi_callback_info info) {
     return out;
   }
   const char *listen_error = boxfs_listen_error(fs);
+  double handover_ms = (double)boxfs_handover_ns(fs) / 1e6;
   napi_value handle = pending_started(env, &p, fs);
   if (!handle) return NULL;
   napi_set_named_property(env, out, "handle", handle);
+  napi_create_double(env, handover_ms, &v);
+  napi_set_named_property(env, out, "handoverMs", v);
   if (listen_error) {
     napi_create_string_utf8(env, listen_error, NAPI_AUTO_LENGTH, &v);
     napi_set_named_property(env, out, "listenError", v);

@@ -76,6 +76,7 @@ struct boxfs {
   int adopted; /* took over a live connection instead of mounting */
   handover_server_t *handover;
   char listen_error[256]; /* why an adopting daemon does not listen for its own successor */
+  uint64_t handover_ns; /* adopted: from asking the predecessor to serving (the longest a reader waited) */
 };
 
 enum { KIND_OPEN, KIND_GETATTR };
@@ -1040,6 +1041,7 @@ boxfs_t *boxfs_take_over(const boxfs_config_t *cfg, int *outcome, char *err, siz
   int sock = -1, fuse_fd = -1;
   unsigned char *state = NULL;
   size_t state_len = 0;
+  uint64_t asked = mono_ns();
   *outcome = handover_take(cfg->handover_socket, cfg->mountpoint, &sock, &fuse_fd, &state, &state_len, err, err_len);
   if (*outcome != HANDOVER_TAKEN) return NULL;
   boxfs_t *fs = fs_new(cfg, err, err_len);
@@ -1074,6 +1076,7 @@ boxfs_t *boxfs_take_over(const boxfs_config_t *cfg, int *outcome, char *err, siz
     return NULL; /* fs leaks on this one-off path: the abort above ended everything it served */
   }
   pthread_detach(fs->loop_thread);
+  fs->handover_ns = mono_ns() - asked;
   /* The successor of this daemon asks here next; failing that, serving goes on (listen_error says). */
   if (start_listening(fs, fs->listen_error, sizeof(fs->listen_error)) != 0 && !fs->listen_error[0])
     snprintf(fs->listen_error, sizeof(fs->listen_error), "cannot listen on the handover socket");
@@ -1081,6 +1084,8 @@ boxfs_t *boxfs_take_over(const boxfs_config_t *cfg, int *outcome, char *err, siz
 }
 
 const char *boxfs_listen_error(boxfs_t *fs) { return fs->listen_error[0] ? fs->listen_error : NULL; }
+
+uint64_t boxfs_handover_ns(boxfs_t *fs) { return fs->handover_ns; }
 
 void boxfs_stop(boxfs_t *fs) {
   if (__atomic_exchange_n(&fs->stopping, 1, __ATOMIC_ACQ_REL)) return;

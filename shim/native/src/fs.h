@@ -57,6 +57,9 @@ boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len);
 boxfs_t *boxfs_take_over(const boxfs_config_t *cfg, int *outcome, char *err, size_t err_len);
 /* After boxfs_take_over: why this daemon does not listen for a successor itself, or NULL. */
 const char *boxfs_listen_error(boxfs_t *fs);
+/* After boxfs_take_over: how long it took from asking to serving, an upper bound of how long the
+ * connection was not read (requests waited in the kernel meanwhile). */
+uint64_t boxfs_handover_ns(boxfs_t *fs);
 /* Asks the loop to end: lazy unmount, then abort the connection so bind mounts elsewhere cannot keep
  * the loop alive. Returns at once; on_exit follows. Safe to call more than once. */
 void boxfs_stop(boxfs_t *fs);
