@@ -10,7 +10,6 @@
 #include <string.h>
 #include <poll.h>
 #include <linux/fuse.h>
-#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -41,6 +40,12 @@ typedef struct {
 /* How long a handover waits for the loop threads to stop reading, then for in-flight renders. */
 #define PAUSE_TIMEOUT_S 5
 #define DRAIN_TIMEOUT_S 10
+#define MAX_WORKERS 256
+/* Interrupts a worker's blocking read() of /dev/fuse (its handler does nothing: the read fails with
+ * EINTR and the worker looks at why). Only the workers unblock it; Node uses no real-time signal. */
+#define WAKE_SIGNAL (SIGRTMIN + 4)
+/* A signal sent just before a worker enters read() is lost, so a pause signals again this often. */
+#define PAUSE_NUDGE_NS 1000000
 
 struct boxfs {
   struct fuse_session *se;
@@ -61,12 +66,14 @@ struct boxfs {
   struct key_memo *memo; /* MEMO_SLOTS */
   handle_table_t *handles; /* fi->fh of open files */
   /* The loop threads (loop_main's workers) and what stops them: a handover pauses them, a stop or a
-   * completed handover ends them. wake_fd (an eventfd) is readable while either is asked for, so a
-   * worker waiting in poll() sees it; the rest is guarded by loop_lock. */
-  int wake_fd;
+   * completed handover ends them. A worker blocked in read() is interrupted by WAKE_SIGNAL; the
+   * rest is guarded by loop_lock. */
   pthread_mutex_t loop_lock;
   pthread_cond_t loop_cond;
   int nthreads;
+  pthread_t workers[MAX_WORKERS];
+  int worker_alive[MAX_WORKERS]; /* a thread id may be signalled only while its worker is alive */
+  int started; /* every worker was created (or failed to be) */
   int running, parked; /* workers alive; workers waiting in the pause */
   int pause, ending, handed_over; /* atomic reads, written under loop_lock */
   int loop_error; /* errno of the first worker that failed to read */
@@ -563,16 +570,33 @@ static int park(boxfs_t *fs) {
   return fs->ending;
 }
 
+static void on_wake_signal(int sig) { (void)sig; }
+
+/* Interrupts every live worker's read() (called with loop_lock held: no worker can end meanwhile). */
+static void signal_workers(boxfs_t *fs) {
+  for (int i = 0; i < fs->nthreads; i++)
+    if (fs->worker_alive[i]) pthread_kill(fs->workers[i], WAKE_SIGNAL);
+}
+
+typedef struct {
+  boxfs_t *fs;
+  int index;
+} worker_arg_t;
+
 /*
- * One loop thread: libfuse's own loops block in read() and cannot be paused, so this one polls the
- * (non-blocking) /dev/fuse fd together with wake_fd. A request read is processed to the end (or
- * handed to JavaScript and counted in inflight) before the worker looks at a pause again.
+ * One loop thread: libfuse's own loops cannot be paused, so this one is a loop of libfuse's
+ * fuse_session_receive_buf / fuse_session_process_buf that looks at a pause or the end between
+ * requests; a read() blocked on an empty queue is interrupted by WAKE_SIGNAL. A request read is
+ * processed to the end (or handed to JavaScript and counted in inflight) before the worker looks at
+ * a pause again.
  */
-static void *worker_main(void *arg) {
-  boxfs_t *fs = arg;
+static void run_worker(boxfs_t *fs, int index) {
+  sigset_t wake;
+  sigemptyset(&wake);
+  sigaddset(&wake, WAKE_SIGNAL);
+  pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
   struct fuse_buf buf;
   memset(&buf, 0, sizeof(buf));
-  struct pollfd p[2] = {{.fd = fuse_session_fd(fs->se), .events = POLLIN}, {.fd = fs->wake_fd, .events = POLLIN}};
   int err = 0;
   for (;;) {
     if (__atomic_load_n(&fs->pause, __ATOMIC_ACQUIRE) || __atomic_load_n(&fs->ending, __ATOMIC_ACQUIRE)) {
@@ -583,12 +607,6 @@ static void *worker_main(void *arg) {
       continue;
     }
     if (fuse_session_exited(fs->se)) break;
-    if (poll(p, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      break;
-    }
-    if (p[1].revents & POLLIN) continue; /* a pause or the end: looked at above */
     int res = fuse_session_receive_buf(fs->se, &buf);
     if (res == -EINTR || res == -EAGAIN) continue;
     if (res <= 0) {
@@ -598,19 +616,25 @@ static void *worker_main(void *arg) {
     if (__atomic_load_n(&fs->init_len, __ATOMIC_ACQUIRE) == 0) remember_init(fs, &buf);
     fuse_session_process_buf(fs->se, &buf);
   }
+  pthread_sigmask(SIG_BLOCK, &wake, NULL);
   free(buf.mem);
   pthread_mutex_lock(&fs->loop_lock);
+  fs->worker_alive[index] = 0;
   fs->running--;
   if (err && !fs->loop_error) fs->loop_error = err;
   /* One worker seeing the end of the session ends them all. */
   if (!fs->ending) {
     __atomic_store_n(&fs->ending, 1, __ATOMIC_RELEASE);
-    uint64_t one = 1;
-    ssize_t w = write(fs->wake_fd, &one, sizeof(one));
-    (void)w;
+    signal_workers(fs);
   }
   pthread_cond_broadcast(&fs->loop_cond);
   pthread_mutex_unlock(&fs->loop_lock);
+}
+
+static void *worker_main(void *arg) {
+  worker_arg_t *w = arg;
+  run_worker(w->fs, w->index);
+  free(w);
   return NULL;
 }
 
@@ -620,17 +644,29 @@ static void *loop_main(void *arg) {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, NULL);
-  pthread_t extra[256];
-  int nextra = 0;
-  for (int i = 1; i < fs->nthreads && nextra < 256; i++) {
-    if (pthread_create(&extra[nextra], NULL, worker_main, fs) != 0) break;
-    nextra++;
-  }
+  /* Created under loop_lock: no pause signals a worker before its id and liveness are recorded. */
   pthread_mutex_lock(&fs->loop_lock);
-  fs->running -= fs->nthreads - 1 - nextra; /* workers that could not be started */
+  fs->workers[0] = pthread_self();
+  fs->worker_alive[0] = 1;
+  int n = 1;
+  for (int i = 1; i < fs->nthreads; i++) {
+    worker_arg_t *w = malloc(sizeof(*w));
+    if (!w) break;
+    *w = (worker_arg_t){.fs = fs, .index = n};
+    fs->worker_alive[n] = 1;
+    if (pthread_create(&fs->workers[n], NULL, worker_main, w) != 0) {
+      fs->worker_alive[n] = 0;
+      free(w);
+      break;
+    }
+    n++;
+  }
+  fs->running -= fs->nthreads - n; /* workers that could not be started */
+  fs->nthreads = n;
+  fs->started = 1;
   pthread_mutex_unlock(&fs->loop_lock);
-  worker_main(fs);
-  for (int i = 0; i < nextra; i++) pthread_join(extra[i], NULL);
+  run_worker(fs, 0);
+  for (int i = 1; i < n; i++) pthread_join(fs->workers[i], NULL);
   /* No worker reads any more: no successor can be handed the connection from here on. */
   handover_close(fs->handover, !__atomic_load_n(&fs->handed_over, __ATOMIC_ACQUIRE));
   fs->handover = NULL;
@@ -788,21 +824,9 @@ oom:
   return -1;
 }
 
-/* Wakes the workers (a pause or the end was asked for). */
-static void wake_workers(boxfs_t *fs) {
-  uint64_t one = 1;
-  ssize_t w = write(fs->wake_fd, &one, sizeof(one));
-  (void)w;
-}
-
 static void resume_loop(void *ctx) {
   boxfs_t *fs = ctx;
   pthread_mutex_lock(&fs->loop_lock);
-  if (!fs->ending) {
-    uint64_t n;
-    ssize_t r = read(fs->wake_fd, &n, sizeof(n)); /* not readable any more before the pause ends */
-    (void)r;
-  }
   __atomic_store_n(&fs->pause, 0, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&fs->loop_cond);
   pthread_mutex_unlock(&fs->loop_lock);
@@ -814,16 +838,32 @@ static int pause_and_export(void *ctx, hbuf_t *out, int *fuse_fd, char *err, siz
   clock_gettime(CLOCK_REALTIME, &until);
   until.tv_sec += PAUSE_TIMEOUT_S;
   pthread_mutex_lock(&fs->loop_lock);
+  if (!fs->started) {
+    pthread_mutex_unlock(&fs->loop_lock);
+    snprintf(err, err_len, "the running daemon is still starting");
+    return EAGAIN;
+  }
   if (fs->ending || __atomic_load_n(&fs->stopping, __ATOMIC_ACQUIRE)) {
     pthread_mutex_unlock(&fs->loop_lock);
     snprintf(err, err_len, "the running daemon is stopping");
     return ESHUTDOWN;
   }
   __atomic_store_n(&fs->pause, 1, __ATOMIC_RELEASE);
-  wake_workers(fs);
   int timed_out = 0;
-  while (fs->parked < fs->running && !fs->ending && !timed_out)
-    timed_out = pthread_cond_timedwait(&fs->loop_cond, &fs->loop_lock, &until) == ETIMEDOUT;
+  while (fs->parked < fs->running && !fs->ending && !timed_out) {
+    signal_workers(fs);
+    struct timespec nudge;
+    clock_gettime(CLOCK_REALTIME, &nudge);
+    nudge.tv_nsec += PAUSE_NUDGE_NS;
+    if (nudge.tv_nsec >= 1000000000L) {
+      nudge.tv_sec++;
+      nudge.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&fs->loop_cond, &fs->loop_lock, &nudge);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    timed_out = now.tv_sec > until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec);
+  }
   int ended = fs->ending;
   pthread_mutex_unlock(&fs->loop_lock);
   if (ended || timed_out) {
@@ -921,7 +961,6 @@ static void fs_free(boxfs_t *fs) {
   free(fs->memo);
   for (int i = 1; i < fs->nnodes; i++) free(fs->nodes[i].name);
   free(fs->init_msg);
-  if (fs->wake_fd >= 0) close(fs->wake_fd);
   free(fs->mountpoint);
   free(fs);
 }
@@ -934,10 +973,9 @@ static boxfs_t *fs_new(const boxfs_config_t *cfg, char *err, size_t err_len) {
   }
   fs->cfg = *cfg;
   fs->cfg.handover_socket = NULL; /* the caller's string: copied below */
-  fs->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   fs->mountpoint = strdup(cfg->mountpoint);
   fs->mounted_at = time(NULL);
-  fs->nthreads = cfg->max_threads < 1 ? 1 : cfg->max_threads > 256 ? 256 : cfg->max_threads;
+  fs->nthreads = cfg->max_threads < 1 ? 1 : cfg->max_threads > MAX_WORKERS ? MAX_WORKERS : cfg->max_threads;
   fs->running = fs->nthreads;
   pthread_mutex_init(&fs->inflight_lock, NULL);
   pthread_cond_init(&fs->inflight_zero, NULL);
@@ -948,9 +986,9 @@ static boxfs_t *fs_new(const boxfs_config_t *cfg, char *err, size_t err_len) {
   fs->handles = handles_new();
   if (cfg->handover_socket && *cfg->handover_socket) fs->cfg.handover_socket = strdup(cfg->handover_socket);
   if (cfg->cache_ttl_ns > 0) fs->cache = cache_new(cfg->cache_ttl_ns);
-  if (!fs->memo || !fs->handles || !fs->mountpoint || fs->wake_fd < 0 ||
+  if (!fs->memo || !fs->handles || !fs->mountpoint ||
       (cfg->cache_ttl_ns > 0 && !fs->cache) || (cfg->handover_socket && *cfg->handover_socket && !fs->cfg.handover_socket)) {
-    snprintf(err, err_len, fs->wake_fd < 0 ? "cannot create an eventfd (%s)" : "out of memory", strerror(errno));
+    snprintf(err, err_len, "out of memory");
     free((char *)fs->cfg.handover_socket);
     fs_free(fs);
     return NULL;
@@ -971,16 +1009,23 @@ static struct fuse_session *new_session(boxfs_t *fs, char *err, size_t err_len) 
   return se;
 }
 
-/* Non-blocking, so a worker that lost the race for a request to another one goes back to poll(). */
-static void set_nonblocking(int fd) {
-  int fl = fcntl(fd, F_GETFL);
-  if (fl >= 0) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+/* The workers' read() blocks (and WAKE_SIGNAL interrupts it); its handler is process-wide. */
+static int install_wake_handler(char *err, size_t err_len) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_wake_signal; /* no SA_RESTART: the read must fail with EINTR */
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(WAKE_SIGNAL, &sa, NULL) != 0) {
+    snprintf(err, err_len, "cannot install the loop's wake-up signal handler (%s)", strerror(errno));
+    return -1;
+  }
+  return 0;
 }
 
 boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len) {
   boxfs_t *fs = fs_new(cfg, err, err_len);
   if (!fs) return NULL;
-  if (build_tree(fs, err, err_len) != 0) goto fail;
+  if (install_wake_handler(err, err_len) != 0 || build_tree(fs, err, err_len) != 0) goto fail;
   fs->se = new_session(fs, err, err_len);
   if (!fs->se) goto fail;
   if (fuse_session_mount(fs->se, fs->mountpoint) != 0) {
@@ -989,7 +1034,6 @@ boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len) {
     fuse_session_destroy(fs->se);
     goto fail;
   }
-  set_nonblocking(fuse_session_fd(fs->se));
   find_abort_path(fs);
   if (start_listening(fs, err, err_len) != 0 || pthread_create(&fs->loop_thread, NULL, loop_main, fs) != 0) {
     if (!err[0]) snprintf(err, err_len, "cannot start the FUSE loop thread");
@@ -1024,7 +1068,6 @@ static int adopt_session(boxfs_t *fs, int fuse_fd, char *err, size_t err_len) {
     fs->se = NULL;
     return -1;
   }
-  set_nonblocking(fuse_fd);
   unsigned char *init = malloc(fs->init_len);
   if (!init) {
     snprintf(err, err_len, "out of memory");
@@ -1045,7 +1088,7 @@ boxfs_t *boxfs_take_over(const boxfs_config_t *cfg, int *outcome, char *err, siz
   *outcome = handover_take(cfg->handover_socket, cfg->mountpoint, &sock, &fuse_fd, &state, &state_len, err, err_len);
   if (*outcome != HANDOVER_TAKEN) return NULL;
   boxfs_t *fs = fs_new(cfg, err, err_len);
-  if (!fs || import_state(fs, state, state_len, err, err_len) != 0 || build_tree(fs, err, err_len) != 0 ||
+  if (!fs || install_wake_handler(err, err_len) != 0 || import_state(fs, state, state_len, err, err_len) != 0 || build_tree(fs, err, err_len) != 0 ||
       adopt_session(fs, fuse_fd, err, err_len) != 0) {
     free(state);
     handover_abandon(sock, EPROTO);
@@ -1091,14 +1134,14 @@ void boxfs_stop(boxfs_t *fs) {
   if (__atomic_exchange_n(&fs->stopping, 1, __ATOMIC_ACQ_REL)) return;
   /* After a handover the successor serves the mount: nothing here may touch it. */
   if (__atomic_load_n(&fs->handed_over, __ATOMIC_ACQUIRE)) return;
-  /* The workers end on wake_fd; the detach and the abort end the connection (bind mounts of our
+  /* The workers end on WAKE_SIGNAL; the detach and the abort end the connection (bind mounts of our
    * files in containers would keep it alive after the detach; aborting ends it now, as the process
    * exiting would). */
   pthread_mutex_lock(&fs->loop_lock);
   __atomic_store_n(&fs->ending, 1, __ATOMIC_RELEASE);
+  signal_workers(fs);
   pthread_cond_broadcast(&fs->loop_cond);
   pthread_mutex_unlock(&fs->loop_lock);
-  wake_workers(fs);
   umount2(fs->mountpoint, MNT_DETACH);
   if (fs->abort_path[0]) {
     ensure_fusectl();
