@@ -32,6 +32,8 @@ interface ReaderResult {
   failed: number;
   wrong: number;
   maxUs: number;
+  /** Wall-clock start of the slowest read. */
+  maxAtMs: number;
   firstError: string;
 }
 
@@ -97,16 +99,20 @@ test(`shim mount: ${UPGRADES} upgrades in a row hand the live mount over; 20 rea
   await readersReady(small);
   await readersReady(large);
 
-  const handoverMs: number[] = [];
+  /** Per upgrade: when the new daemon asked for the connection and when it served it (wall clock). */
+  const windows: { from: number; to: number }[] = [];
   for (let i = 1; i <= UPGRADES; i++) {
-    const next = await startDaemon(mnt);
+    // Every other daemon runs 4 loop threads: a pause must stop them all, and a handover between
+    // loops of different sizes changes nothing for the readers.
+    const next = await startDaemon(mnt, i % 2 === 1 ? ["--threads", "4"] : []);
     daemons.push(next);
     assert.match(
       next.log(),
       /took the live mount over from the running daemon/,
       `upgrade ${i}: ${next.log()}`,
     );
-    handoverMs.push(Number(/"handoverMs":([\d.]+)/.exec(next.log())?.[1]));
+    const took = /"time":(\d+),[^\n]*"handoverMs":([\d.]+)/.exec(next.log());
+    if (took) windows.push({ from: Number(took[1]) - Number(took[2]), to: Number(took[1]) });
     assert.equal(await exitOf(current), 0, `upgrade ${i}: the old daemon's exit: ${current.log()}`);
     assert.match(current.log(), /handed the live mount over to a new daemon/, `upgrade ${i}`);
     assert.equal(mountedFsType(mnt), "fuse.boxscope", `upgrade ${i}: the mount lives on`);
@@ -122,10 +128,17 @@ test(`shim mount: ${UPGRADES} upgrades in a row hand the live mount over; 20 rea
     ...fromLarge.map((r) => ({ ...r, container: "large" })),
   ];
   assert.equal(all.length, 2 * MODES.length);
-  const maxMs = Math.max(...all.map((r) => r.maxUs)) / 1000;
+  // What a reader waits for in a handover: the window in which nobody reads the connection. The
+  // slowest read of each reader, and whether it overlapped a window, go to the test's output.
+  const slowest = all.reduce((a, r) => (r.maxUs > a.maxUs ? r : a));
+  const overlapped = all.filter((r) =>
+    windows.some((w) => r.maxAtMs <= w.to && r.maxAtMs + r.maxUs / 1000 >= w.from),
+  ).length;
   const reads = all.reduce((n, r) => n + r.reads, 0);
   t.diagnostic(
-    `${reads} reads by ${all.length} readers over ${UPGRADES} handovers; longest read ${maxMs} ms; handovers took ${handoverMs.join(", ")} ms`,
+    `${reads} reads by ${all.length} readers over ${UPGRADES} handovers; handover windows ` +
+      `${windows.map((w) => (w.to - w.from).toFixed(1)).join(", ")} ms; longest read ${slowest.maxUs / 1000} ms ` +
+      `(${slowest.container}, ${slowest.mode}; held-open readers: ${Math.max(...all.filter((r) => r.mode === "hold").map((r) => r.maxUs)) / 1000} ms); ${overlapped} of ${all.length} readers' slowest reads overlapped a window`,
   );
   for (const [i, r] of all.entries()) {
     assert.ok(r.reads > 0, `reader ${i} (${r.container}, ${r.mode}) read nothing`);

@@ -4,7 +4,7 @@
  * file after file. Mode "hold": opens every file once and re-reads each with lseek(0) + read to EOF,
  * as procps top does. Every read is checked: a failed syscall is "failed", bytes that are not a
  * whole valid rendering of the container's view are "wrong". The latency is that of one whole read
- * (open to close, or lseek to EOF).
+ * (open to close, or lseek to EOF); the slowest one's start is printed as wall-clock ms.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +22,12 @@ static char buf[BUF];
 static long memtotal_kb; /* expected MemTotal */
 static int lines_of[MAX_FILES]; /* line count of the first read of each file: a whole rendering keeps it */
 static char first_error[256];
+
+static long long wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static long long now_us(void) {
   struct timespec ts;
@@ -82,7 +88,7 @@ int main(int argc, char **argv) {
   int nfiles = argc - 3 > MAX_FILES ? MAX_FILES : argc - 3;
   char **files = argv + 3;
   int fds[MAX_FILES];
-  long long reads = 0, failed = 0, wrong = 0, max_us = 0, rounds = 0;
+  long long reads = 0, failed = 0, wrong = 0, max_us = 0, max_at = 0, rounds = 0;
   for (int i = 0; i < nfiles; i++) {
     fds[i] = -1;
     if (hold && (fds[i] = open(files[i], O_RDONLY)) < 0) {
@@ -92,7 +98,7 @@ int main(int argc, char **argv) {
   }
   while (access("/tmp/stop", F_OK) != 0) {
     for (int i = 0; i < nfiles; i++) {
-      long long t0 = now_us();
+      long long t0 = now_us(), at = wall_ms();
       ssize_t n;
       if (hold) {
         if (fds[i] < 0) continue;
@@ -115,7 +121,10 @@ int main(int argc, char **argv) {
         close(fd);
       }
       long long us = now_us() - t0;
-      if (us > max_us) max_us = us;
+      if (us > max_us) {
+        max_us = us;
+        max_at = at;
+      }
       reads++;
       if (n < 0) {
         failed++;
@@ -132,7 +141,7 @@ int main(int argc, char **argv) {
     }
     usleep(2000);
   }
-  printf("{\"mode\":\"%s\",\"reads\":%lld,\"failed\":%lld,\"wrong\":%lld,\"maxUs\":%lld,\"firstError\":\"%s\"}\n",
-         argv[1], reads, failed, wrong, max_us, first_error);
+  printf("{\"mode\":\"%s\",\"reads\":%lld,\"failed\":%lld,\"wrong\":%lld,\"maxUs\":%lld,\"maxAtMs\":%lld,\"firstError\":\"%s\"}\n",
+         argv[1], reads, failed, wrong, max_us, max_at, first_error);
   return 0;
 }
