@@ -710,11 +710,34 @@ static void state_handle(void *arg, uint64_t id, content_t *c) {
   hbuf_bytes(b, c->data, c->len);
 }
 
+typedef struct {
+  boxfs_t *fs;
+  hbuf_t *b;
+  uint64_t n;
+} cache_export_t;
+
+static void state_cache_entry(void *arg, int view, const char *key, size_t key_len, uint64_t ttl_left_ns,
+                              content_t *c) {
+  cache_export_t *x = arg;
+  const char *path = view >= 0 && view < x->fs->cfg.nfiles ? x->fs->cfg.files[view] : "";
+  hbuf_u32(x->b, (uint32_t)strlen(path));
+  hbuf_bytes(x->b, path, strlen(path));
+  hbuf_u64(x->b, ttl_left_ns);
+  hbuf_u64(x->b, key_len);
+  hbuf_bytes(x->b, key, key_len);
+  hbuf_u64(x->b, c->len);
+  hbuf_bytes(x->b, c->data, c->len);
+  x->n++;
+}
+
 /*
  * The state format, STATE_VERSION: version u32, mounted_at u64, the INIT request (u32 length, bytes),
  * the fusectl abort path (u32, bytes), the nodes from id 2 on (count u32; per node parent u32,
  * is_dir u32, name u32 + bytes: a node's id is its position, so the kernel's cached ids stay valid),
- * the open handles (count u64; per handle id u64, length u64, bytes), STATE_END.
+ * the open handles (count u64; per handle id u64, length u64, bytes), the fresh cache entries (count
+ * u64; per entry the view's path u32 + bytes, TTL left in ns u64, caller key u64 + bytes, rendering
+ * u64 + bytes: the successor's first opens are hits, not a burst of renders in a process just
+ * started), STATE_END.
  */
 static void export_state(boxfs_t *fs, hbuf_t *b) {
   hbuf_u32(b, STATE_VERSION);
@@ -743,6 +766,11 @@ static void export_state(boxfs_t *fs, hbuf_t *b) {
     nhandles++;
   }
   if (!b->failed) memcpy(b->data + at, &nhandles, sizeof(nhandles));
+  cache_export_t x = {.fs = fs, .b = b, .n = 0};
+  at = b->len;
+  hbuf_u64(b, 0);
+  if (fs->cache) cache_each(fs->cache, state_cache_entry, &x);
+  if (!b->failed) memcpy(b->data + at, &x.n, sizeof(x.n));
   hbuf_u32(b, STATE_END);
 }
 
@@ -813,6 +841,25 @@ static int import_state(boxfs_t *fs, const unsigned char *data, size_t len, char
       snprintf(err, err_len, "the handed-over handle %llu is out of range or given twice", (unsigned long long)id);
       return -1;
     }
+  }
+  uint64_t nentries = hread_u64(&r);
+  for (uint64_t i = 0; i < nentries && !r.failed; i++) {
+    uint32_t path_len = hread_u32(&r);
+    const char *path = hread_bytes(&r, path_len);
+    uint64_t ttl_left = hread_u64(&r);
+    uint64_t key_len = hread_u64(&r);
+    const char *key = hread_bytes(&r, (size_t)key_len);
+    uint64_t clen = hread_u64(&r);
+    const void *bytes = hread_bytes(&r, (size_t)clen);
+    if (r.failed) goto truncated;
+    int view = -1;
+    for (int v = 0; v < fs->cfg.nfiles && view < 0; v++)
+      if (strlen(fs->cfg.files[v]) == path_len && memcmp(fs->cfg.files[v], path, path_len) == 0) view = v;
+    if (view < 0 || !fs->cache) continue; /* a view this daemon does not serve, or no cache here */
+    content_t *c = content_new(bytes, (size_t)clen);
+    if (!c) goto oom;
+    cache_put_for(fs->cache, view, key, (size_t)key_len, cache_key_hash(key, (size_t)key_len), c, ttl_left);
+    content_unref(c);
   }
   if (hread_u32(&r) != STATE_END || r.failed) goto truncated;
   return 0;
