@@ -130,7 +130,8 @@ int main(int argc, char **argv) {
         failed++;
       } else if (!valid(i, files[i], (size_t)n)) {
         wrong++;
-        if (!first_error[0]) snprintf(first_error, sizeof(first_error), "wrong bytes from %s (%zd bytes)", files[i], n);
+        if (!first_error[0])
+          snprintf(first_error, sizeof(first_error), "wrong bytes from %s (%zd bytes)", files[i], n);
       }
     }
     if (rounds++ == 0) {

@@ -703,22 +703,23 @@ static void *loop_main(void *arg) {
 
 /* ---- handing the connection to a successor (handover.h) ---- */
 
-static void state_handle(void *arg, uint64_t id, content_t *c) {
-  hbuf_t *b = arg;
-  hbuf_u64(b, id);
-  hbuf_u64(b, c->len);
-  hbuf_bytes(b, c->data, c->len);
-}
-
 typedef struct {
   boxfs_t *fs;
   hbuf_t *b;
   uint64_t n;
-} cache_export_t;
+} state_export_t;
+
+static void state_handle(void *arg, uint64_t id, content_t *c) {
+  state_export_t *x = arg;
+  hbuf_u64(x->b, id);
+  hbuf_u64(x->b, c->len);
+  hbuf_bytes(x->b, c->data, c->len);
+  x->n++;
+}
 
 static void state_cache_entry(void *arg, int view, const char *key, size_t key_len, uint64_t ttl_left_ns,
                               content_t *c) {
-  cache_export_t *x = arg;
+  state_export_t *x = arg;
   const char *path = view >= 0 && view < x->fs->cfg.nfiles ? x->fs->cfg.files[view] : "";
   hbuf_u32(x->b, (uint32_t)strlen(path));
   hbuf_bytes(x->b, path, strlen(path));
@@ -753,20 +754,13 @@ static void export_state(boxfs_t *fs, hbuf_t *b) {
     hbuf_u32(b, (uint32_t)strlen(fs->nodes[i].name));
     hbuf_bytes(b, fs->nodes[i].name, strlen(fs->nodes[i].name));
   }
-  uint64_t nhandles = 0;
+  /* Each list is preceded by its count, written in place once the list is. */
+  state_export_t x = {.fs = fs, .b = b, .n = 0};
   size_t at = b->len;
   hbuf_u64(b, 0);
-  size_t before = b->len;
-  handles_each(fs->handles, state_handle, b);
-  /* count what was written: each handle is id, length, bytes */
-  hreader_t r = {.p = b->data ? b->data + before : NULL, .left = b->failed ? 0 : b->len - before};
-  while (!b->failed && r.left > 0) {
-    hread_u64(&r);
-    hread_bytes(&r, (size_t)hread_u64(&r));
-    nhandles++;
-  }
-  if (!b->failed) memcpy(b->data + at, &nhandles, sizeof(nhandles));
-  cache_export_t x = {.fs = fs, .b = b, .n = 0};
+  handles_each(fs->handles, state_handle, &x);
+  if (!b->failed) memcpy(b->data + at, &x.n, sizeof(x.n));
+  x.n = 0;
   at = b->len;
   hbuf_u64(b, 0);
   if (fs->cache) cache_each(fs->cache, state_cache_entry, &x);
@@ -1009,6 +1003,7 @@ static void fs_free(boxfs_t *fs) {
   for (int i = 1; i < fs->nnodes; i++) free(fs->nodes[i].name);
   free(fs->init_msg);
   free(fs->mountpoint);
+  free((char *)fs->cfg.handover_socket);
   free(fs);
 }
 
@@ -1033,10 +1028,10 @@ static boxfs_t *fs_new(const boxfs_config_t *cfg, char *err, size_t err_len) {
   fs->handles = handles_new();
   if (cfg->handover_socket && *cfg->handover_socket) fs->cfg.handover_socket = strdup(cfg->handover_socket);
   if (cfg->cache_ttl_ns > 0) fs->cache = cache_new(cfg->cache_ttl_ns);
-  if (!fs->memo || !fs->handles || !fs->mountpoint ||
-      (cfg->cache_ttl_ns > 0 && !fs->cache) || (cfg->handover_socket && *cfg->handover_socket && !fs->cfg.handover_socket)) {
+  int want_socket = cfg->handover_socket && *cfg->handover_socket;
+  if (!fs->memo || !fs->handles || !fs->mountpoint || (cfg->cache_ttl_ns > 0 && !fs->cache) ||
+      (want_socket && !fs->cfg.handover_socket)) {
     snprintf(err, err_len, "out of memory");
-    free((char *)fs->cfg.handover_socket);
     fs_free(fs);
     return NULL;
   }
@@ -1092,7 +1087,6 @@ boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len) {
   pthread_detach(fs->loop_thread);
   return fs;
 fail:
-  free((char *)fs->cfg.handover_socket);
   fs_free(fs);
   return NULL;
 }
@@ -1135,13 +1129,12 @@ boxfs_t *boxfs_take_over(const boxfs_config_t *cfg, int *outcome, char *err, siz
   *outcome = handover_take(cfg->handover_socket, cfg->mountpoint, &sock, &fuse_fd, &state, &state_len, err, err_len);
   if (*outcome != HANDOVER_TAKEN) return NULL;
   boxfs_t *fs = fs_new(cfg, err, err_len);
-  if (!fs || install_wake_handler(err, err_len) != 0 || import_state(fs, state, state_len, err, err_len) != 0 || build_tree(fs, err, err_len) != 0 ||
-      adopt_session(fs, fuse_fd, err, err_len) != 0) {
+  if (!fs || install_wake_handler(err, err_len) != 0 || import_state(fs, state, state_len, err, err_len) != 0 ||
+      build_tree(fs, err, err_len) != 0 || adopt_session(fs, fuse_fd, err, err_len) != 0) {
     free(state);
     handover_abandon(sock, EPROTO);
     if (fs && fs->se) fuse_session_destroy(fs->se); /* closes fuse_fd */
     else close(fuse_fd);
-    if (fs) free((char *)fs->cfg.handover_socket);
     if (fs) fs_free(fs);
     *outcome = HANDOVER_REFUSED;
     return NULL;
@@ -1152,7 +1145,6 @@ boxfs_t *boxfs_take_over(const boxfs_config_t *cfg, int *outcome, char *err, siz
   /* Only once the predecessor acknowledged does it never read again: until then, no reading here. */
   if (handover_commit(sock, err, err_len) != 0) {
     fuse_session_destroy(fs->se);
-    free((char *)fs->cfg.handover_socket);
     fs_free(fs);
     *outcome = HANDOVER_GONE;
     return NULL;
