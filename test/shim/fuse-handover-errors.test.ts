@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { isRoot, requirePrereq } from "../helpers/prereq.js";
+import { repoRoot } from "../helpers/paths.js";
+import { hasCommand, isRoot, requirePrereq } from "../helpers/prereq.js";
 import { type DaemonUnderTest, hasDevFuse, mountedFsType, startDaemon } from "./fuse-daemon.js";
 
 /** shim/native/src/handover.h */
@@ -17,6 +18,22 @@ async function fakeDaemon(path: string, onRequest: (s: Socket) => void): Promise
   const server = createServer(onRequest);
   await new Promise<void>((resolve) => server.listen(path, resolve));
   return server;
+}
+
+/**
+ * test/shim/handover-fake-old.c on `path`, listening; resolves with what it printed once it exits
+ * (the new daemon's commit status).
+ */
+async function fakeOldWithFd(bin: string, mode: string, path: string): Promise<{ output: Promise<string> }> {
+  const child = spawn(bin, [mode, path], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<string>((resolve) => child.once("exit", () => resolve(out)));
+  for (let i = 0; i < 200 && !out.includes("listening"); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!out.includes("listening")) throw new Error(`handover-fake-old did not start: ${out}`);
+  return { output: exited }; // wrapped: an async function returning the promise would wait for it
 }
 
 /** Sends a handover request as a new daemon would; resolves with the reply's status and message. */
@@ -50,6 +67,7 @@ test("shim handover: a running daemon that goes away mid-way or refuses, and req
   timeout: 180_000,
 }, async (t) => {
   if (!requirePrereq(t, isRoot() && hasDevFuse(), "needs root and /dev/fuse")) return;
+  if (!requirePrereq(t, hasCommand("cc"), "needs a C compiler (cc) for the fake daemon")) return;
   const dir = mkdtempSync(join(tmpdir(), "boxscope-handover-errors-"));
   const mnt = join(dir, "mnt");
   const other = join(dir, "other");
@@ -61,6 +79,7 @@ test("shim handover: a running daemon that goes away mid-way or refuses, and req
     for (const d of daemons) await d.stop("SIGTERM");
     spawnSync("umount", ["-l", mnt]);
     spawnSync("umount", ["-l", other]);
+    spawnSync("umount", ["-l", join(dir, "third")]);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -102,7 +121,38 @@ test("shim handover: a running daemon that goes away mid-way or refuses, and req
   );
   assert.equal(mountedFsType(other), undefined);
 
-  // 4. A clean stop removes the daemon's own socket: the next start finds nobody and mounts.
+  // 4. A running daemon that sends a state of a format this one cannot read is told so (it then
+  //    serves on), and the new daemon stops with a clear error. One that sends the fd and a state
+  //    but goes away before it acknowledged the commit (it might serve on): the new daemon drops
+  //    what it received, never having read the connection, and mounts as usual.
+  const fakeBin = join(dir, "handover-fake-old");
+  const cc = spawnSync("cc", ["-O2", "-o", fakeBin, join(repoRoot, "test/shim/handover-fake-old.c")], {
+    encoding: "utf8",
+  });
+  assert.equal(cc.status, 0, `cc handover-fake-old.c: ${cc.stderr}`);
+  const badSock = join(dir, "bad.sock");
+  const badFake = await fakeOldWithFd(fakeBin, "bad-version", badSock);
+  await assert.rejects(
+    startDaemon(other, ["--handover-socket", badSock]),
+    /the running daemon hands over state format 99, this daemon reads format 1/,
+  );
+  assert.equal(await badFake.output, `listening\ncommit ${constants.errno.EPROTO}\n`);
+  assert.equal(mountedFsType(other), undefined);
+  const third = join(dir, "third");
+  const noAckSock = join(dir, "noack.sock");
+  const noAckFake = await fakeOldWithFd(fakeBin, "no-ack", noAckSock);
+  const fallback = await startDaemon(third, ["--handover-socket", noAckSock]);
+  daemons.push(fallback);
+  assert.equal(await noAckFake.output, "listening\ncommit 0\n");
+  assert.match(
+    fallback.log(),
+  assert.match(fallback.log(), /did not acknowledge the handover[^\n]*handover failed; mounting anew/);
+  );
+  assert.match(fallback.log(), /"tookOver":false/);
+  assert.equal(mountedFsType(third), "fuse.boxscope");
+  assert.match(readFileSync(join(third, "proc/meminfo"), "utf8"), /^MemTotal:/);
+
+  // 5. A clean stop removes the daemon's own socket: the next start finds nobody and mounts.
   assert.deepEqual(await first.stop("SIGTERM"), { code: 0, signal: null });
   assert.throws(() => readFileSync(sock), { code: "ENOENT" });
   const second = await startDaemon(mnt, ["--handover-socket", sock]);
