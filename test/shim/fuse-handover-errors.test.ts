@@ -145,7 +145,6 @@ test("shim handover: a running daemon that goes away mid-way or refuses, and req
   daemons.push(fallback);
   assert.equal(await noAckFake.output, "listening\ncommit 0\n");
   assert.match(fallback.log(), /did not acknowledge the handover[^\n]*handover failed; mounting anew/);
-  );
   assert.match(fallback.log(), /"tookOver":false/);
   assert.equal(mountedFsType(third), "fuse.boxscope");
   assert.match(readFileSync(join(third, "proc/meminfo"), "utf8"), /^MemTotal:/);
