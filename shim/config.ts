@@ -26,7 +26,7 @@ export const shimConfigSchema = z.strictObject({
   mountCacheMs: z.number().int().min(0).max(10_000).default(100),
   /** `shim mount`: FUSE loop threads; 1 is enough (the loop never waits for JavaScript). */
   mountThreads: z.number().int().min(1).max(256).default(1),
-  /** `shim mount`: extra FUSE mount options (comma-separated), added to ro,allow_other,default_permissions. */
+  /** `shim mount`: extra FUSE mount options (comma-separated), added to ro,allow_other. */
   mountOptions: z.string().default(""),
   /**
    * `shim mount`: on start, replace binds of a dead daemon's files in running containers' mount

@@ -27,7 +27,7 @@ export interface NativeMountOptions {
   /** C-side cache of rendered bytes per (caller key, view); 0 disables it. */
   cacheTtlMs: number;
   maxThreads: number;
-  /** Extra `-o` mount options appended to ro,allow_other,default_permissions. */
+  /** Extra `-o` mount options appended to ro,allow_other. */
   mountOptions?: string;
   /** Unix socket to listen on for a successor (mount) or to ask the running daemon (takeOver). */
   handoverSocket?: string;

@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { Registry } from "prom-client";
 import { registerShimMetrics } from "../../shim/fuse/metrics.js";
 import { type RunningShimMount, startShimMount } from "../../shim/fuse/mount.js";
-import { isRoot, requirePrereq } from "../helpers/prereq.js";
+import { hasCommand, isRoot, requirePrereq } from "../helpers/prereq.js";
 import { hasDevFuse, mountedFsType } from "./fuse-daemon.js";
 
 const run = promisify(execFile);
@@ -111,4 +111,53 @@ test("mount in-process: a source's { uncached } bytes are served but never cache
   const settling = await readThrice("settling");
   assert.equal(new Set(settling).size, 3, `uncached bytes are rendered for every open: ${settling}`);
   assert.ok(mount.stats().cacheHits >= 2, "the cacheable repeats were cache hits");
+});
+
+test("mount in-process: a read from the start again is rendered afresh; a read further on continues its bytes", {
+  timeout: 60_000,
+}, async (t) => {
+  if (!requirePrereq(t, isRoot() && hasDevFuse(), "needs root and /dev/fuse")) return;
+  if (!requirePrereq(t, hasCommand("python3"), "needs python3")) return;
+  const dir = mkdtempSync(join(tmpdir(), "boxscope-fuse-reread-"));
+  const mnt = join(dir, "mnt");
+  let mount: RunningShimMount | undefined;
+  t.after(async () => {
+    await mount?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  let renders = 0;
+  mount = await startShimMount(
+    { mountpoint: mnt, files: ["view"], cacheTtlMs: 0, threads: 1 },
+    {
+      logger: pino({ level: "silent" }),
+      // Longer than one read, so a read further on has bytes to continue.
+      source: () => `render ${++renders}\n${".".repeat(200_000)}\n`,
+    },
+  );
+  // procps keeps /proc/stat and /proc/meminfo open and seeks back to 0 before each refresh.
+  const script = `
+import os, sys
+p = sys.argv[1]
+fd = os.open(p, os.O_RDONLY)
+first = os.read(fd, 9)
+rest = b""
+while True:
+    b = os.read(fd, 65536)
+    if not b: break
+    rest += b
+os.lseek(fd, 0, os.SEEK_SET)
+again = os.read(fd, 9)
+third = os.pread(fd, 9, 0)
+tail = os.pread(fd, 9, 200_008)
+print(first, len(first + rest), again, third, tail)
+print(os.access(p, os.R_OK), os.access(p, os.X_OK), os.stat(p).st_size)
+`;
+  const out = (await run("python3", ["-c", script, join(mnt, "view")])).stdout.trim().split("\n");
+  assert.equal(out[0], "b'render 1\\n' 200010 b'render 2\\n' b'render 3\\n' b'.\\n'", "reads and renders");
+  // access(2) and stat(2) answered without default_permissions: readable, not executable, the
+  // caller's own length (that stat renders once more).
+  assert.equal(out[1], "True False 200010");
+  // exec from a shell: a child spawned by this process directly (vfork) would hold up the thread
+  // that answers the exec's permission check.
+  await assert.rejects(run("sh", ["-c", join(mnt, "view")]), /Permission denied/);
 });

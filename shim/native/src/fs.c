@@ -86,7 +86,48 @@ struct boxfs {
   uint64_t handover_ns; /* adopted: from asking the predecessor to serving (the longest a reader waited) */
 };
 
-enum { KIND_OPEN, KIND_GETATTR };
+enum { KIND_OPEN, KIND_GETATTR, KIND_READ };
+
+/*
+ * An open view file (fi->fh is its id in fs->handles): the bytes its reader reads. A reader that
+ * reads from the start again (procps keeps /proc/meminfo and /proc/stat open and seeks back to 0
+ * before every refresh, as the kernel's /proc allows) gets a fresh rendering, as from the kernel's
+ * /proc; a read further on continues the bytes it started.
+ */
+typedef struct {
+  pthread_mutex_t lock; /* a fresh rendering may replace content while another thread reads it */
+  content_t *content;
+  int read_once; /* a read has been answered since open */
+} handle_t;
+
+/* The handle's bytes, referenced; with `first_read`, whether this is the handle's first read. */
+static content_t *handle_content(handle_t *h, int *first_read) {
+  pthread_mutex_lock(&h->lock);
+  content_t *c = content_ref(h->content);
+  if (first_read) {
+    *first_read = !h->read_once;
+    h->read_once = 1;
+  }
+  pthread_mutex_unlock(&h->lock);
+  return c;
+}
+
+static void handle_replace(handle_t *h, content_t *c) {
+  pthread_mutex_lock(&h->lock);
+  content_t *old = h->content;
+  h->content = c;
+  pthread_mutex_unlock(&h->lock);
+  content_unref(old);
+}
+
+/* The handle table's destructor (handles.h): a released handle, or one left at exit. */
+static void handle_free(void *p) {
+  handle_t *h = p;
+  if (!h) return;
+  content_unref(h->content);
+  pthread_mutex_destroy(&h->lock);
+  free(h);
+}
 
 struct boxfs_call {
   boxfs_t *fs;
@@ -95,6 +136,7 @@ struct boxfs_call {
   fuse_ino_t ino;
   struct fuse_file_info fi;
   int view;
+  size_t read_size; /* KIND_READ */
   size_t key_len;
   uint64_t key_hash;
   char key[]; /* the caller identity (caller_key.h): the cache key, and what JavaScript renders for */
@@ -292,13 +334,33 @@ static ssize_t caller_key_memo(boxfs_t *fs, pid_t pid, char *key, size_t cap, ui
   return len;
 }
 
-/* Sends the answer of an open or getattr that has its bytes (consumes the reference). */
+/* Replies to a read with bytes from offset `off` of c. */
+static void reply_bytes(fuse_req_t req, const content_t *c, off_t off, size_t size) {
+  if (!c || off < 0 || (size_t)off >= c->len) {
+    fuse_reply_buf(req, NULL, 0);
+    return;
+  }
+  size_t n = c->len - (size_t)off;
+  if (n > size) n = size;
+  fuse_reply_buf(req, c->data + off, n);
+}
+
+/* Sends the answer of an open, getattr or read that has its bytes (consumes the reference). */
 static void answer(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_info *fi,
-                   content_t *c) {
+                   size_t read_size, content_t *c) {
   if (kind == KIND_OPEN) {
-    uint64_t id = handles_put(fs->handles, c);
-    if (id == 0) {
+    handle_t *h = malloc(sizeof(*h));
+    if (!h) {
       content_unref(c);
+      fuse_reply_err(req, ENOMEM);
+      return;
+    }
+    pthread_mutex_init(&h->lock, NULL);
+    h->content = c;
+    h->read_once = 0;
+    uint64_t id = handles_put(fs->handles, h);
+    if (id == 0) {
+      handle_free(h);
       count(&fs->render_errors);
       fuse_reply_err(req, ENFILE);
       return;
@@ -307,8 +369,17 @@ static void answer(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, struct
     fi->direct_io = 1; /* like /proc: no page cache, size known only per caller */
     fi->keep_cache = 0;
     fi->noflush = 1; /* nothing to flush: saves a round trip per close */
-    /* If the caller went away (interrupted), the kernel never sends release: drop the bytes here. */
+    /* If the caller went away (interrupted), the kernel never sends release: drop the handle here. */
     if (fuse_reply_open(req, fi) != 0) handles_drop(fs->handles, id);
+    return;
+  }
+  if (kind == KIND_READ) {
+    handle_t *h = handles_get(fs->handles, fi->fh);
+    reply_bytes(req, c, 0, read_size);
+    if (h)
+      handle_replace(h, c);
+    else
+      content_unref(c);
     return;
   }
   struct stat st;
@@ -320,7 +391,7 @@ static void answer(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, struct
 
 static void answer_error(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, int err) {
   count(&fs->render_errors);
-  if (kind == KIND_OPEN) {
+  if (kind != KIND_GETATTR) {
     fuse_reply_err(req, err);
     return;
   }
@@ -335,7 +406,7 @@ static void answer_error(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, 
  * bytes are those of the caller identity resolved here, once: the cache is keyed by it and
  * JavaScript renders for it, so a rendering can only ever be stored under the identity it is of.
  */
-static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_info *fi) {
+static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_info *fi, size_t read_size) {
   boxfs_t *fs = fs_of(req);
   const struct fuse_ctx *ctx = fuse_req_ctx(req);
   int view = fs->nodes[ino].view;
@@ -357,7 +428,7 @@ static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_inf
   if (fs->cache && cache_get(fs->cache, view, key, (size_t)key_len, key_hash, &c)) {
     if (key != stack_key) free(key);
     count(&fs->cache_hits);
-    answer(fs, req, kind, ino, fi, c);
+    answer(fs, req, kind, ino, fi, read_size, c);
     return;
   }
   boxfs_call_t *call = malloc(sizeof(boxfs_call_t) + (size_t)key_len);
@@ -372,6 +443,7 @@ static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_inf
   call->ino = ino;
   if (fi) call->fi = *fi;
   call->view = view;
+  call->read_size = read_size;
   call->key_len = (size_t)key_len;
   call->key_hash = key_hash;
   memcpy(call->key, key, (size_t)key_len);
@@ -391,7 +463,7 @@ void boxfs_complete(boxfs_call_t *call, int err, content_t *c, bool cacheable) {
     answer_error(fs, call->req, call->kind, call->ino, err ? err : EIO);
   } else {
     if (fs->cache && cacheable) cache_put(fs->cache, call->view, call->key, call->key_len, call->key_hash, c);
-    answer(fs, call->req, call->kind, call->ino, &call->fi, c);
+    answer(fs, call->req, call->kind, call->ino, &call->fi, call->read_size, c);
   }
   free(call);
   pthread_mutex_lock(&fs->inflight_lock);
@@ -414,7 +486,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     fuse_reply_err(req, EACCES);
     return;
   }
-  serve(req, KIND_OPEN, ino, fi);
+  serve(req, KIND_OPEN, ino, fi, 0);
 }
 
 /*
@@ -434,7 +506,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     fuse_reply_attr(req, &st, STATIC_TIMEOUT);
     return;
   }
-  serve(req, KIND_GETATTR, ino, NULL);
+  serve(req, KIND_GETATTR, ino, NULL, 0);
 }
 
 /*
@@ -446,23 +518,43 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
  * Python's shutil) fall back to read(2), which gets the caller's own bytes.
  */
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
-  content_t *c = handles_get(fs_of(req)->handles, fi->fh);
+  handle_t *h = handles_get(fs_of(req)->handles, fi->fh);
+  if (!h) {
+    fuse_reply_err(req, EBADF);
+    return;
+  }
   if (fi->lock_owner == 0) {
     fuse_reply_err(req, EIO);
     return;
   }
-  if (!c || off < 0 || (size_t)off >= c->len) {
-    fuse_reply_buf(req, NULL, 0);
+  int first_read = 0;
+  content_t *c = handle_content(h, &first_read);
+  if (off == 0 && !first_read) {
+    content_unref(c);
+    serve(req, KIND_READ, ino, fi, size);
     return;
   }
-  size_t n = c->len - (size_t)off;
-  if (n > size) n = size;
-  fuse_reply_buf(req, c->data + off, n);
+  reply_bytes(req, c, off, size);
+  content_unref(c);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   handles_drop(fs_of(req)->handles, fi->fh);
   fuse_reply_err(req, 0);
+}
+
+/*
+ * Without default_permissions (see boxfs_start) the kernel asks access(2) here. The files are
+ * world-readable and never executable; the directories world-searchable; writes end at the
+ * read-only mount before they get here.
+ */
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
+  boxfs_t *fs = fs_of(req);
+  if (!valid_ino(fs, ino)) {
+    fuse_reply_err(req, ENOENT);
+    return;
+  }
+  fuse_reply_err(req, !fs->nodes[ino].is_dir && (mask & X_OK) ? EACCES : 0);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino) {
@@ -482,6 +574,7 @@ static const struct fuse_lowlevel_ops ops = {
     .open = op_open,
     .read = op_read,
     .release = op_release,
+    .access = op_access,
     .statfs = op_statfs,
 };
 
@@ -709,11 +802,14 @@ typedef struct {
   uint64_t n;
 } state_export_t;
 
-static void state_handle(void *arg, uint64_t id, content_t *c) {
+static void state_handle(void *arg, uint64_t id, void *p) {
   state_export_t *x = arg;
+  handle_t *h = p;
+  /* no lock: the loop is paused, nothing replaces the bytes now */
   hbuf_u64(x->b, id);
-  hbuf_u64(x->b, c->len);
-  hbuf_bytes(x->b, c->data, c->len);
+  hbuf_u32(x->b, (uint32_t)h->read_once);
+  hbuf_u64(x->b, h->content->len);
+  hbuf_bytes(x->b, h->content->data, h->content->len);
   x->n++;
 }
 
@@ -735,7 +831,8 @@ static void state_cache_entry(void *arg, int view, const char *key, size_t key_l
  * The state format, STATE_VERSION: version u32, mounted_at u64, the INIT request (u32 length, bytes),
  * the fusectl abort path (u32, bytes), the nodes from id 2 on (count u32; per node parent u32,
  * is_dir u32, name u32 + bytes: a node's id is its position, so the kernel's cached ids stay valid),
- * the open handles (count u64; per handle id u64, length u64, bytes), the fresh cache entries (count
+ * the open handles (count u64; per handle id u64, read_once u32, length u64, bytes: a reader that
+ * opened before the handover goes on reading the bytes it started), the fresh cache entries (count
  * u64; per entry the view's path u32 + bytes, TTL left in ns u64, caller key u64 + bytes, rendering
  * u64 + bytes: the successor's first opens are hits, not a burst of renders in a process just
  * started), STATE_END.
@@ -825,13 +922,22 @@ static int import_state(boxfs_t *fs, const unsigned char *data, size_t len, char
   uint64_t nhandles = hread_u64(&r);
   for (uint64_t i = 0; i < nhandles && !r.failed; i++) {
     uint64_t id = hread_u64(&r);
+    uint32_t read_once = hread_u32(&r);
     uint64_t clen = hread_u64(&r);
     const void *bytes = hread_bytes(&r, (size_t)clen);
     if (r.failed) goto truncated;
+    handle_t *h = malloc(sizeof(*h));
     content_t *c = content_new(bytes, (size_t)clen);
-    if (!c) goto oom;
-    if (handles_put_at(fs->handles, id, c) != 0) {
+    if (!h || !c) {
+      free(h);
       content_unref(c);
+      goto oom;
+    }
+    pthread_mutex_init(&h->lock, NULL);
+    h->content = c;
+    h->read_once = read_once != 0;
+    if (handles_put_at(fs->handles, id, h) != 0) {
+      handle_free(h);
       snprintf(err, err_len, "the handed-over handle %llu is out of range or given twice", (unsigned long long)id);
       return -1;
     }
@@ -1025,7 +1131,7 @@ static boxfs_t *fs_new(const boxfs_config_t *cfg, char *err, size_t err_len) {
   pthread_mutex_init(&fs->loop_lock, NULL);
   pthread_cond_init(&fs->loop_cond, NULL);
   fs->memo = calloc(MEMO_SLOTS, sizeof(struct key_memo));
-  fs->handles = handles_new();
+  fs->handles = handles_new(handle_free);
   if (cfg->handover_socket && *cfg->handover_socket) fs->cfg.handover_socket = strdup(cfg->handover_socket);
   if (cfg->cache_ttl_ns > 0) fs->cache = cache_new(cfg->cache_ttl_ns);
   int want_socket = cfg->handover_socket && *cfg->handover_socket;
@@ -1040,8 +1146,13 @@ static boxfs_t *fs_new(const boxfs_config_t *cfg, char *err, size_t err_len) {
 }
 
 static struct fuse_session *new_session(boxfs_t *fs, char *err, size_t err_len) {
+  /*
+   * No default_permissions: with it the kernel checks the mode bits itself and, as file attributes
+   * are never cached (a file's size is the caller's own), asks for them with a GETATTR before every
+   * open. Every file here is world-readable and read-only, so op_open and op_access say the same.
+   */
   char opts[1024];
-  snprintf(opts, sizeof(opts), "ro,allow_other,default_permissions,fsname=boxscope,subtype=boxscope%s%s",
+  snprintf(opts, sizeof(opts), "ro,allow_other,fsname=boxscope,subtype=boxscope%s%s",
            fs->cfg.extra_options && *fs->cfg.extra_options ? "," : "",
            fs->cfg.extra_options ? fs->cfg.extra_options : "");
   char *argv[] = {"boxscope", "-o", opts, NULL};

@@ -12,15 +12,17 @@
 
 struct handle_table {
   pthread_mutex_t lock;
-  content_t **chunks[CHUNKS]; /* atomic pointers */
+  void **chunks[CHUNKS]; /* atomic pointers */
   uint64_t *free_ids; /* stack of released ids, reused first */
   size_t nfree, free_cap;
   uint64_t next; /* lowest id never handed out */
+  void (*destroy)(void *handle);
 };
 
-handle_table_t *handles_new(void) {
+handle_table_t *handles_new(void (*destroy)(void *handle)) {
   handle_table_t *t = calloc(1, sizeof(*t));
   if (!t) return NULL;
+  t->destroy = destroy;
   pthread_mutex_init(&t->lock, NULL);
   t->next = 1;
   return t;
@@ -30,7 +32,8 @@ void handles_free(handle_table_t *t) {
   if (!t) return;
   for (size_t i = 0; i < CHUNKS; i++) {
     if (!t->chunks[i]) continue;
-    for (size_t j = 0; j < CHUNK; j++) content_unref(t->chunks[i][j]);
+    for (size_t j = 0; j < CHUNK; j++)
+      if (t->chunks[i][j]) t->destroy(t->chunks[i][j]);
     free(t->chunks[i]);
   }
   free(t->free_ids);
@@ -39,21 +42,21 @@ void handles_free(handle_table_t *t) {
 }
 
 /* The slot of id, allocating its chunk when `create`; NULL if out of range (or no memory). */
-static content_t **slot(handle_table_t *t, uint64_t id, int create) {
+static void **slot(handle_table_t *t, uint64_t id, int create) {
   if (id == 0 || id >= MAX_ID) return NULL;
-  content_t **chunk = __atomic_load_n(&t->chunks[id / CHUNK], __ATOMIC_ACQUIRE);
+  void **chunk = __atomic_load_n(&t->chunks[id / CHUNK], __ATOMIC_ACQUIRE);
   if (!chunk && create) {
-    chunk = calloc(CHUNK, sizeof(content_t *));
+    chunk = calloc(CHUNK, sizeof(void *));
     if (!chunk) return NULL;
     __atomic_store_n(&t->chunks[id / CHUNK], chunk, __ATOMIC_RELEASE);
   }
   return chunk ? &chunk[id % CHUNK] : NULL;
 }
 
-uint64_t handles_put(handle_table_t *t, content_t *c) {
+uint64_t handles_put(handle_table_t *t, void *c) {
   pthread_mutex_lock(&t->lock);
   uint64_t id = 0;
-  content_t **s = NULL;
+  void **s = NULL;
   if (t->nfree > 0) {
     id = t->free_ids[--t->nfree];
     s = slot(t, id, 0);
@@ -65,13 +68,13 @@ uint64_t handles_put(handle_table_t *t, content_t *c) {
   return s ? id : 0;
 }
 
-int handles_put_at(handle_table_t *t, uint64_t id, content_t *c) {
+int handles_put_at(handle_table_t *t, uint64_t id, void *c) {
   pthread_mutex_lock(&t->lock);
   int err = 0;
   if (id == 0 || id >= MAX_ID) {
     err = EINVAL;
   } else {
-    content_t **s = slot(t, id, 1);
+    void **s = slot(t, id, 1);
     if (!s) {
       err = ENOMEM;
     } else if (*s) {
@@ -108,24 +111,15 @@ int handles_put_at(handle_table_t *t, uint64_t id, content_t *c) {
   return err;
 }
 
-content_t *handles_get(handle_table_t *t, uint64_t id) {
-  content_t **s = slot(t, id, 0);
+void *handles_get(handle_table_t *t, uint64_t id) {
+  void **s = slot(t, id, 0);
   return s ? __atomic_load_n(s, __ATOMIC_ACQUIRE) : NULL;
-}
-
-void handles_set(handle_table_t *t, uint64_t id, content_t *c) {
-  content_t **s = slot(t, id, 0);
-  if (!s) {
-    content_unref(c);
-    return;
-  }
-  content_unref(__atomic_exchange_n(s, c, __ATOMIC_ACQ_REL));
 }
 
 void handles_drop(handle_table_t *t, uint64_t id) {
   pthread_mutex_lock(&t->lock);
-  content_t **s = slot(t, id, 0);
-  content_t *c = s ? __atomic_exchange_n(s, NULL, __ATOMIC_ACQ_REL) : NULL;
+  void **s = slot(t, id, 0);
+  void *c = s ? __atomic_exchange_n(s, NULL, __ATOMIC_ACQ_REL) : NULL;
   if (c) {
     if (t->nfree == t->free_cap) {
       size_t cap = t->free_cap ? t->free_cap * 2 : 64;
@@ -139,13 +133,13 @@ void handles_drop(handle_table_t *t, uint64_t id) {
     if (t->nfree < t->free_cap) t->free_ids[t->nfree++] = id;
   }
   pthread_mutex_unlock(&t->lock);
-  content_unref(c);
+  if (c) t->destroy(c);
 }
 
-void handles_each(handle_table_t *t, void (*fn)(void *arg, uint64_t id, content_t *c), void *arg) {
+void handles_each(handle_table_t *t, void (*fn)(void *arg, uint64_t id, void *h), void *arg) {
   pthread_mutex_lock(&t->lock);
   for (uint64_t id = 1; id < t->next; id++) {
-    content_t *c = handles_get(t, id);
+    void *c = handles_get(t, id);
     if (c) fn(arg, id, c);
   }
   pthread_mutex_unlock(&t->lock);
