@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { resolve } from "node:path";
 import { z } from "zod";
 import type { ViewRendererOptions } from "./render.js";
 import type { CacheAsUsed } from "./views/meminfo.js";
@@ -31,6 +33,12 @@ export const shimConfigSchema = z.strictObject({
    * namespaces with the live files, so they recover without a restart.
    */
   mountHealStale: z.boolean().default(true),
+  /**
+   * `shim mount`: the unix socket on which the running daemon hands its live FUSE connection to a
+   * new one (an upgrade without failed reads: docs/shim.md). "auto": one per mountpoint under
+   * /run/boxscope; "" or "off": no handover (a new daemon finds the mountpoint busy).
+   */
+  mountHandoverSocket: z.string().default("auto"),
 });
 export type ShimConfig = z.infer<typeof shimConfigSchema>;
 
@@ -45,4 +53,20 @@ export function viewRendererOptionsOf(
   cfg: Pick<ShimConfig, "cfsQuota" | "cacheAsUsed" | "cacheAsUsedPercent" | "shareWindowMs">,
 ): Pick<ViewRendererOptions, "cfsQuota" | "cacheAsUsed" | "shareWindowMs"> {
   return { cfsQuota: cfg.cfsQuota, cacheAsUsed: cacheAsUsedOf(cfg), shareWindowMs: cfg.shareWindowMs };
+}
+
+/** Where "auto" puts the handover socket of a mountpoint (beside the shim's other runtime state). */
+export const HANDOVER_SOCKET_DIR = "/run/boxscope";
+
+/** The handover socket of the mount (config mountHandoverSocket), or undefined when off. */
+export function handoverSocketOf(
+  cfg: Pick<ShimConfig, "mountpoint" | "mountHandoverSocket">,
+): string | undefined {
+  const v = cfg.mountHandoverSocket;
+  if (v === "" || v === "off") return undefined;
+  if (v !== "auto") return resolve(v);
+  // A name per mountpoint: daemons of two mountpoints never ask each other. A hash keeps the path
+  // within a unix socket's 107 bytes whatever the mountpoint.
+  const id = createHash("sha256").update(resolve(cfg.mountpoint)).digest("hex").slice(0, 16);
+  return `${HANDOVER_SOCKET_DIR}/shim-${id}.sock`;
 }

@@ -10,6 +10,7 @@ interface MountFlags {
   threads?: string;
   options?: string;
   healStale?: boolean;
+  handoverSocket?: string;
 }
 
 /** `boxscope shim mount [--mountpoint DIR]`: the FUSE daemon, in the foreground until SIGTERM/SIGINT. */
@@ -26,6 +27,10 @@ export function registerShimMountCommand(shim: Command): void {
     .option(
       "--no-heal-stale",
       "do not repair containers' binds of a dead daemon on start (shim.mountHealStale)",
+    )
+    .option(
+      "--handover-socket <path>",
+      'take over from / hand over to another daemon here; "off" disables (shim.mountHandoverSocket, default auto)',
     )
     .action(async (flags: MountFlags, cmd: Command) => {
       // Everything below loads on use: every command registers here, and --help and the other
@@ -62,6 +67,7 @@ async function mountConfig(flags: MountFlags, configPath?: string): Promise<Shim
       mountCacheMs: intFlag("--cache-ms", flags.cacheMs),
       mountThreads: intFlag("--threads", flags.threads),
       mountOptions: flags.options,
+      mountHandoverSocket: flags.handoverSocket,
       // commander sets healStale=true by default for --no-*: only a given flag overrides the config.
       mountHealStale: flags.healStale === false ? false : undefined,
     },

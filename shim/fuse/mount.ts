@@ -1,5 +1,7 @@
 import { constants } from "node:os";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
+import { makeDirs } from "../../common/dirs.js";
+import { BoxscopeError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
 import { type CallerIdentity, parseCallerKey } from "../caller.js";
@@ -8,9 +10,13 @@ import { prepareMountpoint } from "./mountpoint.js";
 import {
   type FuseBinding,
   filePathOfView,
+  HANDED_OVER,
   loadFuseBinding,
+  type MountHandle,
+  type NativeMountOptions,
   type NativeRender,
   type NativeStats,
+  type TakeOverResult,
 } from "./native.js";
 
 /**
@@ -35,6 +41,11 @@ export interface ShimMountOptions {
   mountOptions?: string | undefined;
   /** Repair containers' binds of a dead daemon's files after mounting (default true). */
   healStale?: boolean | undefined;
+  /**
+   * Unix socket of the live-connection handover: first ask a daemon listening there to hand its
+   * mount over (no mount of our own then), then listen there for our own successor.
+   */
+  handoverSocket?: string | undefined;
 }
 
 export interface RunningShimMount extends RunningService {
@@ -42,6 +53,8 @@ export interface RunningShimMount extends RunningService {
   stats(): NativeStats;
   /** Stale binds replaced (and not) in running containers at start. */
   repaired(): { rebound: number; failed: number };
+  /** This daemon took the live connection over from a running one instead of mounting. */
+  readonly tookOver: boolean;
 }
 
 const EIO = constants.errno.EIO;
@@ -60,25 +73,32 @@ export async function startShimMount(
   const log = deps.logger.child({ component: "fuse-mount" });
   const binding = deps.binding ?? loadFuseBinding();
   const mountpoint = resolve(opts.mountpoint);
-  const { deadDevs } = prepareMountpoint(mountpoint, binding, log);
-
   const render = renderWithLogOnce(opts.files, deps.source, log);
   let stopping = false;
+  let handedOver = false;
   let onExit: (code: number) => void = () => {};
   const exited = new Promise<number>((res) => {
     onExit = res;
   });
-  const handle = binding.mount(
-    {
-      mountpoint,
-      files: opts.files,
-      cacheTtlMs: opts.cacheTtlMs,
-      maxThreads: opts.threads,
-      ...(opts.mountOptions ? { mountOptions: opts.mountOptions } : {}),
-    },
-    render,
-    (code) => onExit(code),
-  );
+  const nativeOptions: NativeMountOptions = {
+    mountpoint,
+    files: opts.files,
+    cacheTtlMs: opts.cacheTtlMs,
+    maxThreads: opts.threads,
+    ...(opts.mountOptions ? { mountOptions: opts.mountOptions } : {}),
+    ...(opts.handoverSocket ? { handoverSocket: opts.handoverSocket } : {}),
+  };
+  const taken = opts.handoverSocket
+    ? takeOverRunning(binding, nativeOptions, render, (code) => onExit(code), log)
+    : undefined;
+  let deadDevs: string[] = [];
+  let handle: MountHandle;
+  if (taken) {
+    handle = taken;
+  } else {
+    deadDevs = prepareMountpoint(mountpoint, binding, log).deadDevs;
+    handle = binding.mount(nativeOptions, render, (code) => onExit(code));
+  }
   // Before "mounted" is logged: a supervisor (or test) waiting for it sees running containers repaired.
   const repaired = { rebound: 0, failed: 0 };
   try {
@@ -95,9 +115,17 @@ export async function startShimMount(
   } catch (e) {
     log.warn({ err: e }, "could not look for stale bind mounts");
   }
-  log.info({ mountpoint, files: opts.files.length, cacheTtlMs: opts.cacheTtlMs }, "mounted");
+  log.info(
+    { mountpoint, files: opts.files.length, cacheTtlMs: opts.cacheTtlMs, tookOver: taken !== undefined },
+    "mounted",
+  );
 
   const done = exited.then((code) => {
+    if (code === HANDED_OVER) {
+      handedOver = true;
+      log.info({ mountpoint, ...binding.stats(handle) }, "handed the live mount over to a new daemon");
+      return;
+    }
     if (!stopping) throw new Error(`FUSE session at ${mountpoint} ended on its own (code ${code})`);
   });
   // Without a listener an early end would be an unhandled rejection before runUntilSignal awaits it.
@@ -109,8 +137,10 @@ export async function startShimMount(
     done,
     stats: () => binding.stats(handle),
     repaired: () => repaired,
+    tookOver: taken !== undefined,
     async stop() {
-      if (stopping) return;
+      // After a handover the mount is the successor's: no unmount, no abort.
+      if (stopping || handedOver) return;
       stopping = true;
       binding.stop(handle);
       const timeout = new Promise<"timeout">((res) => setTimeout(res, STOP_TIMEOUT_MS, "timeout").unref());
@@ -119,6 +149,42 @@ export async function startShimMount(
       log.info({ mountpoint, ...binding.stats(handle) }, "unmounted");
     },
   };
+}
+
+/**
+ * The live mount of a daemon listening on the handover socket, taken over; undefined when there is
+ * none (or it went away mid-way): then mount as usual. Throws when it refused (it serves on).
+ */
+function takeOverRunning(
+  binding: FuseBinding,
+  options: NativeMountOptions,
+  render: NativeRender,
+  onExit: (code: number) => void,
+  log: Logger,
+): MountHandle | undefined {
+  const socket = options.handoverSocket ?? "";
+  makeDirs(dirname(socket), "handover socket directory");
+  let r: TakeOverResult;
+  try {
+    r = binding.takeOver(options, render, onExit);
+  } catch (e) {
+    throw new BoxscopeError(
+      `mountpoint ${options.mountpoint}: a daemon is serving it and did not hand it over: ${(e as Error).message}`,
+      { mountpoint: options.mountpoint, socket },
+      { cause: e },
+    );
+  }
+  if (r.handle === undefined) {
+    if (r.fallback) log.warn({ socket, reason: r.fallback }, "handover failed; mounting anew");
+    return undefined;
+  }
+  log.info(
+    { mountpoint: options.mountpoint, socket, handoverMs: Math.round(r.handoverMs * 1000) / 1000 },
+    "took the live mount over from the running daemon",
+  );
+  if (r.listenError)
+    log.warn({ socket, err: r.listenError }, "no handover socket: the next upgrade mounts anew");
+  return r.handle;
 }
 
 /**

@@ -45,7 +45,19 @@ export interface NativeMountOptions {
   maxThreads: number;
   /** Extra `-o` mount options appended to ro,allow_other. */
   mountOptions?: string;
+  /** Unix socket to listen on for a successor (mount) or to ask the running daemon (takeOver). */
+  handoverSocket?: string;
 }
+
+/** onExit's code when a successor took the connection over (the mount lives on, served by it). */
+export const HANDED_OVER = -1;
+
+/** What takeOver did: took the connection (handle), or found nothing to take (fallback). */
+export type TakeOverResult =
+  /** handoverMs: from asking to serving, the longest any request waited in the kernel. */
+  | { handle: MountHandle; handoverMs: number; listenError?: string }
+  /** "" when no daemon listens on the socket; else how the running daemon went away mid-way. */
+  | { handle?: undefined; fallback: string };
 
 export interface NativeStats {
   opens: number;
@@ -59,7 +71,14 @@ export type MountHandle = { readonly [handleBrand]: true };
 
 /** shim/native/src/addon.c */
 export interface FuseBinding {
+  /** onExit(code): 0 after stop(), HANDED_OVER after a successor took over, else the loop's errno. */
   mount(options: NativeMountOptions, render: NativeRender, onExit: (code: number) => void): MountHandle;
+  /**
+   * Asks the daemon listening on options.handoverSocket for its live connection of
+   * options.mountpoint (shim/native/src/handover.h) and serves it, listening there in turn. Throws
+   * (code EHANDOVER) when that daemon refused; it then serves on.
+   */
+  takeOver(options: NativeMountOptions, render: NativeRender, onExit: (code: number) => void): TakeOverResult;
   stop(handle: MountHandle): void;
   stats(handle: MountHandle): NativeStats;
   /** Lazy unmount (MNT_DETACH); 0 or an errno number. */

@@ -3,7 +3,7 @@ import { createCgroupLoadavgSampler } from "../../cgroup/loadavg/cgroups.js";
 import type { LoadavgSampler } from "../../cgroup/loadavg/sampler.js";
 import { readCgroupMounts } from "../../cgroup/mounts.js";
 import type { Logger } from "../../common/logger.js";
-import { cacheAsUsedOf, type ShimConfig } from "../config.js";
+import { cacheAsUsedOf, handoverSocketOf, type ShimConfig } from "../config.js";
 import { createViewRenderer, VIEW_PATHS, type ViewRenderer } from "../render.js";
 import { registerShimMetrics } from "./metrics.js";
 import { type RunningShimMount, startShimMount, type ViewSource } from "./mount.js";
@@ -47,6 +47,7 @@ export async function startShim(
         threads: cfg.mountThreads,
         mountOptions: cfg.mountOptions,
         healStale: cfg.mountHealStale,
+        handoverSocket: handoverSocketOf(cfg),
       },
       { logger, source: toViewSource(renderer), ...(deps.binding ? { binding: deps.binding } : {}) },
     );

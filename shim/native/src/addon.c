@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "fs.h"
+#include "handover.h"
 #include "rebind.h"
 
 typedef struct {
@@ -196,33 +199,74 @@ static double number_prop(napi_env env, napi_value obj, const char *name, double
   return dflt;
 }
 
-/* mount({ mountpoint, files, cacheTtlMs, maxThreads, mountOptions }, render, onExit) → handle */
-static napi_value js_mount(napi_env env, napi_callback_info info) {
+/* A mount being set up: the options read, the thread-safe functions made; not started yet. */
+typedef struct {
+  mount_t *m;
+  char *mountpoint;
+  char *extra;
+  char *socket;
+  boxfs_config_t cfg;
+} pending_t;
+
+static void pending_free_strings(pending_t *p) {
+  free(p->mountpoint);
+  free(p->extra);
+  free(p->socket);
+}
+
+/* The start failed: no call ever reaches the tsfns. */
+static void pending_abort(pending_t *p) {
+  p->m->alive = 0;
+  napi_release_threadsafe_function(p->m->render_tsfn, napi_tsfn_abort);
+  napi_release_threadsafe_function(p->m->exit_tsfn, napi_tsfn_abort);
+  pending_free_strings(p);
+  /* m leaks a few bytes on this one-off failure path: the tsfns may still refer to it */
+}
+
+static char *optional_string_prop(napi_env env, napi_value obj, const char *name) {
+  napi_value v = get_prop(env, obj, name);
+  napi_valuetype t = napi_undefined;
+  if (v) napi_typeof(env, v, &t);
+  return t == napi_string ? string_arg(env, v) : NULL;
+}
+
+/* Reads (options, render, onExit); false with a JS exception thrown on bad arguments. */
+static bool pending_init(napi_env env, napi_callback_info info, const char *what, pending_t *p) {
   size_t argc = 3;
   napi_value argv[3];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) {
-    napi_throw_type_error(env, NULL, "mount(options, render, onExit) needs three arguments");
-    return NULL;
+  memset(p, 0, sizeof(*p));
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
+    char msg[128];
+    snprintf(msg, sizeof(msg), "%s(options, render, onExit) needs three arguments", what);
+    napi_throw_type_error(env, NULL, msg);
+    return false;
   }
   mount_t *m = calloc(1, sizeof(*m));
+  if (!m) {
+    napi_throw_error(env, NULL, "out of memory");
+    return false;
+  }
   pthread_mutex_init(&m->lock, NULL);
-  char *mountpoint = string_arg(env, get_prop(env, argv[0], "mountpoint"));
-  char *extra = NULL;
-  napi_value mo = get_prop(env, argv[0], "mountOptions");
-  napi_valuetype mot = napi_undefined;
-  if (mo) napi_typeof(env, mo, &mot);
-  if (mot == napi_string) extra = string_arg(env, mo);
+  p->mountpoint = string_arg(env, get_prop(env, argv[0], "mountpoint"));
+  p->extra = optional_string_prop(env, argv[0], "mountOptions");
+  p->socket = optional_string_prop(env, argv[0], "handoverSocket");
   napi_value files = get_prop(env, argv[0], "files");
   uint32_t nfiles = 0;
-  if (!mountpoint || !files || napi_get_array_length(env, files, &nfiles) != napi_ok || nfiles == 0) {
-    free(mountpoint);
-    free(extra);
+  if (!p->mountpoint || !files || napi_get_array_length(env, files, &nfiles) != napi_ok || nfiles == 0) {
+    pending_free_strings(p);
     free(m);
-    napi_throw_type_error(env, NULL, "mount: options need a mountpoint string and a non-empty files array");
-    return NULL;
+    char msg[128];
+    snprintf(msg, sizeof(msg), "%s: options need a mountpoint string and a non-empty files array", what);
+    napi_throw_type_error(env, NULL, msg);
+    return false;
   }
   m->files = calloc(nfiles, sizeof(char *));
+  if (!m->files) {
+    pending_free_strings(p);
+    free(m);
+    napi_throw_error(env, NULL, "out of memory");
+    return false;
+  }
   m->nfiles = (int)nfiles;
   for (uint32_t i = 0; i < nfiles; i++) {
     napi_value f;
@@ -232,43 +276,103 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   }
   napi_value name;
   napi_create_string_utf8(env, "boxscope.render", NAPI_AUTO_LENGTH, &name);
-  CHECK(env, napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, m, call_render,
-                                             &m->render_tsfn));
+  napi_status s1 = napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, m, call_render,
+                                                   &m->render_tsfn);
   napi_create_string_utf8(env, "boxscope.exit", NAPI_AUTO_LENGTH, &name);
-  CHECK(env, napi_create_threadsafe_function(env, argv[2], NULL, name, 0, 1, NULL, NULL, m, call_exit,
-                                             &m->exit_tsfn));
+  napi_status s2 = s1 == napi_ok ? napi_create_threadsafe_function(env, argv[2], NULL, name, 0, 1, NULL, NULL, m,
+                                                                   call_exit, &m->exit_tsfn)
+                                 : s1;
+  if (s1 != napi_ok || s2 != napi_ok) {
+    pending_free_strings(p);
+    napi_throw_error(env, NULL, "napi: cannot create the render/exit functions (are they functions?)");
+    return false; /* m leaks on this programming error */
+  }
   /* Only the render function keeps Node alive while mounted; the exit one must not. */
   napi_unref_threadsafe_function(env, m->exit_tsfn);
   m->alive = 1;
-
-  boxfs_config_t cfg = {
-      .mountpoint = mountpoint,
+  p->m = m;
+  p->cfg = (boxfs_config_t){
+      .mountpoint = p->mountpoint,
       .files = (const char *const *)m->files,
       .nfiles = m->nfiles,
       .cache_ttl_ns = (uint64_t)(number_prop(env, argv[0], "cacheTtlMs", 0) * 1e6),
       .max_threads = (int)number_prop(env, argv[0], "maxThreads", 1),
-      .extra_options = extra,
+      .extra_options = p->extra,
+      .handover_socket = p->socket,
       .render = render_via_js,
       .on_exit = on_loop_exit,
       .ctx = m,
   };
-  if (cfg.max_threads < 1) cfg.max_threads = 1;
-  char err[512] = "";
-  m->fs = boxfs_start(&cfg, err, sizeof(err));
-  free(mountpoint);
-  free(extra);
-  if (!m->fs) {
-    m->alive = 0;
-    napi_release_threadsafe_function(m->render_tsfn, napi_tsfn_abort);
-    napi_release_threadsafe_function(m->exit_tsfn, napi_tsfn_abort);
-    napi_throw_error(env, "EMOUNT", err);
-    return NULL; /* m leaks a few bytes on this one-off failure path: the tsfns may still refer to it */
-  }
+  if (p->cfg.max_threads < 1) p->cfg.max_threads = 1;
+  return true;
+}
+
+/* The mount is running: its handle for JavaScript. */
+static napi_value pending_started(napi_env env, pending_t *p, boxfs_t *fs) {
+  p->m->fs = fs;
+  pending_free_strings(p);
   /* Registered after the tsfns so it runs before their own teardown (hooks run in reverse). */
-  napi_add_env_cleanup_hook(env, env_cleanup, m);
+  napi_add_env_cleanup_hook(env, env_cleanup, p->m);
   napi_value handle;
-  CHECK(env, napi_create_external(env, m, NULL, NULL, &handle));
+  CHECK(env, napi_create_external(env, p->m, NULL, NULL, &handle));
   return handle;
+}
+
+/* mount({ mountpoint, files, cacheTtlMs, maxThreads, mountOptions, handoverSocket }, render, onExit) → handle */
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  pending_t p;
+  if (!pending_init(env, info, "mount", &p)) return NULL;
+  char err[512] = "";
+  boxfs_t *fs = boxfs_start(&p.cfg, err, sizeof(err));
+  if (!fs) {
+    pending_abort(&p);
+    napi_throw_error(env, "EMOUNT", err);
+    return NULL;
+  }
+  return pending_started(env, &p, fs);
+}
+
+/*
+ * takeOver(options as for mount, render, onExit) → { handle, handoverMs, listenError? } when the daemon on
+ * options.handoverSocket handed its connection over; { fallback } when nobody listens there
+ * (fallback "") or it went away mid-way (fallback says how): mount as usual then. Throws EHANDOVER
+ * when the running daemon refused (it serves on).
+ */
+static napi_value js_take_over(napi_env env, napi_callback_info info) {
+  pending_t p;
+  if (!pending_init(env, info, "takeOver", &p)) return NULL;
+  if (!p.socket || !*p.socket) {
+    pending_abort(&p);
+    napi_throw_type_error(env, NULL, "takeOver: options need a handoverSocket path");
+    return NULL;
+  }
+  char err[1024] = "";
+  int outcome = 0;
+  boxfs_t *fs = boxfs_take_over(&p.cfg, &outcome, err, sizeof(err));
+  napi_value out, v;
+  CHECK(env, napi_create_object(env, &out));
+  if (!fs) {
+    pending_abort(&p);
+    if (outcome == HANDOVER_REFUSED) {
+      napi_throw_error(env, "EHANDOVER", err);
+      return NULL;
+    }
+    napi_create_string_utf8(env, outcome == HANDOVER_GONE ? err : "", NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, out, "fallback", v);
+    return out;
+  }
+  const char *listen_error = boxfs_listen_error(fs);
+  double handover_ms = (double)boxfs_handover_ns(fs) / 1e6;
+  napi_value handle = pending_started(env, &p, fs);
+  if (!handle) return NULL;
+  napi_set_named_property(env, out, "handle", handle);
+  napi_create_double(env, handover_ms, &v);
+  napi_set_named_property(env, out, "handoverMs", v);
+  if (listen_error) {
+    napi_create_string_utf8(env, listen_error, NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, out, "listenError", v);
+  }
+  return out;
 }
 
 static mount_t *handle_arg(napi_env env, napi_callback_info info) {
@@ -414,6 +518,7 @@ static napi_value js_rebind(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
+      {"takeOver", NULL, js_take_over, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"detach", NULL, js_detach, NULL, NULL, NULL, napi_default, NULL},

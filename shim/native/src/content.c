@@ -127,6 +127,23 @@ int cache_get(view_cache_t *cache, int view, const char *key, size_t len, uint64
 }
 
 void cache_put(view_cache_t *cache, int view, const char *key, size_t len, uint64_t key_hash, content_t *c) {
+  cache_put_for(cache, view, key, len, key_hash, c, cache->ttl_ns);
+}
+
+void cache_each(view_cache_t *cache,
+                void (*fn)(void *arg, int view, const char *key, size_t key_len, uint64_t ttl_left_ns, content_t *c),
+                void *arg) {
+  uint64_t now = now_ns();
+  pthread_mutex_lock(&cache->lock);
+  for (size_t b = 0; b < BUCKETS; b++)
+    for (entry_t *e = cache->buckets[b]; e; e = e->next)
+      if (e->content && e->expires > now) fn(arg, e->view, e->key, e->key_len, e->expires - now, e->content);
+  pthread_mutex_unlock(&cache->lock);
+}
+
+void cache_put_for(view_cache_t *cache, int view, const char *key, size_t len, uint64_t key_hash, content_t *c,
+                   uint64_t ttl_ns) {
+  if (ttl_ns > cache->ttl_ns) ttl_ns = cache->ttl_ns;
   uint64_t h = entry_hash(view, key_hash);
   uint64_t now = now_ns();
   pthread_mutex_lock(&cache->lock);
@@ -152,6 +169,6 @@ void cache_put(view_cache_t *cache, int view, const char *key, size_t len, uint6
   }
   content_unref(e->content);
   e->content = content_ref(c);
-  e->expires = now + cache->ttl_ns;
+  e->expires = now + ttl_ns;
   pthread_mutex_unlock(&cache->lock);
 }

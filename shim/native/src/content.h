@@ -33,5 +33,14 @@ uint64_t cache_key_hash(const char *key, size_t key_len);
 int cache_get(view_cache_t *cache, int view, const char *key, size_t key_len, uint64_t key_hash, content_t **out);
 /* Stores (a new reference to) c for the TTL, replacing an older entry. */
 void cache_put(view_cache_t *cache, int view, const char *key, size_t key_len, uint64_t key_hash, content_t *c);
+/* cache_put for ttl_ns (at most the cache's TTL): an entry a previous daemon handed over keeps what
+ * was left of its TTL. */
+void cache_put_for(view_cache_t *cache, int view, const char *key, size_t key_len, uint64_t key_hash, content_t *c,
+                   uint64_t ttl_ns);
+/* Calls fn for every fresh entry with the TTL it has left, under the cache's lock (fn must not call
+ * into the cache). */
+void cache_each(view_cache_t *cache,
+                void (*fn)(void *arg, int view, const char *key, size_t key_len, uint64_t ttl_left_ns, content_t *c),
+                void *arg);
 
 #endif

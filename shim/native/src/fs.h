@@ -35,8 +35,11 @@ typedef struct {
   uint64_t cache_ttl_ns; /* 0 = every open renders */
   int max_threads; /* 1 = single-threaded loop (enough: nothing in it blocks) */
   const char *extra_options; /* appended to -o, may be NULL */
+  /* Unix socket on which a successor asks for the connection (handover.h); NULL or "" = none. */
+  const char *handover_socket;
   boxfs_render_fn render;
-  boxfs_exit_fn on_exit; /* called once, on the loop thread, after the loop ended */
+  boxfs_exit_fn on_exit; /* called once, on the loop thread, after the loop ended; BOXFS_HANDED_OVER
+                          * when a successor took the connection (the mount lives on) */
   void *ctx;
 } boxfs_config_t;
 
@@ -46,8 +49,21 @@ typedef struct {
 
 typedef struct boxfs boxfs_t;
 
+#define BOXFS_HANDED_OVER (-1)
+
 /* Mounts and starts the loop thread. On failure returns NULL with a message in err. */
 boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len);
+/*
+ * Takes the live connection of cfg->mountpoint over from the daemon listening on cfg->handover_socket
+ * and serves it. On failure NULL, with *outcome a handover.h value: HANDOVER_NONE (nobody listens)
+ * or HANDOVER_GONE (it went away mid-way; err says): mount with boxfs_start; HANDOVER_REFUSED: err.
+ */
+boxfs_t *boxfs_take_over(const boxfs_config_t *cfg, int *outcome, char *err, size_t err_len);
+/* After boxfs_take_over: why this daemon does not listen for a successor itself, or NULL. */
+const char *boxfs_listen_error(boxfs_t *fs);
+/* After boxfs_take_over: how long it took from asking to serving, an upper bound of how long the
+ * connection was not read (requests waited in the kernel meanwhile). */
+uint64_t boxfs_handover_ns(boxfs_t *fs);
 /* Asks the loop to end: lazy unmount, then abort the connection so bind mounts elsewhere cannot keep
  * the loop alive. Returns at once; on_exit follows. Safe to call more than once. */
 void boxfs_stop(boxfs_t *fs);
