@@ -24,6 +24,12 @@ export const shimConfigSchema = z.strictObject({
    * namespace + cgroup without asking the JavaScript thread; 0 = ask on every open.
    */
   mountCacheMs: z.number().int().min(0).max(10_000).default(100),
+  /**
+   * `shim mount`: how long (µs) a FUSE loop thread polls for the next request before it sleeps. A
+   * reader's requests come in bursts; waking a sleeping thread on an idle (virtual) CPU costs more
+   * than the request itself on many VMs. 0 = never poll.
+   */
+  mountSpinUs: z.number().int().min(0).max(1000).default(20),
   /** `shim mount`: FUSE loop threads; 1 is enough (the loop never waits for JavaScript). */
   mountThreads: z.number().int().min(1).max(256).default(1),
   /** `shim mount`: extra FUSE mount options (comma-separated), added to ro,allow_other. */

@@ -8,6 +8,7 @@ interface MountFlags {
   mountpoint?: string;
   cacheMs?: string;
   threads?: string;
+  spinUs?: string;
   options?: string;
   healStale?: boolean;
   handoverSocket?: string;
@@ -23,6 +24,7 @@ export function registerShimMountCommand(shim: Command): void {
     .option("--mountpoint <dir>", "where to mount (config shim.mountpoint, default /var/lib/boxscope)")
     .option("--cache-ms <n>", "re-serve a container's rendered view for this many ms (shim.mountCacheMs)")
     .option("--threads <n>", "most FUSE worker threads (shim.mountThreads)")
+    .option("--spin-us <n>", "poll this long for the next request before sleeping; 0 = never (shim.mountSpinUs)")
     .option("--options <opts>", "extra FUSE mount options, comma-separated (shim.mountOptions)")
     .option(
       "--no-heal-stale",
@@ -66,6 +68,7 @@ async function mountConfig(flags: MountFlags, configPath?: string): Promise<Shim
       mountpoint: flags.mountpoint,
       mountCacheMs: intFlag("--cache-ms", flags.cacheMs),
       mountThreads: intFlag("--threads", flags.threads),
+      mountSpinUs: intFlag("--spin-us", flags.spinUs),
       mountOptions: flags.options,
       mountHandoverSocket: flags.handoverSocket,
       // commander sets healStale=true by default for --no-*: only a given flag overrides the config.

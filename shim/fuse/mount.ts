@@ -37,6 +37,8 @@ export interface ShimMountOptions {
   files: readonly string[];
   cacheTtlMs: number;
   threads: number;
+  /** How long (µs) a loop thread polls for the next request before it sleeps (default 0: never). */
+  spinUs?: number | undefined;
   /** Extra FUSE mount options, comma-separated. */
   mountOptions?: string | undefined;
   /** Repair containers' binds of a dead daemon's files after mounting (default true). */
@@ -85,6 +87,7 @@ export async function startShimMount(
     files: opts.files,
     cacheTtlMs: opts.cacheTtlMs,
     maxThreads: opts.threads,
+    ...(opts.spinUs !== undefined ? { spinUs: opts.spinUs } : {}),
     ...(opts.mountOptions ? { mountOptions: opts.mountOptions } : {}),
     ...(opts.handoverSocket ? { handoverSocket: opts.handoverSocket } : {}),
   };

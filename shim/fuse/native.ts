@@ -43,6 +43,8 @@ export interface NativeMountOptions {
   /** C-side cache of rendered bytes per (caller key, view); 0 disables it. */
   cacheTtlMs: number;
   maxThreads: number;
+  /** How long (µs) a loop thread polls for the next request before it sleeps; 0 = never. */
+  spinUs?: number;
   /** Extra `-o` mount options appended to ro,allow_other. */
   mountOptions?: string;
   /** Unix socket to listen on for a successor (mount) or to ask the running daemon (takeOver). */

@@ -45,6 +45,7 @@ export async function startShim(
         files: VIEW_PATHS,
         cacheTtlMs: cfg.mountCacheMs,
         threads: cfg.mountThreads,
+        spinUs: cfg.mountSpinUs,
         mountOptions: cfg.mountOptions,
         healStale: cfg.mountHealStale,
         handoverSocket: handoverSocketOf(cfg),

@@ -297,6 +297,7 @@ static bool pending_init(napi_env env, napi_callback_info info, const char *what
       .nfiles = m->nfiles,
       .cache_ttl_ns = (uint64_t)(number_prop(env, argv[0], "cacheTtlMs", 0) * 1e6),
       .max_threads = (int)number_prop(env, argv[0], "maxThreads", 1),
+      .spin_ns = (uint64_t)(number_prop(env, argv[0], "spinUs", 0) * 1e3),
       .extra_options = p->extra,
       .handover_socket = p->socket,
       .render = render_via_js,

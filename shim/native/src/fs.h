@@ -34,6 +34,7 @@ typedef struct {
   int nfiles;
   uint64_t cache_ttl_ns; /* 0 = every open renders */
   int max_threads; /* 1 = single-threaded loop (enough: nothing in it blocks) */
+  uint64_t spin_ns; /* how long a loop thread polls for the next request before it sleeps; 0 = never */
   const char *extra_options; /* appended to -o, may be NULL */
   /* Unix socket on which a successor asks for the connection (handover.h); NULL or "" = none. */
   const char *handover_socket;
