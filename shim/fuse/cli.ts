@@ -24,7 +24,10 @@ export function registerShimMountCommand(shim: Command): void {
     .option("--mountpoint <dir>", "where to mount (config shim.mountpoint, default /var/lib/boxscope)")
     .option("--cache-ms <n>", "re-serve a container's rendered view for this many ms (shim.mountCacheMs)")
     .option("--threads <n>", "most FUSE worker threads (shim.mountThreads)")
-    .option("--spin-us <n>", "poll this long for the next request before sleeping; 0 = never (shim.mountSpinUs)")
+    .option(
+      "--spin-us <n>",
+      "poll this long for the next request before sleeping; 0 = never (shim.mountSpinUs)",
+    )
     .option("--options <opts>", "extra FUSE mount options, comma-separated (shim.mountOptions)")
     .option(
       "--no-heal-stale",
