@@ -350,7 +350,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
 /*
  * A file's size is the length of the caller's own rendering (like LXCFS), and is never cached by the
  * kernel (attr timeout 0): readers that size their read from stat() would get nothing from the
- * /proc-style size 0. The rendering is the one the following open() then takes from the cache.
+ * /proc-style size 0. Never 0 even for an empty rendering: see VIEW_SIZE_UNKNOWN.
  */
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   boxfs_t *fs = fs_of(req);
