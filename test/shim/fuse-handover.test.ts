@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -71,6 +71,7 @@ test(`shim mount: ${UPGRADES} upgrades in a row hand the live mount over; 20 rea
   if (!requirePrereq(t, isRoot() && hasDevFuse(), "needs root and /dev/fuse")) return;
   if (!requirePrereq(t, runcAvailable(), "needs runc, busybox-static, procps and sysstat")) return;
   if (!requirePrereq(t, hasCommand("cc"), "needs a C compiler (cc) for the in-container reader")) return;
+  if (!requirePrereq(t, hasCommand("python3"), "needs python3 (a directory held open)")) return;
   const dir = mkdtempSync(join(tmpdir(), "boxscope-handover-"));
   const mnt = join(dir, "mnt");
   const daemons: DaemonUnderTest[] = [];
@@ -98,6 +99,21 @@ test(`shim mount: ${UPGRADES} upgrades in a row hand the live mount over; 20 rea
   results.catch(() => {}); // awaited below; a failure before then must not be unhandled
   await readersReady(small);
   await readersReady(large);
+  // A directory held open across the upgrades (its listing, the reader's CPUs, lives in its handle).
+  const heldDir = spawn(
+    "python3",
+    [
+      "-c",
+      "import os, sys\nfd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)\nprint(sorted(os.listdir(fd)), flush=True)\nsys.stdin.readline()\nprint(sorted(os.listdir(fd)), flush=True)",
+      join(mnt, "sys/devices/system/cpu"),
+    ],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  let heldOut = "";
+  heldDir.stdout.on("data", (d: Buffer) => {
+    heldOut += d.toString();
+  });
+  while (!heldOut.includes("\n")) await sleep(20);
 
   /** Per upgrade: when the new daemon asked for the connection and when it served it (wall clock). */
   const windows: { from: number; to: number }[] = [];
@@ -119,6 +135,12 @@ test(`shim mount: ${UPGRADES} upgrades in a row hand the live mount over; 20 rea
     current = next;
     await sleep(300); // reads between the upgrades too
   }
+
+  heldDir.stdin.end("again\n");
+  await once(heldDir, "exit");
+  const [before, after] = heldOut.trim().split("\n");
+  assert.ok(before?.includes("'cpu0'"), `held directory's first listing: ${heldOut}`);
+  assert.equal(after, before, "a directory opened before the upgrades lists the same after them");
 
   await small.exec("touch /tmp/stop");
   await large.exec("touch /tmp/stop");

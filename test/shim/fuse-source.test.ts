@@ -165,3 +165,43 @@ print(os.access(p, os.R_OK), os.access(p, os.X_OK), os.stat(p).st_size)
   // that answers the exec's permission check.
   await assert.rejects(run("sh", ["-c", join(mnt, "view")]), /Permission denied/);
 });
+
+test("mount in-process: a read from where a fresh rendering's answer ended continues that rendering", {
+  timeout: 60_000,
+}, async (t) => {
+  if (!requirePrereq(t, isRoot() && hasDevFuse(), "needs root and /dev/fuse")) return;
+  if (!requirePrereq(t, hasCommand("python3"), "needs python3")) return;
+  const dir = mkdtempSync(join(tmpdir(), "boxscope-fuse-reread-race-"));
+  const mnt = join(dir, "mnt");
+  let mount: RunningShimMount | undefined;
+  t.after(async () => {
+    await mount?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  let renders = 0;
+  mount = await startShimMount(
+    // Every re-read is rendered here, on this thread, while the loop threads serve the reader's next
+    // read at once: renderings alternate in length, so a read served from the previous one shows.
+    { mountpoint: mnt, files: ["view"], cacheTtlMs: 0, threads: 4 },
+    { logger: pino({ level: "silent" }), source: () => `${"x".repeat(++renders % 2 === 0 ? 10 : 11)}\n` },
+  );
+  // Like top: one open, then seek to 0 and read to the end, again and again.
+  const script = `
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+bad = 0
+for i in range(5000):
+    os.lseek(fd, 0, os.SEEK_SET)
+    data = b""
+    while True:
+        b = os.read(fd, 4096)
+        if not b: break
+        data += b
+    if data not in (b"x" * 10 + b"\\n", b"x" * 11 + b"\\n"):
+        bad += 1
+print(bad)
+`;
+  const out = (await run("python3", ["-c", script, join(mnt, "view")])).stdout.trim();
+  assert.equal(out, "0", "reads that were not one whole rendering");
+  assert.ok(renders > 1000, `re-reads were rendered afresh (${renders})`);
+});

@@ -164,7 +164,8 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
     more = add_dirent(req, buf, &used, size, ++index, off, fs->nodes[i].name, ino_of(fs, i, number),
                       fs->nodes[i].is_dir);
   }
-  content_t *list = (content_t *)(uintptr_t)fi->fh;
+  handle_t *h = fi->fh ? handles_acquire(fs->handles, fi->fh) : NULL;
+  content_t *list = h ? handle_content(h, NULL) : NULL;
   if (list) {
     size_t pos = 0;
     long lo, hi;
@@ -176,11 +177,13 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
       }
     }
   }
+  content_unref(list);
+  handle_unref(h);
   fuse_reply_buf(req, buf, used);
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  content_unref((content_t *)(uintptr_t)fi->fh);
+  if (fi->fh) handles_drop(fs_of(req)->handles, fi->fh);
   fuse_reply_err(req, 0);
 }
 
@@ -203,10 +206,20 @@ static void answer(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, struct
     return;
   }
   if (kind == KIND_OPENDIR) {
-    fi->fh = (uint64_t)(uintptr_t)c; /* released by op_releasedir */
-    fi->cache_readdir = 0;           /* the listing is the caller's: never the kernel's cached one */
+    /* The caller's list, in a handle like an open file's (so a successor takes it over too). */
+    handle_t *h = handle_new(c);
+    uint64_t id = h ? handles_put(fs->handles, h) : 0;
+    if (id == 0) {
+      if (h) handle_unref(h);
+      else content_unref(c);
+      count(&fs->render_errors);
+      fuse_reply_err(req, ENFILE);
+      return;
+    }
+    fi->fh = id;           /* dropped by op_releasedir */
+    fi->cache_readdir = 0; /* the listing is the caller's: never the kernel's cached one */
     fi->keep_cache = 0;
-    if (fuse_reply_open(req, fi) != 0) content_unref(c);
+    if (fuse_reply_open(req, fi) != 0) handles_drop(fs->handles, id);
     return;
   }
   if (kind == KIND_OPEN) {
@@ -232,8 +245,11 @@ static void answer(boxfs_t *fs, fuse_req_t req, int kind, fuse_ino_t ino, struct
     return;
   }
   if (kind == KIND_READ) {
+    /* The handle holds the new bytes before the answer goes out: the reader's next read (from
+     * where this answer ends) may be served by another thread at once, and must continue them. */
+    handle_replace(rd->handle, content_ref(c));
     reply_bytes(req, c, 0, rd->size);
-    handle_replace(rd->handle, c);
+    content_unref(c);
     handle_unref(rd->handle); /* op_read's */
     return;
   }
