@@ -6,6 +6,7 @@
  * to a log file; the TAP output and the exit code come back through a shared read-write directory.
  * Software emulation (TCG): a guest kernel hangs early in boot under this machine kind's KVM.
  */
+import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import {
   appendFileSync,
@@ -20,6 +21,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import type { TestContext } from "node:test";
 import { repoRoot } from "./paths.js";
 
 export interface V2GuestOptions {
@@ -281,3 +283,15 @@ export function parseTopLevelTap(tap: string): InnerTestResult[] {
 /** The log's file name for a suite, under the OS temp directory. */
 export const v2GuestLogPath = (suite: string): string =>
   join(tmpdir(), `boxscope-v2guest-${basename(suite)}-${process.pid}.log`);
+
+/** Each inner test of a guest run as a subtest of `t` that passed there, and the run as a whole. */
+export async function checkInnerResults(t: TestContext, run: V2GuestRun): Promise<void> {
+  for (const r of run.results) {
+    await t.test(r.name, () => {
+      assert.ok(!r.skipped, "skipped inside the guest, where CI=true makes a missing prerequisite fail");
+      assert.ok(r.ok, `failed inside the guest:\n${r.detail}`);
+    });
+  }
+  assert.ok(run.results.length > 0, `no inner test ran; its output:\n${run.tap}`);
+  assert.equal(run.exitCode, 0, `node --test in the guest exited ${run.exitCode}; its TAP:\n${run.tap}`);
+}

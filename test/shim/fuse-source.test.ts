@@ -3,16 +3,39 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { promisify } from "node:util";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { registerShimMetrics } from "../../shim/fuse/metrics.js";
-import { type RunningShimMount, startShimMount } from "../../shim/fuse/mount.js";
+import {
+  type RunningShimMount,
+  type ShimMountOptions,
+  startShimMount,
+  type ViewSource,
+} from "../../shim/fuse/mount.js";
 import { hasCommand, isRoot, requirePrereq } from "../helpers/prereq.js";
 import { hasDevFuse, mountedFsType } from "./fuse-daemon.js";
 
 const run = promisify(execFile);
+
+/** An in-process mount under a fresh directory, stopped and removed after the test; its mountpoint. */
+async function mountInProcess(
+  t: TestContext,
+  prefix: string,
+  opts: Omit<ShimMountOptions, "mountpoint">,
+  source: ViewSource,
+): Promise<{ mnt: string; mount: RunningShimMount }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const mnt = join(dir, "mnt");
+  let mount: RunningShimMount | undefined;
+  t.after(async () => {
+    await mount?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  mount = await startShimMount({ mountpoint: mnt, ...opts }, { logger: pino({ level: "silent" }), source });
+  return { mnt, mount };
+}
 
 // The mount in this process: reads must come from child processes, never from this (the JavaScript)
 // thread, which answers the FUSE requests.
@@ -81,24 +104,16 @@ test("mount in-process: a source's { uncached } bytes are served but never cache
   timeout: 60_000,
 }, async (t) => {
   if (!requirePrereq(t, isRoot() && hasDevFuse(), "needs root and /dev/fuse")) return;
-  const dir = mkdtempSync(join(tmpdir(), "boxscope-fuse-uncached-"));
-  const mnt = join(dir, "mnt");
-  let mount: RunningShimMount | undefined;
-  t.after(async () => {
-    await mount?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
   let renders = 0;
-  mount = await startShimMount(
-    // A cache far longer than the test: every repeat of a cacheable read is a hit.
-    { mountpoint: mnt, files: ["kept", "settling"], cacheTtlMs: 600_000, threads: 1 },
-    {
-      logger: pino({ level: "silent" }),
-      source: (path) => {
-        renders++;
-        const text = `render ${renders}\n`;
-        return path === "settling" ? { uncached: text } : text;
-      },
+  // A cache far longer than the test: every repeat of a cacheable read is a hit.
+  const { mnt, mount } = await mountInProcess(
+    t,
+    "boxscope-fuse-uncached-",
+    { files: ["kept", "settling"], cacheTtlMs: 600_000, threads: 1 },
+    (path) => {
+      renders++;
+      const text = `render ${renders}\n`;
+      return path === "settling" ? { uncached: text } : text;
     },
   );
   const readThrice = async (file: string): Promise<string[]> => {
@@ -118,21 +133,13 @@ test("mount in-process: a read from the start again is rendered afresh; a read f
 }, async (t) => {
   if (!requirePrereq(t, isRoot() && hasDevFuse(), "needs root and /dev/fuse")) return;
   if (!requirePrereq(t, hasCommand("python3"), "needs python3")) return;
-  const dir = mkdtempSync(join(tmpdir(), "boxscope-fuse-reread-"));
-  const mnt = join(dir, "mnt");
-  let mount: RunningShimMount | undefined;
-  t.after(async () => {
-    await mount?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
   let renders = 0;
-  mount = await startShimMount(
-    { mountpoint: mnt, files: ["view"], cacheTtlMs: 0, threads: 1 },
-    {
-      logger: pino({ level: "silent" }),
-      // Longer than one read, so a read further on has bytes to continue.
-      source: () => `render ${++renders}\n${".".repeat(200_000)}\n`,
-    },
+  // Longer than one read, so a read further on has bytes to continue.
+  const { mnt } = await mountInProcess(
+    t,
+    "boxscope-fuse-reread-",
+    { files: ["view"], cacheTtlMs: 0, threads: 1 },
+    () => `render ${++renders}\n${".".repeat(200_000)}\n`,
   );
   // busybox cat (sendfile) before anything stat()ed the file: a size of 0 in the kernel's inode
   // would make sendfile say "empty" without asking the daemon.
@@ -171,19 +178,14 @@ test("mount in-process: a read from where a fresh rendering's answer ended conti
 }, async (t) => {
   if (!requirePrereq(t, isRoot() && hasDevFuse(), "needs root and /dev/fuse")) return;
   if (!requirePrereq(t, hasCommand("python3"), "needs python3")) return;
-  const dir = mkdtempSync(join(tmpdir(), "boxscope-fuse-reread-race-"));
-  const mnt = join(dir, "mnt");
-  let mount: RunningShimMount | undefined;
-  t.after(async () => {
-    await mount?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
   let renders = 0;
-  mount = await startShimMount(
-    // Every re-read is rendered here, on this thread, while the loop threads serve the reader's next
-    // read at once: renderings alternate in length, so a read served from the previous one shows.
-    { mountpoint: mnt, files: ["view"], cacheTtlMs: 0, threads: 4 },
-    { logger: pino({ level: "silent" }), source: () => `${"x".repeat(++renders % 2 === 0 ? 10 : 11)}\n` },
+  // Every re-read is rendered here, on this thread, while the loop threads serve the reader's next
+  // read at once: renderings alternate in length, so a read served from the previous one shows.
+  const { mnt } = await mountInProcess(
+    t,
+    "boxscope-fuse-reread-race-",
+    { files: ["view"], cacheTtlMs: 0, threads: 4 },
+    () => `${"x".repeat(++renders % 2 === 0 ? 10 : 11)}\n`,
   );
   // Like top: one open, then seek to 0 and read to the end, again and again.
   const script = `
