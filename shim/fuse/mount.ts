@@ -5,6 +5,7 @@ import { BoxscopeError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
 import { type CallerIdentity, parseCallerKey } from "../caller.js";
+import type { FdStore } from "./fdstore.js";
 import { healStaleBinds, liveDev, readServedDevs, rememberServedDev } from "./heal.js";
 import { prepareMountpoint } from "./mountpoint.js";
 import {
@@ -48,6 +49,11 @@ export interface ShimMountOptions {
    * mount over (no mount of our own then), then listen there for our own successor.
    */
   handoverSocket?: string | undefined;
+  /**
+   * systemd's fd store (fdstore.ts): serve the connection it passed back instead of mounting, and
+   * leave the connection there at stop when it allows storing.
+   */
+  fdStore?: FdStore | undefined;
 }
 
 export interface RunningShimMount extends RunningService {
@@ -78,6 +84,7 @@ export async function startShimMount(
   const render = renderWithLogOnce(opts.files, deps.source, log);
   let stopping = false;
   let handedOver = false;
+  let storing = false;
   let onExit: (code: number) => void = () => {};
   const exited = new Promise<number>((res) => {
     onExit = res;
@@ -91,9 +98,13 @@ export async function startShimMount(
     ...(opts.mountOptions ? { mountOptions: opts.mountOptions } : {}),
     ...(opts.handoverSocket ? { handoverSocket: opts.handoverSocket } : {}),
   };
-  const taken = opts.handoverSocket
-    ? takeOverRunning(binding, nativeOptions, render, (code) => onExit(code), log)
-    : undefined;
+  const fdStore = opts.fdStore;
+  let taken =
+    fdStore && fdStore.passed.length > 0
+      ? takeStored(binding, nativeOptions, render, (code) => onExit(code), fdStore, log)
+      : undefined;
+  if (!taken && opts.handoverSocket)
+    taken = takeOverRunning(binding, nativeOptions, render, (code) => onExit(code), log);
   let deadDevs: string[] = [];
   let handle: MountHandle;
   if (taken) {
@@ -126,7 +137,8 @@ export async function startShimMount(
   const done = exited.then((code) => {
     if (code === HANDED_OVER) {
       handedOver = true;
-      log.info({ mountpoint, ...binding.stats(handle) }, "handed the live mount over to a new daemon");
+      if (!storing)
+        log.info({ mountpoint, ...binding.stats(handle) }, "handed the live mount over to a new daemon");
       return;
     }
     if (!stopping) throw new Error(`FUSE session at ${mountpoint} ended on its own (code ${code})`);
@@ -145,9 +157,22 @@ export async function startShimMount(
       // After a handover the mount is the successor's: no unmount, no abort.
       if (stopping || handedOver) return;
       stopping = true;
+      const timeout = (): Promise<"timeout"> =>
+        new Promise((res) => setTimeout(res, STOP_TIMEOUT_MS, "timeout").unref());
+      if (fdStore?.storeAtStop) {
+        storing = true;
+        const why = await binding.store(handle, fdStore.socket);
+        if (why === null) {
+          // The loop ends without unmounting: the next start serves the connection systemd holds.
+          await Promise.race([exited, timeout()]);
+          log.info({ mountpoint, ...binding.stats(handle) }, "left the live mount in systemd's fd store");
+          return;
+        }
+        storing = false;
+        log.warn({ mountpoint, reason: why }, "could not leave the live mount with systemd; unmounting");
+      }
       binding.stop(handle);
-      const timeout = new Promise<"timeout">((res) => setTimeout(res, STOP_TIMEOUT_MS, "timeout").unref());
-      const how = await Promise.race([exited, timeout]);
+      const how = await Promise.race([exited, timeout()]);
       if (how === "timeout") log.warn({ mountpoint }, "FUSE loop did not end in time; exiting anyway");
       log.info({ mountpoint, ...binding.stats(handle) }, "unmounted");
     },
@@ -187,6 +212,33 @@ function takeOverRunning(
   );
   if (r.listenError)
     log.warn({ socket, err: r.listenError }, "no handover socket: the next upgrade mounts anew");
+  return r.handle;
+}
+
+/**
+ * The live mount that systemd kept in its fd store across a restart, served; undefined when the fds
+ * it passed are not a connection of this mountpoint (then mount as usual: dropping them from the
+ * store ended that connection).
+ */
+function takeStored(
+  binding: FuseBinding,
+  options: NativeMountOptions,
+  render: NativeRender,
+  onExit: (code: number) => void,
+  fdStore: FdStore,
+  log: Logger,
+): MountHandle | undefined {
+  const r = binding.takeStored(options, render, onExit, fdStore.passed, fdStore.socket);
+  if (r.handle === undefined) {
+    log.warn({ reason: r.fallback }, "could not serve the connection systemd kept; mounting anew");
+    return undefined;
+  }
+  log.info(
+    { mountpoint: options.mountpoint, handoverMs: Math.round(r.handoverMs * 1000) / 1000 },
+    "took the live mount over from systemd's fd store",
+  );
+  if (r.dropError) log.warn({ err: r.dropError }, "systemd did not confirm it dropped the stored connection");
+  if (r.listenError) log.warn({ err: r.listenError }, "no handover socket: the next upgrade mounts anew");
   return r.handle;
 }
 

@@ -61,6 +61,12 @@ export type TakeOverResult =
   /** "" when no daemon listens on the socket; else how the running daemon went away mid-way. */
   | { handle?: undefined; fallback: string };
 
+/** What takeStored did: serves the connection systemd kept (handle), or says why not (fallback). */
+export type TakeStoredResult =
+  /** dropError: systemd did not confirm it dropped its copy (a crash would then not end the mount). */
+  | { handle: MountHandle; handoverMs: number; listenError?: string; dropError?: string }
+  | { handle?: undefined; fallback: string };
+
 export interface NativeStats {
   opens: number;
   cacheHits: number;
@@ -81,6 +87,22 @@ export interface FuseBinding {
    * (code EHANDOVER) when that daemon refused; it then serves on.
    */
   takeOver(options: NativeMountOptions, render: NativeRender, onExit: (code: number) => void): TakeOverResult;
+  /**
+   * Serves the live connection of options.mountpoint that systemd kept in its fd store and passed
+   * back as `fds` (shim/native/src/fdstore.h), and drops it from the store at `notifySocket` either way.
+   */
+  takeStored(
+    options: NativeMountOptions,
+    render: NativeRender,
+    onExit: (code: number) => void,
+    fds: number[],
+    notifySocket: string,
+  ): TakeStoredResult;
+  /**
+   * Leaves the live connection in systemd's fd store for the next start: resolves to null once stored
+   * (onExit then gets HANDED_OVER), else to why not (serving goes on: stop() as usual).
+   */
+  store(handle: MountHandle, notifySocket: string): Promise<string | null>;
   stop(handle: MountHandle): void;
   stats(handle: MountHandle): NativeStats;
   /** Lazy unmount (MNT_DETACH); 0 or an errno number. */

@@ -5,6 +5,7 @@ import { readCgroupMounts } from "../../cgroup/mounts.js";
 import type { Logger } from "../../common/logger.js";
 import { cacheAsUsedOf, handoverSocketOf, type ShimConfig } from "../config.js";
 import { createViewRenderer, VIEW_PATHS, type ViewRenderer } from "../render.js";
+import { fdStoreOf } from "./fdstore.js";
 import { registerShimMetrics } from "./metrics.js";
 import { type RunningShimMount, startShimMount, type ViewSource } from "./mount.js";
 import type { FuseBinding } from "./native.js";
@@ -49,6 +50,7 @@ export async function startShim(
         mountOptions: cfg.mountOptions,
         healStale: cfg.mountHealStale,
         handoverSocket: handoverSocketOf(cfg),
+        fdStore: fdStoreOf(process.env, process.pid),
       },
       { logger, source: toViewSource(renderer), ...(deps.binding ? { binding: deps.binding } : {}) },
     );

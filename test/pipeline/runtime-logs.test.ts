@@ -109,7 +109,7 @@ describe("container stdout/stderr logs end to end (real Kafka + Elasticsearch, p
     for (let i = 0; i < 50; i++)
       append(dockerLog, dockerLine(`docker line ${i} "quoted" \t tab`, i % 3 === 0 ? "stderr" : "stdout"));
     // A 100 KiB line on stdout in 7 pieces, stderr lines written between its pieces.
-    const big = dockerLine("B".repeat(100 * 1024 - 10) + "0123456789");
+    const big = dockerLine(`${"B".repeat(100 * 1024 - 10)}0123456789`);
     for (const [i, piece] of big.entries()) {
       append(dockerLog, [piece]);
       if (i < big.length - 1) append(dockerLog, dockerLine(`between pieces ${i}`, "stderr"));

@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 
+#include "fdstore.h"
 #include "fs.h"
 #include "handover.h"
 #include "rebind.h"
@@ -333,6 +334,23 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   return pending_started(env, &p, fs);
 }
 
+/* { handle, handoverMs, listenError? } of a daemon that adopted a live connection, into out. */
+static napi_value adopted_result(napi_env env, pending_t *p, boxfs_t *fs, napi_value out) {
+  napi_value v;
+  const char *listen_error = boxfs_listen_error(fs);
+  double handover_ms = (double)boxfs_handover_ns(fs) / 1e6;
+  napi_value handle = pending_started(env, p, fs);
+  if (!handle) return NULL;
+  napi_set_named_property(env, out, "handle", handle);
+  napi_create_double(env, handover_ms, &v);
+  napi_set_named_property(env, out, "handoverMs", v);
+  if (listen_error) {
+    napi_create_string_utf8(env, listen_error, NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, out, "listenError", v);
+  }
+  return out;
+}
+
 /*
  * takeOver(options as for mount, render, onExit) → { handle, handoverMs, listenError? } when the daemon on
  * options.handoverSocket handed its connection over; { fallback } when nobody listens there
@@ -362,18 +380,7 @@ static napi_value js_take_over(napi_env env, napi_callback_info info) {
     napi_set_named_property(env, out, "fallback", v);
     return out;
   }
-  const char *listen_error = boxfs_listen_error(fs);
-  double handover_ms = (double)boxfs_handover_ns(fs) / 1e6;
-  napi_value handle = pending_started(env, &p, fs);
-  if (!handle) return NULL;
-  napi_set_named_property(env, out, "handle", handle);
-  napi_create_double(env, handover_ms, &v);
-  napi_set_named_property(env, out, "handoverMs", v);
-  if (listen_error) {
-    napi_create_string_utf8(env, listen_error, NAPI_AUTO_LENGTH, &v);
-    napi_set_named_property(env, out, "listenError", v);
-  }
-  return out;
+  return adopted_result(env, &p, fs, out);
 }
 
 static mount_t *handle_arg(napi_env env, napi_callback_info info) {
@@ -516,10 +523,121 @@ static napi_value js_rebind(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/*
+ * takeStored(options as for mount, render, onExit, fds, notifySocket) → { handle, handoverMs,
+ * listenError?, dropError? } when fds (those systemd passed back under FDSTORE_NAME) are a live
+ * connection of options.mountpoint and its state; { fallback } saying why not (every fd is closed
+ * then): mount as usual. Either way the stored copies are dropped from systemd's store.
+ */
+static napi_value js_take_stored(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  uint32_t nfds = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 ||
+      napi_get_array_length(env, argv[3], &nfds) != napi_ok || nfds == 0 || nfds > 8) {
+    napi_throw_type_error(env, NULL, "takeStored(options, render, onExit, fds, notifySocket): 1 to 8 fds");
+    return NULL;
+  }
+  int fds[8];
+  for (uint32_t i = 0; i < nfds; i++) {
+    napi_value v;
+    if (napi_get_element(env, argv[3], i, &v) != napi_ok || napi_get_value_int32(env, v, &fds[i]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "takeStored: fds must be numbers");
+      return NULL;
+    }
+  }
+  char *notify_socket = string_arg(env, argv[4]);
+  if (!notify_socket) {
+    napi_throw_type_error(env, NULL, "takeStored: notifySocket must be a string");
+    return NULL;
+  }
+  pending_t p;
+  if (!pending_init(env, info, "takeStored", &p)) {
+    free(notify_socket);
+    return NULL;
+  }
+  char err[1024] = "";
+  boxfs_t *fs = boxfs_adopt_stored(&p.cfg, fds, (int)nfds, err, sizeof(err));
+  int dropped = fdstore_drop(notify_socket);
+  free(notify_socket);
+  napi_value out, v;
+  CHECK(env, napi_create_object(env, &out));
+  if (!fs) {
+    pending_abort(&p);
+    napi_create_string_utf8(env, err[0] ? err : "the stored connection could not be adopted", NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, out, "fallback", v);
+    return out;
+  }
+  if (dropped) {
+    napi_create_string_utf8(env, strerror(dropped), NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, out, "dropError", v);
+  }
+  return adopted_result(env, &p, fs, out);
+}
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  boxfs_t *fs;
+  char *notify_socket;
+  int err;
+  char msg[1024];
+} store_work_t;
+
+/* On a libuv pool thread: the drain waits for renders that the JavaScript thread answers. */
+static void store_execute(napi_env env, void *data) {
+  store_work_t *w = data;
+  w->err = boxfs_store(w->fs, w->notify_socket, w->msg, sizeof(w->msg));
+}
+
+static void store_complete(napi_env env, napi_status status, void *data) {
+  store_work_t *w = data;
+  napi_value out;
+  if (w->err) napi_create_string_utf8(env, w->msg[0] ? w->msg : strerror(w->err), NAPI_AUTO_LENGTH, &out);
+  else napi_get_null(env, &out);
+  napi_resolve_deferred(env, w->deferred, out);
+  napi_delete_async_work(env, w->work);
+  free(w->notify_socket);
+  free(w);
+}
+
+/* store(handle, notifySocket) → Promise<null | string>: null once systemd holds the connection (the
+ * loop then ends with HANDED_OVER); else why not, and serving goes on. */
+static napi_value js_store(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void *m = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_value_external(env, argv[0], &m) != napi_ok || !m) {
+    napi_throw_type_error(env, NULL, "store(handle, notifySocket)");
+    return NULL;
+  }
+  store_work_t *w = calloc(1, sizeof(*w));
+  if (!w) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  w->fs = ((mount_t *)m)->fs;
+  w->notify_socket = string_arg(env, argv[1]);
+  if (!w->notify_socket) {
+    free(w);
+    napi_throw_type_error(env, NULL, "store: notifySocket must be a string");
+    return NULL;
+  }
+  napi_value promise, name;
+  CHECK(env, napi_create_promise(env, &w->deferred, &promise));
+  napi_create_string_utf8(env, "boxscope.store", NAPI_AUTO_LENGTH, &name);
+  CHECK(env, napi_create_async_work(env, NULL, name, store_execute, store_complete, w, &w->work));
+  CHECK(env, napi_queue_async_work(env, w->work));
+  return promise;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
       {"takeOver", NULL, js_take_over, NULL, NULL, NULL, napi_default, NULL},
+      {"takeStored", NULL, js_take_stored, NULL, NULL, NULL, napi_default, NULL},
+      {"store", NULL, js_store, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"detach", NULL, js_detach, NULL, NULL, NULL, napi_default, NULL},

@@ -1,6 +1,8 @@
 /* Start, stop and handover of the filesystem (fs.h); the parts are listed in fs_internal.h. */
 #include "fs_internal.h"
 
+#include "fdstore.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -274,6 +276,40 @@ static int adopt_session(boxfs_t *fs, int fuse_fd, char *err, size_t err_len) {
   return 0;
 }
 
+/* A daemon for the live connection on fuse_fd with its predecessor's state, not serving yet; NULL
+ * with err (fuse_fd is closed then). */
+static boxfs_t *fs_adopt(const boxfs_config_t *cfg, int fuse_fd, const unsigned char *state, size_t state_len,
+                         char *err, size_t err_len) {
+  boxfs_t *fs = fs_new(cfg, err, err_len);
+  if (!fs || install_wake_handler(err, err_len) != 0 || import_state(fs, state, state_len, err, err_len) != 0 ||
+      build_tree(fs, err, err_len) != 0 || adopt_session(fs, fuse_fd, err, err_len) != 0) {
+    if (fs && fs->se) fuse_session_destroy(fs->se); /* closes fuse_fd */
+    else close(fuse_fd);
+    if (fs) fs_free(fs);
+    return NULL;
+  }
+  fs->adopted = 1;
+  if (!fs->abort_path[0]) find_abort_path(fs);
+  return fs;
+}
+
+/* Starts serving an adopted connection and listening for our own successor; -1 with err when the loop
+ * cannot start (the connection is then ended, like a crash: held unserved it would hang every reader). */
+static int serve_adopted(boxfs_t *fs, uint64_t asked, char *err, size_t err_len) {
+  if (pthread_create(&fs->loop_thread, NULL, loop_main, fs) != 0) {
+    snprintf(err, err_len, "cannot start the FUSE loop thread on the adopted connection");
+    boxfs_stop(fs);
+    fuse_session_destroy(fs->se);
+    return -1; /* fs leaks on this one-off path: the abort above ended everything it served */
+  }
+  pthread_detach(fs->loop_thread);
+  fs->handover_ns = mono_ns() - asked;
+  /* The successor of this daemon asks here next; failing that, serving goes on (listen_error says). */
+  if (start_listening(fs, fs->listen_error, sizeof(fs->listen_error)) != 0 && !fs->listen_error[0])
+    snprintf(fs->listen_error, sizeof(fs->listen_error), "cannot listen on the handover socket");
+  return 0;
+}
+
 boxfs_t *boxfs_take_over(const boxfs_config_t *cfg, int *outcome, char *err, size_t err_len) {
   int sock = -1, fuse_fd = -1;
   unsigned char *state = NULL;
@@ -281,20 +317,13 @@ boxfs_t *boxfs_take_over(const boxfs_config_t *cfg, int *outcome, char *err, siz
   uint64_t asked = mono_ns();
   *outcome = handover_take(cfg->handover_socket, cfg->mountpoint, &sock, &fuse_fd, &state, &state_len, err, err_len);
   if (*outcome != HANDOVER_TAKEN) return NULL;
-  boxfs_t *fs = fs_new(cfg, err, err_len);
-  if (!fs || install_wake_handler(err, err_len) != 0 || import_state(fs, state, state_len, err, err_len) != 0 ||
-      build_tree(fs, err, err_len) != 0 || adopt_session(fs, fuse_fd, err, err_len) != 0) {
-    free(state);
+  boxfs_t *fs = fs_adopt(cfg, fuse_fd, state, state_len, err, err_len);
+  free(state);
+  if (!fs) {
     handover_abandon(sock, EPROTO);
-    if (fs && fs->se) fuse_session_destroy(fs->se); /* closes fuse_fd */
-    else close(fuse_fd);
-    if (fs) fs_free(fs);
     *outcome = HANDOVER_REFUSED;
     return NULL;
   }
-  free(state);
-  fs->adopted = 1;
-  if (!fs->abort_path[0]) find_abort_path(fs);
   /* Only once the predecessor acknowledged does it never read again: until then, no reading here. */
   if (handover_commit(sock, err, err_len) != 0) {
     fuse_session_destroy(fs->se);
@@ -302,20 +331,42 @@ boxfs_t *boxfs_take_over(const boxfs_config_t *cfg, int *outcome, char *err, siz
     *outcome = HANDOVER_GONE;
     return NULL;
   }
-  if (pthread_create(&fs->loop_thread, NULL, loop_main, fs) != 0) {
-    /* Holding the connection without serving it would hang every reader: end it (like a crash). */
-    snprintf(err, err_len, "cannot start the FUSE loop thread after the handover");
-    boxfs_stop(fs);
-    fuse_session_destroy(fs->se);
+  if (serve_adopted(fs, asked, err, err_len) != 0) {
     *outcome = HANDOVER_REFUSED;
-    return NULL; /* fs leaks on this one-off path: the abort above ended everything it served */
+    return NULL;
   }
-  pthread_detach(fs->loop_thread);
-  fs->handover_ns = mono_ns() - asked;
-  /* The successor of this daemon asks here next; failing that, serving goes on (listen_error says). */
-  if (start_listening(fs, fs->listen_error, sizeof(fs->listen_error)) != 0 && !fs->listen_error[0])
-    snprintf(fs->listen_error, sizeof(fs->listen_error), "cannot listen on the handover socket");
   return fs;
+}
+
+boxfs_t *boxfs_adopt_stored(const boxfs_config_t *cfg, const int *fds, int nfds, char *err, size_t err_len) {
+  int fuse_fd = -1;
+  unsigned char *state = NULL;
+  size_t state_len = 0;
+  uint64_t asked = mono_ns();
+  if (fdstore_open(fds, nfds, cfg->mountpoint, &fuse_fd, &state, &state_len, err, err_len) != 0) return NULL;
+  boxfs_t *fs = fs_adopt(cfg, fuse_fd, state, state_len, err, err_len);
+  free(state);
+  if (!fs) return NULL;
+  return serve_adopted(fs, asked, err, err_len) == 0 ? fs : NULL;
+}
+
+/* Runs on a thread of its own, never Node's: the drain waits for renders that JavaScript answers. */
+int boxfs_store(boxfs_t *fs, const char *notify_socket, char *err, size_t err_len) {
+  hbuf_t state = {0};
+  int fuse_fd = -1;
+  int e = pause_and_export(fs, &state, &fuse_fd, err, err_len);
+  if (e) {
+    free(state.data);
+    return e;
+  }
+  e = fdstore_put(notify_socket, fs->mountpoint, fuse_fd, state.data, state.len, err, err_len);
+  free(state.data);
+  if (e) {
+    resume_loop(fs);
+    return e;
+  }
+  end_after_handover(fs);
+  return 0;
 }
 
 const char *boxfs_listen_error(boxfs_t *fs) { return fs->listen_error[0] ? fs->listen_error : NULL; }

@@ -60,9 +60,22 @@ boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len);
  * or HANDOVER_GONE (it went away mid-way; err says): mount with boxfs_start; HANDOVER_REFUSED: err.
  */
 boxfs_t *boxfs_take_over(const boxfs_config_t *cfg, int *outcome, char *err, size_t err_len);
-/* After boxfs_take_over: why this daemon does not listen for a successor itself, or NULL. */
+/*
+ * Serves the live connection that systemd kept in its fd store (fdstore.h) and passed back as `fds`
+ * (those named FDSTORE_NAME): NULL with err when they are not a connection of cfg->mountpoint and its
+ * state (every fd is closed then). The caller drops the stored copies either way.
+ */
+boxfs_t *boxfs_adopt_stored(const boxfs_config_t *cfg, const int *fds, int nfds, char *err, size_t err_len);
+/*
+ * Leaves the live connection with systemd for the next start (fdstore.h): pauses, drains, stores,
+ * then ends the loop without unmounting (on_exit gets BOXFS_HANDED_OVER). Blocks until the in-flight
+ * renders are answered, so never call it on the thread that answers them. 0, or an errno with err
+ * (serving goes on; stop as usual).
+ */
+int boxfs_store(boxfs_t *fs, const char *notify_socket, char *err, size_t err_len);
+/* After boxfs_take_over or boxfs_adopt_stored: why this daemon does not listen for a successor itself, or NULL. */
 const char *boxfs_listen_error(boxfs_t *fs);
-/* After boxfs_take_over: how long it took from asking to serving, an upper bound of how long the
+/* After boxfs_take_over or boxfs_adopt_stored: how long it took from asking to serving, an upper bound of how long the
  * connection was not read (requests waited in the kernel meanwhile). */
 uint64_t boxfs_handover_ns(boxfs_t *fs);
 /* Asks the loop to end: lazy unmount, then abort the connection so bind mounts elsewhere cannot keep
