@@ -30,11 +30,15 @@ export function mountedFsType(mountpoint: string): string | undefined {
   return type;
 }
 
-export async function startDaemon(mountpoint: string, extraArgs: string[] = []): Promise<DaemonUnderTest> {
+export async function startDaemon(
+  mountpoint: string,
+  extraArgs: string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<DaemonUnderTest> {
   const child = spawn(
     process.execPath,
     [join(repoRoot, "bin/boxscope.js"), "shim", "mount", "--mountpoint", mountpoint, ...extraArgs],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    { stdio: ["ignore", "ignore", "pipe"], env },
   );
   let log = "";
   child.stderr?.on("data", (d: Buffer) => {
