@@ -6,8 +6,9 @@ import { errnoCode, UsageError } from "./errors.js";
 const requireCjs = createRequire(import.meta.url);
 
 /**
- * yaml (some 230 CommonJS modules, 20-50 ms) loads on the first config file or BOXSCOPE_* variable to
- * parse, which most runs of `boxscope ship` have none of; require keeps loadConfig synchronous.
+ * yaml (hundreds of CommonJS modules, a visible part of start-up) loads on the first config file or
+ * BOXSCOPE_* variable to parse, which most runs of `boxscope ship` have none of; require keeps
+ * loadConfig synchronous.
  */
 function parseYaml(text: string): unknown {
   return (requireCjs("yaml") as typeof import("yaml")).parse(text);

@@ -10,9 +10,9 @@ export const MISSING_RECHECK_MS = 60_000;
 /**
  * The exporter's file source for cgroup/'s readers: cgroup files read through descriptors kept
  * open between scrapes. Re-reading a kernfs/seq_file at offset 0 regenerates its content, so one
- * pread replaces open+fstat+read+close. Measured here with 500 container cgroups: 4000 files in
- * ~25 ms instead of ~100–170 ms with readFileSync — the difference between a 5 s scrape interval
- * being cheap or not. The shim's one-cgroup reads keep cgroup/'s default (open per read).
+ * pread replaces open+fstat+read+close: with hundreds of containers, thousands of files a scrape,
+ * the difference between a 5 s scrape interval being cheap or not (docs/benchmarks.md, Exporter).
+ * The shim's one-cgroup reads keep cgroup/'s default (open per read).
  *
  * Files the readers mark shared (ancestors' limits: /docker, /kubepods... are every container's
  * ancestors) are read once per scrape and answered from memory for the other containers.
@@ -21,7 +21,7 @@ export const MISSING_RECHECK_MS = 60_000;
  * descriptor fails (ENODEV); it is closed and the path reopened once. EMFILE: read uncached.
  *
  * A file found missing is not opened again for MISSING_RECHECK_MS: a failed open costs a thrown
- * error (measured here ~3× a pread of memory.stat), and some files are missing in every container
+ * error (dearer than a pread of memory.stat), and some files are missing in every container
  * of a host (v1 without BFQ: blkio.bfq.*; hybrid hosts whose runtime makes no unified directory:
  * the pressure files), hundreds of times per scrape otherwise.
  */

@@ -19,8 +19,9 @@ import type { CgroupMounts } from "../cgroup/types.js";
  *
  * `walkInBackground()` does the full walk with non-blocking readdirs, off the scrape path: on a
  * host with many non-container cgroups (systemd units, other tools' trees) the synchronous walk
- * took ~30 ms per 1000 cgroups inside one scrape every `fullWalkMs`. When the background walk
- * keeps up, `list()` only does its cheap re-reads; the synchronous walk stays as the fallback.
+ * grows with every cgroup of the host and lands inside one scrape every `fullWalkMs`. When the
+ * background walk keeps up, `list()` only does its cheap re-reads; the synchronous walk stays as
+ * the fallback.
  */
 const MAX_DEPTH = 8;
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Bundles the compiled CLI (dist/cli/main.js, from tsc) into dist/bundle/, which bin/boxscope.js
 // runs. Why: Node pays per ES module it loads (resolving, reading, linking each file), and `boxscope
-// ship` loads ~150 of them (95 are zod's) before its first read: most of a start-up that the
-// shipping benchmark counts against kcat. Node 24's compile cache (`module.enableCompileCache()`)
-// saves only the compiling, so unbundled it still starts far later (docs/benchmarks.md, "Start-up
-// on Node 24").
+// ship` loads over a hundred of them (most of them zod's) before its first read: most of a start-up
+// that the shipping benchmark counts against kcat. Node 24's compile cache
+// (`module.enableCompileCache()`) saves only the compiling, so unbundled it still starts far later
+// (docs/benchmarks.md, "Command start-up").
 // Code splitting keeps each command's `await import()` lazy: a command loads the chunks of its own
 // work, not the other commands'. dist/bundle/meta.json (esbuild's metafile) says which modules each
 // chunk holds (test/cli/lazy-load.test.ts reads it).
@@ -18,11 +18,11 @@ import { build } from "esbuild";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /**
- * zod re-exports all its ~60 message locales (`z.locales`, `z.core.locales`: half of the zod
- * chunk's 755 kB, which Node compiles before `ship` can read its config) while using only English,
- * which it imports on its own. Here that namespace holds just `en`: `ship` and `index` start
- * 20-40 ms sooner. boxscope never selects a locale. Should zod move the file, nothing matches and
- * the bundle simply keeps every locale.
+ * zod re-exports all its message locales (`z.locales`, `z.core.locales`: much of the zod chunk,
+ * which Node compiles before `ship` can read its config) while using only English, which it
+ * imports on its own. Here that namespace holds just `en`, so `ship` and `index` start sooner.
+ * boxscope never selects a locale. Should zod move the file, nothing matches and the bundle simply
+ * keeps every locale.
  */
 const zodEnglishOnly = {
   name: "zod-english-only",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Log pipeline (issue 6): Kafka and Elasticsearch 8 and 9 from Maven Central (cached), kcat and rsyslog's
+# Log pipeline: Kafka and Elasticsearch 8 and 9 from Maven Central (cached), kcat and rsyslog's
 # omkafka for the benchmarks' anchors, the unprivileged user Elasticsearch runs as.
-# The pipeline's librdkafka (third_party/librdkafka) is compiled at npm ci, once per release (~2 min, 2 cores).
+# The pipeline's librdkafka (third_party/librdkafka) is compiled at npm ci, once per release (the slow
+# part of a first npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=lib.sh

@@ -21,8 +21,8 @@
 // queue). The new-file → link latency is measured per tree (`-json.log` in <spool>/docker, `0.log`
 // in <spool>/pods) and over all files. The anchor watches the app tree alone, as before.
 // After each run the bench prints the CPU cost of one symlink(2) into a fresh directory on that
-// spool's filesystem (2,000 links with targets as long as the run's): on the development VM's
-// ext4 it swings between ~15 and ~750 µs with other I/O on the disk, and it bounds a storm.
+// spool's filesystem (2,000 links with targets as long as the run's): on a virtual disk's ext4 it
+// swings widely with other I/O on the disk, and it bounds a storm.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, symlinkSync, watch } from "node:fs";

@@ -78,9 +78,9 @@ interface Warmup {
 /**
  * Before anything is timed, each kind of traffic the rounds send (plain lines from kcat, lz4
  * batches from kcat, boxscope's keyed lz4 records) passes through the fresh broker a few times:
- * a broker's JIT takes several passes to settle on each path (measured on a new broker: kcat
- * 1.4 s → 0.5 s and ship 1.4 s → 0.8-0.9 s over eight rounds), and a single kcat pass warmed only
- * kcat's path, so the first rounds timed the broker's warm-up against boxscope.
+ * a broker's JIT takes several passes to settle on each path (a new broker's first passes are
+ * markedly slower for every producer), and a single kcat pass warmed only kcat's path, so the
+ * first rounds timed the broker's warm-up against boxscope.
  */
 async function warmBroker(ctx: BenchContext): Promise<Warmup> {
   const passes: [number, number, number][] = [];

@@ -54,7 +54,7 @@ export function lstatOrGone(abs: string): Stats | Refused {
  * once, to tell directories from files), so the check costs one more system call (realpath).
  *
  * Synchronous on purpose: a storm brings thousands of paths, and each fs.promises call costs a
- * threadpool round trip (~10–20 µs of overhead plus thread wake-ups) for a syscall of a few µs;
+ * threadpool round trip (queueing plus thread wake-ups) that outweighs the short syscall it wraps;
  * the caller runs these in small batches between turns of the event loop.
  */
 export function checkEligible(root: string, rel: string, filter: PathFilter, st?: Stats): Eligibility {

@@ -38,8 +38,8 @@ export type BulkAnswer = Pick<estypes.BulkResponse, "errors" | "items">;
  * The four Elasticsearch requests the indexer makes, over `@elastic/transport`: the transport
  * (connection pool, undici, errors, serializer) that `@elastic/elasticsearch` itself is built on,
  * configured as that client configures it for an 8.x node. Not the full client: importing it
- * loads every API namespace and its helpers (apache-arrow among them), ~100-150 ms on the
- * indexer's start-up path before its first `_bulk`, for four requests written out here.
+ * loads every API namespace and its helpers (apache-arrow among them), all on the indexer's
+ * start-up path before its first `_bulk`, for four requests written out here.
  */
 export class Elasticsearch {
   private readonly pool: WeightedConnectionPool;

@@ -34,8 +34,8 @@ export interface IndexerDeps {
 
 /**
  * A record prepared for indexing (see prepareDocument), with the message it came from. Built as
- * one object literal of a fixed shape (not `{ ...prepared, message }`): ~300 000 of these a
- * second are read by the replay checks and `bulkBody`, which stay monomorphic this way.
+ * one object literal of a fixed shape (not `{ ...prepared, message }`): one per record is read by
+ * the replay checks and `bulkBody` on the hot path, which stay monomorphic this way.
  */
 interface Pending {
   index: string;

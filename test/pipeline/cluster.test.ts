@@ -30,7 +30,7 @@ import {
 } from "./harness.js";
 
 /**
- * The log path against a replicated Kafka cluster (issue 15): three KRaft brokers on loopback,
+ * The log path against a replicated Kafka cluster: three KRaft brokers on loopback,
  * the topic at replication factor 3 with min.insync.replicas=2, a partition leader crashing
  * (SIGKILL) mid-run and coming back 30 s later, the shipper crashing once. Elasticsearch must end
  * with exactly one document per line written, counted exactly (total and distinct), on 8.x and 9.x.

@@ -20,7 +20,7 @@ import { hasCommand, requirePrereq } from "../helpers/prereq.js";
 import { CliProcess, fileState, shipArgs, sleep, waitAcked } from "./harness.js";
 
 /**
- * copytruncate racing the shipper (issue 6): lines written after the shipper's last read and before
+ * copytruncate racing the shipper: lines written after the shipper's last read and before
  * the truncation exist only in the copy. The shipper must read them from the copy under the file's
  * original identity, so each line reaches Kafka at exactly its original (fileId, offset). Also the
  * `replayed` flag: set exactly on records re-read after a restart.

@@ -31,9 +31,9 @@ import {
 } from "./harness.js";
 
 /**
- * Issue 14.5: a file copytruncated while Kafka was down (reading paused by the in-flight bound) and
- * then deleted with its container lost its unread lines, logged as "0 bytes known unread are lost":
- * the paused shipper looked at no file, so it saw the truncation only after the copy was gone.
+ * A file copytruncated while Kafka was down (reading paused by the in-flight bound) and then
+ * deleted with its container used to lose its unread lines, logged as "0 bytes known unread are
+ * lost": the paused shipper looked at no file, so it saw the truncation only after the copy was gone.
  * Now: the copy beside the file is found and held open during the outage and shipped afterwards
  * (c1); a copy the shipper cannot find (moved to another directory, c2) loses exactly the lines the
  * shipper counts in boxscope_ship_truncation_unread_lines_total.
