@@ -42,7 +42,7 @@ import type {
   PressureData,
   TaskCounts,
 } from "../cgroup/types.js";
-import { type BoxscopeError, err, ok, type Result, UsageError } from "../common/errors.js";
+import { UsageError, type WithErrors } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import { type CallerIdentity, readCallerIdentity } from "./caller.js";
 import { type ParsedViewPath, parseViewPath, VIEW_PATHS } from "./view-paths.js";
@@ -92,8 +92,6 @@ export interface ViewRendererOptions {
   readonly now?: () => number;
 }
 
-export type RenderResult = Result<string, BoxscopeError>;
-
 /** A view as served to a reader, and whether its bytes may be shared with the container's next readers. */
 export interface ServedView {
   readonly text: string;
@@ -101,21 +99,23 @@ export interface ServedView {
   readonly shareable: boolean;
 }
 
+/**
+ * Every method throws a UsageError for what it was asked that does not exist (its code says which:
+ * BXS_VIEW_UNKNOWN, BXS_PID_INVALID, BXS_PROCESS_NOT_FOUND, BXS_CGROUP_NOT_FOUND); nothing read
+ * from a cgroup or the host makes a rendering fail.
+ */
 export interface ViewRenderer {
   /**
    * The view as the reader `caller` must see it: the cgroup of the init of its pid namespace (host
-   * pid namespace, or no init found in it: the caller's own cgroup). Error: unknown view.
+   * pid namespace, or no init found in it: the caller's own cgroup).
    */
-  renderForCaller(view: string, caller: CallerIdentity): Result<ServedView, BoxscopeError>;
-  /**
-   * renderForCaller for the process `pid` as it is now (its identity read from /proc). Errors (as
-   * values): unknown view, no such process.
-   */
-  renderForPid(view: string, pid: number): RenderResult;
-  /** The view for a cgroup path (inside the hierarchy, e.g. `/docker/<id>`). Errors: unknown view, no such cgroup. */
-  renderForCgroup(view: string, cgroupPath: string): RenderResult;
-  /** The host's own file for a view (what a host process sees; a safe fallback). Error: unknown view. */
-  renderForHost(view: string): RenderResult;
+  renderForCaller(view: string, caller: CallerIdentity): ServedView;
+  /** renderForCaller for the process `pid` as it is now (its identity read from /proc). */
+  renderForPid(view: string, pid: number): string;
+  /** The view for a cgroup path (inside the hierarchy, e.g. `/docker/<id>`). */
+  renderForCgroup(view: string, cgroupPath: string): string;
+  /** The host's own file for a view (what a host process sees; a safe fallback). */
+  renderForHost(view: string): string;
   /** The cgroup path whose numbers `pid` is served (`/` = host values); undefined if no such process. */
   cgroupForPid(pid: number): string | undefined;
   /** Drops per-container state not used for `idleMs` (bounded memory with container churn). */
@@ -244,7 +244,7 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
   const settling = (c: ContainerState, at: number): boolean => at - c.firstSeen < SETTLE_MS;
   const part = <T>(c: ContainerState, key: string, at: number, read: () => T): T =>
     remembered(c.parts, key, at, read, settling(c, at) ? 0 : windowMs);
-  const withErrors = <T>(path: string, r: { data?: T; errors: string[] }): T | undefined => {
+  const withErrors = <T>(path: string, r: WithErrors<T>): T => {
     if (r.errors.length > 0)
       log?.debug({ cgroup: path, errors: r.errors }, "cgroup read incomplete; host values fill in");
     return r.data;
@@ -256,7 +256,7 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
   const ioOf = (c: ContainerState, at: number): IoData | undefined =>
     part(c, "io", at, () => withErrors(c.handle.path, readIo(c.handle)));
   const pressureOf = (c: ContainerState, at: number): PressureData =>
-    part(c, "pressure", at, () => withErrors(c.handle.path, readPressure(c.handle)) ?? {});
+    part(c, "pressure", at, () => withErrors(c.handle.path, readPressure(c.handle)));
   const tasksOf = (c: ContainerState, at: number): TaskCounts | undefined =>
     part(c, "tasks", at, () => {
       if (!handleExists(c.handle)) return undefined;
@@ -492,46 +492,36 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
     return { text: renderContainer(parsed, c, r.init, at), shareable: !settling(c, at) };
   }
 
-  const unknownView = (view: string): Result<never, BoxscopeError> =>
-    err(
-      new UsageError(
-        `unknown view "${view}" (expected one of ${VIEW_PATHS.join(", ")}, with a CPU number for cpu*)`,
-        { view },
-      ),
-    );
-
   return {
     renderForCaller(view, caller) {
-      const parsed = parseViewPath(view);
-      if (parsed === undefined) return unknownView(view);
-      return ok(renderResolved(parsed, resolveCaller(caller)));
+      return renderResolved(viewPathOf(view), resolveCaller(caller));
     },
     renderForPid(view, pid) {
-      const parsed = parseViewPath(view);
-      if (parsed === undefined) return unknownView(view);
-      if (!Number.isInteger(pid) || pid <= 0) return err(new UsageError(`invalid pid ${pid}`, { pid }));
+      const parsed = viewPathOf(view);
+      if (!Number.isInteger(pid) || pid <= 0)
+        throw new UsageError("BXS_PID_INVALID", `invalid pid ${pid}`, { context: { pid } });
       const caller = readCallerIdentity(pid, procRoot);
-      if (caller === undefined) return err(new UsageError(`no such process: pid ${pid}`, { pid }));
-      return ok(renderResolved(parsed, resolveCaller(caller)).text);
+      if (caller === undefined)
+        throw new UsageError("BXS_PROCESS_NOT_FOUND", `no such process: pid ${pid}`, { context: { pid } });
+      return renderResolved(parsed, resolveCaller(caller)).text;
     },
     renderForCgroup(view, cgroupPath) {
-      const parsed = parseViewPath(view);
-      if (parsed === undefined) return unknownView(view);
+      const parsed = viewPathOf(view);
       const path = normalizeCgroupPath(cgroupPath);
       const at = now();
-      if (path === "/") return ok(hostText(parsed.path, at));
+      if (path === "/") return hostText(parsed.path, at);
       const known = containers.get(path);
       const handle = known?.handle ?? handleForPath(mounts, path);
       if (!handleExists(handle)) {
         containers.delete(path);
-        return err(new UsageError(`no such cgroup: ${path}`, { cgroup: path }));
+        throw new UsageError("BXS_CGROUP_NOT_FOUND", `no such cgroup: ${path}`, {
+          context: { cgroup: path },
+        });
       }
-      return ok(renderContainer(parsed, containerFor(handle, at), undefined, at));
+      return renderContainer(parsed, containerFor(handle, at), undefined, at);
     },
     renderForHost(view) {
-      const parsed = parseViewPath(view);
-      if (parsed === undefined) return unknownView(view);
-      return ok(hostText(parsed.path, now()));
+      return hostText(viewPathOf(view).path, now());
     },
     cgroupForPid(pid) {
       const caller = readCallerIdentity(pid, procRoot);
@@ -542,4 +532,17 @@ export function createViewRenderer(opts: ViewRendererOptions = {}): ViewRenderer
       for (const [path, c] of containers) if (at - c.lastUsed > idleMs) containers.delete(path);
     },
   };
+}
+
+/** The served path `view`, parsed; a UsageError when it is none. */
+function viewPathOf(view: string): ParsedViewPath {
+  const parsed = parseViewPath(view);
+  if (parsed === undefined) {
+    throw new UsageError(
+      "BXS_VIEW_UNKNOWN",
+      `unknown view "${view}" (expected one of ${VIEW_PATHS.join(", ")}, with a CPU number for cpu*)`,
+      { context: { view } },
+    );
+  }
+  return parsed;
 }
