@@ -20,7 +20,7 @@ import {
   readCpuShares,
   sharesFromWeight,
 } from "./cpu.js";
-import { type CgroupFileSource, DIRECT_FILES } from "./fsread.js";
+import { type CgroupFileSource, DIRECT_FILES, fileReads } from "./fsread.js";
 import { handleForPath } from "./handle.js";
 
 test("parseCpuMax / parseCfsQuota", () => {
@@ -82,18 +82,20 @@ test("readCpuAccounting v1 userSystem 'ticks': cpuacct.stat alone, not usage_use
       return DIRECT_FILES.read(path);
     },
   };
-  const errors: string[] = [];
-  const acct = readCpuAccounting(handleForPath(v1Mounts(), PATH_B), errors, {
-    files,
+  const reads = fileReads(files);
+  const acct = readCpuAccounting(handleForPath(v1Mounts(), PATH_B), reads, {
     perCpu: false,
     userSystem: "ticks",
   });
-  assert.deepEqual(errors, []);
+  assert.deepEqual(reads.errors, []);
   assert.equal(acct?.userNs, 600 * 1e7, "600 USER_HZ ticks");
   assert.equal(acct?.systemNs, 300 * 1e7);
   assert.ok(read.includes("cpuacct.stat"));
   assert.ok(!read.includes("cpuacct.usage_user") && !read.includes("cpuacct.usage_sys"), read.join(" "));
-  const none = readCpuAccounting(handleForPath(v1Mounts(), PATH_B), [], { perCpu: false, userSystem: false });
+  const none = readCpuAccounting(handleForPath(v1Mounts(), PATH_B), fileReads(), {
+    perCpu: false,
+    userSystem: false,
+  });
   assert.equal(none?.userNs, undefined);
 });
 
@@ -125,7 +127,9 @@ test("readCpu: no cpuset controller → host online CPUs; vanished cgroup → no
     sysRoot: `${V2_ROOT}/sys`,
   });
   assert.equal(data, undefined);
-  assert.ok(errors.some((e) => e.includes("no usage counters")));
+  assert.ok(
+    errors.some((e) => e.code === "BXS_CGROUP_FILE_MISSING" && e.message.includes("no usage counters")),
+  );
   const onlyUnified = readCpu(
     { path: "/", dirs: {}, unifiedDir: `${V2_ROOT}/sys/fs/cgroup` },
     { sysRoot: `${V2_ROOT}/sys` },
@@ -145,16 +149,16 @@ test("sharesFromWeight: cpu.weight back to shares in runc's and cAdvisor's integ
 });
 
 test("readCpuShares: v1 cpu.shares, v2 cpu.weight as shares, the cgroup's own file only", () => {
-  const errors: string[] = [];
-  assert.equal(readCpuShares(handleForPath(v1Mounts(), PATH_A), errors), 512);
-  assert.equal(readCpuShares(handleForPath(v2Mounts(), PATH_C), errors), 500, "cpu.weight 20");
+  const reads = fileReads();
+  assert.equal(readCpuShares(handleForPath(v1Mounts(), PATH_A), reads), 512);
+  assert.equal(readCpuShares(handleForPath(v2Mounts(), PATH_C), reads), 500, "cpu.weight 20");
   // B's parent /docker (cpu.shares 1024) and D's /system.slice (cpu.weight 100) have one: not inherited.
-  assert.equal(readCpuShares(handleForPath(v1Mounts(), PATH_B), errors), undefined, "no cpu.shares");
-  assert.equal(readCpuShares(handleForPath(v2Mounts(), PATH_D), errors), undefined, "no cpu.weight");
-  assert.deepEqual(errors, []);
+  assert.equal(readCpuShares(handleForPath(v1Mounts(), PATH_B), reads), undefined, "no cpu.shares");
+  assert.equal(readCpuShares(handleForPath(v2Mounts(), PATH_D), reads), undefined, "no cpu.weight");
+  assert.deepEqual(reads.errors, []);
   const h = handleForPath(v2Mounts(), PATH_C);
-  assert.equal(readCpuShares({ ...h, dirs: {} }, errors), undefined, "no cpu controller");
-  const vanished: string[] = [];
+  assert.equal(readCpuShares({ ...h, dirs: {} }, reads), undefined, "no cpu controller");
+  const vanished = fileReads();
   assert.equal(readCpuShares(handleForPath(v1Mounts(), "/docker/gone"), vanished), undefined);
-  assert.deepEqual(vanished, [], "an absent file is not an error");
+  assert.deepEqual(vanished.errors, [], "an absent file is not an error");
 });

@@ -4,16 +4,18 @@
  * and usage (v1 cpuacct.*, v2 cpu.stat).
  */
 import { join } from "node:path";
+import { BoxscopeError, type WithErrors } from "../common/errors.js";
 import { parseCpuList } from "./cpulist.js";
 import {
-  type CgroupFileSource,
   type CgroupReadOptions,
   cgroupFile,
   DIRECT_FILES,
+  type FileReads,
   parseCount,
   parseFlatKeyed,
   readOptionalIn,
   readQuiet,
+  readSharedIn,
 } from "./fsread.js";
 import { ancestorDirs } from "./handle.js";
 import type { CgroupHandle, CpuData } from "./types.js";
@@ -75,12 +77,12 @@ export function readOnlineCpus(sysRoot = "/sys"): number[] | undefined {
   }
 }
 
-export interface ReadCpuOptions extends CpuAccountingOptions {
+export interface ReadCpuOptions extends CpuAccountingOptions, CgroupReadOptions {
   /** Where `devices/system/cpu/online` is read when no cgroup sets a cpuset. Default /sys. */
   readonly sysRoot?: string;
 }
 
-export interface CpuAccountingOptions extends CgroupReadOptions {
+export interface CpuAccountingOptions {
   /** v1: read the per-CPU split (cpuacct.usage_all / usage_percpu). Default true. */
   readonly perCpu?: boolean;
   /**
@@ -92,12 +94,7 @@ export interface CpuAccountingOptions extends CgroupReadOptions {
 }
 
 /** Effective cpuset: the cgroup's effective list, else its configured list, else the nearest ancestor's. */
-export function readCpuset(
-  handle: CgroupHandle,
-  errors: string[],
-  sysRoot = "/sys",
-  files: CgroupFileSource = DIRECT_FILES,
-): number[] {
+export function readCpuset(handle: CgroupHandle, reads: FileReads, sysRoot = "/sys"): number[] {
   const ctl = handle.dirs.cpuset;
   if (ctl !== undefined) {
     const names =
@@ -106,18 +103,29 @@ export function readCpuset(
     for (let i = 0; i < dirs.length; i++) {
       const d = dirs[i] as string;
       for (const f of names) {
-        const text = readOptionalIn(d, f, errors, files, i > 0);
+        const text = i > 0 ? readSharedIn(reads, d, f) : readOptionalIn(reads, d, f);
         if (text === undefined || text.trim() === "") continue;
         try {
           return parseCpuList(text);
         } catch (e) {
-          errors.push(`cpuset: ${(e as Error).message} in ${cgroupFile(d, f)}`);
+          const path = cgroupFile(d, f);
+          reads.errors.push(
+            new BoxscopeError("BXS_CGROUP_VALUE_INVALID", `cpuset: ${(e as Error).message} in ${path}`, {
+              context: { path },
+              cause: e,
+            }),
+          );
         }
       }
     }
   }
   const online = readOnlineCpus(sysRoot);
-  if (online === undefined) errors.push(`cpuset: cannot read ${join(sysRoot, "devices/system/cpu/online")}`);
+  if (online === undefined) {
+    const path = join(sysRoot, "devices/system/cpu/online");
+    reads.errors.push(
+      new BoxscopeError("BXS_HOST_FILE_UNREADABLE", `cpuset: cannot read ${path}`, { context: { path } }),
+    );
+  }
   return online ?? [];
 }
 
@@ -125,27 +133,23 @@ export function readCpuset(
  * Effective quota in CPUs: minimum of quota/period over the cgroup and its ancestors; null = none.
  * Ancestors' files go through the source's readShared.
  */
-export function readQuotaCpus(
-  handle: CgroupHandle,
-  errors: string[],
-  files: CgroupFileSource = DIRECT_FILES,
-): number | null {
+export function readQuotaCpus(handle: CgroupHandle, reads: FileReads): number | null {
   const ctl = handle.dirs.cpu;
   if (ctl === undefined) return null;
   let min: number | null = null;
   const dirs = ancestorDirs(ctl.dir, ctl.root);
   for (let i = 0; i < dirs.length; i++) {
     const d = dirs[i] as string;
-    const shared = i > 0;
+    const read = i > 0 ? readSharedIn : readOptionalIn;
     let q: number | null | undefined;
     if (ctl.version === 1) {
-      const quota = readOptionalIn(d, "cpu.cfs_quota_us", errors, files, shared);
+      const quota = read(reads, d, "cpu.cfs_quota_us");
       // Unlimited (-1, the common case): the period does not matter, skip reading it.
       if (quota === undefined || quota.trim() === "-1") continue;
-      const period = readOptionalIn(d, "cpu.cfs_period_us", errors, files, shared);
+      const period = read(reads, d, "cpu.cfs_period_us");
       q = period === undefined ? undefined : parseCfsQuota(quota, period);
     } else {
-      const text = readOptionalIn(d, "cpu.max", errors, files, shared);
+      const text = read(reads, d, "cpu.max");
       q = text === undefined ? undefined : parseCpuMax(text);
     }
     if (typeof q === "number" && (min === null || q < min)) min = q;
@@ -171,25 +175,23 @@ export function sharesFromWeight(text: string): number | undefined {
  * Its own file only: weights are relative among siblings, so an ancestor's does not cap it.
  * undefined when the cpu controller is not there (v2: not enabled for this cgroup).
  */
-export function readCpuShares(
-  handle: CgroupHandle,
-  errors: string[],
-  files: CgroupFileSource = DIRECT_FILES,
-): number | undefined {
+export function readCpuShares(handle: CgroupHandle, reads: FileReads): number | undefined {
   const ctl = handle.dirs.cpu;
   if (ctl === undefined) return undefined;
-  if (ctl.version === 1) return parseCount(readOptionalIn(ctl.dir, "cpu.shares", errors, files));
-  const text = readOptionalIn(ctl.dir, "cpu.weight", errors, files);
+  if (ctl.version === 1) return parseCount(readOptionalIn(reads, ctl.dir, "cpu.shares"));
+  const text = readOptionalIn(reads, ctl.dir, "cpu.weight");
   return text === undefined ? undefined : sharesFromWeight(text);
 }
 
 type Usage = Pick<CpuData, "usageNs" | "userNs" | "systemNs" | "perCpu">;
 
-function readUsageV1(dir: string, errors: string[], options: CpuAccountingOptions): Usage | undefined {
-  const files = options.files ?? DIRECT_FILES;
-  const usageText = readOptionalIn(dir, "cpuacct.usage", errors, files);
+function readUsageV1(reads: FileReads, dir: string, options: CpuAccountingOptions): Usage | undefined {
+  const usageText = readOptionalIn(reads, dir, "cpuacct.usage");
   if (usageText === undefined) {
-    errors.push(`cpu: missing ${cgroupFile(dir, "cpuacct.usage")}`);
+    const path = cgroupFile(dir, "cpuacct.usage");
+    reads.errors.push(
+      new BoxscopeError("BXS_CGROUP_FILE_MISSING", `cpu: missing ${path}`, { context: { path } }),
+    );
     return undefined;
   }
   const usageNs = Number(usageText.trim());
@@ -199,23 +201,23 @@ function readUsageV1(dir: string, errors: string[], options: CpuAccountingOption
   let systemNs: number | undefined;
   const split = options.userSystem ?? true;
   const ns = split === true;
-  const u = ns ? readOptionalIn(dir, "cpuacct.usage_user", errors, files) : undefined;
-  const s = ns ? readOptionalIn(dir, "cpuacct.usage_sys", errors, files) : undefined;
+  const u = ns ? readOptionalIn(reads, dir, "cpuacct.usage_user") : undefined;
+  const s = ns ? readOptionalIn(reads, dir, "cpuacct.usage_sys") : undefined;
   if (u !== undefined && s !== undefined) {
     userNs = Number(u.trim());
     systemNs = Number(s.trim());
   } else if (split !== false) {
-    const stat = parseFlatKeyed(readOptionalIn(dir, "cpuacct.stat", errors, files) ?? "");
+    const stat = parseFlatKeyed(readOptionalIn(reads, dir, "cpuacct.stat") ?? "");
     const ut = stat.get("user");
     const st = stat.get("system");
     if (ut !== undefined) userNs = ut * NS_PER_TICK;
     if (st !== undefined) systemNs = st * NS_PER_TICK;
   }
   let perCpu: Usage["perCpu"];
-  const all = options.perCpu === false ? undefined : readOptionalIn(dir, "cpuacct.usage_all", errors, files);
+  const all = options.perCpu === false ? undefined : readOptionalIn(reads, dir, "cpuacct.usage_all");
   if (all !== undefined) perCpu = parseUsageAll(all);
   else if (options.perCpu !== false) {
-    const percpu = readOptionalIn(dir, "cpuacct.usage_percpu", errors, files);
+    const percpu = readOptionalIn(reads, dir, "cpuacct.usage_percpu");
     if (percpu !== undefined) perCpu = parseUsagePercpu(percpu);
   }
   return { usageNs, userNs, systemNs, perCpu };
@@ -235,17 +237,12 @@ function usageFromCpuStat(stat: Map<string, number>): Usage | undefined {
   };
 }
 
-export function readCpu(
-  handle: CgroupHandle,
-  options: ReadCpuOptions = {},
-): { data?: CpuData; errors: string[] } {
-  const errors: string[] = [];
-  const files = options.files ?? DIRECT_FILES;
-  const cpuset = readCpuset(handle, errors, options.sysRoot, files);
-  const quotaCpus = readQuotaCpus(handle, errors, files);
-  const acct = readCpuAccounting(handle, errors, options);
-  if (acct === undefined) return { errors };
-  return { data: { cpuset, quotaCpus, ...acct }, errors };
+export function readCpu(handle: CgroupHandle, options: ReadCpuOptions = {}): WithErrors<CpuData | undefined> {
+  const reads: FileReads = { files: options.files ?? DIRECT_FILES, errors: [] };
+  const cpuset = readCpuset(handle, reads, options.sysRoot);
+  const quotaCpus = readQuotaCpus(handle, reads);
+  const acct = readCpuAccounting(handle, reads, options);
+  return { data: acct === undefined ? undefined : { cpuset, quotaCpus, ...acct }, errors: reads.errors };
 }
 
 /** CPU time consumed and CFS throttling: what CpuData holds beyond the cpuset and the quota. */
@@ -257,26 +254,33 @@ export type CpuAccounting = Omit<CpuData, "cpuset" | "quotaCpus">;
  */
 export function readCpuAccounting(
   handle: CgroupHandle,
-  errors: string[],
+  reads: FileReads,
   options: CpuAccountingOptions = {},
 ): CpuAccounting | undefined {
-  const files = options.files ?? DIRECT_FILES;
   let usage: Usage | undefined;
   const acct = handle.dirs.cpuacct;
-  if (acct?.version === 1) usage = readUsageV1(acct.dir, errors, options);
+  if (acct?.version === 1) usage = readUsageV1(reads, acct.dir, options);
   // v2 (or hybrid without a cpuacct hierarchy): cpu.stat is a core cgroup2 file, present in every
   // unified cgroup even when the cpu controller is not enabled there.
   const v2Dir = acct?.version === 2 ? acct.dir : usage === undefined ? handle.unifiedDir : undefined;
   let v2Stat: Map<string, number> | undefined;
   if (usage === undefined && v2Dir !== undefined) {
-    const text = readOptionalIn(v2Dir, "cpu.stat", errors, files);
+    const text = readOptionalIn(reads, v2Dir, "cpu.stat");
     if (text !== undefined) {
       v2Stat = parseFlatKeyed(text);
       usage = usageFromCpuStat(v2Stat);
     }
   }
   if (usage === undefined) {
-    errors.push("cpu: no usage counters (cpuacct.usage / cpu.stat usage_usec) found");
+    reads.errors.push(
+      new BoxscopeError(
+        "BXS_CGROUP_FILE_MISSING",
+        "cpu: no usage counters (cpuacct.usage / cpu.stat usage_usec) found",
+        {
+          context: { cgroup: handle.path },
+        },
+      ),
+    );
     return undefined;
   }
 
@@ -286,7 +290,7 @@ export function readCpuAccounting(
     const stat =
       cpuCtl.version === 2 && cpuCtl.dir === v2Dir && v2Stat !== undefined
         ? v2Stat
-        : parseFlatKeyed(readOptionalIn(cpuCtl.dir, "cpu.stat", errors, files) ?? "");
+        : parseFlatKeyed(readOptionalIn(reads, cpuCtl.dir, "cpu.stat") ?? "");
     const periods = stat.get("nr_periods");
     const throttled = stat.get("nr_throttled");
     const throttledNs =

@@ -15,13 +15,16 @@ export function parseCpuList(text: string): number[] {
     if (item === "") continue;
     // The kernel also accepts `a-b:stride/group`; cgroup files never print it, but parse it anyway.
     const m = /^(\d+)(?:-(\d+)(?::(\d+)\/(\d+))?)?$/.exec(item);
-    if (!m) throw new BoxscopeError(`invalid CPU list item "${item}" in "${trimmed}"`);
+    if (!m)
+      throw new BoxscopeError("BXS_CPU_LIST_INVALID", `invalid CPU list item "${item}" in "${trimmed}"`);
     const lo = Number(m[1]);
     const hi = m[2] === undefined ? lo : Number(m[2]);
-    if (hi < lo) throw new BoxscopeError(`invalid CPU range "${item}" in "${trimmed}"`);
+    if (hi < lo)
+      throw new BoxscopeError("BXS_CPU_LIST_INVALID", `invalid CPU range "${item}" in "${trimmed}"`);
     const used = m[3] === undefined ? 1 : Number(m[3]);
     const group = m[4] === undefined ? 1 : Number(m[4]);
-    if (group <= 0 || used <= 0) throw new BoxscopeError(`invalid CPU range stride "${item}"`);
+    if (group <= 0 || used <= 0)
+      throw new BoxscopeError("BXS_CPU_LIST_INVALID", `invalid CPU range stride "${item}"`);
     for (let base = lo; base <= hi; base += group) {
       for (let i = base; i < base + used && i <= hi; i++) out.add(i);
     }

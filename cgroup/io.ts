@@ -3,11 +3,13 @@
  * `blkio.bfq.io_*`), falling back per device to the throttle files, which every v1 kernel keeps
  * even when the CFQ/BFQ statistics are absent (mq-deadline/none schedulers).
  */
+import { BoxscopeError, type WithErrors } from "../common/errors.js";
 import {
-  type CgroupFileSource,
   type CgroupReadOptions,
   cgroupFile,
+  controllerMissing,
   DIRECT_FILES,
+  type FileReads,
   readOptionalIn,
 } from "./fsread.js";
 import type { CgroupHandle, IoData, IoDeviceStat } from "./types.js";
@@ -66,30 +68,34 @@ export function parseBlkioRecursive(text: string): Map<string, BlkioOps> {
 
 /** First file of `names` that exists under `dir`, parsed. */
 function firstBlkio(
+  reads: FileReads,
   dir: string,
   names: readonly string[],
-  errors: string[],
-  files: CgroupFileSource,
 ): Map<string, BlkioOps> | undefined {
   for (const n of names) {
-    const text = readOptionalIn(dir, n, errors, files);
+    const text = readOptionalIn(reads, dir, n);
     if (text !== undefined) return parseBlkioRecursive(text);
   }
   return undefined;
 }
 
+/** The v1 blkio files a device's statistics are combined from (combineBlkio), each parsed. */
+export interface BlkioFiles {
+  /** Scheduler (BFQ or CFQ) counters: read only when the serviced file shows I/O. */
+  readonly serviced?: Map<string, BlkioOps>;
+  readonly serviceBytes?: Map<string, BlkioOps>;
+  readonly merged?: Map<string, BlkioOps>;
+  readonly serviceTime?: Map<string, BlkioOps>;
+  readonly waitTime?: Map<string, BlkioOps>;
+  /** Throttle counters: every v1 kernel keeps them, whatever the scheduler. */
+  readonly throttleServiced?: Map<string, BlkioOps>;
+  readonly throttleServiceBytes?: Map<string, BlkioOps>;
+}
+
 const NS_PER_MS = 1e6;
 
 /** Combines v1 blkio files into per-device stats (pure, for tests). */
-export function combineBlkio(files: {
-  serviced?: Map<string, BlkioOps>;
-  serviceBytes?: Map<string, BlkioOps>;
-  merged?: Map<string, BlkioOps>;
-  serviceTime?: Map<string, BlkioOps>;
-  waitTime?: Map<string, BlkioOps>;
-  throttleServiced?: Map<string, BlkioOps>;
-  throttleServiceBytes?: Map<string, BlkioOps>;
-}): Map<string, IoDeviceStat> {
+export function combineBlkio(files: BlkioFiles): Map<string, IoDeviceStat> {
   const out = new Map<string, IoDeviceStat>();
   const devices = new Set<string>([
     ...(files.serviced?.keys() ?? []),
@@ -137,27 +143,41 @@ export function combineBlkio(files: {
 export function readIo(
   handle: CgroupHandle,
   options: CgroupReadOptions = {},
-): { data?: IoData; errors: string[] } {
-  const errors: string[] = [];
-  const files = options.files ?? DIRECT_FILES;
+): WithErrors<IoData | undefined> {
   const ctl = handle.dirs.io ?? handle.dirs.blkio;
-  if (ctl === undefined) return { errors: ["io: controller not mounted"] };
+  if (ctl === undefined) return { data: undefined, errors: [controllerMissing("io")] };
+  const reads: FileReads = { files: options.files ?? DIRECT_FILES, errors: [] };
   if (ctl.version === 2) {
-    const text = readOptionalIn(ctl.dir, "io.stat", errors, files);
-    if (text === undefined) {
-      if (ctl.dir !== ctl.root) errors.push(`io: missing ${cgroupFile(ctl.dir, "io.stat")}`);
-      return { errors };
+    const text = readOptionalIn(reads, ctl.dir, "io.stat");
+    if (text === undefined && ctl.dir !== ctl.root) {
+      const path = cgroupFile(ctl.dir, "io.stat");
+      reads.errors.push(
+        new BoxscopeError("BXS_CGROUP_FILE_MISSING", `io: missing ${path}`, { context: { path } }),
+      );
     }
-    return { data: parseIoStat(text), errors };
+    return { data: text === undefined ? undefined : parseIoStat(text), errors: reads.errors };
   }
-  const d = ctl.dir;
+  const blkio = readBlkioFiles(reads, ctl.dir);
+  if (blkio === undefined) {
+    reads.errors.push(
+      new BoxscopeError("BXS_CGROUP_FILE_MISSING", `io: no blkio statistics files in ${ctl.dir}`, {
+        context: { dir: ctl.dir },
+      }),
+    );
+    return { data: undefined, errors: reads.errors };
+  }
+  return { data: combineBlkio(blkio), errors: reads.errors };
+}
+
+/** The v1 blkio files of the cgroup directory `dir`; undefined when it has neither serviced file. */
+function readBlkioFiles(reads: FileReads, dir: string): BlkioFiles | undefined {
   // Scheduler statistics: BFQ names first (CFQ is gone since 5.0), then CFQ. When the serviced
   // file is missing or all zero, the other scheduler files are not read at all (they would be
   // missing or zero too): on mq-deadline/none devices only the throttle counters move.
   let prefix: string | undefined;
   let serviced: Map<string, BlkioOps> | undefined;
   for (const p of ["blkio.bfq.", "blkio."]) {
-    const text = readOptionalIn(d, `${p}io_serviced_recursive`, errors, files);
+    const text = readOptionalIn(reads, dir, `${p}io_serviced_recursive`);
     if (text !== undefined) {
       prefix = p;
       serviced = parseBlkioRecursive(text);
@@ -166,29 +186,21 @@ export function readIo(
   }
   const schedActive = serviced !== undefined && [...serviced.values()].some((o) => o.total > 0);
   const sched = (stat: string): Map<string, BlkioOps> | undefined =>
-    schedActive ? firstBlkio(d, [`${prefix}${stat}`], errors, files) : undefined;
-  const blkio = {
+    schedActive ? firstBlkio(reads, dir, [`${prefix}${stat}`]) : undefined;
+  const files: BlkioFiles = {
     serviced: schedActive ? serviced : undefined,
     serviceBytes: sched("io_service_bytes_recursive"),
     merged: sched("io_merged_recursive"),
     serviceTime: sched("io_service_time_recursive"),
     waitTime: sched("io_wait_time_recursive"),
-    throttleServiced: firstBlkio(
-      d,
-      ["blkio.throttle.io_serviced_recursive", "blkio.throttle.io_serviced"],
-      errors,
-      files,
-    ),
-    throttleServiceBytes: firstBlkio(
-      d,
-      ["blkio.throttle.io_service_bytes_recursive", "blkio.throttle.io_service_bytes"],
-      errors,
-      files,
-    ),
+    throttleServiced: firstBlkio(reads, dir, [
+      "blkio.throttle.io_serviced_recursive",
+      "blkio.throttle.io_serviced",
+    ]),
+    throttleServiceBytes: firstBlkio(reads, dir, [
+      "blkio.throttle.io_service_bytes_recursive",
+      "blkio.throttle.io_service_bytes",
+    ]),
   };
-  if (serviced === undefined && blkio.throttleServiced === undefined) {
-    errors.push(`io: no blkio statistics files in ${d}`);
-    return { errors };
-  }
-  return { data: combineBlkio(blkio), errors };
+  return serviced === undefined && files.throttleServiced === undefined ? undefined : files;
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MiB, PATH_A, PATH_B, PATH_C, PATH_D, v1Mounts, v2Mounts } from "../test/cgroup/fixtures.js";
-import { DIRECT_FILES, flatValue, parseFlatKeyed, parseLimit } from "./fsread.js";
+import { DIRECT_FILES, fileReads, flatValue, parseFlatKeyed, parseLimit } from "./fsread.js";
 import { ancestorDirs, handleForPath } from "./handle.js";
 import { minLimitOver, parseMemoryStat, readMemory, v2KernelBytes } from "./memory.js";
 
@@ -144,24 +144,29 @@ test("readMemory: a vanished cgroup gives no data and an error naming the file, 
   const { data, errors } = readMemory(handleForPath(v1Mounts(), "/docker/gone"));
   assert.equal(data, undefined);
   assert.equal(errors.length, 1);
-  assert.match(errors[0] ?? "", /^ENOENT reading .*\/docker\/gone\/memory.usage_in_bytes$/);
+  assert.equal(errors[0]?.code, "BXS_CGROUP_FILE_MISSING");
+  assert.match(errors[0]?.message ?? "", /^ENOENT reading .*\/docker\/gone\/memory.usage_in_bytes$/);
   const none = readMemory({ path: "/", dirs: {}, unifiedDir: undefined });
-  assert.deepEqual(none, { errors: ["memory: controller not mounted"] });
+  assert.equal(none.data, undefined);
+  assert.deepEqual(
+    none.errors.map((e) => [e.code, e.message]),
+    [["BXS_CGROUP_CONTROLLER_MISSING", "memory: controller not mounted"]],
+  );
 });
 
 test("minLimitOver: the ancestor walk (used when memory.stat has no hierarchical_* keys)", () => {
   const h = handleForPath(v1Mounts(), PATH_A);
   const ctl = h.dirs.memory;
   assert.ok(ctl);
-  const errors: string[] = [];
-  assert.equal(minLimitOver(ancestorDirs(ctl.dir, ctl.root), "memory.limit_in_bytes", errors), 256 * MiB);
+  const reads = fileReads();
+  assert.equal(minLimitOver(reads, ancestorDirs(ctl.dir, ctl.root), "memory.limit_in_bytes"), 256 * MiB);
   assert.equal(
-    minLimitOver(ancestorDirs(ctl.dir, ctl.root), "memory.memsw.limit_in_bytes", errors),
+    minLimitOver(reads, ancestorDirs(ctl.dir, ctl.root), "memory.memsw.limit_in_bytes"),
     512 * MiB,
   );
-  assert.equal(minLimitOver([ctl.root], "memory.limit_in_bytes", errors), null);
-  assert.equal(minLimitOver([`${ctl.root}/nope`], "memory.limit_in_bytes", errors), null);
-  assert.deepEqual(errors, []);
+  assert.equal(minLimitOver(reads, [ctl.root], "memory.limit_in_bytes"), null);
+  assert.equal(minLimitOver(reads, [`${ctl.root}/nope`], "memory.limit_in_bytes"), null);
+  assert.deepEqual(reads.errors, []);
 });
 
 test("v2KernelBytes: memory.stat kernel, else the sum of its parts, else undefined", () => {

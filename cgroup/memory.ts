@@ -3,16 +3,19 @@
  * oom_control,failcnt} (Documentation/admin-guide/cgroup-v1/memory.rst), v2 memory.{max,current,peak,
  * swap.max,swap.current,stat,events} (Documentation/admin-guide/cgroup-v2.rst).
  */
+import type { WithErrors } from "../common/errors.js";
 import {
-  type CgroupFileSource,
   type CgroupReadOptions,
+  controllerMissing,
   DIRECT_FILES,
+  type FileReads,
   flatValue,
   parseCount,
   parseFlatKeyed,
   parseLimit,
   readOptionalIn,
   readRequiredIn,
+  readSharedIn,
 } from "./fsread.js";
 import { ancestorDirs } from "./handle.js";
 import type { CgroupHandle, MemoryData, MemoryStat } from "./types.js";
@@ -70,15 +73,11 @@ export function parseMemoryStat(text: string, version: 1 | 2): MemoryStat {
  * Minimum of the limits in `file` over `dirs` (the cgroup's own first, then its ancestors, whose
  * files go through the source's readShared); null = unlimited everywhere; missing files are skipped.
  */
-export function minLimitOver(
-  dirs: readonly string[],
-  file: string,
-  errors: string[],
-  files: CgroupFileSource = DIRECT_FILES,
-): number | null {
+export function minLimitOver(reads: FileReads, dirs: readonly string[], file: string): number | null {
   let min: number | null = null;
   for (let i = 0; i < dirs.length; i++) {
-    const v = parseLimit(readOptionalIn(dirs[i] as string, file, errors, files, i > 0));
+    const dir = dirs[i] as string;
+    const v = parseLimit(i > 0 ? readSharedIn(reads, dir, file) : readOptionalIn(reads, dir, file));
     if (typeof v === "number" && (min === null || v < min)) min = v;
   }
   return min;
@@ -98,124 +97,114 @@ export interface ReadMemoryOptions extends CgroupReadOptions {
 export function readMemory(
   handle: CgroupHandle,
   options: ReadMemoryOptions = {},
-): { data?: MemoryData; errors: string[] } {
-  const errors: string[] = [];
-  const files = options.files ?? DIRECT_FILES;
+): WithErrors<MemoryData | undefined> {
   const ctl = handle.dirs.memory;
-  if (ctl === undefined) return { errors: ["memory: controller not mounted"] };
-  const ancestors = ancestorDirs(ctl.dir, ctl.root);
-  const swap = options.swap ?? true;
-  const maxUsage = options.maxUsage ?? false;
-  return ctl.version === 1
-    ? readV1(ctl.dir, ancestors, errors, files, swap === true, maxUsage)
-    : readV2(ctl.dir, ancestors, errors, ctl.dir === ctl.root, files, swap, maxUsage);
+  if (ctl === undefined) return { data: undefined, errors: [controllerMissing("memory")] };
+  const reads: FileReads = { files: options.files ?? DIRECT_FILES, errors: [] };
+  const cgroup: MemoryCgroup = {
+    dir: ctl.dir,
+    ancestors: ancestorDirs(ctl.dir, ctl.root),
+    isRoot: ctl.dir === ctl.root,
+    swap: options.swap ?? true,
+    maxUsage: options.maxUsage ?? false,
+  };
+  const data = ctl.version === 1 ? readV1(reads, cgroup) : readV2(reads, cgroup);
+  return { data, errors: reads.errors };
 }
 
-function readV1(
-  dir: string,
-  ancestors: string[],
-  errors: string[],
-  files: CgroupFileSource,
-  swap: boolean,
-  maxUsage: boolean,
-): { data?: MemoryData; errors: string[] } {
-  const usage = parseCount(readRequiredIn(dir, "memory.usage_in_bytes", errors, files));
-  if (usage === undefined) return { errors };
-  const statText = readRequiredIn(dir, "memory.stat", errors, files);
+/** The memory cgroup being read, and what to read of it. */
+interface MemoryCgroup {
+  readonly dir: string;
+  /** The cgroup's own directory first, then its ancestors' up to the hierarchy's root. */
+  readonly ancestors: readonly string[];
+  readonly isRoot: boolean;
+  readonly swap: boolean | "usage";
+  readonly maxUsage: boolean;
+}
+
+function readV1(reads: FileReads, cgroup: MemoryCgroup): MemoryData | undefined {
+  const { dir, ancestors, maxUsage } = cgroup;
+  const usage = parseCount(readRequiredIn(reads, dir, "memory.usage_in_bytes"));
+  if (usage === undefined) return undefined;
+  const statText = readRequiredIn(reads, dir, "memory.stat");
   const stat = parseMemoryStat(statText ?? "", 1);
   // memory.stat's hierarchical_memory_limit / hierarchical_memsw_limit are the kernel's own minimum
   // over the ancestors (mem_cgroup walks parent_mem_cgroup): use them and skip ~2 opens per level;
   // walk the ancestors' files only when memory.stat lacks them (old kernels, unreadable stat).
   const hierMemValue = flatValue(statText ?? "", "hierarchical_memory_limit");
   const hierMem = hierMemValue !== undefined ? parseLimit(String(hierMemValue)) : undefined;
-  const limit =
-    hierMem !== undefined ? hierMem : minLimitOver(ancestors, "memory.limit_in_bytes", errors, files);
+  const limit = hierMem !== undefined ? hierMem : minLimitOver(reads, ancestors, "memory.limit_in_bytes");
 
   let swapLimitBytes: number | null | undefined;
   let swapUsageBytes: number | undefined;
-  const memswUsage = swap
-    ? parseCount(readOptionalIn(dir, "memory.memsw.usage_in_bytes", errors, files))
-    : undefined;
+  // v1 reads nothing more for swap: "usage" (memory.stat's total_swap) is there already.
+  const memswUsage =
+    cgroup.swap === true ? parseCount(readOptionalIn(reads, dir, "memory.memsw.usage_in_bytes")) : undefined;
   if (memswUsage !== undefined) {
     const hierSwValue = flatValue(statText ?? "", "hierarchical_memsw_limit");
     const hierSw = hierSwValue !== undefined ? parseLimit(String(hierSwValue)) : undefined;
     const memsw =
-      hierSw !== undefined ? hierSw : minLimitOver(ancestors, "memory.memsw.limit_in_bytes", errors, files);
+      hierSw !== undefined ? hierSw : minLimitOver(reads, ancestors, "memory.memsw.limit_in_bytes");
     // Swap allowance = effective mem+swap limit − effective memory limit (both minimums over the
     // ancestors: a parent's memsw caps the child's mem+swap even when the child sets none).
     swapLimitBytes = memsw === null ? null : limit === null ? memsw : Math.max(0, memsw - limit);
     swapUsageBytes = Math.max(0, memswUsage - usage);
   }
-  const oomControl = parseFlatKeyed(readOptionalIn(dir, "memory.oom_control", errors, files) ?? "");
-  const failcnt = parseCount(readOptionalIn(dir, "memory.failcnt", errors, files));
+  const oomControl = parseFlatKeyed(readOptionalIn(reads, dir, "memory.oom_control") ?? "");
+  const failcnt = parseCount(readOptionalIn(reads, dir, "memory.failcnt"));
   // v1 keeps kernel memory (slab, stacks, page tables, sockets) out of memory.stat: its own counter.
-  const kernelBytes = parseCount(readOptionalIn(dir, "memory.kmem.usage_in_bytes", errors, files));
+  const kernelBytes = parseCount(readOptionalIn(reads, dir, "memory.kmem.usage_in_bytes"));
   const maxUsageBytes = maxUsage
-    ? parseCount(readOptionalIn(dir, "memory.max_usage_in_bytes", errors, files))
+    ? parseCount(readOptionalIn(reads, dir, "memory.max_usage_in_bytes"))
     : undefined;
   return {
-    data: {
-      version: 1,
-      limitBytes: limit,
-      usageBytes: usage,
-      swapLimitBytes,
-      swapUsageBytes,
-      stat,
-      oomKills: oomControl.get("oom_kill"),
-      oomEvents: failcnt,
-      limitHits: failcnt,
-      kernelBytes,
-      maxUsageBytes,
-    },
-    errors,
+    version: 1,
+    limitBytes: limit,
+    usageBytes: usage,
+    swapLimitBytes,
+    swapUsageBytes,
+    stat,
+    oomKills: oomControl.get("oom_kill"),
+    oomEvents: failcnt,
+    limitHits: failcnt,
+    kernelBytes,
+    maxUsageBytes,
   };
 }
 
-function readV2(
-  dir: string,
-  ancestors: string[],
-  errors: string[],
-  isRoot: boolean,
-  files: CgroupFileSource,
-  swap: boolean | "usage",
-  maxUsage: boolean,
-): { data?: MemoryData; errors: string[] } {
+function readV2(reads: FileReads, cgroup: MemoryCgroup): MemoryData | undefined {
+  const { dir, ancestors, swap, maxUsage } = cgroup;
   // The v2 root cgroup has no memory.current: a process there gets the host's values, silently.
-  const usage = parseCount((isRoot ? readOptionalIn : readRequiredIn)(dir, "memory.current", errors, files));
-  if (usage === undefined) return { errors };
-  const statText = readRequiredIn(dir, "memory.stat", errors, files) ?? "";
+  const usage = parseCount((cgroup.isRoot ? readOptionalIn : readRequiredIn)(reads, dir, "memory.current"));
+  if (usage === undefined) return undefined;
+  const statText = readRequiredIn(reads, dir, "memory.stat") ?? "";
   const stat = parseMemoryStat(statText, 2);
-  const limit = minLimitOver(ancestors, "memory.max", errors, files);
+  const limit = minLimitOver(reads, ancestors, "memory.max");
   let swapLimitBytes: number | null | undefined;
   let swapUsageBytes: number | undefined;
-  const swapCurrent = swap
-    ? parseCount(readOptionalIn(dir, "memory.swap.current", errors, files))
-    : undefined;
+  const swapCurrent = swap ? parseCount(readOptionalIn(reads, dir, "memory.swap.current")) : undefined;
   if (swapCurrent !== undefined) {
     swapUsageBytes = swapCurrent;
-    if (swap === true) swapLimitBytes = minLimitOver(ancestors, "memory.swap.max", errors, files);
+    if (swap === true) swapLimitBytes = minLimitOver(reads, ancestors, "memory.swap.max");
   }
-  const events = parseFlatKeyed(readOptionalIn(dir, "memory.events", errors, files) ?? "");
+  const events = parseFlatKeyed(readOptionalIn(reads, dir, "memory.events") ?? "");
   // memory.peak (kernels ≥ 5.19). Since 6.12 a write to it resets the peak for that open file only,
   // and a descriptor that never wrote reads the cgroup-wide peak: the exporter's kept-open read-only
   // descriptors read the same value as a fresh open, whatever other openers reset.
-  const maxUsageBytes = maxUsage ? parseCount(readOptionalIn(dir, "memory.peak", errors, files)) : undefined;
+  const maxUsageBytes = maxUsage ? parseCount(readOptionalIn(reads, dir, "memory.peak")) : undefined;
   return {
-    data: {
-      version: 2,
-      limitBytes: limit,
-      usageBytes: usage,
-      swapLimitBytes,
-      swapUsageBytes,
-      stat,
-      oomKills: events.get("oom_kill"),
-      oomEvents: events.get("oom"),
-      limitHits: events.get("max"),
-      highEvents: events.get("high"),
-      kernelBytes: v2KernelBytes(statText),
-      maxUsageBytes,
-    },
-    errors,
+    version: 2,
+    limitBytes: limit,
+    usageBytes: usage,
+    swapLimitBytes,
+    swapUsageBytes,
+    stat,
+    oomKills: events.get("oom_kill"),
+    oomEvents: events.get("oom"),
+    limitHits: events.get("max"),
+    highEvents: events.get("high"),
+    kernelBytes: v2KernelBytes(statText),
+    maxUsageBytes,
   };
 }
 

@@ -25,9 +25,14 @@ test("readPids v2: limit on kubepods.slice; unlimited docker has no pids.current
   });
   const d = readPids(handleForPath(v2Mounts(), PATH_D));
   assert.equal(d.data, undefined);
-  assert.match(d.errors[0] ?? "", /ENOENT reading .*pids.current/);
+  assert.equal(d.errors[0]?.code, "BXS_CGROUP_FILE_MISSING");
+  assert.match(d.errors[0]?.message ?? "", /ENOENT reading .*pids.current/);
   const root = readPids(handleForPath(v2Mounts(), "/"));
-  assert.deepEqual(root, { errors: [] }, "the root cgroup has no pids.current: no data, and not an error");
+  assert.deepEqual(
+    root,
+    { data: undefined, errors: [] },
+    "the root cgroup has no pids.current: no data, and not an error",
+  );
 });
 
 test("parseIoStat: per device, discard fields optional", () => {

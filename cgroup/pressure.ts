@@ -2,7 +2,8 @@
  * PSI of a cgroup: cpu/memory/io.pressure from the unified hierarchy (present on pure v2 and on
  * hybrid hosts' /sys/fs/cgroup/unified). Raw text, already in the kernel's /proc/pressure format.
  */
-import { type CgroupReadOptions, DIRECT_FILES, readOptionalIn } from "./fsread.js";
+import type { WithErrors } from "../common/errors.js";
+import { type CgroupReadOptions, DIRECT_FILES, type FileReads, readOptionalIn } from "./fsread.js";
 import type { CgroupHandle, PressureData } from "./types.js";
 
 export const PRESSURE_RESOURCES = ["cpu", "memory", "io"] as const;
@@ -10,17 +11,16 @@ export const PRESSURE_RESOURCES = ["cpu", "memory", "io"] as const;
 export function readPressure(
   handle: CgroupHandle,
   options: CgroupReadOptions = {},
-): { data: PressureData; errors: string[] } {
-  const errors: string[] = [];
-  const files = options.files ?? DIRECT_FILES;
+): WithErrors<PressureData> {
+  const reads: FileReads = { files: options.files ?? DIRECT_FILES, errors: [] };
   const dir = handle.unifiedDir;
-  if (dir === undefined) return { data: {}, errors };
+  if (dir === undefined) return { data: {}, errors: reads.errors };
   const data: { -readonly [K in keyof PressureData]: PressureData[K] } = {};
   for (const r of PRESSURE_RESOURCES) {
-    const text = readOptionalIn(dir, `${r}.pressure`, errors, files);
+    const text = readOptionalIn(reads, dir, `${r}.pressure`);
     if (text !== undefined) data[r] = text;
   }
-  return { data, errors };
+  return { data, errors: reads.errors };
 }
 
 /** The cumulative stall times of a PSI file, µs: `some` and, where the kernel writes it, `full`. */

@@ -1,7 +1,7 @@
 /** The processes and threads of a cgroup, and their scheduler states (for loadavg and procs_running). */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { type CgroupFileSource, DIRECT_FILES, readOptionalIn, readQuiet } from "./fsread.js";
+import { type FileReads, fileReads, readOptionalIn, readQuiet } from "./fsread.js";
 import { parseProcStat } from "./process.js";
 import type { CgroupHandle, TaskCounts } from "./types.js";
 
@@ -24,14 +24,10 @@ export function procsDir(handle: CgroupHandle): string | undefined {
  * Pids in the cgroup itself (cgroup.procs is not recursive: processes in child cgroups are not
  * listed; see readCgroupPidsRecursive). A vanished cgroup gives [].
  */
-export function readCgroupPids(
-  handle: CgroupHandle,
-  errors: string[] = [],
-  files: CgroupFileSource = DIRECT_FILES,
-): number[] {
+export function readCgroupPids(handle: CgroupHandle, reads: FileReads = fileReads()): number[] {
   const dir = procsDir(handle);
   if (dir === undefined) return [];
-  const text = readOptionalIn(dir, "cgroup.procs", errors, files);
+  const text = readOptionalIn(reads, dir, "cgroup.procs");
   return text === undefined ? [] : parsePidList(text);
 }
 

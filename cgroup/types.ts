@@ -7,6 +7,7 @@
  *
  * Extend additively; changing a field's meaning breaks three parts at once.
  */
+import type { BoxscopeError } from "../common/errors.js";
 
 /** Where each cgroup hierarchy is mounted, from /proc/self/mountinfo. */
 export interface CgroupMounts {
@@ -184,8 +185,8 @@ export interface CgroupSnapshot {
   readonly pids: PidsData | undefined;
   readonly io: IoData | undefined;
   readonly pressure: PressureData;
-  /** Reading failures by controller, e.g. `memory: EACCES reading memory.stat`; never thrown. */
-  readonly errors: readonly string[];
+  /** What could not be read, by any controller (e.g. BXS_CGROUP_FILE_UNREADABLE for memory.stat); never thrown. */
+  readonly errors: readonly BoxscopeError[];
 }
 
 /** The host's own /proc data that views pass through or fall back to. */

@@ -46,7 +46,8 @@ export async function runUp(globals: GlobalOptions): Promise<number> {
     logger: logger.child({ part: "loadavg" }),
   });
   const services = await startParts(up, sources, logger, loadavg);
-  if (services.length === 0) throw new BoxscopeError("up: no part could start on this host");
+  if (services.length === 0)
+    throw new BoxscopeError("BXS_UP_NOTHING_STARTED", "up: no part could start on this host");
   loadavg.start();
   try {
     // Under the systemd unit (Type=notify) the container runtimes, ordered after boxscope, start
@@ -159,7 +160,7 @@ type Prerequisite = string | undefined;
 function wanted(part: string, mode: Mode, missing: Prerequisite, logger: Logger): boolean {
   if (mode === "off") return false;
   if (missing === undefined) return true;
-  if (mode === "on") throw new BoxscopeError(`up: ${part} cannot run: ${missing}`);
+  if (mode === "on") throw new BoxscopeError("BXS_UP_PART_UNAVAILABLE", `up: ${part} cannot run: ${missing}`);
   logger.warn({ part, reason: missing }, `${part} not started on this host`);
   return false;
 }

@@ -38,6 +38,7 @@ test("unknown key is one clear error naming it", () => {
   const configPath = configFile("exporter:\n  lisen: x\n");
   assert.throws(() => loadConfig("exporter", schema, { configPath, env: {} }), {
     name: "UsageError",
+    code: "BXS_CONFIG_INVALID",
     message: 'config exporter: unknown key "lisen"',
   });
 });
@@ -52,12 +53,15 @@ test("wrong type names the key", () => {
 
 test("unknown section, bad YAML and missing file are clear errors", () => {
   assert.throws(() => loadConfig("exporter", schema, { configPath: configFile("exportr: {}\n"), env: {} }), {
+    code: "BXS_CONFIG_FILE_INVALID",
     message: /unknown section "exportr"/,
   });
   assert.throws(() => loadConfig("exporter", schema, { configPath: configFile("a: [\n"), env: {} }), {
+    code: "BXS_CONFIG_FILE_INVALID",
     message: /invalid YAML/,
   });
   assert.throws(() => loadConfig("exporter", schema, { configPath: "/nonexistent/b.yaml", env: {} }), {
+    code: "BXS_CONFIG_FILE_UNREADABLE",
     message: "config file /nonexistent/b.yaml: cannot read (ENOENT)",
   });
 });

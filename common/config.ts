@@ -39,7 +39,8 @@ export function loadConfig<S extends z.ZodObject>(
   );
   const merged = { ...fromFile, ...fromEnv, ...fromFlags };
   const parsed = schema.safeParse(merged);
-  if (!parsed.success) throw new UsageError(formatIssue(section, parsed.error.issues[0]));
+  if (!parsed.success)
+    throw new UsageError("BXS_CONFIG_INVALID", formatIssue(section, parsed.error.issues[0]));
   return parsed.data;
 }
 
@@ -48,28 +49,41 @@ function readSection(path: string, section: string): Record<string, unknown> {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new UsageError(`config file ${path}: cannot read (${errnoCode(e) ?? String(e)})`);
+    throw new UsageError(
+      "BXS_CONFIG_FILE_UNREADABLE",
+      `config file ${path}: cannot read (${errnoCode(e) ?? String(e)})`,
+    );
   }
   let doc: unknown;
   try {
     doc = parseYaml(text);
   } catch (e) {
-    throw new UsageError(`config file ${path}: invalid YAML: ${(e as Error).message.split("\n")[0]}`);
+    throw new UsageError(
+      "BXS_CONFIG_FILE_INVALID",
+      `config file ${path}: invalid YAML: ${(e as Error).message.split("\n")[0]}`,
+    );
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== "object" || Array.isArray(doc)) {
-    throw new UsageError(`config file ${path}: expected a mapping of sections at the top level`);
+    throw new UsageError(
+      "BXS_CONFIG_FILE_INVALID",
+      `config file ${path}: expected a mapping of sections at the top level`,
+    );
   }
   const unknown = Object.keys(doc).filter((k) => !KNOWN_SECTIONS.has(k));
   if (unknown.length > 0) {
     throw new UsageError(
+      "BXS_CONFIG_FILE_INVALID",
       `config file ${path}: unknown section "${unknown[0]}" (expected one of ${[...KNOWN_SECTIONS].join(", ")})`,
     );
   }
   const value = (doc as Record<string, unknown>)[section];
   if (value === undefined || value === null) return {};
   if (typeof value !== "object" || Array.isArray(value)) {
-    throw new UsageError(`config file ${path}: section "${section}" must be a mapping`);
+    throw new UsageError(
+      "BXS_CONFIG_FILE_INVALID",
+      `config file ${path}: section "${section}" must be a mapping`,
+    );
   }
   return value as Record<string, unknown>;
 }
@@ -113,11 +127,13 @@ function rejectUnknownEnv(section: string, keys: string[], env: NodeJS.ProcessEn
     if (!name.startsWith("BOXSCOPE_") || known.has(name) || OTHER_ENV.has(name)) continue;
     if (name.startsWith(ownPrefix)) {
       throw new UsageError(
+        "BXS_CONFIG_ENV_UNKNOWN",
         `${name}: unknown setting of ${section} (did you mean ${closest(name, [...known])}?)`,
       );
     }
     if (!sectionPrefixes.some((p) => name.startsWith(p))) {
       throw new UsageError(
+        "BXS_CONFIG_ENV_UNKNOWN",
         `${name}: unknown variable (expected BOXSCOPE_<SECTION>_<KEY> with a section of ${[...KNOWN_SECTIONS].join(", ")})`,
       );
     }
@@ -159,7 +175,10 @@ function readEnv(section: string, keys: string[], env: NodeJS.ProcessEnv): Recor
     try {
       out[key] = parseYaml(raw);
     } catch (e) {
-      throw new UsageError(`${name}: invalid YAML value: ${(e as Error).message.split("\n")[0]}`);
+      throw new UsageError(
+        "BXS_CONFIG_INVALID",
+        `${name}: invalid YAML value: ${(e as Error).message.split("\n")[0]}`,
+      );
     }
   }
   return out;

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { z } from "zod";
-import { errnoCode, UsageError } from "./errors.js";
+import { BoxscopeError, errnoCode, UsageError } from "./errors.js";
 import type { Logger } from "./logger.js";
 
 /**
@@ -46,8 +46,8 @@ export function checkTeamMapping(path: string, key: string): void {
   try {
     parseTeamMapping(readFileSync(path, "utf8"), path);
   } catch (e) {
-    if (!errnoCode(e)) throw new UsageError(`${key}: ${(e as Error).message}`);
-    throw new UsageError(`${key}: cannot read ${path} (${errnoCode(e)})`);
+    if (!errnoCode(e)) throw new UsageError("BXS_CONFIG_INVALID", `${key}: ${(e as Error).message}`);
+    throw new UsageError("BXS_CONFIG_FILE_UNREADABLE", `${key}: cannot read ${path} (${errnoCode(e)})`);
   }
 }
 
@@ -81,9 +81,17 @@ export interface TeamMapping {
 
 export function parseTeamMapping(text: string, path: string): TeamMapping {
   const doc = (parseYaml(text) ?? {}) as Record<string, unknown>;
-  if (typeof doc !== "object" || Array.isArray(doc)) throw new Error(`${path}: expected a mapping`);
+  if (typeof doc !== "object" || Array.isArray(doc))
+    throw new BoxscopeError("BXS_CONFIG_INVALID", `${path}: expected a mapping`, { context: { path } });
   const unknown = Object.keys(doc).filter((k) => k !== "teams" && k !== "pods");
-  if (unknown.length > 0) throw new Error(`${path}: unknown key "${unknown[0]}" (expected teams, pods)`);
+  if (unknown.length > 0)
+    throw new BoxscopeError(
+      "BXS_CONFIG_INVALID",
+      `${path}: unknown key "${unknown[0]}" (expected teams, pods)`,
+      {
+        context: { path },
+      },
+    );
   const teams = new Map<string, string>();
   for (const [k, v] of Object.entries((doc.teams ?? {}) as Record<string, unknown>)) teams.set(k, String(v));
   const pods = new Map<string, { name: string; labels: Record<string, string> }>();

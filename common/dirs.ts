@@ -18,14 +18,20 @@ export function makeDirs(dir: string, what: string, mode = 0o755): void {
     } catch (e) {
       const code = errnoCode(e);
       if (code !== "EEXIST")
-        throw new BoxscopeError(`${what} ${dir}: cannot create ${path} (${code ?? String(e)})`);
+        throw new BoxscopeError(
+          "BXS_DIRECTORY_UNUSABLE",
+          `${what} ${dir}: cannot create ${path} (${code ?? String(e)})`,
+        );
     }
   }
   let isDir: boolean;
   try {
     isDir = statSync(target).isDirectory();
   } catch (e) {
-    throw new BoxscopeError(`${what} ${dir}: cannot stat ${target} (${errnoCode(e) ?? String(e)})`);
+    throw new BoxscopeError(
+      "BXS_DIRECTORY_UNUSABLE",
+      `${what} ${dir}: cannot stat ${target} (${errnoCode(e) ?? String(e)})`,
+    );
   }
-  if (!isDir) throw new BoxscopeError(`${what} ${dir}: not a directory`);
+  if (!isDir) throw new BoxscopeError("BXS_DIRECTORY_UNUSABLE", `${what} ${dir}: not a directory`);
 }

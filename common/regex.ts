@@ -26,6 +26,7 @@ export function compileLinearRegex(source: string, what: string): LineMatcher {
     return new (re2())(source);
   } catch (e) {
     throw new UsageError(
+      "BXS_CONFIG_INVALID",
       `${what}: invalid regex ${JSON.stringify(source)}: ${(e as Error).message} (RE2 syntax: no backreferences or lookaround)`,
     );
   }

@@ -65,9 +65,9 @@ function runNotify(args: string[], env: NodeJS.ProcessEnv, socket: string): Prom
       if (code === "ENOENT") {
         return reject(
           new BoxscopeError(
+            "BXS_SYSTEMD_NOTIFY_FAILED",
             `cannot notify systemd: ${NOTIFY_COMMAND} is not installed or not on PATH (it comes with systemd)`,
-            { socket },
-            { cause: error },
+            { context: { socket }, cause: error },
           ),
         );
       }
@@ -75,9 +75,9 @@ function runNotify(args: string[], env: NodeJS.ProcessEnv, socket: string): Prom
       const reason = stderr.trim().split("\n").pop() || "no message";
       reject(
         new BoxscopeError(
+          "BXS_SYSTEMD_NOTIFY_FAILED",
           `cannot notify systemd at NOTIFY_SOCKET=${socket}: \`${what}\` failed (${exit}): ${reason}`,
-          { socket },
-          { cause: error },
+          { context: { socket }, cause: error },
         ),
       );
     });

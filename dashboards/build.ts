@@ -9,7 +9,10 @@ export async function buildDashboards(outDir: string): Promise<string[]> {
   try {
     await mkdir(dir, { recursive: true });
   } catch (e) {
-    throw new BoxscopeError(`dashboards build: cannot create ${dir}: ${(e as Error).message}`);
+    throw new BoxscopeError(
+      "BXS_DIRECTORY_UNUSABLE",
+      `dashboards build: cannot create ${dir}: ${(e as Error).message}`,
+    );
   }
   const written: string[] = [];
   for (const { file, dashboard } of allDashboards()) {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { readCpuAccounting, readQuotaCpus } from "../cgroup/cpu.js";
+import { fileReads } from "../cgroup/fsread.js";
 import { readIo } from "../cgroup/io.js";
 import { readMemory } from "../cgroup/memory.js";
 import { readPids } from "../cgroup/pids.js";
@@ -70,12 +71,12 @@ test("cgroup/ readers through the descriptor cache (v2): every new signal, limit
     [mem.data?.stat.cache, mem.data?.stat.dirty, mem.data?.stat.writeback, mem.data?.stat.slab],
     [2000, 40, 8, 200],
   );
-  const errors: string[] = [];
-  const cpu = readCpuAccounting(h, errors, { files, perCpu: false, userSystem: false });
+  const reads = fileReads(files);
+  const cpu = readCpuAccounting(h, reads, { perCpu: false, userSystem: false });
   assert.equal(cpu?.usageNs, 1.5e9);
   assert.deepEqual(cpu?.throttle, { periods: 50, throttled: 20, throttledNs: 7e8 });
-  assert.equal(readQuotaCpus(h, errors, files), 2);
-  assert.deepEqual(errors, []);
+  assert.equal(readQuotaCpus(h, reads), 2);
+  assert.deepEqual(reads.errors, []);
   assert.deepEqual(readPids(h, { files }).data, { current: 7, max: 100, limitHits: 5 });
   assert.deepEqual(readIo(h, { files }).data?.get("8:0"), {
     readBytes: 4096,
@@ -130,7 +131,8 @@ test("a failed read names its errno through the cache, as with direct reads", (t
   assert.deepEqual(files.read(root), { code: "EISDIR" });
   const d = readPids(v2Handle(root, "gone"), { files });
   assert.equal(d.data, undefined);
-  assert.match(d.errors[0] ?? "", /^ENOENT reading .*pids\.current$/);
+  assert.equal(d.errors[0]?.code, "BXS_CGROUP_FILE_MISSING");
+  assert.match(d.errors[0]?.message ?? "", /^ENOENT reading .*pids\.current$/);
 });
 
 test("v1 container through the cache: per-hierarchy files, unlimited quota, LONG_MAX limit = unlimited, throttling", (t) => {
@@ -171,13 +173,13 @@ test("v1 container through the cache: per-hierarchy files, unlimited quota, LONG
     [mem?.stat.cache, mem?.stat.dirty, mem?.stat.writeback, mem?.stat.slab],
     [100, 4, 2, undefined],
   );
-  const errors: string[] = [];
-  const cpu = readCpuAccounting(h, errors, { files, perCpu: false, userSystem: false });
+  const reads = fileReads(files);
+  const cpu = readCpuAccounting(h, reads, { perCpu: false, userSystem: false });
   assert.equal(cpu?.usageNs, 123456789);
   assert.equal(cpu?.perCpu, undefined);
   assert.deepEqual(cpu?.throttle, { periods: 10, throttled: 4, throttledNs: 250000000 });
-  assert.equal(readQuotaCpus(h, errors, files), 1.5);
-  assert.deepEqual(errors, []);
+  assert.equal(readQuotaCpus(h, reads), 1.5);
+  assert.deepEqual(reads.errors, []);
   assert.deepEqual(readPids(h, { files }).data, { current: 3, max: null, limitHits: 0 });
 });
 

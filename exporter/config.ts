@@ -166,6 +166,7 @@ export function validateExporterConfig(
       accessSync(cfg.kmsgPath, constants.R_OK);
     } catch (e) {
       throw new UsageError(
+        "BXS_CONFIG_FILE_UNREADABLE",
         `config exporter.kmsgPath: cannot read ${cfg.kmsgPath} (${(e as NodeJS.ErrnoException).code ?? e}); run as root or set kmsg: false`,
       );
     }
@@ -176,7 +177,8 @@ export function validateExporterConfig(
 function unique(names: string[], key: string): void {
   const seen = new Set<string>();
   for (const n of names) {
-    if (seen.has(n)) throw new UsageError(`config exporter.${key}: duplicate name "${n}"`);
+    if (seen.has(n))
+      throw new UsageError("BXS_CONFIG_INVALID", `config exporter.${key}: duplicate name "${n}"`);
     seen.add(n);
   }
 }

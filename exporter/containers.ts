@@ -1,5 +1,6 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { type CpuAccounting, readCpuAccounting, readCpuShares, readQuotaCpus } from "../cgroup/cpu.js";
+import { fileReads } from "../cgroup/fsread.js";
 import { readIo } from "../cgroup/io.js";
 import { readMemory } from "../cgroup/memory.js";
 import { readCgroupMounts } from "../cgroup/mounts.js";
@@ -91,7 +92,7 @@ export class ContainerSource {
    * The exporter has no per-CPU series; its user/system split comes from v1 cpuacct.stat (one file,
    * 10 ms ticks: plenty for rates over a scrape interval) rather than usage_user + usage_sys (two).
    */
-  private readonly cpuOptions = { files: this.files, perCpu: false, userSystem: "ticks" } as const;
+  private readonly cpuOptions = { perCpu: false, userSystem: "ticks" } as const;
   private readonly now: () => number;
   private readonly procRoot: string;
 
@@ -164,15 +165,16 @@ export class ContainerSource {
   }
 
   private read(c: LiveContainer, netns: NetnsScrape): ContainerReads {
-    const errors: string[] = [];
-    const acct = readCpuAccounting(c.handle, errors, this.cpuOptions);
-    const pid = readCgroupPids(c.handle, errors, this.files)[0] ?? readCgroupPidsRecursive(c.handle)[0];
+    // The readings' errors are dropped: a value that could not be read is absent from the metrics.
+    const reads = fileReads(this.files);
+    const acct = readCpuAccounting(c.handle, reads, this.cpuOptions);
+    const pid = readCgroupPids(c.handle, reads)[0] ?? readCgroupPidsRecursive(c.handle)[0];
     return {
       memory: readMemory(c.handle, this.memoryOptions).data,
       cpu: acct && {
         ...acct,
-        quotaCpus: readQuotaCpus(c.handle, errors, this.files),
-        shares: readCpuShares(c.handle, errors, this.files),
+        quotaCpus: readQuotaCpus(c.handle, reads),
+        shares: readCpuShares(c.handle, reads),
       },
       pids: readPids(c.handle, this.readOptions).data,
       io: readIo(c.handle, this.readOptions).data,

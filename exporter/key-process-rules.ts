@@ -105,13 +105,17 @@ export function resolveKeyProcesses(
   const seen = new Set<string>();
   cfg.keyProcesses.forEach((u, i) => {
     const at = `config exporter.keyProcesses.${i}`;
-    if (seen.has(u.name)) throw new UsageError(`config exporter.keyProcesses: duplicate name "${u.name}"`);
+    if (seen.has(u.name))
+      throw new UsageError("BXS_CONFIG_INVALID", `config exporter.keyProcesses: duplicate name "${u.name}"`);
     seen.add(u.name);
     const index = out.findIndex((r) => r.name === u.name);
     const base = index >= 0 ? out[index] : undefined;
     const pattern = u.pattern ?? base?.pattern;
     if (pattern === undefined) {
-      throw new UsageError(`${at}.pattern: required (no built-in key process is named "${u.name}")`);
+      throw new UsageError(
+        "BXS_CONFIG_INVALID",
+        `${at}.pattern: required (no built-in key process is named "${u.name}")`,
+      );
     }
     compileLinearRegex(pattern, `${at}.pattern`);
     if (u.comm !== undefined) compileLinearRegex(u.comm, `${at}.comm`);
@@ -145,20 +149,25 @@ function resolveProbe(
   const socket = from.socket as string | undefined;
   if (kind === "http") {
     const url = from.url as string | undefined;
-    if (url === undefined) throw new UsageError(`${at}.url: required for an http probe`);
+    if (url === undefined)
+      throw new UsageError("BXS_CONFIG_INVALID", `${at}.url: required for an http probe`);
     let parsed: URL;
     try {
       parsed = new URL(url);
     } catch {
-      throw new UsageError(`${at}.url: not a URL: "${url}"`);
+      throw new UsageError("BXS_CONFIG_INVALID", `${at}.url: not a URL: "${url}"`);
     }
-    if (parsed.protocol !== "http:") throw new UsageError(`${at}.url: must be http:// ("${url}")`);
-    if (from.service !== undefined) throw new UsageError(`${at}.service: only for a grpc probe`);
+    if (parsed.protocol !== "http:")
+      throw new UsageError("BXS_CONFIG_INVALID", `${at}.url: must be http:// ("${url}")`);
+    if (from.service !== undefined)
+      throw new UsageError("BXS_CONFIG_INVALID", `${at}.service: only for a grpc probe`);
     return { kind, url, socket, timeoutSeconds, intervalSeconds };
   }
   if (kind === "grpc") {
-    if (socket === undefined) throw new UsageError(`${at}.socket: required for a grpc probe (a unix socket)`);
-    if (from.url !== undefined) throw new UsageError(`${at}.url: only for an http probe`);
+    if (socket === undefined)
+      throw new UsageError("BXS_CONFIG_INVALID", `${at}.socket: required for a grpc probe (a unix socket)`);
+    if (from.url !== undefined)
+      throw new UsageError("BXS_CONFIG_INVALID", `${at}.url: only for an http probe`);
     return {
       kind,
       socket,
@@ -167,5 +176,5 @@ function resolveProbe(
       intervalSeconds,
     };
   }
-  throw new UsageError(`${at}.kind: required (http or grpc)`);
+  throw new UsageError("BXS_CONFIG_INVALID", `${at}.kind: required (http or grpc)`);
 }

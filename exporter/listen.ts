@@ -14,7 +14,10 @@ export function parseListen(text: string, key = "listen"): ListenAddress {
   const port = m ? Number(m[3]) : Number.NaN;
   const host = m ? (m[1] ?? m[2]) : undefined;
   if (!host || !Number.isInteger(port) || port > 65535) {
-    throw new UsageError(`${key}: expected HOST:PORT (e.g. ${DEFAULT_LISTEN}, [::1]:0), got "${text}"`);
+    throw new UsageError(
+      "BXS_CONFIG_INVALID",
+      `${key}: expected HOST:PORT (e.g. ${DEFAULT_LISTEN}, [::1]:0), got "${text}"`,
+    );
   }
   return { host, port };
 }

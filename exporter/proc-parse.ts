@@ -1,18 +1,24 @@
 /** Pure parsers of host /proc and /sys text used by the host collectors. No I/O here. */
 
 import { parseLoadavg } from "../cgroup/host.js";
+import { BoxscopeError } from "../common/errors.js";
+
+/** A host file not in the kernel's format: the collector reading it fails this scrape. */
+export function unexpected(message: string): BoxscopeError {
+  return new BoxscopeError("BXS_HOST_FORMAT_UNEXPECTED", message);
+}
 
 /** /proc/loadavg "0.15 0.06 0.01 3/103 7217": the 4th field's total is every task (thread) alive. */
 export function parseLoadavgThreads(text: string): number {
   const loadavg = parseLoadavg(text);
-  if (!loadavg) throw new Error(`unexpected /proc/loadavg: ${JSON.stringify(text.trim())}`);
+  if (!loadavg) throw unexpected(`unexpected /proc/loadavg: ${JSON.stringify(text.trim())}`);
   return loadavg.total;
 }
 
 /** A single-integer file such as /proc/sys/kernel/pid_max. */
 export function parseIntFile(text: string, what: string): number {
   const n = Number(text.trim());
-  if (!Number.isFinite(n)) throw new Error(`unexpected ${what}: ${JSON.stringify(text.trim())}`);
+  if (!Number.isFinite(n)) throw unexpected(`unexpected ${what}: ${JSON.stringify(text.trim())}`);
   return n;
 }
 
@@ -29,7 +35,7 @@ export function parseConntrackStat(text: string): Map<string, number> {
     header.forEach((h, i) => {
       const v = Number.parseInt(cols[i] ?? "", 16);
       if (Number.isNaN(v))
-        throw new Error(`nf_conntrack stat: bad value in column ${h}: ${JSON.stringify(line)}`);
+        throw unexpected(`nf_conntrack stat: bad value in column ${h}: ${JSON.stringify(line)}`);
       sums.set(h, h === "entries" ? v : (sums.get(h) ?? 0) + v);
     });
   }
@@ -39,6 +45,6 @@ export function parseConntrackStat(text: string): Map<string, number> {
 /** `btime` (boot time, Unix seconds) from /proc/stat. */
 export function parseBtime(text: string): number {
   const m = /^btime (\d+)$/m.exec(text);
-  if (!m?.[1]) throw new Error("no btime in /proc/stat");
+  if (!m?.[1]) throw unexpected("no btime in /proc/stat");
   return Number(m[1]);
 }

@@ -74,10 +74,9 @@ export async function startMetricsServer(
     if (code === undefined) throw e;
     // A taken or foreign address is the operator's to fix: one line naming it, not a stack.
     throw new BoxscopeError(
+      "BXS_LISTEN_FAILED",
       `${opts.what ?? "metrics listen"} ${opts.listen ?? DEFAULT_LISTEN}: cannot listen (${code})`,
-      {
-        listen: opts.listen,
-      },
+      { context: { listen: opts.listen } },
     );
   }
   const bound = app.server.address();

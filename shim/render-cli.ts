@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { GlobalOptions } from "../cli/main.js";
-import { UsageError } from "../common/errors.js";
+import { BoxscopeError, UsageError } from "../common/errors.js";
 import { VIEW_PATHS } from "./view-paths.js";
 
 interface RenderFlags {
@@ -35,7 +35,7 @@ export function registerShimRenderCommand(shim: Command): void {
  */
 export async function renderCommand(view: string, flags: RenderFlags, configPath?: string): Promise<string> {
   if ((flags.pid === undefined) === (flags.cgroup === undefined)) {
-    throw new UsageError("shim render: give exactly one of --pid N or --cgroup PATH");
+    throw new UsageError("BXS_FLAG_INVALID", "shim render: give exactly one of --pid N or --cgroup PATH");
   }
   const [{ loadConfig }, { shimConfigSchema, viewRendererOptionsOf }, { createViewRenderer }] =
     await Promise.all([import("../common/config.js"), import("./config.js"), import("./render.js")]);
@@ -50,15 +50,16 @@ export async function renderCommand(view: string, flags: RenderFlags, configPath
     },
   });
   const renderer = createViewRenderer(viewRendererOptionsOf(cfg));
-  let result: ReturnType<typeof renderer.renderForPid>;
-  if (flags.pid !== undefined) {
-    if (!/^\d+$/.test(flags.pid) || Number(flags.pid) <= 0) {
-      throw new UsageError(`shim render: --pid expects a positive integer, got "${flags.pid}"`);
-    }
-    result = renderer.renderForPid(view, Number(flags.pid));
-  } else {
-    result = renderer.renderForCgroup(view, flags.cgroup as string);
+  const { pid } = flags;
+  if (pid !== undefined && (!/^\d+$/.test(pid) || Number(pid) <= 0)) {
+    throw new UsageError("BXS_FLAG_INVALID", `shim render: --pid expects a positive integer, got "${pid}"`);
   }
-  if (!result.ok) throw new UsageError(`shim render: ${result.error.message}`);
-  return result.value;
+  try {
+    return pid !== undefined
+      ? renderer.renderForPid(view, Number(pid))
+      : renderer.renderForCgroup(view, flags.cgroup as string);
+  } catch (e) {
+    if (!(e instanceof BoxscopeError)) throw e;
+    throw new UsageError(e.code, `shim render: ${e.message}`, { context: e.context });
+  }
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { readCpuAccounting, readCpuShares } from "../../cgroup/cpu.js";
+import { fileReads } from "../../cgroup/fsread.js";
 import { handleForPath } from "../../cgroup/handle.js";
 import type { CgroupMounts } from "../../cgroup/types.js";
 import { PATH_A, PATH_B, PATH_C, v1Mounts, v2Mounts } from "../../test/cgroup/fixtures.js";
@@ -10,10 +11,10 @@ import { containerCpuCollector } from "./container-cpu.js";
 /** The CPU collector over a fixture container read as the exporter reads it (v1 user/system in ticks). */
 function collectFixture(mounts: CgroupMounts, path: string): Map<string, number> {
   const handle = handleForPath(mounts, path);
-  const errors: string[] = [];
-  const acct = readCpuAccounting(handle, errors, { perCpu: false, userSystem: "ticks" });
-  const shares = readCpuShares(handle, errors);
-  assert.deepEqual(errors, []);
+  const reads = fileReads();
+  const acct = readCpuAccounting(handle, reads, { perCpu: false, userSystem: "ticks" });
+  const shares = readCpuShares(handle, reads);
+  assert.deepEqual(reads.errors, []);
   assert.ok(acct);
   const source = {
     containers: () => [{ path, handle, identity: undefined, labels: { container_id: "c" } }],

@@ -5,6 +5,7 @@
  */
 import { readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
+import { BoxscopeError } from "../../common/errors.js";
 
 /** One interface's counters, from /proc/<pid>/net/dev. */
 export interface NetDevCounters {
@@ -42,7 +43,10 @@ export function parseNetDev(text: string): Map<string, NetDevCounters> {
       .split(/\s+/)
       .map(Number);
     if (name === "" || cols.length < 16 || cols.some((n) => !Number.isFinite(n))) {
-      throw new Error(`unexpected net/dev line: ${JSON.stringify(line)}`);
+      throw new BoxscopeError(
+        "BXS_HOST_FORMAT_UNEXPECTED",
+        `unexpected net/dev line: ${JSON.stringify(line)}`,
+      );
     }
     out.set(name, {
       receiveBytes: cols[0] as number,

@@ -187,7 +187,10 @@ class JournalctlStderr {
 
 function positiveInt(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new BoxscopeError(`host journal: ${name} must be a positive integer, not ${value}`);
+    throw new BoxscopeError(
+      "BXS_CONFIG_INVALID",
+      `host journal: ${name} must be a positive integer, not ${value}`,
+    );
   }
   return value;
 }
@@ -207,7 +210,10 @@ function resolveOptions(o: JournalFollowerOptions): ResolvedOptions {
     maxRestartDelayMs: positiveInt("maxRestartDelayMs", o.maxRestartDelayMs ?? 60_000),
   };
   if (resolved.maxEntryBytes < maxLineBytes) {
-    throw new BoxscopeError("host journal: maxEntryBytes must be at least maxLineBytes");
+    throw new BoxscopeError(
+      "BXS_CONFIG_INVALID",
+      "host journal: maxEntryBytes must be at least maxLineBytes",
+    );
   }
   return resolved;
 }
@@ -223,10 +229,13 @@ async function checkJournalctl(path: string): Promise<void> {
     const code = errnoCode(outcome.error);
     const why =
       code === "ENOENT" ? "not found (is the systemd package installed?)" : (code ?? String(outcome.error));
-    throw new BoxscopeError(`host journal: cannot run ${path}: ${why}`);
+    throw new BoxscopeError("BXS_JOURNALCTL_UNAVAILABLE", `host journal: cannot run ${path}: ${why}`);
   }
   if (outcome.code !== 0) {
-    throw new BoxscopeError(`host journal: ${path} --version exited with ${outcome.code}`);
+    throw new BoxscopeError(
+      "BXS_JOURNALCTL_UNAVAILABLE",
+      `host journal: ${path} --version exited with ${outcome.code}`,
+    );
   }
 }
 
@@ -235,9 +244,16 @@ function checkJournalDirectory(dir: string): void {
   try {
     isDir = statSync(dir).isDirectory();
   } catch (e) {
-    throw new BoxscopeError(`host journal: journalDirectory ${dir}: ${errnoCode(e) ?? String(e)}`);
+    throw new BoxscopeError(
+      "BXS_DIRECTORY_UNUSABLE",
+      `host journal: journalDirectory ${dir}: ${errnoCode(e) ?? String(e)}`,
+    );
   }
-  if (!isDir) throw new BoxscopeError(`host journal: journalDirectory ${dir}: not a directory`);
+  if (!isDir)
+    throw new BoxscopeError(
+      "BXS_DIRECTORY_UNUSABLE",
+      `host journal: journalDirectory ${dir}: not a directory`,
+    );
 }
 
 /** journalctl's arguments: follow from `cursor`, or from where `startAt` says when there is none. */

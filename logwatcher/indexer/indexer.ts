@@ -1,4 +1,5 @@
 import type { Registry } from "prom-client";
+import { BoxscopeError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
 import { backoffMs, errorText, Sleeper } from "../kafka/backoff.js";
@@ -183,7 +184,9 @@ class Indexer {
         restarting ? "Kafka consumer crashed; restarting" : "Kafka consumer crashed for good",
       );
       if (!restarting && !this.stopping)
-        this.giveUp(new Error(`Kafka consumer stopped: ${errorText(error)}`));
+        this.giveUp(
+          new BoxscopeError("BXS_KAFKA_CONSUMER_STOPPED", `Kafka consumer stopped: ${errorText(error)}`),
+        );
     });
     const dlq = kafka.producer();
     const admin = kafka.admin();
@@ -484,7 +487,7 @@ class Indexer {
       await ticket.olderSettled;
       const res = await this.es.mget(probe.docs);
       const answer = alreadyIndexed(probe, res);
-      if (!answer.ok) throw new Error(answer.reason);
+      if (!answer.ok) throw new BoxscopeError("BXS_ELASTICSEARCH_ANSWER_UNSURE", answer.reason);
       skipped += answer.skip.size;
       if (answer.skip.size > 0) kept = rest.filter((_, i) => !answer.skip.has(i));
     }

@@ -1,5 +1,10 @@
 import { loadNativeBinding } from "../native/binding.js";
-import { librdkafkaConfig, NativeEvent, type NativeEventListener } from "./native-events.js";
+import {
+  kafkaRequestFailed,
+  librdkafkaConfig,
+  NativeEvent,
+  type NativeEventListener,
+} from "./native-events.js";
 import type { InBatch, InMessage } from "./types.js";
 
 /** logwatcher/native/src/consumer.c, as JavaScript sees it. */
@@ -69,7 +74,7 @@ export class NativeConsumer {
   metadata(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) =>
       binding().consumerMetadata(this.handle, timeoutMs, (error) =>
-        error ? reject(new Error(error)) : resolve(),
+        error ? reject(kafkaRequestFailed("metadata", error)) : resolve(),
       ),
     );
   }
@@ -82,7 +87,7 @@ export class NativeConsumer {
   consume(maxMessages: number, timeoutMs: number): Promise<ConsumedBatch> {
     return new Promise((resolve, reject) =>
       binding().consume(this.handle, maxMessages, timeoutMs, (error, generation, data, meta) =>
-        error ? reject(new Error(error)) : resolve({ generation, data, meta }),
+        error ? reject(kafkaRequestFailed("fetch", error)) : resolve({ generation, data, meta }),
       ),
     );
   }
@@ -96,7 +101,7 @@ export class NativeConsumer {
   commit(topic: string, partition: number, nextOffset: number): Promise<void> {
     return new Promise((resolve, reject) =>
       binding().commit(this.handle, topic, partition, nextOffset, (error) =>
-        error ? reject(new Error(`offset commit failed: ${error}`)) : resolve(),
+        error ? reject(kafkaRequestFailed("commit", `offset commit failed: ${error}`)) : resolve(),
       ),
     );
   }

@@ -3,6 +3,8 @@
  * come through one callback, `onEvent(kind, a, b, text, facility)`, each kind saying what a and b
  * hold (logwatcher/native/src/rdkafka-glue.h); their settings go in as strings.
  */
+import { BoxscopeError } from "../../common/errors.js";
+
 export type NativeEventListener = (
   kind: number,
   a: number,
@@ -27,4 +29,9 @@ export const NativeEvent = {
 /** librdkafka takes every setting as a string. */
 export function librdkafkaConfig(config: Record<string, string | number | boolean>): Record<string, string> {
   return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)]));
+}
+
+/** A request a binding answered with an error (`message`, librdkafka's text). */
+export function kafkaRequestFailed(operation: string, message: string): BoxscopeError {
+  return new BoxscopeError("BXS_KAFKA_REQUEST_FAILED", message, { context: { operation } });
 }

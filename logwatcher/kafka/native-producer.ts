@@ -1,5 +1,11 @@
+import { BoxscopeError } from "../../common/errors.js";
 import { loadNativeBinding } from "../native/binding.js";
-import { librdkafkaConfig, NativeEvent, type NativeEventListener } from "./native-events.js";
+import {
+  kafkaRequestFailed,
+  librdkafkaConfig,
+  NativeEvent,
+  type NativeEventListener,
+} from "./native-events.js";
 import type { EncodedBatch } from "./types.js";
 
 /** logwatcher/native/src/producer.c, as JavaScript sees it. */
@@ -86,7 +92,7 @@ export class NativeProducer {
   metadata(timeoutMs: number, topic?: string): Promise<boolean> {
     return new Promise((resolve, reject) => {
       loadBinding().metadata(this.handle, topic ?? null, timeoutMs, (error, exists) =>
-        error ? reject(new Error(error)) : resolve(exists),
+        error ? reject(kafkaRequestFailed("metadata", error)) : resolve(exists),
       );
     });
   }
@@ -100,14 +106,15 @@ export class NativeProducer {
       loadBinding().createTopic(this.handle, topic, partitions, timeoutMs, (error, code) => {
         if (!error) resolve(true);
         else if (code === TOPIC_ALREADY_EXISTS) resolve(false);
-        else reject(new Error(error));
+        else reject(kafkaRequestFailed("create topic", error));
       });
     });
   }
 
   /** Sends every message of `batch`; settles once librdkafka reported on all of them. */
   produce(topic: string, batch: EncodedBatch): Promise<void> {
-    if (this.closed) return Promise.reject(new Error("producer is closed"));
+    if (this.closed)
+      return Promise.reject(new BoxscopeError("BXS_KAFKA_PRODUCER_CLOSED", "producer is closed"));
     const id = this.nextId++;
     const settled = new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject, batch }));
     try {
@@ -143,13 +150,25 @@ export class NativeProducer {
       if (!p) return;
       this.pending.delete(a);
       if (b === 0) p.resolve();
-      else p.reject(new Error(`delivery failed for ${b} message(s): ${text ?? "unknown error"}`));
+      else
+        p.reject(
+          new BoxscopeError(
+            "BXS_KAFKA_DELIVERY_FAILED",
+            `delivery failed for ${b} message(s): ${text ?? "unknown error"}`,
+            { context: { messages: b } },
+          ),
+        );
     } else if (kind === NativeEvent.log) this.events.log(a, facility ?? "", text ?? "");
     else if (kind === NativeEvent.error) this.events.error(a, b === 1, text ?? "");
     else if (kind === NativeEvent.closed) {
       // Every batch was reported before this event; anything left was never produced here.
       for (const p of this.pending.values())
-        p.reject(new Error("producer closed before Kafka acknowledged the batch"));
+        p.reject(
+          new BoxscopeError(
+            "BXS_KAFKA_PRODUCER_CLOSED",
+            "producer closed before Kafka acknowledged the batch",
+          ),
+        );
       this.pending.clear();
       this.onClosed?.();
     }

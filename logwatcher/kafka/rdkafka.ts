@@ -1,3 +1,4 @@
+import { BoxscopeError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import { encodeMessages } from "./encoded-batch.js";
 import { NativeConsumer, partitionBatches } from "./native-consumer.js";
@@ -193,7 +194,11 @@ function rdkafkaConsumer(
         // the consumer.
         if (code === ALL_BROKERS_DOWN) log.warn({ err: reason }, "all Kafka brokers are down; reconnecting");
         else log.debug({ err: reason, code, fatal }, "librdkafka error event");
-        if (fatal) crashListener(new Error(`librdkafka: ${reason}`), false);
+        if (fatal)
+          crashListener(
+            new BoxscopeError("BXS_KAFKA_FATAL", `librdkafka: ${reason}`, { context: { code } }),
+            false,
+          );
       },
       rebalance(generation, assigned, failure) {
         if (failure) log.error({ generation, err: failure }, "applying a partition assignment failed");

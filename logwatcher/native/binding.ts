@@ -17,9 +17,9 @@ export function loadNativeBinding<T>(name: string): T {
     return binding;
   } catch (e) {
     throw new BoxscopeError(
+      "BXS_NATIVE_ADDON_MISSING",
       `log pipeline native module not built (${path}): run npm run build:native`,
-      { path },
-      { cause: e },
+      { context: { path }, cause: e },
     );
   }
 }

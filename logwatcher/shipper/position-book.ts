@@ -84,9 +84,9 @@ export class PositionBook {
       this.writeErrors.inc();
       if (force) {
         throw new BoxscopeError(
+          "BXS_POSITIONS_NOT_SAVED",
           `positions file ${this.config.positions}: not saved (${errnoCode(e) ?? errorText(e)}); the next start re-reads from the positions last saved`,
-          {},
-          { exitCode: EXIT_POSITIONS_NOT_SAVED },
+          { context: { positions: this.config.positions }, exitCode: EXIT_POSITIONS_NOT_SAVED },
         );
       }
       this.log.error(
@@ -111,6 +111,7 @@ function assertWritable(positions: string): void {
     unlinkSync(probe);
   } catch (e) {
     throw new BoxscopeError(
+      "BXS_POSITIONS_UNWRITABLE",
       `ship positions ${positions}: cannot write in ${dirname(positions)} (${errnoCode(e) ?? String(e)})`,
     );
   }

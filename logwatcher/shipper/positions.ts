@@ -56,11 +56,13 @@ export function loadPositions(path: string, recover: RecoverMode | undefined): L
     const bak = tryRead(`${path}.bak`);
     if (bak.kind === "ok") return { kind: "loaded", positions: bak.positions, from: `${path}.bak` };
     throw new BoxscopeError(
+      "BXS_POSITIONS_CORRUPT",
       `positions file ${path} is ${reason} and its previous generation ${path}.bak is ${bak.kind === "corrupt" ? bak.reason : "missing"}; restart with --positions-recover=end (skip to the end of every file) or =start (re-read everything; Elasticsearch de-duplicates by document id)`,
     );
   }
   if (recover === "start" || recover === "end") return { kind: "recovering", mode: recover, reason };
   throw new BoxscopeError(
+    "BXS_POSITIONS_CORRUPT",
     `positions file ${path} is corrupt (${reason}); refusing to guess. Restart with --positions-recover=bak (use ${path}.bak, the previous generation), =end (skip to the end of every file) or =start (re-read everything)`,
   );
 }

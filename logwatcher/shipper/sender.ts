@@ -1,4 +1,5 @@
 import type { Counter } from "prom-client";
+import { BoxscopeError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import { backoffMs, errorText, Sleeper } from "../kafka/backoff.js";
 import type { EncodedBatch, LogProducer } from "../kafka/types.js";
@@ -77,7 +78,7 @@ export class BatchSender<B extends EncodedBatch & { count: number }> {
 
   private async sendUntilAcked(batch: B): Promise<void> {
     const producer = await this.producer();
-    if (!producer) throw new Error("stopped before Kafka was reachable");
+    if (!producer) throw new BoxscopeError("BXS_KAFKA_UNREACHABLE", "stopped before Kafka was reachable");
     for (let attempt = 0; ; attempt++) {
       try {
         await producer.sendEncoded(this.opts.topic, batch);

@@ -23,7 +23,7 @@ const positiveNumber =
   (v: string): number => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0)
-      throw new UsageError(`${flag}: expected a positive number, got "${v}"`);
+      throw new UsageError("BXS_FLAG_INVALID", `${flag}: expected a positive number, got "${v}"`);
     return n;
   };
 

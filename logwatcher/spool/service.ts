@@ -114,6 +114,7 @@ async function openTreeDirs(tree: LogTree): Promise<TreeDirs> {
     relInsideRoot(spool, root) !== undefined
   ) {
     throw new BoxscopeError(
+      "BXS_DIRECTORY_UNUSABLE",
       `logwatcher: spool ${spool} and ${rootKey} ${root} must not contain each other (containers write the log root)`,
     );
   }
@@ -269,10 +270,13 @@ async function realDir(path: string, key: string): Promise<string> {
   try {
     const real = await realpath(path);
     if (!(await stat(real)).isDirectory())
-      throw new BoxscopeError(`logwatcher ${key} ${path}: not a directory`);
+      throw new BoxscopeError("BXS_DIRECTORY_UNUSABLE", `logwatcher ${key} ${path}: not a directory`);
     return real;
   } catch (e) {
     if (e instanceof BoxscopeError) throw e;
-    throw new BoxscopeError(`logwatcher ${key} ${path}: ${errnoCode(e) ?? String(e)}`);
+    throw new BoxscopeError(
+      "BXS_DIRECTORY_UNUSABLE",
+      `logwatcher ${key} ${path}: ${errnoCode(e) ?? String(e)}`,
+    );
   }
 }

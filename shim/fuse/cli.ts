@@ -55,7 +55,10 @@ export function registerShimMountCommand(shim: Command): void {
 function intFlag(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value))
-    throw new UsageError(`shim mount: ${name} expects a non-negative integer, got "${value}"`);
+    throw new UsageError(
+      "BXS_FLAG_INVALID",
+      `shim mount: ${name} expects a non-negative integer, got "${value}"`,
+    );
   return Number(value);
 }
 

@@ -141,7 +141,14 @@ export async function startShimMount(
         log.info({ mountpoint, ...binding.stats(handle) }, "handed the live mount over to a new daemon");
       return;
     }
-    if (!stopping) throw new Error(`FUSE session at ${mountpoint} ended on its own (code ${code})`);
+    if (!stopping)
+      throw new BoxscopeError(
+        "BXS_FUSE_SESSION_ENDED",
+        `FUSE session at ${mountpoint} ended on its own (code ${code})`,
+        {
+          context: { mountpoint, code },
+        },
+      );
   });
   // Without a listener an early end would be an unhandled rejection before runUntilSignal awaits it.
   done.catch(() => {});
@@ -197,9 +204,9 @@ function takeOverRunning(
     r = binding.takeOver(options, render, onExit);
   } catch (e) {
     throw new BoxscopeError(
+      "BXS_HANDOVER_REFUSED",
       `mountpoint ${options.mountpoint}: a daemon is serving it and did not hand it over: ${(e as Error).message}`,
-      { mountpoint: options.mountpoint, socket },
-      { cause: e },
+      { context: { mountpoint: options.mountpoint, socket }, cause: e },
     );
   }
   if (r.handle === undefined) {

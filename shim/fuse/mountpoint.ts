@@ -64,17 +64,20 @@ export function prepareMountpoint(
         break;
       }
       if (code !== "ENOTCONN") {
-        throw new BoxscopeError(`mountpoint ${dir}: cannot stat (${code ?? String(e)})`, { dir });
+        throw new BoxscopeError(
+          "BXS_MOUNTPOINT_UNUSABLE",
+          `mountpoint ${dir}: cannot stat (${code ?? String(e)})`,
+          { context: { dir } },
+        );
       }
       const dead = mountsAt(dir).at(-1);
       if (dead) deadDevs.push(dead.dev);
       const rc = binding.detach(dir);
       if (rc !== 0) {
         throw new BoxscopeError(
+          "BXS_MOUNTPOINT_UNUSABLE",
           `mountpoint ${dir}: stale FUSE mount, lazy unmount failed (${errnoName(rc)})`,
-          {
-            dir,
-          },
+          { context: { dir } },
         );
       }
       recovered++;
@@ -84,11 +87,15 @@ export function prepareMountpoint(
   const top = mountsAt(dir).at(-1);
   if (top?.fsType === "fuse.boxscope") {
     throw new BoxscopeError(
+      "BXS_MOUNTPOINT_UNUSABLE",
       `mountpoint ${dir}: a live boxscope mount is already there (is another daemon running?)`,
-      { dir },
+      { context: { dir } },
     );
   }
-  if (!statSync(dir).isDirectory()) throw new BoxscopeError(`mountpoint ${dir}: not a directory`, { dir });
+  if (!statSync(dir).isDirectory())
+    throw new BoxscopeError("BXS_MOUNTPOINT_UNUSABLE", `mountpoint ${dir}: not a directory`, {
+      context: { dir },
+    });
   return { recovered, deadDevs };
 }
 

@@ -121,9 +121,9 @@ export function loadFuseBinding(): FuseBinding {
     return requireNativeAddon<FuseBinding>(path);
   } catch (e) {
     throw new BoxscopeError(
+      "BXS_NATIVE_ADDON_MISSING",
       `FUSE binding not built (${path}): install fuse3 libfuse3-dev pkg-config, then run npm run build:native`,
-      { path },
-      { cause: e },
+      { context: { path }, cause: e },
     );
   }
 }

@@ -71,13 +71,12 @@ export async function startShim(
 }
 
 /**
- * The renderer as the mount's view source, throwing the error value (the mount turns a throw into
- * EIO for that one open and logs the cause once). A settling container's bytes are not cached.
+ * The renderer as the mount's view source (the mount turns a throw, an unknown view, into EIO for
+ * that one open and logs the cause once). A settling container's bytes are not cached.
  */
 export function toViewSource(renderer: ViewRenderer): ViewSource {
   return (path, caller) => {
-    const r = renderer.renderForCaller(path, caller);
-    if (!r.ok) throw r.error;
-    return r.value.shareable ? r.value.text : { uncached: r.value.text };
+    const served = renderer.renderForCaller(path, caller);
+    return served.shareable ? served.text : { uncached: served.text };
   };
 }

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { readCgroupMounts } from "../../cgroup/mounts.js";
 import type { CgroupMounts } from "../../cgroup/types.js";
+import { type ErrorCode, UsageError } from "../../common/errors.js";
 import {
   type CallerIdentity,
   createViewRenderer,
@@ -49,9 +50,7 @@ function renderer(root: string, mounts: CgroupMounts, extra: Partial<ViewRendere
 }
 
 function view(r: ReturnType<typeof renderer>, v: string, path: string): string {
-  const res = r.renderForCgroup(v, path);
-  if (!res.ok) throw res.error;
-  return res.value;
+  return r.renderForCgroup(v, path);
 }
 
 const processors = (text: string): number => (text.match(/^processor\t: \d+$/gm) ?? []).length;
@@ -156,12 +155,21 @@ test("the root cgroup and unknown input: host files verbatim, errors naming what
     // (the fixture has only cpu/online of the CPU directory: the others are empty, as absent)
     assert.equal(view(r, v, "/"), existsSync(hostFile) ? readFileSync(hostFile, "utf8") : "", v);
   }
-  const unknown = r.renderForCgroup("proc/vmstat", PATH_C);
-  assert.ok(!unknown.ok && /unknown view "proc\/vmstat"/.test(unknown.error.message));
-  const missing = r.renderForCgroup("proc/meminfo", "/no/such/cgroup");
-  assert.ok(!missing.ok && missing.error.message === "no such cgroup: /no/such/cgroup");
-  const noPid = r.renderForPid("proc/meminfo", 424242);
-  assert.ok(!noPid.ok && noPid.error.message === "no such process: pid 424242");
+  const refused = (code: ErrorCode, message: RegExp) => (e: unknown) =>
+    e instanceof UsageError && e.code === code && message.test(e.message);
+  assert.throws(
+    () => r.renderForCgroup("proc/vmstat", PATH_C),
+    refused("BXS_VIEW_UNKNOWN", /^unknown view "proc\/vmstat"/),
+  );
+  assert.throws(
+    () => r.renderForCgroup("proc/meminfo", "/no/such/cgroup"),
+    refused("BXS_CGROUP_NOT_FOUND", /^no such cgroup: \/no\/such\/cgroup$/),
+  );
+  assert.throws(
+    () => r.renderForPid("proc/meminfo", 424242),
+    refused("BXS_PROCESS_NOT_FOUND", /^no such process: pid 424242$/),
+  );
+  assert.throws(() => r.renderForPid("proc/meminfo", -1), refused("BXS_PID_INVALID", /^invalid pid -1$/));
 });
 
 /** A writable copy of the v2 fixture tree, for tests that change files between reads. */
@@ -180,9 +188,8 @@ test("a reused pid is re-resolved: the start time changed, so the old container'
   writeFileSync(join(root, "proc", String(pid), "stat"), procStat(pid, 1000));
   const r = renderer(root, mounts, { shareWindowMs: 0 });
   const first = r.renderForPid("proc/meminfo", pid);
-  assert.ok(first.ok);
   assert.equal(
-    meminfoField(first.value, "MemTotal"),
+    meminfoField(first, "MemTotal"),
     256 * 1024,
     `pid ${pid} is in container ${ID_C.slice(0, 12)}`,
   );
@@ -191,8 +198,7 @@ test("a reused pid is re-resolved: the start time changed, so the old container'
   writeFileSync(join(root, "proc", String(pid), "stat"), procStat(pid, 2000));
   writeFileSync(join(root, "proc", String(pid), "cgroup"), `0::${PATH_D}\n`);
   const second = r.renderForPid("proc/meminfo", pid);
-  assert.ok(second.ok);
-  assert.equal(meminfoField(second.value, "MemTotal"), 24684092);
+  assert.equal(meminfoField(second, "MemTotal"), 24684092);
   assert.equal(r.cgroupForPid(pid), PATH_D);
 });
 
@@ -210,9 +216,7 @@ test("a view is rendered for the identity the mount resolved, never for whoever 
   const { root, mounts } = mutableV2(t);
   const r = renderer(root, mounts, { shareWindowMs: 0 });
   const memTotal = (caller: CallerIdentity): number => {
-    const res = r.renderForCaller("proc/meminfo", caller);
-    if (!res.ok) throw res.error;
-    return meminfoField(res.value.text, "MemTotal") ?? -1;
+    return meminfoField(r.renderForCaller("proc/meminfo", caller).text, "MemTotal") ?? -1;
   };
   const HOST_NS = "pid:[4026531836]";
   fakeProcess(root, 1, HOST_NS, "1", 1);
@@ -248,9 +252,8 @@ test("a new container settles first (nothing kept); then reads within the share 
   // A host-namespace reader in container C: its own cgroup decides.
   const caller: CallerIdentity = { pid: 4000, pidNamespace: undefined, procCgroup: `0::${PATH_C}\n` };
   const read = (): { memFree: number | undefined; shareable: boolean } => {
-    const res = r.renderForCaller("proc/meminfo", caller);
-    if (!res.ok) throw res.error;
-    return { memFree: meminfoField(res.value.text, "MemFree"), shareable: res.value.shareable };
+    const served = r.renderForCaller("proc/meminfo", caller);
+    return { memFree: meminfoField(served.text, "MemFree"), shareable: served.shareable };
   };
   const current = join(root, "sys/fs/cgroup", PATH_C, "memory.current");
   const first = read();
