@@ -69,9 +69,10 @@ function checkContainer(out: ToolOutput, mib: number, cpus: number, name: string
   );
   // vmstat keeps /proc/stat open and reads it again from the start for its second line: that read
   // must be served afresh, or the second line is the first's numbers again (0 us, 0 sy, 100 id).
+  // Any busy time tells the two apart: on a loaded host the loops get only a small share.
   if (busy) {
     const [us = 0, sy = 0] = cpuFields;
-    assert.ok(us + sy >= 20, `vmstat's second line in ${name} shows its busy loops: ${out.vmstat}`);
+    assert.ok(us + sy >= 1, `vmstat's second line in ${name} shows its busy loops: ${out.vmstat}`);
   }
   assert.equal(out.cpuinfo.split("\n").filter((l) => l.startsWith("processor")).length, cpus, out.cpuinfo);
   assert.equal(out.stat.split("\n").filter((l) => /^cpu\d+ /.test(l)).length, cpus);
