@@ -3,7 +3,7 @@ import { librdkafkaConfig, NativeEvent, type NativeEventListener } from "./nativ
 import type { InBatch, InMessage } from "./types.js";
 
 /** logwatcher/native/src/consumer.c, as JavaScript sees it. */
-interface ConsumerBinding {
+export interface ConsumerBinding {
   createConsumer(config: Record<string, string>, onEvent: NativeEventListener): unknown;
   subscribe(consumer: unknown, topic: string): void;
   consume(
