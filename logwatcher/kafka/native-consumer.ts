@@ -8,7 +8,7 @@ import {
 import type { InBatch, InMessage } from "./types.js";
 
 /** logwatcher/native/src/consumer.c, as JavaScript sees it. */
-interface ConsumerBinding {
+export interface ConsumerBinding {
   createConsumer(config: Record<string, string>, onEvent: NativeEventListener): unknown;
   subscribe(consumer: unknown, topic: string): void;
   consume(

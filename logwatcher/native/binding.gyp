@@ -10,7 +10,7 @@
     {
       "target_name": "boxscope_rdkafka",
       "sources": ["src/addon.c", "src/rdkafka-glue.c", "src/producer.c", "src/consumer.c"],
-      "include_dirs": ["<(rdkafka)/include"],
+      "include_dirs": ["<(rdkafka)/include", "../../common/native"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-ignored-qualifiers", "-O2"],
       "libraries": ["<(rdkafka)/src/librdkafka.a", "<!@(pkg-config --libs zlib libssl libcrypto)", "-lm", "-ldl", "-lpthread", "-lrt"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]

@@ -34,9 +34,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "rdkafka-glue.h"
 
 #define META_FIELDS 5
+
+/* The kind of the handles createConsumer() returns (napi-util.h). */
+static const napi_type_tag CONSUMER_TAG = {0xf259b0b8d2db6a7dULL, 0x13ba6dcb23c5073aULL};
 
 typedef struct {
   rd_kafka_t *rk;
@@ -104,17 +108,15 @@ static void on_log(const rd_kafka_t *rk, int level, const char *facility, const 
 
 static void consumer_finalize(napi_env env, void *data, void *hint) {
   consumer_t *c = data;
-  /* An open consumer dropped without close() stays in its group; only a closed one is freed. */
+  /* An open consumer dropped without close() stays in its group; only a closed one (or one that
+   * never started) is freed. */
   if (c->closed) free(c);
 }
 
 static consumer_t *consumer_of(napi_env env, napi_value v) {
-  void *c = NULL;
-  if (napi_get_value_external(env, v, &c) != napi_ok || !c) {
-    napi_throw_type_error(env, NULL, "not a consumer");
-    return NULL;
-  }
-  if (((consumer_t *)c)->closed) {
+  consumer_t *c = external_of(env, v, &CONSUMER_TAG, "not a consumer");
+  if (!c) return NULL;
+  if (c->closed) {
     napi_throw_error(env, NULL, "consumer is closed");
     return NULL;
   }
@@ -132,7 +134,16 @@ static napi_value create_consumer(napi_env env, napi_callback_info info) {
   consumer_t *c = calloc(1, sizeof(*c));
   if (!c) {
     rd_kafka_conf_destroy(conf);
-    napi_throw_error(env, NULL, "out of memory");
+    throw_out_of_memory(env, "createConsumer");
+    return NULL;
+  }
+  /* The handle first: from here on a failure marks c closed, and the handle's finalizer frees it. */
+  napi_value handle;
+  if (tagged_external(env, c, consumer_finalize, &CONSUMER_TAG, &handle) != napi_ok) {
+    rd_kafka_conf_destroy(conf);
+    if (handle) c->closed = 1;
+    else free(c);
+    napi_throw_error(env, BXS_NATIVE_NAPI_FAILED, "napi: cannot make the consumer's handle");
     return NULL;
   }
   c->log_level = log_level;
@@ -142,22 +153,21 @@ static napi_value create_consumer(napi_env env, napi_callback_info info) {
   rd_kafka_conf_set_log_cb(conf, on_log);
   if (glue_events(env, argv[1], "boxscope-rdkafka-consumer-events", &c->events) != napi_ok) {
     rd_kafka_conf_destroy(conf);
-    free(c);
+    c->closed = 1;
     napi_throw_error(env, NULL, "cannot create the event callback");
     return NULL;
   }
   char errstr[512];
   c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
   if (!c->rk) {
+    rd_kafka_conf_destroy(conf); /* rd_kafka_new takes it only when it succeeds */
     napi_release_threadsafe_function(c->events, napi_tsfn_abort);
-    free(c);
+    c->closed = 1;
     napi_throw_error(env, NULL, errstr);
     return NULL;
   }
   /* Error events come through consume's polling, like the messages (nothing else polls). */
   rd_kafka_poll_set_consumer(c->rk);
-  napi_value handle;
-  CHECK(env, napi_create_external(env, c, consumer_finalize, NULL, &handle));
   return handle;
 }
 
@@ -168,8 +178,13 @@ static napi_value subscribe(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   consumer_t *c = consumer_of(env, argv[0]);
   if (!c) return NULL;
-  char *topic = glue_string(env, argv[1]);
-  if (!topic) {
+  __do_free char *topic = NULL;
+  int e = string_value_dup(env, argv[1], &topic);
+  if (e == ENOMEM) {
+    throw_out_of_memory(env, "subscribe");
+    return NULL;
+  }
+  if (e) {
     napi_throw_type_error(env, NULL, "subscribe: topic must be a string");
     return NULL;
   }
@@ -177,7 +192,6 @@ static napi_value subscribe(napi_env env, napi_callback_info info) {
   rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA);
   rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, list);
   rd_kafka_topic_partition_list_destroy(list);
-  free(topic);
   if (err) napi_throw_error(env, NULL, rd_kafka_err2str(err));
   return NULL;
 }
@@ -193,27 +207,40 @@ static napi_value generation(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* A job that is not queued (or whose work is done): its references and memory go. */
+static void job_free(napi_env env, job_t *job) {
+  if (job->done) napi_delete_reference(env, job->done);
+  if (job->self) napi_delete_reference(env, job->self);
+  free(job->topic);
+  free(job->data);
+  free(job->meta);
+  free(job);
+}
+
 static job_t *job_new(napi_env env, napi_value self, napi_value done) {
   consumer_t *c = consumer_of(env, self);
   if (!c) return NULL;
   job_t *job = calloc(1, sizeof(*job));
   if (!job) {
-    napi_throw_error(env, NULL, "out of memory");
+    throw_out_of_memory(env, "consumer job");
     return NULL;
   }
   job->c = c;
-  napi_create_reference(env, done, 1, &job->done);
-  napi_create_reference(env, self, 1, &job->self);
+  if (napi_create_reference(env, done, 1, &job->done) != napi_ok ||
+      napi_create_reference(env, self, 1, &job->self) != napi_ok) {
+    job_free(env, job);
+    napi_throw_error(env, BXS_NATIVE_NAPI_FAILED, "napi: cannot reference the consumer job's arguments");
+    return NULL;
+  }
   return job;
 }
 
-static napi_value job_queue(napi_env env, job_t *job, const char *name, napi_async_execute_callback execute,
-                            napi_async_complete_callback complete) {
-  napi_value resource;
-  CHECK(env, napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource));
-  CHECK(env, napi_create_async_work(env, NULL, resource, execute, complete, job, &job->work));
-  CHECK(env, napi_queue_async_work(env, job->work));
-  return NULL;
+/* Queues job; false with an error thrown and the job freed. */
+static bool job_queue(napi_env env, job_t *job, const char *name, napi_async_execute_callback execute,
+                      napi_async_complete_callback complete) {
+  if (queue_work(env, name, execute, complete, job, &job->work)) return true;
+  job_free(env, job);
+  return false;
 }
 
 static void job_finish(napi_env env, job_t *job, size_t argc, napi_value *argv) {
@@ -221,13 +248,8 @@ static void job_finish(napi_env env, job_t *job, size_t argc, napi_value *argv) 
   napi_get_reference_value(env, job->done, &done);
   napi_get_undefined(env, &undef);
   napi_call_function(env, undef, done, argc, argv, NULL);
-  napi_delete_reference(env, job->done);
-  napi_delete_reference(env, job->self);
   napi_delete_async_work(env, job->work);
-  free(job->topic);
-  free(job->data);
-  free(job->meta);
-  free(job);
+  job_free(env, job);
 }
 
 static napi_value error_or_null(napi_env env, rd_kafka_resp_err_t err) {
@@ -305,31 +327,37 @@ static void consume_execute(napi_env env, void *data) {
 
 static void free_block(napi_env env, void *data, void *hint) { free(data); }
 
-static void consume_complete(napi_env env, napi_status status, void *data) {
-  job_t *job = data;
-  napi_value argv[4], meta_ab;
-  if (job->out_of_memory) {
-    napi_create_string_utf8(env, "consume: out of memory", NAPI_AUTO_LENGTH, &argv[0]);
-    napi_get_null(env, &argv[1]);
-    napi_get_null(env, &argv[2]);
-    napi_get_null(env, &argv[3]);
-    job_finish(env, job, 4, argv);
-    return;
-  }
-  napi_get_null(env, &argv[0]);
-  napi_create_int32(env, job->generation, &argv[1]);
+/* The consumed batch as (null, generation, data, meta); false when there is no memory for it. */
+static bool batch_values(napi_env env, job_t *job, napi_value *argv) {
+  if (job->out_of_memory || napi_get_null(env, &argv[0]) != napi_ok ||
+      napi_create_int32(env, job->generation, &argv[1]) != napi_ok)
+    return false;
   /* The blocks are handed over to JavaScript, which frees them when collected. */
-  if (napi_create_external_buffer(env, job->bytes, job->data, free_block, NULL, &argv[2]) == napi_ok) job->data = NULL;
-  else napi_create_buffer_copy(env, job->bytes, job->data, NULL, &argv[2]);
+  if (napi_create_external_buffer(env, job->bytes, job->data, free_block, NULL, &argv[2]) == napi_ok)
+    job->data = NULL;
+  else if (napi_create_buffer_copy(env, job->bytes, job->data, NULL, &argv[2]) != napi_ok)
+    return false;
+  napi_value meta_ab;
   size_t meta_bytes = job->n * META_FIELDS * sizeof(double);
   if (napi_create_external_arraybuffer(env, job->meta, meta_bytes, free_block, NULL, &meta_ab) == napi_ok) {
     job->meta = NULL;
   } else {
-    void *copy;
-    napi_create_arraybuffer(env, meta_bytes, &copy, &meta_ab);
-    memcpy(copy, job->meta, meta_bytes);
+    void *copy = NULL;
+    if (napi_create_arraybuffer(env, meta_bytes, &copy, &meta_ab) != napi_ok) return false;
+    if (meta_bytes) memcpy(copy, job->meta, meta_bytes);
   }
-  napi_create_typedarray(env, napi_float64_array, job->n * META_FIELDS, meta_ab, 0, &argv[3]);
+  return napi_create_typedarray(env, napi_float64_array, job->n * META_FIELDS, meta_ab, 0, &argv[3]) == napi_ok;
+}
+
+static void consume_complete(napi_env env, napi_status status, void *data) {
+  job_t *job = data;
+  napi_value argv[4];
+  if (!batch_values(env, job, argv)) {
+    napi_create_string_utf8(env, "consume: out of memory", NAPI_AUTO_LENGTH, &argv[0]);
+    napi_get_null(env, &argv[1]);
+    napi_get_null(env, &argv[2]);
+    napi_get_null(env, &argv[3]);
+  }
   job_finish(env, job, 4, argv);
 }
 
@@ -343,7 +371,8 @@ static napi_value consume(napi_env env, napi_callback_info info) {
   napi_get_value_int32(env, argv[1], &job->max);
   napi_get_value_int32(env, argv[2], &job->timeout_ms);
   if (job->max < 1) job->max = 1;
-  return job_queue(env, job, "boxscope-rdkafka-consume", consume_execute, consume_complete);
+  job_queue(env, job, "boxscope-rdkafka-consume", consume_execute, consume_complete);
+  return NULL;
 }
 
 static void commit_execute(napi_env env, void *data) {
@@ -369,23 +398,25 @@ static napi_value commit(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   double offset = -1;
   int32_t partition = -1;
-  char *topic = glue_string(env, argv[1]);
+  __do_free char *topic = NULL;
+  int e = string_value_dup(env, argv[1], &topic);
   napi_get_value_int32(env, argv[2], &partition);
   napi_get_value_double(env, argv[3], &offset);
-  if (!topic || partition < 0 || offset < 0) {
-    free(topic);
+  if (e == ENOMEM) {
+    throw_out_of_memory(env, "commit");
+    return NULL;
+  }
+  if (e || partition < 0 || offset < 0) {
     napi_throw_type_error(env, NULL, "commit: expected a topic, a partition and an offset, none negative");
     return NULL;
   }
   job_t *job = job_new(env, argv[0], argv[4]);
-  if (!job) {
-    free(topic);
-    return NULL;
-  }
-  job->topic = topic;
+  if (!job) return NULL;
+  job->topic = move_ptr(topic);
   job->partition = partition;
   job->offset = (int64_t)offset;
-  return job_queue(env, job, "boxscope-rdkafka-commit", commit_execute, err_complete);
+  job_queue(env, job, "boxscope-rdkafka-commit", commit_execute, err_complete);
+  return NULL;
 }
 
 static void metadata_execute(napi_env env, void *data) {
@@ -403,7 +434,8 @@ static napi_value metadata(napi_env env, napi_callback_info info) {
   job_t *job = job_new(env, argv[0], argv[2]);
   if (!job) return NULL;
   napi_get_value_int32(env, argv[1], &job->timeout_ms);
-  return job_queue(env, job, "boxscope-rdkafka-consumer-metadata", metadata_execute, err_complete);
+  job_queue(env, job, "boxscope-rdkafka-consumer-metadata", metadata_execute, err_complete);
+  return NULL;
 }
 
 static void close_execute(napi_env env, void *data) {
@@ -428,8 +460,10 @@ static napi_value close_consumer(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   job_t *job = job_new(env, argv[0], argv[1]);
   if (!job) return NULL;
-  job->c->closed = 1;
-  return job_queue(env, job, "boxscope-rdkafka-consumer-close", close_execute, close_complete);
+  consumer_t *c = job->c;
+  c->closed = 1;
+  if (!job_queue(env, job, "boxscope-rdkafka-consumer-close", close_execute, close_complete)) c->closed = 0;
+  return NULL;
 }
 
 napi_value consumer_exports(napi_env env, napi_value exports) {

@@ -34,6 +34,9 @@
 
 #include "rdkafka-glue.h"
 
+/* The kind of the handles create() returns (napi-util.h). */
+static const napi_type_tag PRODUCER_TAG = {0xd42d631ee0cd09feULL, 0x76132510fa9ae9aeULL};
+
 /* One produce() call: its messages' delivery reports are counted down here. */
 typedef struct {
   /* Messages not reported yet, plus one hold while produce() is still enqueueing. */
@@ -181,17 +184,14 @@ static void *enqueue_loop(void *arg) {
 static void producer_finalize(napi_env env, void *data, void *hint) {
   producer_t *p = data;
   /* An open producer dropped without close() keeps running (like any connected client); only a
-   * closed one is freed here. */
+   * closed one (or one that never started) is freed here. */
   if (p->closed) free(p);
 }
 
 static producer_t *producer_of(napi_env env, napi_value v) {
-  void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
-    napi_throw_type_error(env, NULL, "not a producer");
-    return NULL;
-  }
-  if (((producer_t *)p)->closed) {
+  producer_t *p = external_of(env, v, &PRODUCER_TAG, "not a producer");
+  if (!p) return NULL;
+  if (p->closed) {
     napi_throw_error(env, NULL, "producer is closed");
     return NULL;
   }
@@ -210,7 +210,16 @@ static napi_value create(napi_env env, napi_callback_info info) {
   producer_t *p = calloc(1, sizeof(*p));
   if (!p) {
     rd_kafka_conf_destroy(conf);
-    napi_throw_error(env, NULL, "out of memory");
+    throw_out_of_memory(env, "create");
+    return NULL;
+  }
+  /* The handle first: from here on a failure marks p closed, and the handle's finalizer frees it. */
+  napi_value handle;
+  if (tagged_external(env, p, producer_finalize, &PRODUCER_TAG, &handle) != napi_ok) {
+    rd_kafka_conf_destroy(conf);
+    if (handle) p->closed = 1;
+    else free(p);
+    napi_throw_error(env, BXS_NATIVE_NAPI_FAILED, "napi: cannot make the producer's handle");
     return NULL;
   }
   p->log_level = log_level;
@@ -221,15 +230,16 @@ static napi_value create(napi_env env, napi_callback_info info) {
 
   if (glue_events(env, argv[1], "boxscope-rdkafka-events", &p->events) != napi_ok) {
     rd_kafka_conf_destroy(conf);
-    free(p);
+    p->closed = 1;
     napi_throw_error(env, NULL, "cannot create the event callback");
     return NULL;
   }
   /* The producer must exist before librdkafka's threads log through the event callback. */
   p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
   if (!p->rk) {
+    rd_kafka_conf_destroy(conf); /* rd_kafka_new takes it only when it succeeds */
     napi_release_threadsafe_function(p->events, napi_tsfn_abort);
-    free(p);
+    p->closed = 1;
     napi_throw_error(env, NULL, errstr);
     return NULL;
   }
@@ -238,7 +248,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
   if (pthread_create(&p->poller, NULL, poll_loop, p) != 0) {
     rd_kafka_destroy(p->rk);
     napi_release_threadsafe_function(p->events, napi_tsfn_abort);
-    free(p);
+    p->closed = 1;
     napi_throw_error(env, NULL, "cannot start the delivery-report thread");
     return NULL;
   }
@@ -247,12 +257,10 @@ static napi_value create(napi_env env, napi_callback_info info) {
     pthread_join(p->poller, NULL);
     rd_kafka_destroy(p->rk);
     napi_release_threadsafe_function(p->events, napi_tsfn_abort);
-    free(p);
+    p->closed = 1;
     napi_throw_error(env, NULL, "cannot start the enqueuing thread");
     return NULL;
   }
-  napi_value handle;
-  CHECK(env, napi_create_external(env, p, producer_finalize, NULL, &handle));
   return handle;
 }
 
@@ -319,7 +327,7 @@ static napi_value produce(napi_env env, napi_callback_info info) {
     free(msgs);
     free(job);
     free(b);
-    napi_throw_error(env, NULL, "out of memory");
+    throw_out_of_memory(env, "produce");
     return NULL;
   }
   size_t start = 0, i = 0;
@@ -375,16 +383,22 @@ static napi_value produce(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A job that is not queued (or whose work is done): its references and memory go. */
+static void job_free(napi_env env, job_t *job) {
+  if (job->done) napi_delete_reference(env, job->done);
+  if (job->producer) napi_delete_reference(env, job->producer);
+  free(job->new_topic);
+  free(job);
+}
+
 static void job_complete(napi_env env, napi_status status, void *data, size_t argc, napi_value *argv) {
   job_t *job = data;
   napi_value done, undef;
   napi_get_reference_value(env, job->done, &done);
   napi_get_undefined(env, &undef);
   napi_call_function(env, undef, done, argc, argv, NULL);
-  napi_delete_reference(env, job->done);
-  napi_delete_reference(env, job->producer);
   napi_delete_async_work(env, job->work);
-  free(job);
+  job_free(env, job);
 }
 
 static job_t *job_new(napi_env env, napi_value producer, napi_value timeout, napi_value done) {
@@ -392,14 +406,26 @@ static job_t *job_new(napi_env env, napi_value producer, napi_value timeout, nap
   if (!p) return NULL;
   job_t *job = calloc(1, sizeof(*job));
   if (!job) {
-    napi_throw_error(env, NULL, "out of memory");
+    throw_out_of_memory(env, "producer job");
     return NULL;
   }
   job->p = p;
   napi_get_value_int32(env, timeout, &job->timeout_ms);
-  if (done) napi_create_reference(env, done, 1, &job->done);
-  napi_create_reference(env, producer, 1, &job->producer);
+  if ((done && napi_create_reference(env, done, 1, &job->done) != napi_ok) ||
+      napi_create_reference(env, producer, 1, &job->producer) != napi_ok) {
+    job_free(env, job);
+    napi_throw_error(env, BXS_NATIVE_NAPI_FAILED, "napi: cannot reference the producer job's arguments");
+    return NULL;
+  }
   return job;
+}
+
+/* Queues job; false with an error thrown and the job freed. */
+static bool job_queue(napi_env env, job_t *job, const char *name, napi_async_execute_callback execute,
+                      napi_async_complete_callback complete) {
+  if (queue_work(env, name, execute, complete, job, &job->work)) return true;
+  job_free(env, job);
+  return false;
 }
 
 static void metadata_execute(napi_env env, void *data) {
@@ -424,7 +450,7 @@ static void metadata_complete(napi_env env, napi_status status, void *data) {
 /* metadata(producer, topic | null, timeoutMs, done(error | null, topicExists)) */
 static napi_value metadata(napi_env env, napi_callback_info info) {
   size_t argc = 4;
-  napi_value argv[4], name;
+  napi_value argv[4];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   job_t *job = job_new(env, argv[0], argv[2], argv[3]);
   if (!job) return NULL;
@@ -436,9 +462,7 @@ static napi_value metadata(napi_env env, napi_callback_info info) {
     napi_get_value_string_utf8(env, argv[1], topic, sizeof(topic), &len);
     job->topic = topic_of(job->p, topic);
   }
-  napi_create_string_utf8(env, "boxscope-rdkafka-metadata", NAPI_AUTO_LENGTH, &name);
-  CHECK(env, napi_create_async_work(env, NULL, name, metadata_execute, metadata_complete, job, &job->work));
-  CHECK(env, napi_queue_async_work(env, job->work));
+  job_queue(env, job, "boxscope-rdkafka-metadata", metadata_execute, metadata_complete);
   return NULL;
 }
 
@@ -488,29 +512,24 @@ static void create_topic_complete(napi_env env, napi_status status, void *data) 
   napi_value argv[2];
   argv[0] = glue_string_or_null(env, job->err ? job->reason : NULL);
   napi_create_int32(env, job->err, &argv[1]);
-  free(job->new_topic);
   job_complete(env, status, data, 2, argv);
 }
 
 /* createTopic(producer, topic, partitions, timeoutMs, done(error | null, code)) */
 static napi_value create_topic(napi_env env, napi_callback_info info) {
   size_t argc = 5;
-  napi_value argv[5], name;
+  napi_value argv[5];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   job_t *job = job_new(env, argv[0], argv[3], argv[4]);
   if (!job) return NULL;
-  job->new_topic = glue_string(env, argv[1]);
-  if (!job->new_topic || napi_get_value_int32(env, argv[2], &job->partitions) != napi_ok) {
-    free(job->new_topic);
-    napi_delete_reference(env, job->done);
-    napi_delete_reference(env, job->producer);
-    free(job);
-    napi_throw_type_error(env, NULL, "createTopic: topic must be a string, partitions a number");
+  int e = string_value_dup(env, argv[1], &job->new_topic);
+  if (e || napi_get_value_int32(env, argv[2], &job->partitions) != napi_ok) {
+    job_free(env, job);
+    if (e == ENOMEM) throw_out_of_memory(env, "createTopic");
+    else napi_throw_type_error(env, NULL, "createTopic: topic must be a string, partitions a number");
     return NULL;
   }
-  napi_create_string_utf8(env, "boxscope-rdkafka-create-topic", NAPI_AUTO_LENGTH, &name);
-  CHECK(env, napi_create_async_work(env, NULL, name, create_topic_execute, create_topic_complete, job, &job->work));
-  CHECK(env, napi_queue_async_work(env, job->work));
+  job_queue(env, job, "boxscope-rdkafka-create-topic", create_topic_execute, create_topic_complete);
   return NULL;
 }
 
@@ -548,22 +567,20 @@ static void close_complete(napi_env env, napi_status status, void *data) {
   producer_t *p = job->p;
   /* Events already queued (the last batch reports, then "closed") are still delivered. */
   napi_release_threadsafe_function(p->events, napi_tsfn_release);
-  napi_delete_reference(env, job->producer);
   napi_delete_async_work(env, job->work);
-  free(job);
+  job_free(env, job);
 }
 
 /* close(producer, flushTimeoutMs): ends with the "closed" event */
 static napi_value close_producer(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2], name;
+  napi_value argv[2];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   job_t *job = job_new(env, argv[0], argv[1], NULL);
   if (!job) return NULL;
-  job->p->closed = 1;
-  napi_create_string_utf8(env, "boxscope-rdkafka-close", NAPI_AUTO_LENGTH, &name);
-  CHECK(env, napi_create_async_work(env, NULL, name, close_execute, close_complete, job, &job->work));
-  CHECK(env, napi_queue_async_work(env, job->work));
+  producer_t *p = job->p;
+  p->closed = 1;
+  if (!job_queue(env, job, "boxscope-rdkafka-close", close_execute, close_complete)) p->closed = 0;
   return NULL;
 }
 

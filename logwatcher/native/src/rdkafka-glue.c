@@ -3,33 +3,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
+
+/* One allocation: the strings are copied behind the event. */
 typedef struct {
   int kind;
   double a;
   int b;
-  char *text;
-  char *facility;
+  const char *text;
+  const char *facility;
+  char strings[];
 } event_t;
 
 void glue_emit(napi_threadsafe_function events, int kind, double a, int b, const char *text, const char *facility) {
-  event_t *ev = calloc(1, sizeof(*ev));
+  size_t text_len = text ? strlen(text) + 1 : 0, facility_len = facility ? strlen(facility) + 1 : 0;
+  event_t *ev = malloc(sizeof(*ev) + text_len + facility_len);
   if (!ev) return;
   ev->kind = kind;
   ev->a = a;
   ev->b = b;
-  ev->text = text ? strdup(text) : NULL;
-  ev->facility = facility ? strdup(facility) : NULL;
-  if (napi_call_threadsafe_function(events, ev, napi_tsfn_nonblocking) != napi_ok) {
-    free(ev->text);
-    free(ev->facility);
-    free(ev);
-  }
+  ev->text = text ? memcpy(ev->strings, text, text_len) : NULL;
+  ev->facility = facility ? memcpy(ev->strings + text_len, facility, facility_len) : NULL;
+  if (napi_call_threadsafe_function(events, ev, napi_tsfn_nonblocking) != napi_ok) free(ev);
 }
 
+/* Never an unset value: V8 ends the process when its heap is exhausted, so making the string fails
+ * only with an exception pending, and the call it was for fails then anyway. */
 napi_value glue_string_or_null(napi_env env, const char *s) {
-  napi_value v;
-  if (s) napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
-  else napi_get_null(env, &v);
+  napi_value v = NULL;
+  if (!s || napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v) != napi_ok) napi_get_null(env, &v);
   return v;
 }
 
@@ -45,8 +47,6 @@ static void call_js(napi_env env, napi_value fn, void *context, void *data) {
     napi_get_undefined(env, &undef);
     napi_call_function(env, undef, fn, 5, argv, NULL);
   }
-  free(ev->text);
-  free(ev->facility);
   free(ev);
 }
 
@@ -56,12 +56,14 @@ napi_status glue_events(napi_env env, napi_value fn, const char *name, napi_thre
   return napi_create_threadsafe_function(env, fn, NULL, resource, 0, 1, NULL, NULL, NULL, call_js, out);
 }
 
-char *glue_string(napi_env env, napi_value v) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
-  char *s = malloc(len + 1);
-  if (s) napi_get_value_string_utf8(env, v, s, len + 1, &len);
-  return s;
+/* The i-th of `names` and its value in object as a string, both malloc'd: 0, EINVAL or ENOMEM. */
+static int conf_entry(napi_env env, napi_value object, napi_value names, uint32_t i, char **key, char **value) {
+  napi_value k, v, text;
+  if (napi_get_element(env, names, i, &k) != napi_ok || napi_get_property(env, object, k, &v) != napi_ok ||
+      napi_coerce_to_string(env, v, &text) != napi_ok)
+    return EINVAL;
+  int e = string_value_dup(env, k, key);
+  return e ? e : string_value_dup(env, text, value);
 }
 
 rd_kafka_conf_t *glue_conf(napi_env env, napi_value object, int *log_level) {
@@ -76,21 +78,21 @@ rd_kafka_conf_t *glue_conf(napi_env env, napi_value object, int *log_level) {
     return NULL;
   }
   for (uint32_t i = 0; i < n; i++) {
-    napi_value key, value, text;
-    napi_get_element(env, names, i, &key);
-    napi_get_property(env, object, key, &value);
-    napi_coerce_to_string(env, value, &text);
-    char *k = glue_string(env, key), *v = glue_string(env, text);
-    rd_kafka_conf_res_t res = (k && v) ? rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) : RD_KAFKA_CONF_INVALID;
-    if (k && v && strcmp(k, "log_level") == 0) *log_level = atoi(v);
-    if (!(k && v)) strcpy(errstr, "out of memory reading the config");
-    free(k);
-    free(v);
-    if (res != RD_KAFKA_CONF_OK) {
+    __do_free char *k = NULL;
+    __do_free char *v = NULL;
+    int e = conf_entry(env, object, names, i, &k, &v);
+    if (e) {
+      rd_kafka_conf_destroy(conf);
+      if (e == ENOMEM) throw_out_of_memory(env, "reading the config");
+      else napi_throw_type_error(env, NULL, "config must be an object of strings");
+      return NULL;
+    }
+    if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
       napi_throw_error(env, NULL, errstr);
       return NULL;
     }
+    if (strcmp(k, "log_level") == 0) *log_level = atoi(v);
   }
   return conf;
 }

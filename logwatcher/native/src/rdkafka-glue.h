@@ -10,18 +10,13 @@
 #include <librdkafka/rdkafka.h>
 #include <node_api.h>
 
+#include "napi-util.h"
+
 /* Event kinds, as the JavaScript wrappers read them (each names its own use of a and b). */
 enum { EV_DONE = 0, EV_LOG = 1, EV_ERROR = 2, EV_CLOSED = 3, EV_REBALANCE = 4 };
 
-#define CHECK(env, call)                                         \
-  do {                                                           \
-    if ((call) != napi_ok) {                                     \
-      napi_throw_error((env), NULL, "napi call failed: " #call); \
-      return NULL;                                               \
-    }                                                            \
-  } while (0)
-
-/* Queues onEvent(kind, a, b, text, facility) for the JavaScript thread; strings are copied. */
+/* Queues onEvent(kind, a, b, text, facility) for the JavaScript thread; strings are copied. Without
+ * the memory for the copy the event is dropped (librdkafka's threads have nobody to tell). */
 void glue_emit(napi_threadsafe_function events, int kind, double a, int b, const char *text, const char *facility);
 
 /* A thread-safe function calling `fn` with the events glue_emit queues. */
@@ -37,8 +32,5 @@ rd_kafka_conf_t *glue_conf(napi_env env, napi_value object, int *log_level);
 const char *glue_error_reason(rd_kafka_t *rk, int *err, const char *reason, char *buf, size_t size);
 
 napi_value glue_string_or_null(napi_env env, const char *s);
-
-/* The string value of `v`, malloc'd (NULL if it is not a string). */
-char *glue_string(napi_env env, napi_value v);
 
 #endif

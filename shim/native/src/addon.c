@@ -9,15 +9,19 @@
 #include <node_api.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <stdio.h>
-
+#include "cleanup.h"
 #include "fdstore.h"
 #include "fs.h"
 #include "handover.h"
+#include "napi-util.h"
 #include "rebind.h"
+
+/* The kind of the handles mount, takeOver and takeStored return (napi-util.h). */
+static const napi_type_tag MOUNT_TAG = {0x5a133ef91025009fULL, 0x61e6b76c3f79149aULL};
 
 typedef struct {
   boxfs_t *fs;
@@ -39,13 +43,14 @@ typedef struct {
   size_t key_len;
 } js_call_t;
 
-#define CHECK(env, call)                                   \
-  do {                                                     \
-    if ((call) != napi_ok) {                               \
-      napi_throw_error((env), NULL, "napi call failed: " #call); \
-      return NULL;                                         \
-    }                                                      \
-  } while (0)
+/* A mount that never started: nothing but the JavaScript thread refers to it. */
+static void mount_free(mount_t *m) {
+  for (int i = 0; i < m->nfiles; i++) free(m->files[i]);
+  free(m->files);
+  pthread_mutex_destroy(&m->lock);
+  free(m);
+}
+define_cleanup_function(mount_t *, mount_free);
 
 /* A string or Buffer as content, or a negative errno number as *err. */
 static content_t *content_from_bytes(napi_env env, napi_value v, int *err) {
@@ -56,9 +61,15 @@ static content_t *content_from_bytes(napi_env env, napi_value v, int *err) {
     size_t len = 0;
     if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
     content_t *c = content_new(NULL, len + 1);
-    if (!c) return NULL;
+    if (!c) {
+      *err = ENOMEM;
+      return NULL;
+    }
     size_t written = 0;
-    napi_get_value_string_utf8(env, v, c->data, len + 1, &written);
+    if (napi_get_value_string_utf8(env, v, c->data, len + 1, &written) != napi_ok) {
+      content_unref(c);
+      return NULL;
+    }
     c->len = written;
     return c;
   }
@@ -73,7 +84,9 @@ static content_t *content_from_bytes(napi_env env, napi_value v, int *err) {
     void *data = NULL;
     size_t len = 0;
     if (napi_get_buffer_info(env, v, &data, &len) != napi_ok) return NULL;
-    return content_new(data, len);
+    content_t *c = content_new(data, len);
+    if (!c) *err = ENOMEM;
+    return c;
   }
   return NULL;
 }
@@ -103,13 +116,12 @@ static void call_render(napi_env env, napi_value js_cb, void *context, void *dat
   content_t *c = NULL;
   if (env && js_cb) {
     napi_value argv[5], recv, result;
-    napi_get_undefined(env, &recv);
-    napi_create_int32(env, jc->view, &argv[0]);
-    napi_create_int32(env, (int32_t)jc->pid, &argv[1]);
-    napi_create_uint32(env, (uint32_t)jc->uid, &argv[2]);
-    napi_create_uint32(env, (uint32_t)jc->gid, &argv[3]);
-    napi_create_string_utf8(env, jc->key, jc->key_len, &argv[4]);
-    napi_status s = napi_call_function(env, recv, js_cb, 5, argv, &result);
+    bool args = napi_get_undefined(env, &recv) == napi_ok && napi_create_int32(env, jc->view, &argv[0]) == napi_ok &&
+                napi_create_int32(env, (int32_t)jc->pid, &argv[1]) == napi_ok &&
+                napi_create_uint32(env, (uint32_t)jc->uid, &argv[2]) == napi_ok &&
+                napi_create_uint32(env, (uint32_t)jc->gid, &argv[3]) == napi_ok &&
+                napi_create_string_utf8(env, jc->key, jc->key_len, &argv[4]) == napi_ok;
+    napi_status s = args ? napi_call_function(env, recv, js_cb, 5, argv, &result) : napi_generic_failure;
     bool pending = false;
     napi_is_exception_pending(env, &pending);
     if (pending) {
@@ -145,8 +157,8 @@ static int render_via_js(void *ctx, boxfs_call_t *call, int view, pid_t pid, uid
 static void call_exit(napi_env env, napi_value js_cb, void *context, void *data) {
   if (!env || !js_cb) return;
   napi_value argv[1], recv, result;
-  napi_get_undefined(env, &recv);
-  napi_create_int32(env, (int32_t)(intptr_t)data, &argv[0]);
+  if (napi_get_undefined(env, &recv) != napi_ok || napi_create_int32(env, (int32_t)(intptr_t)data, &argv[0]) != napi_ok)
+    return;
   napi_call_function(env, recv, js_cb, 1, argv, &result);
   bool pending = false;
   napi_is_exception_pending(env, &pending);
@@ -178,13 +190,10 @@ static void env_cleanup(void *arg) {
   if (m->fs) boxfs_stop(m->fs);
 }
 
-static char *string_arg(napi_env env, napi_value v) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
-  char *s = malloc(len + 1);
-  if (!s) return NULL;
-  napi_get_value_string_utf8(env, v, s, len + 1, &len);
-  return s;
+/* *out = a malloc'd copy of v's string, or of "" when v is not a string: 0, or ENOMEM. */
+static int string_or_empty(napi_env env, napi_value v, char **out) {
+  if (string_value_dup(env, v, out) == EINVAL) *out = strdup("");
+  return *out ? 0 : ENOMEM;
 }
 
 static napi_value get_prop(napi_env env, napi_value obj, const char *name) {
@@ -215,20 +224,44 @@ static void pending_free_strings(pending_t *p) {
   free(p->socket);
 }
 
-/* The start failed: no call ever reaches the tsfns. */
+/*
+ * The start failed before any loop ran: nothing ever called the tsfns or queued a call to them, and
+ * their callbacks never read their context, so m goes with them.
+ */
 static void pending_abort(pending_t *p) {
-  p->m->alive = 0;
   napi_release_threadsafe_function(p->m->render_tsfn, napi_tsfn_abort);
   napi_release_threadsafe_function(p->m->exit_tsfn, napi_tsfn_abort);
   pending_free_strings(p);
-  /* m leaks a few bytes on this one-off failure path: the tsfns may still refer to it */
+  mount_free(p->m);
+  p->m = NULL;
 }
 
-static char *optional_string_prop(napi_env env, napi_value obj, const char *name) {
-  napi_value v = get_prop(env, obj, name);
-  napi_valuetype t = napi_undefined;
-  if (v) napi_typeof(env, v, &t);
-  return t == napi_string ? string_arg(env, v) : NULL;
+/* *out = a malloc'd copy of the string property `name`, NULL when it is not a string: 0 or ENOMEM. */
+static int optional_string_prop(napi_env env, napi_value obj, const char *name, char **out) {
+  return string_value_dup(env, get_prop(env, obj, name), out) == ENOMEM ? ENOMEM : 0;
+}
+
+/* Both thread-safe functions of m, from the render and onExit callbacks; false with an error thrown. */
+static bool make_tsfns(napi_env env, mount_t *m, napi_value render, napi_value on_exit) {
+  napi_value name;
+  napi_status s = napi_create_string_utf8(env, "boxscope.render", NAPI_AUTO_LENGTH, &name);
+  if (s == napi_ok)
+    s = napi_create_threadsafe_function(env, render, NULL, name, 0, 1, NULL, NULL, m, call_render, &m->render_tsfn);
+  if (s != napi_ok) {
+    napi_throw_error(env, BXS_NATIVE_NAPI_FAILED, "napi: cannot create the render/exit functions (are they functions?)");
+    return false;
+  }
+  s = napi_create_string_utf8(env, "boxscope.exit", NAPI_AUTO_LENGTH, &name);
+  if (s == napi_ok)
+    s = napi_create_threadsafe_function(env, on_exit, NULL, name, 0, 1, NULL, NULL, m, call_exit, &m->exit_tsfn);
+  if (s != napi_ok) {
+    napi_release_threadsafe_function(m->render_tsfn, napi_tsfn_abort);
+    napi_throw_error(env, BXS_NATIVE_NAPI_FAILED, "napi: cannot create the render/exit functions (are they functions?)");
+    return false;
+  }
+  /* Only the render function keeps Node alive while mounted; the exit one must not. */
+  napi_unref_threadsafe_function(env, m->exit_tsfn);
+  return true;
 }
 
 /* Reads (options, render, onExit); false with a JS exception thrown on bad arguments. */
@@ -242,20 +275,24 @@ static bool pending_init(napi_env env, napi_callback_info info, const char *what
     napi_throw_type_error(env, NULL, msg);
     return false;
   }
-  mount_t *m = calloc(1, sizeof(*m));
+  call_cleaner(mount_free) mount_t *m = calloc(1, sizeof(*m));
   if (!m) {
-    napi_throw_error(env, NULL, "out of memory");
+    throw_out_of_memory(env, what);
     return false;
   }
   pthread_mutex_init(&m->lock, NULL);
-  p->mountpoint = string_arg(env, get_prop(env, argv[0], "mountpoint"));
-  p->extra = optional_string_prop(env, argv[0], "mountOptions");
-  p->socket = optional_string_prop(env, argv[0], "handoverSocket");
+  __do_free char *mountpoint = NULL;
+  __do_free char *extra = NULL;
+  __do_free char *socket = NULL;
+  int mountpoint_err = string_value_dup(env, get_prop(env, argv[0], "mountpoint"), &mountpoint);
+  if (mountpoint_err == ENOMEM || optional_string_prop(env, argv[0], "mountOptions", &extra) != 0 ||
+      optional_string_prop(env, argv[0], "handoverSocket", &socket) != 0) {
+    throw_out_of_memory(env, what);
+    return false;
+  }
   napi_value files = get_prop(env, argv[0], "files");
   uint32_t nfiles = 0;
-  if (!p->mountpoint || !files || napi_get_array_length(env, files, &nfiles) != napi_ok || nfiles == 0) {
-    pending_free_strings(p);
-    free(m);
+  if (mountpoint_err != 0 || !files || napi_get_array_length(env, files, &nfiles) != napi_ok || nfiles == 0) {
     char msg[128];
     snprintf(msg, sizeof(msg), "%s: options need a mountpoint string and a non-empty files array", what);
     napi_throw_type_error(env, NULL, msg);
@@ -263,39 +300,29 @@ static bool pending_init(napi_env env, napi_callback_info info, const char *what
   }
   m->files = calloc(nfiles, sizeof(char *));
   if (!m->files) {
-    pending_free_strings(p);
-    free(m);
-    napi_throw_error(env, NULL, "out of memory");
+    throw_out_of_memory(env, what);
     return false;
   }
   m->nfiles = (int)nfiles;
   for (uint32_t i = 0; i < nfiles; i++) {
-    napi_value f;
-    napi_get_element(env, files, i, &f);
-    m->files[i] = string_arg(env, f);
-    if (!m->files[i]) m->files[i] = strdup("");
+    napi_value f = NULL;
+    /* A file that is not a string becomes "", which the mount refuses naming it. */
+    if (napi_get_element(env, files, i, &f) != napi_ok) f = NULL;
+    if (string_or_empty(env, f, &m->files[i]) != 0) {
+      throw_out_of_memory(env, what);
+      return false;
+    }
   }
-  napi_value name;
-  napi_create_string_utf8(env, "boxscope.render", NAPI_AUTO_LENGTH, &name);
-  napi_status s1 = napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, m, call_render,
-                                                   &m->render_tsfn);
-  napi_create_string_utf8(env, "boxscope.exit", NAPI_AUTO_LENGTH, &name);
-  napi_status s2 = s1 == napi_ok ? napi_create_threadsafe_function(env, argv[2], NULL, name, 0, 1, NULL, NULL, m,
-                                                                   call_exit, &m->exit_tsfn)
-                                 : s1;
-  if (s1 != napi_ok || s2 != napi_ok) {
-    pending_free_strings(p);
-    napi_throw_error(env, NULL, "napi: cannot create the render/exit functions (are they functions?)");
-    return false; /* m leaks on this programming error */
-  }
-  /* Only the render function keeps Node alive while mounted; the exit one must not. */
-  napi_unref_threadsafe_function(env, m->exit_tsfn);
+  if (!make_tsfns(env, m, argv[1], argv[2])) return false;
   m->alive = 1;
-  p->m = m;
+  p->m = move_ptr(m);
+  p->mountpoint = move_ptr(mountpoint);
+  p->extra = move_ptr(extra);
+  p->socket = move_ptr(socket);
   p->cfg = (boxfs_config_t){
       .mountpoint = p->mountpoint,
-      .files = (const char *const *)m->files,
-      .nfiles = m->nfiles,
+      .files = (const char *const *)p->m->files,
+      .nfiles = p->m->nfiles,
       .cache_ttl_ns = (uint64_t)(number_prop(env, argv[0], "cacheTtlMs", 0) * 1e6),
       .max_threads = (int)number_prop(env, argv[0], "maxThreads", 1),
       .spin_ns = (uint64_t)(number_prop(env, argv[0], "spinUs", 0) * 1e3),
@@ -303,21 +330,47 @@ static bool pending_init(napi_env env, napi_callback_info info, const char *what
       .handover_socket = p->socket,
       .render = render_via_js,
       .on_exit = on_loop_exit,
-      .ctx = m,
+      .ctx = p->m,
   };
   if (p->cfg.max_threads < 1) p->cfg.max_threads = 1;
   return true;
 }
 
-/* The mount is running: its handle for JavaScript. */
+/* The mount is running: its handle for JavaScript (NULL with an error thrown: the mount then ends,
+ * as nobody could stop it). */
 static napi_value pending_started(napi_env env, pending_t *p, boxfs_t *fs) {
   p->m->fs = fs;
   pending_free_strings(p);
   /* Registered after the tsfns so it runs before their own teardown (hooks run in reverse). */
   napi_add_env_cleanup_hook(env, env_cleanup, p->m);
   napi_value handle;
-  CHECK(env, napi_create_external(env, p->m, NULL, NULL, &handle));
+  if (tagged_external(env, p->m, NULL, &MOUNT_TAG, &handle) != napi_ok) {
+    boxfs_stop(fs);
+    napi_throw_error(env, BXS_NATIVE_NAPI_FAILED, "napi: cannot make the mount's handle");
+    return NULL;
+  }
   return handle;
+}
+
+static napi_status set_string(napi_env env, napi_value obj, const char *name, const char *s) {
+  napi_value v;
+  napi_status status = napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
+  return status == napi_ok ? napi_set_named_property(env, obj, name, v) : status;
+}
+
+static napi_status set_number(napi_env env, napi_value obj, const char *name, double d) {
+  napi_value v;
+  napi_status status = napi_create_double(env, d, &v);
+  return status == napi_ok ? napi_set_named_property(env, obj, name, v) : status;
+}
+
+/* An object for a result, or NULL with an error thrown after aborting p. */
+static napi_value result_object(napi_env env, pending_t *p) {
+  napi_value out;
+  if (napi_create_object(env, &out) == napi_ok) return out;
+  pending_abort(p);
+  napi_throw_error(env, BXS_NATIVE_NAPI_FAILED, "napi: cannot create the result object");
+  return NULL;
 }
 
 /* mount({ mountpoint, files, cacheTtlMs, maxThreads, mountOptions, handoverSocket }, render, onExit) → handle */
@@ -334,19 +387,21 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   return pending_started(env, &p, fs);
 }
 
-/* { handle, handoverMs, listenError? } of a daemon that adopted a live connection, into out. */
-static napi_value adopted_result(napi_env env, pending_t *p, boxfs_t *fs, napi_value out) {
-  napi_value v;
+/* { handle, handoverMs, listenError?, dropError? } of a daemon that adopted a live connection, into
+ * out (NULL with an error thrown: the mount then ends). */
+static napi_value adopted_result(napi_env env, pending_t *p, boxfs_t *fs, napi_value out, const char *drop_error) {
   const char *listen_error = boxfs_listen_error(fs);
   double handover_ms = (double)boxfs_handover_ns(fs) / 1e6;
   napi_value handle = pending_started(env, p, fs);
   if (!handle) return NULL;
-  napi_set_named_property(env, out, "handle", handle);
-  napi_create_double(env, handover_ms, &v);
-  napi_set_named_property(env, out, "handoverMs", v);
-  if (listen_error) {
-    napi_create_string_utf8(env, listen_error, NAPI_AUTO_LENGTH, &v);
-    napi_set_named_property(env, out, "listenError", v);
+  napi_status s = napi_set_named_property(env, out, "handle", handle);
+  if (s == napi_ok) s = set_number(env, out, "handoverMs", handover_ms);
+  if (s == napi_ok && listen_error) s = set_string(env, out, "listenError", listen_error);
+  if (s == napi_ok && drop_error) s = set_string(env, out, "dropError", drop_error);
+  if (s != napi_ok) {
+    boxfs_stop(fs);
+    napi_throw_error(env, BXS_NATIVE_NAPI_FAILED, "napi: cannot build the result of the handover");
+    return NULL;
   }
   return out;
 }
@@ -365,34 +420,28 @@ static napi_value js_take_over(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "takeOver: options need a handoverSocket path");
     return NULL;
   }
+  napi_value out = result_object(env, &p);
+  if (!out) return NULL;
   char err[1024] = "";
   int outcome = 0;
   boxfs_t *fs = boxfs_take_over(&p.cfg, &outcome, err, sizeof(err));
-  napi_value out, v;
-  CHECK(env, napi_create_object(env, &out));
   if (!fs) {
     pending_abort(&p);
     if (outcome == HANDOVER_REFUSED) {
       napi_throw_error(env, "EHANDOVER", err);
       return NULL;
     }
-    napi_create_string_utf8(env, outcome == HANDOVER_GONE ? err : "", NAPI_AUTO_LENGTH, &v);
-    napi_set_named_property(env, out, "fallback", v);
+    CHECK(env, set_string(env, out, "fallback", outcome == HANDOVER_GONE ? err : ""));
     return out;
   }
-  return adopted_result(env, &p, fs, out);
+  return adopted_result(env, &p, fs, out, NULL);
 }
 
 static mount_t *handle_arg(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1];
-  void *p = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_value_external(env, argv[0], &p) != napi_ok || !p) {
-    napi_throw_type_error(env, NULL, "expected a mount handle");
-    return NULL;
-  }
-  return p;
+  napi_value argv[1] = {NULL};
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) argv[0] = NULL;
+  return external_of(env, argv[0], &MOUNT_TAG, "expected a mount handle");
 }
 
 static napi_value js_stop(napi_env env, napi_callback_info info) {
@@ -401,23 +450,17 @@ static napi_value js_stop(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static void set_u64(napi_env env, napi_value obj, const char *name, uint64_t v) {
-  napi_value n;
-  napi_create_double(env, (double)v, &n);
-  napi_set_named_property(env, obj, name, n);
-}
-
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   mount_t *m = handle_arg(env, info);
   if (!m) return NULL;
   boxfs_stats_t s;
   boxfs_stats(m->fs, &s);
   napi_value obj;
-  napi_create_object(env, &obj);
-  set_u64(env, obj, "opens", s.opens);
-  set_u64(env, obj, "cacheHits", s.cache_hits);
-  set_u64(env, obj, "renders", s.renders);
-  set_u64(env, obj, "renderErrors", s.render_errors);
+  CHECK(env, napi_create_object(env, &obj));
+  CHECK(env, set_number(env, obj, "opens", (double)s.opens));
+  CHECK(env, set_number(env, obj, "cacheHits", (double)s.cache_hits));
+  CHECK(env, set_number(env, obj, "renders", (double)s.renders));
+  CHECK(env, set_number(env, obj, "renderErrors", (double)s.render_errors));
   return obj;
 }
 
@@ -426,15 +469,18 @@ static napi_value js_detach(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char *path = argc ? string_arg(env, argv[0]) : NULL;
-  if (!path) {
+  __do_free char *path = NULL;
+  int e = string_value_dup(env, argv[0], &path);
+  if (e == ENOMEM) {
+    throw_out_of_memory(env, "detach");
+    return NULL;
+  }
+  if (e) {
     napi_throw_type_error(env, NULL, "detach(path) needs a path string");
     return NULL;
   }
-  int rc = boxfs_detach(path);
-  free(path);
   napi_value out;
-  napi_create_int32(env, rc, &out);
+  CHECK(env, napi_create_int32(env, boxfs_detach(path), &out));
   return out;
 }
 
@@ -450,6 +496,20 @@ typedef struct {
   int err;
 } rebind_work_t;
 
+/* Frees w and what it holds (as far as it was filled). */
+static void rebind_work_free(rebind_work_t *w) {
+  for (int i = 0; i < w->n; i++) {
+    free(w->sources[i]);
+    free(w->targets[i]);
+  }
+  free(w->sources);
+  free(w->targets);
+  free(w->stale);
+  free(w->results);
+  free(w);
+}
+define_cleanup_function(rebind_work_t *, rebind_work_free);
+
 /* On a libuv pool thread: the JavaScript thread stays free to answer FUSE requests meanwhile. */
 static void rebind_execute(napi_env env, void *data) {
   rebind_work_t *w = data;
@@ -460,28 +520,21 @@ static void rebind_execute(napi_env env, void *data) {
 static void rebind_complete(napi_env env, napi_status status, void *data) {
   rebind_work_t *w = data;
   napi_value out;
-  if (w->err) {
-    napi_create_int32(env, w->err, &out);
-    napi_reject_deferred(env, w->deferred, out);
-  } else {
-    napi_create_array_with_length(env, (size_t)w->n, &out);
-    for (int i = 0; i < w->n; i++) {
-      napi_value v;
-      napi_create_int32(env, w->results[i], &v);
-      napi_set_element(env, out, (uint32_t)i, v);
-    }
+  int err = w->err;
+  if (!err && napi_create_array_with_length(env, (size_t)w->n, &out) != napi_ok) err = ENOMEM;
+  for (int i = 0; !err && i < w->n; i++) {
+    napi_value v;
+    if (napi_create_int32(env, w->results[i], &v) != napi_ok || napi_set_element(env, out, (uint32_t)i, v) != napi_ok)
+      err = ENOMEM;
+  }
+  if (!err) {
     napi_resolve_deferred(env, w->deferred, out);
+  } else {
+    napi_create_int32(env, err, &out);
+    napi_reject_deferred(env, w->deferred, out);
   }
-  for (int i = 0; i < w->n; i++) {
-    free(w->sources[i]);
-    free(w->targets[i]);
-  }
-  free(w->sources);
-  free(w->targets);
-  free(w->stale);
-  free(w->results);
   napi_delete_async_work(env, w->work);
-  free(w);
+  rebind_work_free(w);
 }
 
 /* rebind(pid, sources[], targets[], staleCounts[]) → Promise<errno[]> (rejects with an errno) */
@@ -497,29 +550,36 @@ static napi_value js_rebind(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "rebind(pid, sources, targets, staleCounts): arrays of one length");
     return NULL;
   }
-  rebind_work_t *w = calloc(1, sizeof(*w));
+  call_cleaner(rebind_work_free) rebind_work_t *w = calloc(1, sizeof(*w));
+  if (!w) {
+    throw_out_of_memory(env, "rebind");
+    return NULL;
+  }
   w->pid = pid;
-  w->n = (int)n;
   w->sources = calloc(n, sizeof(char *));
   w->targets = calloc(n, sizeof(char *));
   w->stale = calloc(n, sizeof(int));
   w->results = calloc(n, sizeof(int));
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value v;
-    napi_get_element(env, argv[1], i, &v);
-    w->sources[i] = string_arg(env, v);
-    napi_get_element(env, argv[2], i, &v);
-    w->targets[i] = string_arg(env, v);
-    napi_get_element(env, argv[3], i, &v);
-    napi_get_value_int32(env, v, &w->stale[i]);
-    if (!w->sources[i]) w->sources[i] = strdup("");
-    if (!w->targets[i]) w->targets[i] = strdup("");
+  if (!w->sources || !w->targets || !w->stale || !w->results) {
+    throw_out_of_memory(env, "rebind");
+    return NULL;
   }
-  napi_value promise, name;
+  w->n = (int)n;
+  for (uint32_t i = 0; i < n; i++) {
+    /* A source or target that is not a string becomes "", which the rebind reports as ENOENT. */
+    napi_value source = NULL, target = NULL, stale = NULL;
+    if (napi_get_element(env, argv[1], i, &source) != napi_ok) source = NULL;
+    if (napi_get_element(env, argv[2], i, &target) != napi_ok) target = NULL;
+    if (napi_get_element(env, argv[3], i, &stale) == napi_ok) napi_get_value_int32(env, stale, &w->stale[i]);
+    if (string_or_empty(env, source, &w->sources[i]) != 0 || string_or_empty(env, target, &w->targets[i]) != 0) {
+      throw_out_of_memory(env, "rebind");
+      return NULL;
+    }
+  }
+  napi_value promise;
   CHECK(env, napi_create_promise(env, &w->deferred, &promise));
-  napi_create_string_utf8(env, "boxscope.rebind", NAPI_AUTO_LENGTH, &name);
-  CHECK(env, napi_create_async_work(env, NULL, name, rebind_execute, rebind_complete, w, &w->work));
-  CHECK(env, napi_queue_async_work(env, w->work));
+  if (!queue_work(env, "boxscope.rebind", rebind_execute, rebind_complete, w, &w->work)) return NULL;
+  w = NULL; /* rebind_complete frees it */
   return promise;
 }
 
@@ -546,33 +606,29 @@ static napi_value js_take_stored(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  char *notify_socket = string_arg(env, argv[4]);
-  if (!notify_socket) {
+  __do_free char *notify_socket = NULL;
+  int e = string_value_dup(env, argv[4], &notify_socket);
+  if (e == ENOMEM) {
+    throw_out_of_memory(env, "takeStored");
+    return NULL;
+  }
+  if (e) {
     napi_throw_type_error(env, NULL, "takeStored: notifySocket must be a string");
     return NULL;
   }
   pending_t p;
-  if (!pending_init(env, info, "takeStored", &p)) {
-    free(notify_socket);
-    return NULL;
-  }
+  if (!pending_init(env, info, "takeStored", &p)) return NULL;
+  napi_value out = result_object(env, &p);
+  if (!out) return NULL;
   char err[1024] = "";
   boxfs_t *fs = boxfs_adopt_stored(&p.cfg, fds, (int)nfds, err, sizeof(err));
   int dropped = fdstore_drop(notify_socket);
-  free(notify_socket);
-  napi_value out, v;
-  CHECK(env, napi_create_object(env, &out));
   if (!fs) {
     pending_abort(&p);
-    napi_create_string_utf8(env, err[0] ? err : "the stored connection could not be adopted", NAPI_AUTO_LENGTH, &v);
-    napi_set_named_property(env, out, "fallback", v);
+    CHECK(env, set_string(env, out, "fallback", err[0] ? err : "the stored connection could not be adopted"));
     return out;
   }
-  if (dropped) {
-    napi_create_string_utf8(env, strerror(dropped), NAPI_AUTO_LENGTH, &v);
-    napi_set_named_property(env, out, "dropError", v);
-  }
-  return adopted_result(env, &p, fs, out);
+  return adopted_result(env, &p, fs, out, dropped ? strerror(dropped) : NULL);
 }
 
 typedef struct {
@@ -583,6 +639,12 @@ typedef struct {
   int err;
   char msg[1024];
 } store_work_t;
+
+static void store_work_free(store_work_t *w) {
+  free(w->notify_socket);
+  free(w);
+}
+define_cleanup_function(store_work_t *, store_work_free);
 
 /* On a libuv pool thread: the drain waits for renders that the JavaScript thread answers. */
 static void store_execute(napi_env env, void *data) {
@@ -597,8 +659,7 @@ static void store_complete(napi_env env, napi_status status, void *data) {
   else napi_get_null(env, &out);
   napi_resolve_deferred(env, w->deferred, out);
   napi_delete_async_work(env, w->work);
-  free(w->notify_socket);
-  free(w);
+  store_work_free(w);
 }
 
 /* store(handle, notifySocket) → Promise<null | string>: null once systemd holds the connection (the
@@ -606,29 +667,28 @@ static void store_complete(napi_env env, napi_status status, void *data) {
 static napi_value js_store(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  void *m = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
-      napi_get_value_external(env, argv[0], &m) != napi_ok || !m) {
-    napi_throw_type_error(env, NULL, "store(handle, notifySocket)");
-    return NULL;
-  }
-  store_work_t *w = calloc(1, sizeof(*w));
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  mount_t *m = external_of(env, argv[0], &MOUNT_TAG, "store(handle, notifySocket): expected a mount handle");
+  if (!m) return NULL;
+  call_cleaner(store_work_free) store_work_t *w = calloc(1, sizeof(*w));
   if (!w) {
-    napi_throw_error(env, NULL, "out of memory");
+    throw_out_of_memory(env, "store");
     return NULL;
   }
-  w->fs = ((mount_t *)m)->fs;
-  w->notify_socket = string_arg(env, argv[1]);
-  if (!w->notify_socket) {
-    free(w);
+  w->fs = m->fs;
+  int e = string_value_dup(env, argv[1], &w->notify_socket);
+  if (e == ENOMEM) {
+    throw_out_of_memory(env, "store");
+    return NULL;
+  }
+  if (e) {
     napi_throw_type_error(env, NULL, "store: notifySocket must be a string");
     return NULL;
   }
-  napi_value promise, name;
+  napi_value promise;
   CHECK(env, napi_create_promise(env, &w->deferred, &promise));
-  napi_create_string_utf8(env, "boxscope.store", NAPI_AUTO_LENGTH, &name);
-  CHECK(env, napi_create_async_work(env, NULL, name, store_execute, store_complete, w, &w->work));
-  CHECK(env, napi_queue_async_work(env, w->work));
+  if (!queue_work(env, "boxscope.store", store_execute, store_complete, w, &w->work)) return NULL;
+  w = NULL; /* store_complete frees it */
   return promise;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "handover.h"
 
 #define FDSTORE_MAGIC 0x5346584eu /* "NXFS" */
@@ -24,12 +25,6 @@
 #define FUSE_MAJOR 10
 #define FUSE_MINOR 229
 #define MAX_STATE (1ull << 30)
-
-static void close_fd(int *fd) {
-  if (*fd >= 0) close(*fd);
-  *fd = -1;
-}
-#define AUTO_FD __attribute__((cleanup(close_fd))) int
 
 static int notify_address(const char *path, struct sockaddr_un *sa, socklen_t *len) {
   size_t n = path ? strlen(path) : 0;
@@ -48,7 +43,7 @@ int sd_send(const char *notify_socket, const char *message, const int *fds, int 
   int e = notify_address(notify_socket, &sa, &sa_len);
   if (e) return e;
   if (nfds < 0 || nfds > 8) return EINVAL;
-  AUTO_FD s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  __do_close int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return errno;
   struct iovec iov = {.iov_base = (void *)message, .iov_len = strlen(message)};
   union {
@@ -76,7 +71,7 @@ int sd_send(const char *notify_socket, const char *message, const int *fds, int 
 int sd_barrier(const char *notify_socket, int timeout_ms) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) return errno;
-  AUTO_FD rd = p[0];
+  __do_close int rd = p[0];
   int e = sd_send(notify_socket, "BARRIER=1", &p[1], 1);
   close(p[1]); /* the manager closes its copy once it has processed everything before */
   if (e) return e;
@@ -102,7 +97,7 @@ static int write_all(int fd, const unsigned char *p, size_t n) {
 
 int fdstore_put(const char *notify_socket, const char *mountpoint, int fuse_fd, const unsigned char *state,
                 size_t state_len, char *err, size_t err_len) {
-  AUTO_FD mem = memfd_create("boxscope-shim-state", MFD_CLOEXEC);
+  __do_close int mem = memfd_create("boxscope-shim-state", MFD_CLOEXEC);
   if (mem < 0) {
     snprintf(err, err_len, "memfd_create: %s", strerror(errno));
     return errno;
@@ -145,7 +140,7 @@ static unsigned char *read_memfd(int fd, size_t *len, char *err, size_t err_len)
     snprintf(err, err_len, "the stored state is unreadable or too large");
     return NULL;
   }
-  unsigned char *buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
+  __do_free unsigned char *buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
   if (!buf) {
     snprintf(err, err_len, "out of memory");
     return NULL;
@@ -156,13 +151,12 @@ static unsigned char *read_memfd(int fd, size_t *len, char *err, size_t err_len)
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) {
       snprintf(err, err_len, "reading the stored state: %s", r < 0 ? strerror(errno) : "short file");
-      free(buf);
       return NULL;
     }
     got += (size_t)r;
   }
   *len = got;
-  return buf;
+  return move_ptr(buf);
 }
 
 /* The state behind the header of `mountpoint`, moved to the start of buf; -1 with err. */

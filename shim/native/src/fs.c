@@ -1,6 +1,7 @@
 /* Start, stop and handover of the filesystem (fs.h); the parts are listed in fs_internal.h. */
 #include "fs_internal.h"
 
+#include "cleanup.h"
 #include "fdstore.h"
 
 #include <errno.h>
@@ -122,7 +123,7 @@ static int start_listening(boxfs_t *fs, char *err, size_t err_len) {
  */
 static void find_abort_path(boxfs_t *fs) {
   fs->abort_path[0] = '\0';
-  FILE *f = fopen("/proc/self/mountinfo", "re");
+  __do_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
   if (!f) return;
   char line[4096];
   unsigned maj, min;
@@ -133,7 +134,6 @@ static void find_abort_path(boxfs_t *fs) {
       snprintf(fs->abort_path, sizeof(fs->abort_path), "/sys/fs/fuse/connections/%u/abort", (maj << 20) | min);
     }
   }
-  fclose(f);
 }
 
 /* Many hosts mount fusectl at boot (systemd does); where nobody did, mount it to be able to abort. */
@@ -146,7 +146,10 @@ static void ensure_fusectl(void) {
   mount("fusectl", "/sys/fs/fuse/connections", "fusectl", 0, NULL);
 }
 
+/* A daemon whose loop never ran; its session, if any, is not mounted (or was unmounted): destroying
+ * it closes the connection's fd. */
 static void fs_free(boxfs_t *fs) {
+  if (fs->se) fuse_session_destroy(fs->se);
   cache_free(fs->cache);
   handles_free(fs->handles);
   free(fs->memo);
@@ -156,6 +159,7 @@ static void fs_free(boxfs_t *fs) {
   free((char *)fs->cfg.handover_socket);
   free(fs);
 }
+define_cleanup_function(boxfs_t *, fs_free);
 
 static boxfs_t *fs_new(const boxfs_config_t *cfg, char *err, size_t err_len) {
   boxfs_t *fs = calloc(1, sizeof(*fs));
@@ -220,30 +224,26 @@ static int install_wake_handler(char *err, size_t err_len) {
 }
 
 boxfs_t *boxfs_start(const boxfs_config_t *cfg, char *err, size_t err_len) {
-  boxfs_t *fs = fs_new(cfg, err, err_len);
+  call_cleaner(fs_free) boxfs_t *fs = fs_new(cfg, err, err_len);
   if (!fs) return NULL;
-  if (install_wake_handler(err, err_len) != 0 || build_tree(fs, err, err_len) != 0) goto fail;
+  if (install_wake_handler(err, err_len) != 0 || build_tree(fs, err, err_len) != 0) return NULL;
   fs->se = new_session(fs, err, err_len);
-  if (!fs->se) goto fail;
+  if (!fs->se) return NULL;
   if (fuse_session_mount(fs->se, fs->mountpoint) != 0) {
     int e = errno;
     snprintf(err, err_len, "cannot mount FUSE on %s (%s)", fs->mountpoint, strerror(e ? e : EIO));
-    fuse_session_destroy(fs->se);
-    goto fail;
+    return NULL;
   }
   find_abort_path(fs);
   if (start_listening(fs, err, err_len) != 0 || pthread_create(&fs->loop_thread, NULL, loop_main, fs) != 0) {
     if (!err[0]) snprintf(err, err_len, "cannot start the FUSE loop thread");
     handover_close(fs->handover, 1);
+    fs->handover = NULL;
     fuse_session_unmount(fs->se);
-    fuse_session_destroy(fs->se);
-    goto fail;
+    return NULL;
   }
   pthread_detach(fs->loop_thread);
-  return fs;
-fail:
-  fs_free(fs);
-  return NULL;
+  return move_ptr(fs);
 }
 
 /*
@@ -264,7 +264,7 @@ static int adopt_session(boxfs_t *fs, int fuse_fd, char *err, size_t err_len) {
     fs->se = NULL;
     return -1;
   }
-  unsigned char *init = malloc(fs->init_len);
+  __do_free unsigned char *init = malloc(fs->init_len);
   if (!init) {
     snprintf(err, err_len, "out of memory");
     return -1;
@@ -272,7 +272,6 @@ static int adopt_session(boxfs_t *fs, int fuse_fd, char *err, size_t err_len) {
   memcpy(init, fs->init_msg, fs->init_len);
   struct fuse_buf b = {.size = fs->init_len, .mem = init};
   fuse_session_process_buf(fs->se, &b);
-  free(init);
   return 0;
 }
 
@@ -280,27 +279,26 @@ static int adopt_session(boxfs_t *fs, int fuse_fd, char *err, size_t err_len) {
  * with err (fuse_fd is closed then). */
 static boxfs_t *fs_adopt(const boxfs_config_t *cfg, int fuse_fd, const unsigned char *state, size_t state_len,
                          char *err, size_t err_len) {
-  boxfs_t *fs = fs_new(cfg, err, err_len);
+  call_cleaner(fs_free) boxfs_t *fs = fs_new(cfg, err, err_len);
   if (!fs || install_wake_handler(err, err_len) != 0 || import_state(fs, state, state_len, err, err_len) != 0 ||
       build_tree(fs, err, err_len) != 0 || adopt_session(fs, fuse_fd, err, err_len) != 0) {
-    if (fs && fs->se) fuse_session_destroy(fs->se); /* closes fuse_fd */
-    else close(fuse_fd);
-    if (fs) fs_free(fs);
+    if (!fs || !fs->se) close(fuse_fd); /* else the session has it: fs_free closes it */
     return NULL;
   }
   fs->adopted = 1;
   if (!fs->abort_path[0]) find_abort_path(fs);
-  return fs;
+  return move_ptr(fs);
 }
 
-/* Starts serving an adopted connection and listening for our own successor; -1 with err when the loop
- * cannot start (the connection is then ended, like a crash: held unserved it would hang every reader). */
+/* Starts serving an adopted connection and listening for our own successor; -1 with err (and fs freed)
+ * when the loop cannot start: the connection is then ended, like a crash (held unserved it would hang
+ * every reader). */
 static int serve_adopted(boxfs_t *fs, uint64_t asked, char *err, size_t err_len) {
   if (pthread_create(&fs->loop_thread, NULL, loop_main, fs) != 0) {
     snprintf(err, err_len, "cannot start the FUSE loop thread on the adopted connection");
     boxfs_stop(fs);
-    fuse_session_destroy(fs->se);
-    return -1; /* fs leaks on this one-off path: the abort above ended everything it served */
+    fs_free(fs);
+    return -1;
   }
   pthread_detach(fs->loop_thread);
   fs->handover_ns = mono_ns() - asked;
@@ -326,7 +324,6 @@ boxfs_t *boxfs_take_over(const boxfs_config_t *cfg, int *outcome, char *err, siz
   }
   /* Only once the predecessor acknowledged does it never read again: until then, no reading here. */
   if (handover_commit(sock, err, err_len) != 0) {
-    fuse_session_destroy(fs->se);
     fs_free(fs);
     *outcome = HANDOVER_GONE;
     return NULL;

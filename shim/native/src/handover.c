@@ -13,6 +13,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cleanup.h"
+
 /* How long either side waits for the other's next message. The old daemon's own wait for its
  * in-flight renders (fs.c) is shorter, so a reply always comes before the new one gives up. */
 #define REPLY_TIMEOUT_S 30
@@ -122,6 +124,16 @@ struct handover_server {
   ino_t ino;
 };
 
+/* A server whose listener thread is not running (never started, or joined). */
+static void server_free(handover_server_t *s) {
+  free(s->path);
+  if (s->listen_fd >= 0) close(s->listen_fd);
+  if (s->stop_pipe[0] >= 0) close(s->stop_pipe[0]);
+  if (s->stop_pipe[1] >= 0) close(s->stop_pipe[1]);
+  free(s);
+}
+define_cleanup_function(handover_server_t *, server_free);
+
 static void send_status(int fd, int status, const char *message) {
   uint32_t hdr[2] = {HANDOVER_MAGIC, HANDOVER_PROTOCOL};
   int32_t st = status;
@@ -230,7 +242,7 @@ static void *listener_main(void *arg) {
 }
 
 handover_server_t *handover_listen(const char *path, const handover_server_cfg_t *cfg, char *err, size_t err_len) {
-  handover_server_t *s = calloc(1, sizeof(*s));
+  call_cleaner(server_free) handover_server_t *s = calloc(1, sizeof(*s));
   if (!s) {
     snprintf(err, err_len, "out of memory");
     return NULL;
@@ -238,18 +250,23 @@ handover_server_t *handover_listen(const char *path, const handover_server_cfg_t
   s->cfg = *cfg;
   s->listen_fd = -1;
   s->stop_pipe[0] = s->stop_pipe[1] = -1;
+  s->path = strdup(path);
+  if (!s->path) {
+    snprintf(err, err_len, "out of memory");
+    return NULL;
+  }
   char tmp[sizeof(((struct sockaddr_un *)0)->sun_path) + 32];
   snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
   struct sockaddr_un addr;
   int e = fill_addr(&addr, tmp);
   if (e) {
     snprintf(err, err_len, "handover socket path %s is too long for a unix socket", path);
-    goto fail;
+    return NULL;
   }
   s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s->listen_fd < 0 || pipe2(s->stop_pipe, O_CLOEXEC) != 0) {
     snprintf(err, err_len, "handover socket: %s", strerror(errno));
-    goto fail;
+    return NULL;
   }
   unlink(tmp);
   /* Bound under a name of our own, then renamed over the path: a stale socket file is replaced and
@@ -258,26 +275,18 @@ handover_server_t *handover_listen(const char *path, const handover_server_cfg_t
       listen(s->listen_fd, 4) != 0 || rename(tmp, path) != 0) {
     snprintf(err, err_len, "cannot listen on the handover socket %s (%s)", path, strerror(errno));
     unlink(tmp);
-    goto fail;
+    return NULL;
   }
   struct stat st;
-  s->path = strdup(path);
-  if (s->path && stat(path, &st) == 0) {
+  if (stat(path, &st) == 0) {
     s->dev = st.st_dev;
     s->ino = st.st_ino;
   }
   if (pthread_create(&s->thread, NULL, listener_main, s) != 0) {
     snprintf(err, err_len, "cannot start the handover listener thread");
-    goto fail;
+    return NULL;
   }
-  return s;
-fail:
-  free(s->path);
-  if (s->listen_fd >= 0) close(s->listen_fd);
-  if (s->stop_pipe[0] >= 0) close(s->stop_pipe[0]);
-  if (s->stop_pipe[1] >= 0) close(s->stop_pipe[1]);
-  free(s);
-  return NULL;
+  return move_ptr(s);
 }
 
 void handover_close(handover_server_t *s, int remove) {
@@ -286,12 +295,8 @@ void handover_close(handover_server_t *s, int remove) {
   (void)w;
   pthread_join(s->thread, NULL);
   struct stat st;
-  if (remove && s->path && stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino) unlink(s->path);
-  free(s->path);
-  close(s->listen_fd);
-  close(s->stop_pipe[0]);
-  close(s->stop_pipe[1]);
-  free(s);
+  if (remove && stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino) unlink(s->path);
+  server_free(s);
 }
 
 /* ---- the new daemon's side ---- */
@@ -307,14 +312,13 @@ int handover_take(const char *path, const char *mountpoint, int *sock, int *fuse
     snprintf(err, err_len, "handover socket path %s is too long for a unix socket", path);
     return HANDOVER_REFUSED;
   }
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  __do_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     snprintf(err, err_len, "handover socket: %s", strerror(errno));
     return HANDOVER_REFUSED;
   }
   if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
     int e = errno;
-    close(fd);
     if (e == ENOENT || e == ECONNREFUSED) return HANDOVER_NONE;
     snprintf(err, err_len, "cannot connect to the handover socket %s (%s)", path, strerror(e));
     return HANDOVER_REFUSED;
@@ -323,7 +327,6 @@ int handover_take(const char *path, const char *mountpoint, int *sock, int *fuse
   size_t mlen = strlen(mountpoint);
   uint32_t req[3] = {HANDOVER_MAGIC, HANDOVER_PROTOCOL, (uint32_t)mlen};
   if (write_all(fd, req, sizeof(req)) != 0 || write_all(fd, mountpoint, mlen) != 0) {
-    close(fd);
     snprintf(err, err_len, "the running daemon closed the handover socket before the request was sent");
     return HANDOVER_GONE;
   }
@@ -339,13 +342,11 @@ int handover_take(const char *path, const char *mountpoint, int *sock, int *fuse
   do {
     r = recvmsg(fd, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC);
   } while (r < 0 && errno == EINTR);
-  int got_fd = -1;
+  __do_close int got_fd = -1;
   for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
     if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) memcpy(&got_fd, CMSG_DATA(cm), sizeof(int));
   }
   if (r != (ssize_t)sizeof(hdr)) {
-    if (got_fd >= 0) close(got_fd);
-    close(fd);
     snprintf(err, err_len, "the running daemon went away before it answered (%s)",
              r < 0 ? strerror(errno) : "connection closed");
     return HANDOVER_GONE;
@@ -359,8 +360,6 @@ int handover_take(const char *path, const char *mountpoint, int *sock, int *fuse
   if (magic[0] != HANDOVER_MAGIC || magic[1] != HANDOVER_PROTOCOL || status != 0) {
     char msg[MAX_MESSAGE] = "";
     if (magic[0] == HANDOVER_MAGIC && status != 0 && len < sizeof(msg)) read_all(fd, msg, len);
-    if (got_fd >= 0) close(got_fd);
-    close(fd);
     if (magic[0] != HANDOVER_MAGIC)
       snprintf(err, err_len, "the handover socket %s answered with something that is not a boxscope daemon", path);
     else if (magic[1] != HANDOVER_PROTOCOL && status == 0)
@@ -372,29 +371,23 @@ int handover_take(const char *path, const char *mountpoint, int *sock, int *fuse
     return HANDOVER_REFUSED;
   }
   if (got_fd < 0 || len > MAX_STATE) {
-    if (got_fd >= 0) close(got_fd);
-    close(fd);
     snprintf(err, err_len, "the running daemon's handover reply has no /dev/fuse fd or a bad state length");
     return HANDOVER_REFUSED;
   }
-  unsigned char *data = malloc(len ? len : 1);
+  __do_free unsigned char *data = malloc(len ? len : 1);
   if (!data) {
-    close(got_fd);
-    handover_abandon(fd, ENOMEM);
+    handover_abandon(move_fd(fd), ENOMEM);
     snprintf(err, err_len, "out of memory for the handed-over state");
     return HANDOVER_REFUSED;
   }
   int e = read_all(fd, data, len);
   if (e) {
-    free(data);
-    close(got_fd);
-    close(fd);
     snprintf(err, err_len, "the running daemon went away while sending its state (%s)", strerror(e));
     return HANDOVER_GONE;
   }
-  *sock = fd;
-  *fuse_fd = got_fd;
-  *state = data;
+  *sock = move_fd(fd);
+  *fuse_fd = move_fd(got_fd);
+  *state = move_ptr(data);
   *state_len = len;
   return HANDOVER_TAKEN;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "cpulist.h"
 
 /* A handle holding c (takes over the reference); NULL when out of memory. */
@@ -284,28 +285,32 @@ static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_inf
   int view = view_served(fs, kind, ino);
   char stack_key[KEY_CAP];
   char *key = stack_key;
+  __do_free char *large_key = NULL;
   uint64_t key_hash = 0;
   ssize_t key_len = caller_key_memo(fs, ctx->pid, key, sizeof(stack_key), &key_hash);
-  if (key_len == CALLER_TOO_LONG && (key = malloc(KEY_CAP_LARGE)) != NULL) {
+  if (key_len == CALLER_TOO_LONG) {
+    large_key = malloc(KEY_CAP_LARGE);
+    if (!large_key) {
+      answer_error(fs, req, kind, ino, rd, ENOMEM);
+      return;
+    }
+    key = large_key;
     key_len = caller_key(ctx->pid, key, KEY_CAP_LARGE);
     if (key_len >= 0) key_hash = cache_key_hash(key, (size_t)key_len);
   }
   if (key_len < 0) {
     /* The caller is gone (killed mid-request): nobody to answer for. */
-    if (key != stack_key) free(key);
     answer_error(fs, req, kind, ino, rd, EIO);
     return;
   }
   content_t *c = NULL;
   if (fs->cache && cache_get(fs->cache, view, key, (size_t)key_len, key_hash, &c)) {
-    if (key != stack_key) free(key);
     count(&fs->cache_hits);
     answer(fs, req, kind, ino, fi, rd, c);
     return;
   }
   boxfs_call_t *call = malloc(sizeof(boxfs_call_t) + (size_t)key_len);
   if (!call) {
-    if (key != stack_key) free(key);
     answer_error(fs, req, kind, ino, rd, ENOMEM);
     return;
   }
@@ -319,7 +324,6 @@ static void serve(fuse_req_t req, int kind, fuse_ino_t ino, struct fuse_file_inf
   call->key_len = (size_t)key_len;
   call->key_hash = key_hash;
   memcpy(call->key, key, (size_t)key_len);
-  if (key != stack_key) free(key);
   count(&fs->renders);
   pthread_mutex_lock(&fs->inflight_lock);
   fs->inflight++;

@@ -10,21 +10,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cleanup.h"
+
 #ifndef OPEN_TREE_CLOEXEC
 #define OPEN_TREE_CLOEXEC O_CLOEXEC
 #endif
+
+static void close_trees(const int *trees, int n) {
+  for (int i = 0; i < n; i++)
+    if (trees[i] >= 0) close(trees[i]);
+}
 
 int rebind_in_namespace(pid_t pid, int n, const char *const *sources, const char *const *targets,
                         const int *stale, int *results) {
   char ns_path[64];
   snprintf(ns_path, sizeof(ns_path), "/proc/%d/ns/mnt", (int)pid);
-  int ns_fd = open(ns_path, O_RDONLY | O_CLOEXEC);
+  __do_close int ns_fd = open(ns_path, O_RDONLY | O_CLOEXEC);
   if (ns_fd < 0) return errno;
-  int *trees = calloc((size_t)n, sizeof(int));
-  if (!trees) {
-    close(ns_fd);
-    return ENOMEM;
-  }
+  __do_free int *trees = calloc((size_t)n, sizeof(int));
+  if (!trees) return ENOMEM;
   for (int i = 0; i < n; i++) {
     trees[i] = (int)syscall(SYS_open_tree, AT_FDCWD, sources[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
     results[i] = trees[i] < 0 ? errno : 0;
@@ -32,10 +36,7 @@ int rebind_in_namespace(pid_t pid, int n, const char *const *sources, const char
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) {
     int e = errno;
-    for (int i = 0; i < n; i++)
-      if (trees[i] >= 0) close(trees[i]);
-    free(trees);
-    close(ns_fd);
+    close_trees(trees, n);
     return e;
   }
   pid_t child = fork();
@@ -67,9 +68,6 @@ int rebind_in_namespace(pid_t pid, int n, const char *const *sources, const char
     }
   }
   close(pipefd[0]);
-  for (int i = 0; i < n; i++)
-    if (trees[i] >= 0) close(trees[i]);
-  free(trees);
-  close(ns_fd);
+  close_trees(trees, n);
   return fork_errno;
 }

@@ -88,25 +88,27 @@ long numbered_name(boxfs_t *fs, const char *name) {
   return n;
 }
 
-/* The node `name` (len bytes; a template when `tmpl`) below parent, added if new; -1 on a clash
- * (a file and a directory of one name) or a full table. */
+enum { NODE_CLASH = -1, NODE_NO_MEMORY = -2 };
+
+/* The node `name` (len bytes; a template when `tmpl`) below parent, added if new; NODE_CLASH on a
+ * clash (a file and a directory of one name) or a full table. */
 static int add_node(boxfs_t *fs, const char *name, size_t len, fuse_ino_t parent, int is_dir, int view, int tmpl) {
   for (int i = 2; i < fs->nnodes; i++) {
     if (fs->nodes[i].parent == parent && strlen(fs->nodes[i].name) == len &&
         strncmp(fs->nodes[i].name, name, len) == 0 && (i == fs->tmpl) == tmpl) {
-      if (is_dir) return fs->nodes[i].is_dir ? i : -1;
+      if (is_dir) return fs->nodes[i].is_dir ? i : NODE_CLASH;
       /* A file a previous daemon handed over, not yet claimed: the same path keeps its node id. */
       if (!fs->nodes[i].is_dir && fs->nodes[i].view < 0) {
         fs->nodes[i].view = view;
         return i;
       }
-      return -1;
+      return NODE_CLASH;
     }
   }
   int in_tmpl = tmpl || fs->nodes[parent].slot >= 0;
-  if (fs->nnodes >= MAX_NODES || (in_tmpl && fs->ntmpl >= NUMBERED_STRIDE)) return -1;
+  if (fs->nnodes >= MAX_NODES || (in_tmpl && fs->ntmpl >= NUMBERED_STRIDE)) return NODE_CLASH;
   char *copy = strndup(name, len);
-  if (!copy) return -1;
+  if (!copy) return NODE_NO_MEMORY;
   int i = fs->nnodes++;
   fs->nodes[i].name = copy;
   fs->nodes[i].parent = parent;
@@ -153,6 +155,10 @@ int build_tree(boxfs_t *fs, char *err, size_t err_len) {
         return -1;
       }
       int ino = add_node(fs, seg, tmpl ? len - 1 : len, parent, slash != NULL, v, tmpl);
+      if (ino == NODE_NO_MEMORY) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+      }
       if (ino < 0) {
         snprintf(err, err_len, "file path \"%s\" clashes with another or the tree is too large", path);
         return -1;
