@@ -6,17 +6,17 @@ import { pino } from "pino";
 import { repoRoot } from "../test/helpers/paths.js";
 import { BoxscopeError, ERROR_CODES, errnoCode, UsageError } from "./errors.js";
 
-/** The parts' TypeScript sources (not tests, not the build). */
+/** The parts' sources, TypeScript and the native addons' C (not tests, not the build). */
 function* sources(dir: string): Generator<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
       if (
-        !["node_modules", "dist", "build", "test", "tmp", "third_party"].includes(entry.name) &&
+        !["node_modules", "dist", "build", "build-deps", "test", "tmp", "third_party"].includes(entry.name) &&
         !entry.name.startsWith(".")
       )
         yield* sources(path);
-    } else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) yield path;
+    } else if (/\.(ts|c|h)$/.test(entry.name) && !entry.name.endsWith(".test.ts")) yield path;
   }
 }
 

@@ -35,6 +35,10 @@ export const ERROR_CODES = {
   // The host or the environment (exit 1).
   BXS_DIRECTORY_UNUSABLE: "a directory boxscope needs cannot be created or used as given",
   BXS_NATIVE_ADDON_MISSING: "a native addon was not built",
+  BXS_NATIVE_OUT_OF_MEMORY: "a native addon could not allocate memory (thrown by the addon)",
+  BXS_NATIVE_HANDLE_INVALID:
+    "a native addon was given something that is not one of its own handles (a TypeError)",
+  BXS_NATIVE_NAPI_FAILED: "a Node-API call inside a native addon failed (thrown by the addon)",
   BXS_LISTEN_FAILED: "an HTTP server cannot listen on its address",
   BXS_SYSTEMD_NOTIFY_FAILED: "systemd-notify could not deliver a message to systemd",
   BXS_MOUNTPOINT_UNUSABLE: "the shim's mount point cannot be used (stale or live mount, not a directory)",
