@@ -6,28 +6,27 @@
 #include <string.h>
 #include <unistd.h>
 
+ssize_t caller_key_read(int fd, char *buf, size_t off, size_t cap) {
+  size_t total = off;
+  for (;;) {
+    if (total >= cap) return CALLER_TOO_LONG;
+    ssize_t r = read(fd, buf + total, cap - total);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return CALLER_GONE;
+    if (r == 0) break;
+    total += (size_t)r;
+  }
+  return (ssize_t)total;
+}
+
 ssize_t caller_key_cgroup(pid_t pid, char *buf, size_t off, size_t cap) {
   char path[64];
   snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return CALLER_GONE;
-  size_t total = off;
-  for (;;) {
-    if (total >= cap) {
-      close(fd);
-      return CALLER_TOO_LONG;
-    }
-    ssize_t r = read(fd, buf + total, cap - total);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      close(fd);
-      return CALLER_GONE;
-    }
-    if (r == 0) break;
-    total += (size_t)r;
-  }
+  ssize_t total = caller_key_read(fd, buf, off, cap);
   close(fd);
-  return (ssize_t)total;
+  return total;
 }
 
 ssize_t caller_key(pid_t pid, char *buf, size_t cap) {
