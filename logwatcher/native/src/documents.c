@@ -131,8 +131,10 @@ static int valid_stamp(const unsigned char *s, size_t len) {
 }
 
 int read_fields(const unsigned char *p, size_t len, fields_t *f) {
-  const unsigned char *end = p + len;
   memset(f, 0, sizeof(*f));
+  /* Not a record; and an empty Buffer's bytes may be NULL, where even p + 0 is undefined. */
+  if (len == 0) return 0;
+  const unsigned char *end = p + len;
   if (memchr(p, '\n', len)) return 0;
   p = skip_ws(p, end);
   if (p >= end || *p != '{') return 0;
