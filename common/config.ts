@@ -92,6 +92,7 @@ export function envName(section: string, key: string): string {
 const OTHER_ENV = new Set([
   "BOXSCOPE_CONFIG",
   "BOXSCOPE_LOG_LEVEL",
+  "BOXSCOPE_FUZZ_SECONDS",
   "BOXSCOPE_CACHE",
   "BOXSCOPE_KAFKA_VERSION",
   "BOXSCOPE_ES_VERSION",
