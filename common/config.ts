@@ -103,10 +103,13 @@ export function envName(section: string, key: string): string {
   return `BOXSCOPE_${section}_${key}`.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
 }
 
-/** BOXSCOPE_* variables that are not config keys: the global flags' and the dev scripts'. */
+/** BOXSCOPE_* variables that are not config keys: the global flags', the addons' build's
+ * (common/native-addon.ts) and the dev scripts'. */
 const OTHER_ENV = new Set([
   "BOXSCOPE_CONFIG",
   "BOXSCOPE_LOG_LEVEL",
+  "BOXSCOPE_NATIVE_BUILD",
+  "BOXSCOPE_FUZZ_SECONDS",
   "BOXSCOPE_CACHE",
   "BOXSCOPE_KAFKA_VERSION",
   "BOXSCOPE_ES_VERSION",

@@ -19,9 +19,18 @@ function checkoutRoot(): string {
   return dir;
 }
 
-/** Absolute path of a native addon built in the checkout, e.g. "shim/native/build/Release/x.node". */
-export function nativeAddonPath(pathInCheckout: string): string {
-  return join(checkoutRoot(), pathInCheckout);
+/**
+ * Where node-gyp put the addons: their own build/, or with BOXSCOPE_NATIVE_BUILD=sanitize the
+ * ASan+UBSan variant of `npm run build:native:sanitize` (scripts/native-sanitize.mjs), which loads
+ * only into a process started with clang's ASan runtime preloaded (test/native/sanitize.test.ts).
+ */
+function buildDir(): string {
+  return process.env.BOXSCOPE_NATIVE_BUILD === "sanitize" ? "build-sanitize/build" : "build";
+}
+
+/** Absolute path of the addon `name` built in `addonDir` of the checkout ("shim/native", "boxscope_fuse"). */
+export function nativeAddonPath(addonDir: string, name: string): string {
+  return join(checkoutRoot(), addonDir, buildDir(), "Release", `${name}.node`);
 }
 
 /** Loads the addon at `path` (absolute); throws Node's own error when it is missing or broken. */

@@ -53,10 +53,10 @@ export function nodeHeadersDir(
 
 /**
  * `node-gyp rebuild` of the addon in `dir` against the running Node's headers (node-gyp takes
- * npm_config_nodedir over --nodedir); exits the process with node-gyp's status, or 1 with one line
- * naming what failed.
+ * npm_config_nodedir over --nodedir), with `extraEnv` for its make (CC, CFLAGS...); exits the process
+ * with node-gyp's status, or 1 with one line naming what failed.
  */
-export function nodeGypRebuild(dir) {
+export function nodeGypRebuild(dir, extraEnv = {}) {
   let nodedir;
   try {
     nodedir = nodeHeadersDir();
@@ -64,8 +64,12 @@ export function nodeGypRebuild(dir) {
     console.error(`boxscope native build: ${err.message}`);
     process.exit(1);
   }
-  const env = nodedir === undefined ? process.env : { ...process.env, npm_config_nodedir: nodedir };
-  const res = spawnSync("node-gyp", ["rebuild", "-C", dir], { stdio: "inherit", shell: false, env });
+  const env = { ...process.env, ...extraEnv };
+  if (nodedir !== undefined) env.npm_config_nodedir = nodedir;
+  // The checkout's own node-gyp (a devDependency) when it is there: outside `npm run` it is not on PATH.
+  const local = join(dirname(fileURLToPath(import.meta.url)), "../node_modules/.bin/node-gyp");
+  const nodeGyp = existsSync(local) ? local : "node-gyp";
+  const res = spawnSync(nodeGyp, ["rebuild", "-C", dir], { stdio: "inherit", shell: false, env });
   if (res.error) {
     console.error(`boxscope native build: cannot run node-gyp (${res.error.message})`);
     process.exit(1);

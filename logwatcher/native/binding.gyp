@@ -17,14 +17,14 @@
     },
     {
       "target_name": "boxscope_documents",
-      "sources": ["src/documents.c"],
+      "sources": ["src/documents-addon.c", "src/documents.c"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
       "libraries": ["<!@(pkg-config --libs libcrypto)"],
       "defines": ["NAPI_VERSION=8"]
     },
     {
       "target_name": "boxscope_records",
-      "sources": ["src/records.c"],
+      "sources": ["src/records-addon.c", "src/records.c"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
       "defines": ["NAPI_VERSION=8"]
     }

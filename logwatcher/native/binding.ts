@@ -4,13 +4,13 @@ import { nativeAddonPath, requireNativeAddon } from "../../common/native-addon.j
 const loaded = new Map<string, unknown>();
 
 /**
- * Loads `logwatcher/native/build/Release/<name>.node` (built by `npm install`); throws a
+ * Loads the addon `<name>.node` of logwatcher/native (built by `npm install`); throws a
  * BoxscopeError naming the fix when it was not built.
  */
 export function loadNativeBinding<T>(name: string): T {
   const cached = loaded.get(name);
   if (cached) return cached as T;
-  const path = nativeAddonPath(`logwatcher/native/build/Release/${name}.node`);
+  const path = nativeAddonPath("logwatcher/native", name);
   try {
     const binding = requireNativeAddon<T>(path);
     loaded.set(name, binding);

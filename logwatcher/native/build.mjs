@@ -6,7 +6,8 @@
 // librdkafka is built in a copy under build-deps/, never in third_party itself, and only when the
 // vendored release or the configure flags changed (a stamp records both): `npm ci` on a checkout
 // that built it once does not compile it again. Any failure stops the build with one line naming
-// the step and where its log is.
+// the step and where its log is. With --sanitize the addons are built as the ASan+UBSan variant
+// instead (scripts/native-sanitize.mjs), over the same librdkafka.
 import { spawnSync } from "node:child_process";
 import {
   cpSync,
@@ -21,6 +22,7 @@ import {
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sanitizeRebuild } from "../../scripts/native-sanitize.mjs";
 import { nodeGypRebuild } from "../../scripts/node-headers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -92,4 +94,5 @@ function buildLibrdkafka() {
 }
 
 buildLibrdkafka();
-nodeGypRebuild(here);
+if (process.argv.includes("--sanitize")) sanitizeRebuild(here, ["build-deps"]);
+else nodeGypRebuild(here);

@@ -116,7 +116,7 @@ export interface FuseBinding {
 }
 
 export function loadFuseBinding(): FuseBinding {
-  const path = nativeAddonPath("shim/native/build/Release/boxscope_fuse.node");
+  const path = nativeAddonPath("shim/native", "boxscope_fuse");
   try {
     return requireNativeAddon<FuseBinding>(path);
   } catch (e) {

@@ -2,9 +2,11 @@
 // Builds the FUSE binding (run by `npm install` / `npm ci` through the "install" script). Without
 // libfuse3's headers (a laptop that does not work on the shim) the build is skipped with one line, and
 // `boxscope shim mount` says what is missing; under CI=true a missing libfuse3 is a failure.
+// With --sanitize it builds the ASan+UBSan variant instead (scripts/native-sanitize.mjs).
 import { spawnSync } from "node:child_process";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sanitizeRebuild } from "../../scripts/native-sanitize.mjs";
 import { nodeGypRebuild } from "../../scripts/node-headers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -18,4 +20,5 @@ if (probe.error || probe.status !== 0) {
   console.error(`boxscope native build skipped: ${why}; \`boxscope shim mount\` will not work`);
   process.exit(0);
 }
-nodeGypRebuild(here);
+if (process.argv.includes("--sanitize")) sanitizeRebuild(here);
+else nodeGypRebuild(here);

@@ -8,6 +8,7 @@ export { esCount } from "../helpers/elasticsearch.js";
 
 import { type KafkaBroker, startKafka } from "../helpers/kafka.js";
 import { repoRoot } from "../helpers/paths.js";
+import { addonProcessEnv } from "../helpers/sanitized-addons.js";
 
 /** A `node bin/boxscope.js ...` child whose stderr is kept for assertions and failure reports. */
 export class CliProcess {
@@ -18,7 +19,7 @@ export class CliProcess {
   constructor(args: string[], env: Record<string, string> = {}) {
     this.child = spawn(process.execPath, [join(repoRoot, "bin/boxscope.js"), ...args], {
       cwd: repoRoot,
-      env: { ...process.env, ...env },
+      env: addonProcessEnv({ ...process.env, ...env }),
       stdio: ["ignore", "ignore", "pipe"],
     });
     this.child.stderr?.setEncoding("utf8");

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../helpers/paths.js";
+import { addonProcessEnv } from "../helpers/sanitized-addons.js";
 
 /** A real `boxscope shim mount` daemon, as a child process (what users run). */
 export interface DaemonUnderTest {
@@ -38,7 +39,7 @@ export async function startDaemon(
   const child = spawn(
     process.execPath,
     [join(repoRoot, "bin/boxscope.js"), "shim", "mount", "--mountpoint", mountpoint, ...extraArgs],
-    { stdio: ["ignore", "ignore", "pipe"], env },
+    { stdio: ["ignore", "ignore", "pipe"], env: addonProcessEnv(env) },
   );
   let log = "";
   child.stderr?.on("data", (d: Buffer) => {

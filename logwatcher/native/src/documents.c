@@ -15,28 +15,13 @@
  * `YYYY-MM-DDTHH:MM:SS[.fff]Z` naming a real UTC time; "replayed" absent or not `true`; and no
  * newline byte. Nested objects and arrays are skipped, not validated: Elasticsearch refuses a
  * malformed one for that item alone, and the item goes to the dead-letter topic with its reason.
- * indexer/native-bulk.test.ts checks the bodies against the JavaScript path's.
- *
- * bulkBody(values: Buffer[], indexPrefix: string) -> Buffer | null
- *   For each value, `{"index":{"_index":"<prefix>-YYYY.MM.DD","_id":"<id>"}}\n<value>\n`, with
- *   id = base64url(sha1(host "\0" fileId "\0" offset)) (indexer/documents.ts documentId).
+ * indexer/native-bulk.test.ts checks the bodies against the JavaScript path's. The Node-API binding
+ * (bulkBody) is documents-addon.c.
  */
-#include <node_api.h>
-#include <openssl/evp.h>
+#include "documents.h"
+
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-  const unsigned char *at;
-  size_t len;
-  int found;
-} span_t;
-
-typedef struct {
-  span_t host, file_id, offset, stamp;
-  int offset_is_string;
-} fields_t;
 
 static const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end) {
   while (p < end && (*p == ' ' || *p == '\t' || *p == '\r')) p++;
@@ -145,10 +130,11 @@ static int valid_stamp(const unsigned char *s, size_t len) {
   return day <= days[month - 1] + (month == 2 && leap);
 }
 
-/* Reads the identity fields of one record; 0 when the record is not for this path (see top). */
-static int read_fields(const unsigned char *p, size_t len, fields_t *f) {
-  const unsigned char *end = p + len;
+int read_fields(const unsigned char *p, size_t len, fields_t *f) {
   memset(f, 0, sizeof(*f));
+  /* Not a record; and an empty Buffer's bytes may be NULL, where even p + 0 is undefined. */
+  if (len == 0) return 0;
+  const unsigned char *end = p + len;
   if (memchr(p, '\n', len)) return 0;
   p = skip_ws(p, end);
   if (p >= end || *p != '{') return 0;
@@ -254,95 +240,30 @@ static char *put(char *out, const void *src, size_t n) {
   return out + n;
 }
 
-static void free_block(napi_env env, void *data, void *hint) { free(data); }
+size_t bulk_item_max(size_t prefix_len, size_t value_len) { return value_len + prefix_len + ACTION_BYTES + 1; }
 
-static napi_value null_value(napi_env env) {
-  napi_value v;
-  napi_get_null(env, &v);
-  return v;
-}
-
-/* bulkBody(values, indexPrefix) */
-static napi_value bulk_body(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  uint32_t n = 0;
-  char prefix[256];
-  size_t prefix_len = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
-      napi_get_array_length(env, argv[0], &n) != napi_ok ||
-      napi_get_value_string_utf8(env, argv[1], prefix, sizeof(prefix), &prefix_len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "bulkBody(values: Buffer[], indexPrefix: string)");
-    return NULL;
-  }
-  /* A prefix this long was cut to fit (Elasticsearch refuses such index names anyway). */
-  if (prefix_len >= sizeof(prefix) - 1) return null_value(env);
-  /* Each value's bytes, read once here (a Buffer's memory stays put during the call). */
-  const unsigned char **data = malloc((n ? n : 1) * sizeof(*data));
-  size_t *lens = malloc((n ? n : 1) * sizeof(*lens));
-  size_t total = 0;
-  napi_value result = NULL;
-  char *out = NULL;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  if (!data || !lens || !ctx) goto fail;
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value v;
-    bool is_buffer = false;
-    void *bytes = NULL;
-    if (napi_get_element(env, argv[0], i, &v) != napi_ok || napi_is_buffer(env, v, &is_buffer) != napi_ok ||
-        !is_buffer || napi_get_buffer_info(env, v, &bytes, &lens[i]) != napi_ok)
-      goto not_here; /* null or not a Buffer: the JavaScript path says why */
-    data[i] = bytes;
-    total += lens[i] + prefix_len + ACTION_BYTES + 1;
-  }
-  out = malloc(total ? total : 1);
-  if (!out) goto fail;
+size_t bulk_item(EVP_MD_CTX *ctx, const char *prefix, size_t prefix_len, const unsigned char *value, size_t len,
+                 char *out) {
+  fields_t f;
+  if (!read_fields(value, len, &f)) return 0;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  static const unsigned char nul = 0;
+  if (!EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) || !EVP_DigestUpdate(ctx, f.host.at, f.host.len) ||
+      !EVP_DigestUpdate(ctx, &nul, 1) || !EVP_DigestUpdate(ctx, f.file_id.at, f.file_id.len) ||
+      !EVP_DigestUpdate(ctx, &nul, 1) || !EVP_DigestUpdate(ctx, f.offset.at, f.offset.len) ||
+      !EVP_DigestFinal_ex(ctx, md, &md_len))
+    return 0;
   char *at = out;
-  for (uint32_t i = 0; i < n; i++) {
-    fields_t f;
-    if (!read_fields(data[i], lens[i], &f)) goto not_here;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    static const unsigned char nul = 0;
-    if (!EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) || !EVP_DigestUpdate(ctx, f.host.at, f.host.len) ||
-        !EVP_DigestUpdate(ctx, &nul, 1) || !EVP_DigestUpdate(ctx, f.file_id.at, f.file_id.len) ||
-        !EVP_DigestUpdate(ctx, &nul, 1) || !EVP_DigestUpdate(ctx, f.offset.at, f.offset.len) ||
-        !EVP_DigestFinal_ex(ctx, md, &md_len))
-      goto not_here;
-    at = put(at, ACTION_START, sizeof(ACTION_START) - 1);
-    at = put(at, prefix, prefix_len);
-    const unsigned char *s = f.stamp.at;
-    char day[11] = {'-', s[0], s[1], s[2], s[3], '.', s[5], s[6], '.', s[8], s[9]};
-    at = put(at, day, sizeof(day));
-    at = put(at, ACTION_ID, sizeof(ACTION_ID) - 1);
-    at += base64url(md, md_len, at);
-    at = put(at, ACTION_END, sizeof(ACTION_END) - 1);
-    at = put(at, data[i], lens[i]);
-    *at++ = '\n';
-  }
-  if (napi_create_external_buffer(env, (size_t)(at - out), out, free_block, NULL, &result) == napi_ok) out = NULL;
-  else if (napi_create_buffer_copy(env, (size_t)(at - out), out, NULL, &result) != napi_ok) goto fail;
-  goto done;
-not_here:
-  result = null_value(env);
-  goto done;
-fail:
-  napi_throw_error(env, NULL, "bulkBody: out of memory");
-  result = NULL;
-done:
-  EVP_MD_CTX_free(ctx);
-  free(out);
-  free(data);
-  free(lens);
-  return result;
+  at = put(at, ACTION_START, sizeof(ACTION_START) - 1);
+  at = put(at, prefix, prefix_len);
+  const unsigned char *s = f.stamp.at;
+  char day[11] = {'-', s[0], s[1], s[2], s[3], '.', s[5], s[6], '.', s[8], s[9]};
+  at = put(at, day, sizeof(day));
+  at = put(at, ACTION_ID, sizeof(ACTION_ID) - 1);
+  at += base64url(md, md_len, at);
+  at = put(at, ACTION_END, sizeof(ACTION_END) - 1);
+  at = put(at, value, len);
+  *at++ = '\n';
+  return (size_t)(at - out);
 }
-
-static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  if (napi_create_function(env, "bulkBody", NAPI_AUTO_LENGTH, bulk_body, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "bulkBody", fn) != napi_ok)
-    return NULL;
-  return exports;
-}
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -6,18 +6,11 @@
  * output is byte for byte what logwatcher/shipper/record-batch.ts writes for the same line
  * (RecordBatch.addBytes: the file's prefix, the offset digits, `,"line":`, the line as
  * JSON.stringify writes the decoded text, the flags, `}`); record-batch.test.ts checks that on
- * random lines. Lines that span chunks, and multi-line records, stay on the JavaScript path.
- *
- * encodeLines(src, from, to, dst, dstPos, prefix, offset, replayUntil, maxLineBytes, ends,
- *             maxRecords, byteBudget, keyLength, state)
- *   Encodes the complete lines of src[from, to) (each ends with '\n' before `to`), the first one
- *   at file offset `offset`, into dst from dstPos, while fewer than maxRecords were written, the
- *   bytes written plus keyLength per record stay below byteBudget (the record that crosses it is
- *   the last), and dst surely has room (the same bound RecordBatch.fits uses). Each record's end
- *   position goes to ends[]. state receives [from after the last line, dstPos, records].
+ * random lines. Lines that span chunks, and multi-line records, stay on the JavaScript path. The
+ * Node-API binding (encodeLines, which says what is encoded) is records-addon.c.
  */
-#include <node_api.h>
-#include <stdint.h>
+#include "records.h"
+
 #include <string.h>
 
 /* Room for the offset digits, `,"line":`, the flags and `}` (RECORD_OVERHEAD in record-batch.ts). */
@@ -77,7 +70,7 @@ static size_t utf8_sequence(const unsigned char *s, size_t avail, size_t *bad) {
 /* 1 for the bytes that cannot be copied as they are: control bytes, '"', '\\' and non-ASCII. */
 static unsigned char special[256];
 
-static void init_special(void) {
+void encode_lines_init(void) {
   for (int b = 0; b < 256; b++) special[b] = b < 0x20 || b == '"' || b == '\\' || b >= 0x80;
 }
 
@@ -149,46 +142,14 @@ static unsigned char *write_uint(unsigned char *d, uint64_t v) {
   return d;
 }
 
-#define ARGS 14
-
-static napi_value encode_lines(napi_env env, napi_callback_info info) {
-  size_t argc = ARGS;
-  napi_value argv[ARGS];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != ARGS) {
-    napi_throw_type_error(env, NULL, "encodeLines takes 14 arguments");
-    return NULL;
-  }
-  unsigned char *src, *dst, *prefix;
-  size_t src_len, dst_len, prefix_len, ends_len, state_len;
-  uint32_t from, to, dst_pos, max_line, max_records, budget, key_len;
-  double offset, replay_until;
-  napi_typedarray_type type;
-  void *ends_data, *state_data;
-  napi_value ab;
-  size_t ab_off;
-  int ok = napi_get_buffer_info(env, argv[0], (void **)&src, &src_len) == napi_ok &&
-           napi_get_value_uint32(env, argv[1], &from) == napi_ok &&
-           napi_get_value_uint32(env, argv[2], &to) == napi_ok &&
-           napi_get_buffer_info(env, argv[3], (void **)&dst, &dst_len) == napi_ok &&
-           napi_get_value_uint32(env, argv[4], &dst_pos) == napi_ok &&
-           napi_get_buffer_info(env, argv[5], (void **)&prefix, &prefix_len) == napi_ok &&
-           napi_get_value_double(env, argv[6], &offset) == napi_ok &&
-           napi_get_value_double(env, argv[7], &replay_until) == napi_ok &&
-           napi_get_value_uint32(env, argv[8], &max_line) == napi_ok &&
-           napi_get_typedarray_info(env, argv[9], &type, &ends_len, &ends_data, &ab, &ab_off) == napi_ok &&
-           type == napi_uint32_array &&
-           napi_get_value_uint32(env, argv[10], &max_records) == napi_ok &&
-           napi_get_value_uint32(env, argv[11], &budget) == napi_ok &&
-           napi_get_value_uint32(env, argv[12], &key_len) == napi_ok &&
-           napi_get_typedarray_info(env, argv[13], &type, &state_len, &state_data, &ab, &ab_off) == napi_ok &&
-           type == napi_float64_array && state_len >= 3;
-  if (!ok || from > to || to > src_len || dst_pos > dst_len) {
-    napi_throw_type_error(env, NULL, "encodeLines: bad arguments");
-    return NULL;
-  }
-  uint32_t *ends = ends_data;
-  double *state = state_data;
-  if (max_records > ends_len) max_records = (uint32_t)ends_len;
+lines_done_t encode_lines(const lines_job_t *job) {
+  const unsigned char *src = job->src, *prefix = job->prefix;
+  unsigned char *dst = job->dst;
+  size_t dst_len = job->dst_len, prefix_len = job->prefix_len;
+  uint32_t from = job->from, to = job->to, dst_pos = job->dst_pos, max_line = job->max_line;
+  uint32_t max_records = job->max_records, budget = job->budget, key_len = job->key_len;
+  uint32_t *ends = job->ends;
+  double offset = job->offset, replay_until = job->replay_until;
   uint32_t records = 0;
   uint64_t used = 0;
   unsigned char *d = dst + dst_pos;
@@ -219,19 +180,5 @@ static napi_value encode_lines(napi_env env, napi_callback_info info) {
     offset += (double)(line_len + 1);
     from += (uint32_t)(line_len + 1);
   }
-  state[0] = from;
-  state[1] = (double)(d - dst);
-  state[2] = records;
-  return NULL;
+  return (lines_done_t){.from = from, .dst_pos = (size_t)(d - dst), .records = records};
 }
-
-static napi_value init(napi_env env, napi_value exports) {
-  init_special();
-  napi_value fn;
-  if (napi_create_function(env, "encodeLines", NAPI_AUTO_LENGTH, encode_lines, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "encodeLines", fn) != napi_ok)
-    napi_throw_error(env, NULL, "cannot export encodeLines");
-  return exports;
-}
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -8,11 +8,7 @@
 
 #include "cleanup.h"
 
-ssize_t caller_key_cgroup(pid_t pid, char *buf, size_t off, size_t cap) {
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-  __do_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return CALLER_GONE;
+ssize_t caller_key_read(int fd, char *buf, size_t off, size_t cap) {
   size_t total = off;
   for (;;) {
     if (total >= cap) return CALLER_TOO_LONG;
@@ -23,6 +19,14 @@ ssize_t caller_key_cgroup(pid_t pid, char *buf, size_t off, size_t cap) {
     total += (size_t)r;
   }
   return (ssize_t)total;
+}
+
+ssize_t caller_key_cgroup(pid_t pid, char *buf, size_t off, size_t cap) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+  __do_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return CALLER_GONE;
+  return caller_key_read(fd, buf, off, cap);
 }
 
 ssize_t caller_key(pid_t pid, char *buf, size_t cap) {

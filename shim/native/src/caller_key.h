@@ -19,5 +19,8 @@ ssize_t caller_key(pid_t pid, char *buf, size_t cap);
 /* The cgroup part alone, read into buf after its first `off` bytes (the namespace part of the same
  * process: a process's pid namespace never changes). Returns the whole length, as caller_key. */
 ssize_t caller_key_cgroup(pid_t pid, char *buf, size_t off, size_t cap);
+/* caller_key_cgroup's reading: the open file fd to its end (a /proc/<pid>/cgroup, whose paths the
+ * caller's container may choose) into buf after its first `off` bytes; returns as caller_key. */
+ssize_t caller_key_read(int fd, char *buf, size_t off, size_t cap);
 
 #endif
