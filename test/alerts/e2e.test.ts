@@ -15,9 +15,9 @@ import { Registry } from "prom-client";
 import { stringify } from "yaml";
 import { loadRules } from "../../alerts/rules.js";
 import { silentLogger } from "../../common/logger.js";
+import { startMetricsServer } from "../../common/metrics/server.js";
 import { allDashboards } from "../../dashboards/index.js";
 import { interpolate, metricsOf, panelQueries } from "../../dashboards/inspect.js";
-import { startMetricsServer } from "../../exporter/server.js";
 import { logwatcherConfigSchema } from "../../logwatcher/spool/config.js";
 import { startLogwatcher } from "../../logwatcher/spool/service.js";
 import {
