@@ -31,13 +31,8 @@ import {
 } from "../helpers/container-cgroup.js";
 import { repoRoot } from "../helpers/paths.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import {
-  freePort,
-  havePrometheusBinaries,
-  type PromSample,
-  promQuery,
-  waitFor,
-} from "../helpers/prometheus.js";
+import { freePort, havePrometheusBinaries, type PromSample, promQuery } from "../helpers/prometheus.js";
+import { waitFor } from "../helpers/wait.js";
 import {
   cleanupStack,
   scratchDir,
