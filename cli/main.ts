@@ -51,9 +51,3 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-
-/** Global options every subcommand can read with `cmd.optsWithGlobals()`. */
-export interface GlobalOptions {
-  config?: string;
-  logLevel: string;
-}

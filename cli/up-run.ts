@@ -7,6 +7,7 @@ import { createCgroupLoadavgSampler } from "../cgroup/loadavg/cgroups.js";
 import type { LoadavgSampler } from "../cgroup/loadavg/sampler.js";
 import { type ConfigSources, loadConfig } from "../common/config.js";
 import { BoxscopeError } from "../common/errors.js";
+import type { GlobalOptions } from "../common/global-options.js";
 import { createLogger, type Logger } from "../common/logger.js";
 import { catchStopSignals, type RunningService, runUntilSignal, stopRequested } from "../common/service.js";
 import { notifySystemd } from "../common/systemd.js";
@@ -15,7 +16,6 @@ import { type ShipConfig, shipConfigSchema } from "../logwatcher/shipper/config.
 import { logTreeFields } from "../logwatcher/sources.js";
 import { type LogwatcherConfig, logwatcherConfigSchema } from "../logwatcher/spool/config.js";
 import { shimConfigSchema } from "../shim/config.js";
-import type { GlobalOptions } from "./main.js";
 
 /**
  * The `up` section: which parts `boxscope up` runs. `auto` runs a part when this host supports it

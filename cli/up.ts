@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { GlobalOptions } from "./main.js";
+import type { GlobalOptions } from "../common/global-options.js";
 
 /** `boxscope up`: everything this host can run, on embedded defaults unless --config says more. */
 export function registerUpCommand(program: Command): void {

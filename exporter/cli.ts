@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import type { GlobalOptions } from "../cli/main.js";
-import { runUntilSignal } from "../common/service.js";
+import type { GlobalOptions } from "../common/global-options.js";
+import { runServiceCommand } from "../common/service-command.js";
 
 /** `boxscope exporter [--listen HOST:PORT] [--log-root DIR]`: serves /metrics and /healthz until SIGTERM. */
 export function registerExporterCommands(program: Command): void {
@@ -13,20 +13,26 @@ export function registerExporterCommands(program: Command): void {
     .action(async (opts: { listen?: string; logRoot?: string; kmsg?: boolean }, cmd: Command) => {
       // Everything below loads on use: every command registers here, and --help and the other
       // commands must not pay for the config schema (zod), pino, prom-client or fastify.
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const { loadExporterConfig } = await import("./config.js");
-      const config = loadExporterConfig({
-        configPath: globals.config,
-        // commander sets kmsg=true by default for --no-kmsg; only an explicit --no-kmsg overrides.
-        flags: { listen: opts.listen, logRoot: opts.logRoot, kmsg: opts.kmsg === false ? false : undefined },
+      process.exitCode = await runServiceCommand(cmd.optsWithGlobals<GlobalOptions>(), {
+        name: "exporter",
+        loggerName: "boxscope-exporter",
+        config: async (configPath) => {
+          const { loadExporterConfig } = await import("./config.js");
+          return loadExporterConfig({
+            configPath,
+            // commander sets kmsg=true by default for --no-kmsg; only an explicit --no-kmsg overrides.
+            flags: {
+              listen: opts.listen,
+              logRoot: opts.logRoot,
+              kmsg: opts.kmsg === false ? false : undefined,
+            },
+          });
+        },
+        // The exporter serves its registry itself (rendered ahead of scrapes).
+        start: async (config, deps) => {
+          const { startExporter } = await import("./exporter.js");
+          return await startExporter(config, deps);
+        },
       });
-      const [{ createLogger }, { createRegistry }, { startExporter }] = await Promise.all([
-        import("../common/logger.js"),
-        import("../common/registry.js"),
-        import("./exporter.js"),
-      ]);
-      const logger = createLogger({ level: globals.logLevel, name: "boxscope-exporter" });
-      const service = await startExporter(config, { logger, registry: createRegistry() });
-      process.exitCode = await runUntilSignal([service], logger);
     });
 }

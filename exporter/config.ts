@@ -3,10 +3,10 @@ import { z } from "zod";
 import { type ConfigSources, loadConfig } from "../common/config.js";
 import { checkTeamMapping, teamSourcesSchema } from "../common/container-labels.js";
 import { UsageError } from "../common/errors.js";
+import { DEFAULT_LISTEN, parseListen } from "../common/metrics/listen.js";
 import { compileLinearRegex } from "../common/regex.js";
 import { LOG_SEVERITIES } from "./collectors/log-patterns.js";
 import { resolveKeyProcesses } from "./key-process-rules.js";
-import { DEFAULT_LISTEN, parseListen } from "./listen.js";
 
 const regex = z.string().min(1);
 /** A rule or process name, used as a label value. */

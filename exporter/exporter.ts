@@ -3,14 +3,14 @@ import { createCgroupLoadavgSampler } from "../cgroup/loadavg/cgroups.js";
 import type { LoadavgSampler } from "../cgroup/loadavg/sampler.js";
 import { ContainerLabeler } from "../common/container-labels.js";
 import type { Logger } from "../common/logger.js";
+import type { ExpositionFormat } from "../common/metrics/exposition.js";
+import { renderRegistry, startMetricsServer } from "../common/metrics/server.js";
 import type { RunningService } from "../common/service.js";
 import { CollectAhead } from "./collect-ahead.js";
 import { COLLECTORS } from "./collectors/index.js";
 import type { ExporterConfig } from "./config.js";
 import { ContainerSource } from "./containers.js";
-import type { ExpositionFormat } from "./exposition.js";
 import { CollectorRunner } from "./runner.js";
-import { renderRegistry, startMetricsServer } from "./server.js";
 import { KmsgSource } from "./sources/kmsg.js";
 
 /**

@@ -1,5 +1,5 @@
+import type { Family, FamilySample } from "../common/metrics/exposition.js";
 import type { Labels, MetricSpec } from "./collector.js";
-import type { Family, FamilySample } from "./exposition.js";
 
 /**
  * A metric family whose series are replaced wholesale at each scrape, registered in a prom-client

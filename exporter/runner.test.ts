@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Registry } from "prom-client";
 import { silentLogger } from "../common/logger.js";
+import { startMetricsServer } from "../common/metrics/server.js";
 import type { Collector } from "./collector.js";
 import { healthCollector } from "./collectors/health.js";
 import { CollectorRunner } from "./runner.js";
-import { startMetricsServer } from "./server.js";
 
 const working: Collector = {
   name: "working",

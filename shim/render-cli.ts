@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import type { GlobalOptions } from "../cli/main.js";
 import { BoxscopeError, UsageError } from "../common/errors.js";
+import type { GlobalOptions } from "../common/global-options.js";
 import { VIEW_PATHS } from "./view-paths.js";
 
 interface RenderFlags {

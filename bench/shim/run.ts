@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SETTLE_MS } from "../../shim/render.js";
+import { waitFor } from "../../test/helpers/wait.js";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const READS_ONE = Number(process.env.BENCH_READS ?? 20_000);
@@ -50,14 +51,6 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, USER_HZ
-}
-
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!check()) {
-    if (Date.now() > deadline) fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function isFuseMounted(dir: string): boolean {
@@ -150,7 +143,7 @@ async function main(): Promise<void> {
   };
   process.on("exit", cleanup);
   try {
-    await waitFor(() => isFuseMounted(boxDir) && isFuseMounted(lxDir), "both mounts");
+    await waitFor("both mounts", () => isFuseMounted(boxDir) && isFuseMounted(lxDir));
     for (let g = 0; g < CGROUPS; g++) {
       const dirs = CONTROLLERS.map((c) => `/sys/fs/cgroup/${c}/boxscope-bench-shim-${tag}-${g}`);
       for (const d of dirs) mkdirSync(d);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { LineSplitter } from "./lines.js";
+import { type LineBytesSink, LineSplitter } from "./lines.js";
 
 test("lines carry their byte offsets across chunk boundaries", () => {
   const s = new LineSplitter(100, 1024);
@@ -50,14 +50,8 @@ test("scan hands out the same lines as push, as byte ranges, however the bytes a
     const viaScan = new LineSplitter(5, cap);
     const want: unknown[] = [];
     const got: unknown[] = [];
-    const sink = (
-      src: Buffer,
-      start: number,
-      stop: number,
-      offset: number,
-      end: number,
-      truncated: boolean,
-    ) => got.push({ offset, end, text: src.toString("utf8", start, stop), truncated });
+    const sink: LineBytesSink = ({ src, start, stop, offset, end, truncated }) =>
+      got.push({ offset, end, text: src.toString("utf8", start, stop), truncated });
     let at = 0;
     while (at < data.length) {
       const n = 1 + rnd(60);

@@ -16,18 +16,23 @@ export interface RawLine {
 }
 
 /**
- * Receives a complete line as a byte range, without creating a string: `src[start, end)` holds the
- * line's kept bytes (newline and a trailing CR removed), `offset`/`end` as in RawLine. `src` is only
- * valid during the call.
+ * One complete line as bytes, without a string. The splitter hands every line out in the same
+ * object, refilled: it is valid only during the sink's call.
  */
-export type LineBytesSink = (
-  src: Buffer,
-  start: number,
-  stop: number,
-  offset: number,
-  end: number,
-  truncated: boolean,
-) => void;
+export interface LineBytes {
+  /** Holds the line's kept bytes (newline and a trailing CR removed) at [start, stop). */
+  src: Buffer;
+  start: number;
+  stop: number;
+  /** Where the line lies in the file: its first byte's offset, and the offset past its newline (as in RawLine). */
+  offset: number;
+  end: number;
+  /** The line was longer than the cap; `src[start, stop)` holds its first `maxLineBytes` bytes. */
+  truncated: boolean;
+}
+
+/** Receives each complete line as bytes (see LineBytes). */
+export type LineBytesSink = (line: Readonly<LineBytes>) => void;
 
 /** What a LinesBulkSink took: the position after its last line, and how many lines. */
 export interface BulkResult {
@@ -36,23 +41,40 @@ export interface BulkResult {
 }
 
 /**
- * Takes as many complete lines of `src[from, to)` as it can in one go (the first starts at file
- * offset `offset`; lines longer than `maxLineBytes` are capped); returns where it stopped and how
- * many it took. Taking none hands the next line to the LineBytesSink instead.
+ * Bytes a LinesBulkSink may take complete lines from, refilled like LineBytes: `src[from, to)`,
+ * whose first byte is at file offset `offset`; lines longer than `maxLineBytes` are capped.
  */
-export type LinesBulkSink = (
-  src: Buffer,
-  from: number,
-  to: number,
-  offset: number,
-  maxLineBytes: number,
-) => BulkResult;
+export interface LinesRun {
+  src: Buffer;
+  from: number;
+  to: number;
+  offset: number;
+  maxLineBytes: number;
+}
+
+/**
+ * Takes as many complete lines of a run as it can in one go; returns where it stopped and how many
+ * it took. Taking none hands the next line to the LineBytesSink instead.
+ */
+export type LinesBulkSink = (run: Readonly<LinesRun>) => BulkResult;
+
+const NO_BYTES = Buffer.alloc(0);
 
 export class LineSplitter {
   private parts: Buffer[] = [];
   private kept = 0;
   private dropped = 0;
   private start: number;
+  /** What scan hands its sinks, refilled per line or run (no object per line on the hot path). */
+  private readonly line: LineBytes = {
+    src: NO_BYTES,
+    start: 0,
+    stop: 0,
+    offset: 0,
+    end: 0,
+    truncated: false,
+  };
+  private readonly run: LinesRun = { src: NO_BYTES, from: 0, to: 0, offset: 0, maxLineBytes: 0 };
 
   constructor(
     /** Offset of the next byte the splitter will see. */
@@ -98,9 +120,16 @@ export class LineSplitter {
     let n = 0;
     let from = 0;
     const len = chunk.length;
+    const line = this.line;
+    const run = this.run;
+    run.src = chunk;
+    run.to = len;
+    run.maxLineBytes = this.maxLineBytes;
     while (from < len) {
       if (bulk && this.parts.length === 0 && this.dropped === 0) {
-        const taken = bulk(chunk, from, len, this.next, this.maxLineBytes);
+        run.from = from;
+        run.offset = this.next;
+        const taken = bulk(run);
         if (taken.records > 0) {
           n += taken.records;
           this.next += taken.to - from;
@@ -120,7 +149,13 @@ export class LineSplitter {
         const truncated = nl - from > this.maxLineBytes;
         let stop = truncated ? from + this.maxLineBytes : nl;
         if (stop > from && chunk[stop - 1] === 13) stop--;
-        sink(chunk, from, stop, this.start, this.next, truncated);
+        line.src = chunk;
+        line.start = from;
+        line.stop = stop;
+        line.offset = this.start;
+        line.end = this.next;
+        line.truncated = truncated;
+        sink(line);
         this.start = this.next;
       } else {
         this.keep(chunk.subarray(from, nl));
@@ -129,6 +164,9 @@ export class LineSplitter {
       n++;
       from = nl + 1;
     }
+    // Not to keep the caller's buffer alive through the splitter.
+    line.src = NO_BYTES;
+    run.src = NO_BYTES;
     return n;
   }
 
@@ -143,13 +181,19 @@ export class LineSplitter {
     const bytes = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.kept);
     let stop = bytes.length;
     if (stop > 0 && bytes[stop - 1] === 13) stop--;
-    const offset = this.start;
-    const truncated = this.dropped > 0;
+    const line = this.line;
+    line.src = bytes;
+    line.start = 0;
+    line.stop = stop;
+    line.offset = this.start;
+    line.end = end;
+    line.truncated = this.dropped > 0;
     this.parts = [];
     this.kept = 0;
     this.dropped = 0;
     this.start = end;
-    sink(bytes, 0, stop, offset, end, truncated);
+    sink(line);
+    line.src = NO_BYTES;
   }
 
   /** Emits the partial line (no newline yet) as a line; used after the partial-line timeout. */

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { type RunningService, runUntilSignal } from "../../common/service.js";
-import { serveMetrics } from "../metrics-listen.js";
+import type { GlobalOptions } from "../../common/global-options.js";
+import { runServiceCommand } from "../../common/service-command.js";
 
 const int = (v: string): number => Number(v);
 
@@ -27,25 +27,21 @@ export function registerIndexCommand(program: Command): void {
       // Everything below loads on use: every command registers here, and --help and the other
       // commands (`boxscope ship` must start fast) must not pay for the config schema (zod), pino,
       // prom-client or the Kafka/ES clients.
-      const globals = cmd.optsWithGlobals<{ config?: string; logLevel: string }>();
-      const [{ loadConfig }, { indexConfigSchema }] = await Promise.all([
-        import("../../common/config.js"),
-        import("./config.js"),
-      ]);
-      const config = loadConfig("index", indexConfigSchema, { configPath: globals.config, flags });
-      const [{ createLogger }, { createRegistry }] = await Promise.all([
-        import("../../common/logger.js"),
-        import("../../common/registry.js"),
-      ]);
-      const logger = createLogger({ level: globals.logLevel, name: "boxscope-index" });
-      const registry = createRegistry();
-      const services: RunningService[] = [];
-      if (config.metricsListen !== undefined) {
-        // First, so a bad or taken address fails the command before anything is consumed.
-        services.push(await serveMetrics(registry, config.metricsListen, logger, "index metrics listen"));
-      }
-      const { startIndexer } = await import("./indexer.js");
-      services.push(await startIndexer(config, { logger, registry }));
-      process.exitCode = await runUntilSignal(services, logger);
+      process.exitCode = await runServiceCommand(cmd.optsWithGlobals<GlobalOptions>(), {
+        name: "index",
+        loggerName: "boxscope-index",
+        config: async (configPath) => {
+          const [{ loadConfig }, { indexConfigSchema }] = await Promise.all([
+            import("../../common/config.js"),
+            import("./config.js"),
+          ]);
+          return loadConfig("index", indexConfigSchema, { configPath, flags });
+        },
+        metricsListen: (config) => config.metricsListen,
+        start: async (config, deps) => {
+          const { startIndexer } = await import("./indexer.js");
+          return await startIndexer(config, deps);
+        },
+      });
     });
 }

@@ -1,11 +1,10 @@
 import { z } from "zod";
-import { brokerList } from "../shipper/config.js";
+import { logTopicFields } from "../kafka/config.js";
 
 /** The `index:` section of boxscope.yaml; defaults are the embedded defaults. */
 export const indexConfigSchema = z
   .strictObject({
-    brokers: brokerList.default(["127.0.0.1:9092"]),
-    topic: z.string().min(1).default("container-logs"),
+    ...logTopicFields,
     group: z.string().min(1).default("boxscope-index"),
     /** Records that can never be indexed go here with the reason; default `<topic>-dead-letter`. */
     deadLetterTopic: z.string().min(1).optional(),

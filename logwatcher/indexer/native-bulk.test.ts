@@ -75,9 +75,8 @@ function shipperRecords(src: Buffer, base: number, replayed: number): Buffer[] {
   for (let at = 0; at < src.length; at += 4093) {
     splitter.scan(
       src.subarray(at, at + 4093),
-      (s, start, stop, offset, end, truncated) =>
-        builder.lineBytes(file, s, start, stop, offset, end, truncated),
-      (s, from, to, offset, max) => builder.linesBulk(file, s, from, to, offset, max),
+      (line) => builder.lineBytes(file, line),
+      (run) => builder.linesBulk(file, run),
     );
   }
   builder.seal();

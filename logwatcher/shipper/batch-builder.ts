@@ -1,4 +1,4 @@
-import type { BulkResult } from "../../common/files/lines.js";
+import type { BulkResult, LineBytes, LinesRun } from "../../common/files/lines.js";
 import { loadNativeBinding } from "../native/binding.js";
 import type { DecodedRecord } from "./decoded-record.js";
 import { encodeDecodedRecord, IsoTimes } from "./decoded-record.js";
@@ -76,52 +76,38 @@ export class BatchBuilder implements RecordSink {
     this.prefixes.clear();
   }
 
-  lineBytes(
-    f: TrackedFile,
-    src: Buffer,
-    start: number,
-    stop: number,
-    offset: number,
-    end: number,
-    truncated: boolean,
-  ): void {
+  lineBytes(f: TrackedFile, line: Readonly<LineBytes>): void {
     const prefix = this.prefixOf(f);
-    const batch = this.batchFor(prefix, stop - start);
+    const batch = this.batchFor(prefix, line.stop - line.start);
     // Records starting before `replayUntil` may have been sent before a restart (tracked-file.ts).
-    batch.addBytes(prefix, offset, src, start, stop, {
-      truncated,
-      replayed: offset < f.replayUntil,
+    batch.addBytes(prefix, line.offset, line.src, line.start, line.stop, {
+      truncated: line.truncated,
+      replayed: line.offset < f.replayUntil,
       lines: 1,
     });
-    this.added(batch, f, offset, end);
+    this.added(batch, f, line.offset, line.end);
   }
 
   /**
-   * As many complete lines of `src[from, to)` (the first at file offset `offset`) as fit the batch
-   * being filled, encoded in one native call; the result is reused by the next call. None taken
-   * (no complete line, or no room left) leaves the next line to `lineBytes`, which seals.
+   * As many complete lines of the run as fit the batch being filled, encoded in one native call;
+   * the result is reused by the next call. None taken (no complete line, or no room left) leaves
+   * the next line to `lineBytes`, which seals.
    */
-  linesBulk(
-    f: TrackedFile,
-    src: Buffer,
-    from: number,
-    to: number,
-    offset: number,
-    maxLineBytes: number,
-  ): BulkResult {
+  linesBulk(f: TrackedFile, run: Readonly<LinesRun>): BulkResult {
+    const { src, from, offset } = run;
     const prefix = this.prefixOf(f);
     const batch = this.current ?? this.open(0);
     const state = this.encodeState;
     this.native.encodeLines(
       src,
       from,
-      to,
+      run.to,
       batch.data,
       batch.pos,
       prefix.json,
       offset,
       f.replayUntil,
-      maxLineBytes,
+      run.maxLineBytes,
       batch.freeEnds,
       this.limits.batchMaxRecords - batch.count,
       Math.max(0, this.limits.batchMaxBytes - batch.bytes),
@@ -225,7 +211,14 @@ export class BatchBuilder implements RecordSink {
     )
       return cached.prefix;
     const { container, team } = f.meta;
-    const prefix = recordPrefix(this.stamp, this.limits.host, container, f.path, fileId, team);
+    const prefix = recordPrefix({
+      timestamp: this.stamp,
+      host: this.limits.host,
+      container,
+      team,
+      path: f.path,
+      fileId,
+    });
     this.prefixes.set(f, { stamp: this.stamp, fileId, path: f.path, meta: f.meta, prefix });
     return prefix;
   }

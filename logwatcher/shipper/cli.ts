@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { type RunningService, runUntilSignal } from "../../common/service.js";
-import { serveMetrics } from "../metrics-listen.js";
+import type { GlobalOptions } from "../../common/global-options.js";
+import { runServiceCommand } from "../../common/service-command.js";
 
 interface ShipFlags {
   spool?: string;
@@ -40,29 +40,22 @@ export function registerShipCommand(program: Command): void {
       // Everything below loads on use: every command registers here, and --help and the other
       // commands must not pay for the config schema (zod), pino or prom-client. `boxscope ship`
       // must start fast (a slow start widens the window in which a rotation can outrun it).
-      const globals = cmd.optsWithGlobals<{ config?: string; logLevel: string }>();
-      const [{ loadConfig }, { shipConfigSchema }] = await Promise.all([
-        import("../../common/config.js"),
-        import("./config.js"),
-      ]);
-      const config = loadConfig("ship", shipConfigSchema, {
-        configPath: globals.config,
-        flags: { ...flags },
+      process.exitCode = await runServiceCommand(cmd.optsWithGlobals<GlobalOptions>(), {
+        name: "ship",
+        loggerName: "boxscope-ship",
+        config: async (configPath) => {
+          const [{ loadConfig }, { shipConfigSchema }] = await Promise.all([
+            import("../../common/config.js"),
+            import("./config.js"),
+          ]);
+          return loadConfig("ship", shipConfigSchema, { configPath, flags: { ...flags } });
+        },
+        metricsListen: (config) => config.metricsListen,
+        start: async (config, deps) => {
+          // The shipper loads its Kafka client itself, once reading has started.
+          const { startShipper } = await import("./shipper.js");
+          return await startShipper(config, deps);
+        },
       });
-      const [{ createLogger }, { createRegistry }] = await Promise.all([
-        import("../../common/logger.js"),
-        import("../../common/registry.js"),
-      ]);
-      const logger = createLogger({ level: globals.logLevel, name: "boxscope-ship" });
-      const registry = createRegistry();
-      const services: RunningService[] = [];
-      if (config.metricsListen !== undefined) {
-        // First, so a bad or taken address fails the command before anything is read.
-        services.push(await serveMetrics(registry, config.metricsListen, logger, "ship metrics listen"));
-      }
-      // The shipper loads its Kafka client itself, once reading has started.
-      const { startShipper } = await import("./shipper.js");
-      services.push(await startShipper(config, { logger, registry }));
-      process.exitCode = await runUntilSignal(services, logger);
     });
 }

@@ -2,19 +2,8 @@ import { hostname } from "node:os";
 import { z } from "zod";
 import { teamSourcesSchema } from "../../common/container-labels.js";
 import { compileLinearRegex } from "../../common/regex.js";
+import { logTopicFields } from "../kafka/config.js";
 import { logTreeFields } from "../sources.js";
-
-/** "a:9092,b:9092" from a flag or env, or a YAML list from the file. */
-export const brokerList = z.preprocess(
-  (v) =>
-    typeof v === "string"
-      ? v
-          .split(",")
-          .map((s) => s.trim())
-          .filter((s) => s !== "")
-      : v,
-  z.array(z.string().regex(/^[^\s:]+:\d+$/, "expected HOST:PORT")).min(1),
-);
 
 /** Matched against container lines, so RE2 (linear time; see common/regex.ts). */
 const regexSource = z
@@ -35,8 +24,7 @@ export const shipConfigSchema = z.strictObject({
   spool: z.string().min(1).default("/run/boxscope/spool"),
   /** Host log directory; its first level names the container (`<logRoot>/<container>/**`). */
   logRoot: z.string().min(1).default("/app/log"),
-  brokers: brokerList.default(["127.0.0.1:9092"]),
-  topic: z.string().min(1).default("container-logs"),
+  ...logTopicFields,
   /**
    * Record batch compression. lz4 (default) cuts what the broker receives and stores many times
    * over for these JSON records (12.6:1 on the bench's) at little CPU (docs/pipeline.md); every

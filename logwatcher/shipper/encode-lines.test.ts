@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { LineSplitter } from "../../common/files/lines.js";
+import { type LineBytesSink, LineSplitter, type LinesBulkSink } from "../../common/files/lines.js";
 import { BatchBuilder } from "./batch-builder.js";
 import { appFileMeta } from "./file-meta.js";
 import type { RecordBatch } from "./record-batch.js";
@@ -58,25 +58,28 @@ interface Shipped {
   spans: [number, number, number][][];
 }
 
-function ship(
-  bulk: boolean,
-  src: Buffer,
-  base: number,
-  replayUntil: number,
-  maxRecords: number,
-  maxBytes: number,
-  maxLine: number,
-): Shipped {
-  const builder = new BatchBuilder({ host: "host-1", batchMaxRecords: maxRecords, batchMaxBytes: maxBytes });
+interface ShipRun {
+  /** Runs of complete lines go to the native encoder (BatchBuilder.linesBulk). */
+  bulk: boolean;
+  /** File offset of the first byte of `src`. */
+  base: number;
+  replayUntil: number;
+  maxRecords: number;
+  maxBytes: number;
+  maxLineBytes: number;
+}
+
+function ship(src: Buffer, run: ShipRun): Shipped {
+  const builder = new BatchBuilder({
+    host: "host-1",
+    batchMaxRecords: run.maxRecords,
+    batchMaxBytes: run.maxBytes,
+  });
   builder.startPass(Date.UTC(2026, 10, 25, 12));
-  const f = fileLike(replayUntil);
-  const splitter = new LineSplitter(base, maxLine);
-  const sink = (s: Buffer, start: number, stop: number, offset: number, end: number, truncated: boolean) =>
-    builder.lineBytes(f, s, start, stop, offset, end, truncated);
-  const bulkSink = bulk
-    ? (s: Buffer, from: number, to: number, offset: number, max: number) =>
-        builder.linesBulk(f, s, from, to, offset, max)
-    : undefined;
+  const f = fileLike(run.replayUntil);
+  const splitter = new LineSplitter(run.base, run.maxLineBytes);
+  const sink: LineBytesSink = (line) => builder.lineBytes(f, line);
+  const bulkSink: LinesBulkSink | undefined = run.bulk ? (lines) => builder.linesBulk(f, lines) : undefined;
   // Odd chunk sizes, so lines also span chunks (those take the JavaScript path either way).
   for (let at = 0; at < src.length; at += 4093) splitter.scan(src.subarray(at, at + 4093), sink, bulkSink);
   builder.seal();
@@ -101,8 +104,9 @@ for (const [name, seed, base, replay, maxRecords, maxBytes] of settings) {
   test(`native encoding equals the JavaScript path: ${name}`, () => {
     const src = randomLines(seed, 3000);
     const replayUntil = replay ? base + replay : 0;
-    const js = ship(false, src, base, replayUntil, maxRecords, maxBytes, 200);
-    const native = ship(true, src, base, replayUntil, maxRecords, maxBytes, 200);
+    const run = { base, replayUntil, maxRecords, maxBytes, maxLineBytes: 200 };
+    const js = ship(src, { ...run, bulk: false });
+    const native = ship(src, { ...run, bulk: true });
     assert.equal(native.data.length, js.data.length, "batch count");
     assert.deepEqual(native.ends, js.ends);
     assert.deepEqual(native.keys, js.keys);

@@ -175,15 +175,28 @@ export class RecordBatch<F> implements EncodedBatch {
   }
 }
 
+/** The per-file fields of every record (recordPrefix), named: all are strings. */
+export interface RecordPrefixFields {
+  /** The read pass's `@timestamp`. */
+  timestamp: string;
+  host: string;
+  /** FileMeta.container; "" when unknown (the partitioning key is then the file id). */
+  container: string;
+  /** The container's team; "" when unknown (no `team` field). */
+  team: string;
+  path: string;
+  fileId: string;
+}
+
 /** Builds a file's record prefix (the per-file fields of every record, as JSON). */
-export function recordPrefix(
-  timestamp: string,
-  host: string,
-  container: string,
-  path: string,
-  fileId: string,
-  team = "",
-): RecordPrefix {
+export function recordPrefix({
+  timestamp,
+  host,
+  container,
+  team,
+  path,
+  fileId,
+}: RecordPrefixFields): RecordPrefix {
   const teamField = team ? `,"team":${JSON.stringify(team)}` : "";
   const json = `{"@timestamp":${JSON.stringify(timestamp)},"host":${JSON.stringify(host)},"container":${JSON.stringify(container)}${teamField},"file":${JSON.stringify(path)},"fileId":${JSON.stringify(fileId)},"offset":`;
   return { json: Buffer.from(json), key: Buffer.from(container || fileId) };

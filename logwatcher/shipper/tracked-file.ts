@@ -3,9 +3,11 @@ import { type FileHandle, realpath } from "node:fs/promises";
 import type { Refused } from "../../common/files/eligibility.js";
 import {
   type BulkResult,
+  type LineBytes,
   type LineBytesSink,
   LineSplitter,
   type LinesBulkSink,
+  type LinesRun,
 } from "../../common/files/lines.js";
 import { openConfined } from "../../common/files/safe-open.js";
 import type { LineMatcher } from "../../common/regex.js";
@@ -36,25 +38,10 @@ export interface ReadLimits {
  * and `generation` at the call are the record's identity.
  */
 export interface RecordSink {
-  /** One line as bytes, `src[start, stop)`, covering the file's bytes [offset, end). */
-  lineBytes(
-    f: TrackedFile,
-    src: Buffer,
-    start: number,
-    stop: number,
-    offset: number,
-    end: number,
-    truncated: boolean,
-  ): void;
+  /** One line as bytes (valid only during the call: see LineBytes). */
+  lineBytes(f: TrackedFile, line: Readonly<LineBytes>): void;
   /** Many complete lines at once (see LinesBulkSink); optional. */
-  linesBulk?(
-    f: TrackedFile,
-    src: Buffer,
-    from: number,
-    to: number,
-    offset: number,
-    maxLineBytes: number,
-  ): BulkResult;
+  linesBulk?(f: TrackedFile, run: Readonly<LinesRun>): BulkResult;
   /** One record as text: with a multi-line pattern, every record takes this way. */
   record(f: TrackedFile, r: LogRecord): void;
   /** One record decoded from a runtime's format (see DecodedStream). */
@@ -329,8 +316,8 @@ export class TrackedFile {
     final: boolean,
     sink: DecodedSink<TrackedFile>,
   ): void {
-    const toStream: LineBytesSink = (src, start, stop, offset, end) =>
-      stream.push(this, src.subarray(start, stop), offset, end, sink);
+    const toStream: LineBytesSink = (line) =>
+      stream.push(this, line.src.subarray(line.start, line.stop), line.offset, line.end, sink);
     if (chunk.length > 0) {
       this.readPos += chunk.length;
       this.lastGrowthAt = now;
@@ -351,18 +338,9 @@ export class TrackedFile {
   private bytesSink: { sink: RecordSink; fn: LineBytesSink; bulk: LinesBulkSink | undefined } | undefined;
   private bytesSinkFor(sink: RecordSink): LineBytesSink {
     if (this.bytesSink?.sink !== sink) {
-      const fn: LineBytesSink = (src, start, stop, offset, end, truncated) =>
-        sink.lineBytes(this, src, start, stop, offset, end, truncated);
+      const fn: LineBytesSink = (line) => sink.lineBytes(this, line);
       const bulk: LinesBulkSink | undefined = sink.linesBulk
-        ? (src, from, to, offset, maxLineBytes) =>
-            (sink.linesBulk as NonNullable<RecordSink["linesBulk"]>)(
-              this,
-              src,
-              from,
-              to,
-              offset,
-              maxLineBytes,
-            )
+        ? (run) => (sink.linesBulk as NonNullable<RecordSink["linesBulk"]>)(this, run)
         : undefined;
       this.bytesSink = { sink, fn, bulk };
     }

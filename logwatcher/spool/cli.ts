@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { UsageError } from "../../common/errors.js";
-import { runUntilSignal, stopRequested } from "../../common/service.js";
+import type { GlobalOptions } from "../../common/global-options.js";
+import { stopRequested } from "../../common/service.js";
+import { runServiceCommand } from "../../common/service-command.js";
 
 interface LogwatcherFlags {
   logRoot?: string;
@@ -50,34 +52,30 @@ export function registerLogwatcherCommand(program: Command): void {
     .action(async (flags: LogwatcherFlags, cmd: Command) => {
       // Everything below loads on use: every command registers here, and --help and the other
       // commands must not pay for the config schema (zod), pino, prom-client or chokidar.
-      const globals = cmd.optsWithGlobals<{ config?: string; logLevel: string }>();
-      const [{ loadConfig }, { logwatcherConfigSchema }] = await Promise.all([
-        import("../../common/config.js"),
-        import("./config.js"),
-      ]);
-      const config = loadConfig("logwatcher", logwatcherConfigSchema, {
-        configPath: globals.config,
-        flags: {
-          logRoot: flags.logRoot,
-          spool: flags.spool,
-          include: flags.include,
-          exclude: flags.exclude,
-          reconcileIntervalSeconds: flags.reconcileIntervalSeconds,
-          usePolling: flags.polling,
-          pollingIntervalMs: flags.pollingIntervalMs,
+      process.exitCode = await runServiceCommand(cmd.optsWithGlobals<GlobalOptions>(), {
+        name: "logwatcher",
+        config: async (configPath) => {
+          const [{ loadConfig }, { logwatcherConfigSchema }] = await Promise.all([
+            import("../../common/config.js"),
+            import("./config.js"),
+          ]);
+          return loadConfig("logwatcher", logwatcherConfigSchema, {
+            configPath,
+            flags: {
+              logRoot: flags.logRoot,
+              spool: flags.spool,
+              include: flags.include,
+              exclude: flags.exclude,
+              reconcileIntervalSeconds: flags.reconcileIntervalSeconds,
+              usePolling: flags.polling,
+              pollingIntervalMs: flags.pollingIntervalMs,
+            },
+          });
+        },
+        start: async (config, deps) => {
+          const { startLogwatcher } = await import("./service.js");
+          return await startLogwatcher(config, { ...deps, stop: stopRequested() });
         },
       });
-      const [{ createLogger }, { createRegistry }, { startLogwatcher }] = await Promise.all([
-        import("../../common/logger.js"),
-        import("../../common/registry.js"),
-        import("./service.js"),
-      ]);
-      const logger = createLogger({ level: globals.logLevel });
-      const service = await startLogwatcher(config, {
-        logger,
-        registry: createRegistry(),
-        stop: stopRequested(),
-      });
-      process.exitCode = await runUntilSignal([service], logger);
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import type { GlobalOptions } from "../../cli/main.js";
 import { UsageError } from "../../common/errors.js";
+import type { GlobalOptions } from "../../common/global-options.js";
 import { runUntilSignal } from "../../common/service.js";
 import type { ShimConfig } from "../config.js";
 
@@ -40,6 +40,8 @@ export function registerShimMountCommand(shim: Command): void {
     .action(async (flags: MountFlags, cmd: Command) => {
       // Everything below loads on use: every command registers here, and --help and the other
       // commands must not pay for the config schema (zod), pino or the FUSE daemon.
+      // Not common/service-command.ts: standalone, the mount keeps no metrics registry (nothing
+      // would serve it), so it starts without loading prom-client.
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const cfg = await mountConfig(flags, globals.config);
       const [{ createLogger }, { startShim }] = await Promise.all([

@@ -6,7 +6,8 @@ import { test } from "node:test";
 import { parse } from "yaml";
 import { repoRoot } from "../helpers/paths.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { BIN, havePrometheusBinaries, startAlertmanager, waitFor } from "../helpers/prometheus.js";
+import { BIN, havePrometheusBinaries, startAlertmanager } from "../helpers/prometheus.js";
+import { waitFor } from "../helpers/wait.js";
 import { startWebhookReceiver } from "../helpers/webhook.js";
 import { testAlertmanagerConfig } from "./alertmanager-config.js";
 

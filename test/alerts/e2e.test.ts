@@ -15,9 +15,9 @@ import { Registry } from "prom-client";
 import { stringify } from "yaml";
 import { loadRules } from "../../alerts/rules.js";
 import { silentLogger } from "../../common/logger.js";
+import { startMetricsServer } from "../../common/metrics/server.js";
 import { allDashboards } from "../../dashboards/index.js";
 import { interpolate, metricsOf, panelQueries } from "../../dashboards/inspect.js";
-import { startMetricsServer } from "../../exporter/server.js";
 import { logwatcherConfigSchema } from "../../logwatcher/spool/config.js";
 import { startLogwatcher } from "../../logwatcher/spool/service.js";
 import {
@@ -31,13 +31,8 @@ import {
 } from "../helpers/container-cgroup.js";
 import { repoRoot } from "../helpers/paths.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import {
-  freePort,
-  havePrometheusBinaries,
-  type PromSample,
-  promQuery,
-  waitFor,
-} from "../helpers/prometheus.js";
+import { freePort, havePrometheusBinaries, type PromSample, promQuery } from "../helpers/prometheus.js";
+import { waitFor } from "../helpers/wait.js";
 import {
   cleanupStack,
   scratchDir,

@@ -7,7 +7,8 @@ import { test } from "node:test";
 import { parseSamples, value } from "../exporter/helpers.js";
 import { repoRoot } from "../helpers/paths.js";
 import { hasCommand, isRoot, requirePrereq } from "../helpers/prereq.js";
-import { freePort, havePrometheusBinaries, promQuery, waitFor } from "../helpers/prometheus.js";
+import { freePort, havePrometheusBinaries, promQuery } from "../helpers/prometheus.js";
+import { waitFor } from "../helpers/wait.js";
 import { cleanupStack, scratchDir, startAlertingPrometheus, startRoutedAlertmanager } from "./live-stack.js";
 
 /** Debian's docker.io and containerd, unpacked by .ci/setup.d/45-keyprocesses.sh. */

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { repoRoot } from "../helpers/paths.js";
-import { type RunningDaemon, startAlertmanager, startPrometheus, waitFor } from "../helpers/prometheus.js";
+import { type RunningDaemon, startAlertmanager, startPrometheus } from "../helpers/prometheus.js";
+import { waitFor } from "../helpers/wait.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook.js";
 import { testAlertmanagerConfig } from "./alertmanager-config.js";
 

@@ -6,7 +6,8 @@ import { test } from "node:test";
 import { stringify } from "yaml";
 import { cgroupsWritable, createContainerCgroup, randomId } from "../helpers/container-cgroup.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { freePort, havePrometheusBinaries, promQuery, waitFor } from "../helpers/prometheus.js";
+import { freePort, havePrometheusBinaries, promQuery } from "../helpers/prometheus.js";
+import { waitFor } from "../helpers/wait.js";
 import type { WebhookReceiver } from "../helpers/webhook.js";
 import {
   cleanupStack,

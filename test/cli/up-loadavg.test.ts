@@ -8,7 +8,7 @@ import { find, parseSamples } from "../exporter/helpers.js";
 import { cgroupsWritable, createContainerCgroup, enterCgroupScript } from "../helpers/container-cgroup.js";
 import { repoRoot } from "../helpers/paths.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { waitFor } from "../helpers/prometheus.js";
+import { waitFor } from "../helpers/wait.js";
 
 test("boxscope up: a container's load metrics are what its /proc/loadavg shows through the shim (one sampler)", {
   timeout: 300_000,

@@ -8,7 +8,7 @@ import { kafkaPrereq, startKafka, topicValues } from "../helpers/kafka.js";
 import { listenNotifySocket } from "../helpers/notify-socket.js";
 import { repoRoot } from "../helpers/paths.js";
 import { hasCommand, isRoot, requirePrereq } from "../helpers/prereq.js";
-import { waitFor } from "../helpers/prometheus.js";
+import { waitFor } from "../helpers/wait.js";
 
 interface UpProcess {
   child: ChildProcess;

@@ -13,8 +13,9 @@ import { kafkaPrereq, startKafka, topicCount, topicValues } from "../helpers/kaf
 import { repoRoot } from "../helpers/paths.js";
 import { podmanRunArgs } from "../helpers/podman-pod.js";
 import { hasCommand, isRoot, requirePrereq } from "../helpers/prereq.js";
-import { freePort, waitFor } from "../helpers/prometheus.js";
+import { freePort } from "../helpers/prometheus.js";
 import { type Bind, createRuncLab, runcAvailable } from "../helpers/runc.js";
+import { waitFor } from "../helpers/wait.js";
 
 const version = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string })
   .version;

@@ -4,7 +4,8 @@ import { test } from "node:test";
 import { randomId } from "../helpers/container-cgroup.js";
 import { repoRoot } from "../helpers/paths.js";
 import { hasCommand, requirePrereq } from "../helpers/prereq.js";
-import { parseSamples, value, waitFor } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
+import { parseSamples, value } from "./helpers.js";
 
 function run(args: string[], input?: string): void {
   const r = spawnSync(args[0] as string, args.slice(1), { input, encoding: "utf8" });

@@ -3,7 +3,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { test } from "node:test";
 import { randomId } from "../helpers/container-cgroup.js";
-import { startTestExporter, value, waitFor } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
+import { startTestExporter, value } from "./helpers.js";
 
 test("a watched key process: up 1, down 0 when stopped, up again with restarts +1", {
   timeout: 30_000,

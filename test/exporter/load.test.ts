@@ -3,7 +3,8 @@ import { spawn } from "node:child_process";
 import { test } from "node:test";
 import { cgroupsWritable, createContainerCgroup, enterCgroupScript } from "../helpers/container-cgroup.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { startTestExporter, value, waitFor } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
+import { startTestExporter, value } from "./helpers.js";
 
 test("standalone exporter: its own sampler gives a busy container a load and an idle one 0", {
   timeout: 60_000,

@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { BUILTIN_KERNEL_RULES } from "../../exporter/collectors/log-patterns.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { find, startTestExporter, total, value, waitFor } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
+import { find, startTestExporter, total, value } from "./helpers.js";
 
 test("log lines matching a rule raise its counter: appends, new nested files, rotation; old lines are not counted", {
   timeout: 30_000,

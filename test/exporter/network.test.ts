@@ -11,7 +11,8 @@ import {
   type TestContainerCgroup,
 } from "../helpers/container-cgroup.js";
 import { hasCommand, requirePrereq } from "../helpers/prereq.js";
-import { find, type Sample, startTestExporter, waitFor } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
+import { find, type Sample, startTestExporter } from "./helpers.js";
 
 function run(args: string[]): string {
   const r = spawnSync(args[0] as string, args.slice(1), { encoding: "utf8" });

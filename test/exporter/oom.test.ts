@@ -8,7 +8,8 @@ import {
   randomId,
 } from "../helpers/container-cgroup.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { startTestExporter, value, waitFor } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
+import { startTestExporter, value } from "./helpers.js";
 
 test("a 32 MiB cgroup's OOM kill is counted within 2 s from the cgroup and from /dev/kmsg, even after the container is gone", {
   timeout: 60_000,

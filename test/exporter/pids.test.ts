@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { cgroupsWritable, createContainerCgroup, enterCgroupScript } from "../helpers/container-cgroup.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { startTestExporter, value, waitFor } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
+import { startTestExporter, value } from "./helpers.js";
 
 test("a pids-limited cgroup running 200 threads: container pids metrics match pids.current", {
   timeout: 60_000,

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { hasCommand, requirePrereq } from "../helpers/prereq.js";
 import { freePort } from "../helpers/prometheus.js";
-import { startTestExporter, waitFor } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
+import { startTestExporter } from "./helpers.js";
 
 test("a real Prometheus scrapes the exporter (it negotiates OpenMetrics first) and stores its series", {
   timeout: 60_000,

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { cgroupsWritable, createContainerCgroup, enterCgroupScript } from "../helpers/container-cgroup.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { type Sample, startTestExporter, value, waitFor } from "./helpers.js";
+import { waitFor } from "../helpers/wait.js";
+import { type Sample, startTestExporter, value } from "./helpers.js";
 
 /**
  * The acceptance of the throttling and fork-failure signals, on real cgroups (v1 on a hybrid host,

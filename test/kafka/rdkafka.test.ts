@@ -11,7 +11,7 @@ import type { EncodedBatch, KafkaClient } from "../../logwatcher/kafka/types.js"
 import { shipArgs } from "../helpers/cli-args.js";
 import { freePort, type KafkaBroker, kafkaPrereq, startKafka, topicCount } from "../helpers/kafka.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { waitFor } from "../helpers/prometheus.js";
+import { waitFor } from "../helpers/wait.js";
 import { CliProcess } from "../pipeline/harness.js";
 
 const kafkaOk = kafkaPrereq();

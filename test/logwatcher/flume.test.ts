@@ -9,7 +9,8 @@ import { logwatcherConfigSchema } from "../../logwatcher/spool/config.js";
 import { startLogwatcher } from "../../logwatcher/spool/service.js";
 import { flumeHome, type RunningFlume, startFlume } from "../helpers/flume.js";
 import { requirePrereq } from "../helpers/prereq.js";
-import { makeDirs, waitFor } from "./tree.js";
+import { waitFor } from "../helpers/wait.js";
+import { makeDirs } from "./tree.js";
 
 /**
  * The consumer the field reports used: Flume's TAILDIR source cannot follow files in nested
@@ -49,7 +50,17 @@ test("Flume 1.11 TAILDIR reads every line of every file through the spool", {
   agent = await startFlume(flume.home, work, `${spool}/.*`);
   const a = agent;
   const caughtUp = async (what: string): Promise<void> => {
-    await waitFor(() => a.lines().length >= written.length, 60_000);
+    await waitFor(
+      `every line at Flume after: ${what}`,
+      () => {
+        assert.ok(
+          a.lines().length >= written.length,
+          `${a.lines().length} of ${written.length} lines; Flume's log:\n${a.log().slice(-3000)}`,
+        );
+        return true;
+      },
+      60_000,
+    );
     await sleep(1500); // anything beyond the expected lines (a duplicate) would show up here
     assert.deepEqual(
       [...a.lines()].sort(),

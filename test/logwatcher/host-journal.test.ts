@@ -28,6 +28,7 @@ import { type HostLogRecord, JournalJsonDecoder } from "../../logwatcher/host-jo
 import { journalFilePath } from "../../logwatcher/host-journal/output-file.js";
 import { appendToJournal, journalPrereq, messages } from "../helpers/journal-writer.js";
 import { isRoot, requirePrereq } from "../helpers/prereq.js";
+import { waitFor } from "../helpers/wait.js";
 
 const TIMEOUT = { timeout: 180_000 };
 
@@ -82,14 +83,8 @@ function decoded(out: string): HostLogRecord[] {
 
 const texts = (records: HostLogRecord[]): string[] => records.filter((r) => !r.error).map((r) => r.text);
 
-/** Polls until `check` holds (what arrives from journalctl has no time it must arrive by). */
-async function waitFor(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+/** How long a wait for journal entries lasts: what arrives from journalctl has no time it must arrive by. */
+const JOURNAL_WAIT_MS = 60_000;
 
 async function follow(
   t: TestContext,
@@ -126,7 +121,7 @@ test(
     await appendToJournal(dirs.journal, messages(["m1", binary, "multi\nline\n"]));
     const options = { outputDir: dirs.out, journalDirectory: dirs.journal, startAt: "beginning" as const };
     let follower = await follow(t, options);
-    await waitFor("three lines", () => outputLines(dirs.out).length >= 3);
+    await waitFor("three lines", () => outputLines(dirs.out).length >= 3, JOURNAL_WAIT_MS);
     const [first, bin, multi] = decoded(dirs.out);
     assert.deepEqual(
       { ...first, time: undefined, timeMs: undefined, cursor: undefined },
@@ -156,15 +151,23 @@ test(
     assert.equal(statSync(dirs.out).mode & 0o777, 0o750 & ~process.umask());
 
     await appendToJournal(dirs.journal, messages(["m4", "m5"]));
-    await waitFor("the entries appended while following", () => outputLines(dirs.out).length >= 5);
+    await waitFor(
+      "the entries appended while following",
+      () => outputLines(dirs.out).length >= 5,
+      JOURNAL_WAIT_MS,
+    );
     await follower.stop();
     assert.equal(follower.stats.exits, 0);
 
     await appendToJournal(dirs.journal, messages(["m6", "m7"]));
     follower = await follow(t, options);
-    await waitFor("the entries appended while stopped", () => outputLines(dirs.out).length >= 7);
+    await waitFor(
+      "the entries appended while stopped",
+      () => outputLines(dirs.out).length >= 7,
+      JOURNAL_WAIT_MS,
+    );
     await appendToJournal(dirs.journal, messages(["m8"]));
-    await waitFor("m8", () => texts(decoded(dirs.out)).includes("m8"));
+    await waitFor("m8", () => texts(decoded(dirs.out)).includes("m8"), JOURNAL_WAIT_MS);
     await follower.stop();
     const expected = ["m1", "bin\ufffd\u0000x", "multi\nline", "m4", "m5", "m6", "m7", "m8"];
     assert.deepEqual(texts(decoded(dirs.out)), expected, "each entry once, in order");
@@ -175,7 +178,7 @@ test(
     appendFileSync(journalFilePath(dirs.out), lastLine.slice(0, 40));
     await appendToJournal(dirs.journal, messages(["m9"]));
     follower = await follow(t, options);
-    await waitFor("m9", () => texts(decoded(dirs.out)).includes("m9"));
+    await waitFor("m9", () => texts(decoded(dirs.out)).includes("m9"), JOURNAL_WAIT_MS);
     await follower.stop();
     const records = decoded(dirs.out);
     assert.deepEqual(texts(records), [...expected, "m9"]);
@@ -205,7 +208,7 @@ test(
     assert.ok(seen.length > 0 && seen.every((s) => s.startsWith("probe")), seen.join(","));
     await appendToJournal(dirs.journal, messages(["while-stopped"]));
     follower = await follow(t, { outputDir: dirs.out, journalDirectory: dirs.journal });
-    await waitFor("while-stopped", () => texts(decoded(dirs.out)).includes("while-stopped"));
+    await waitFor("while-stopped", () => texts(decoded(dirs.out)).includes("while-stopped"), JOURNAL_WAIT_MS);
     await follower.stop();
     const after = texts(decoded(dirs.out));
     assert.deepEqual(after, [...seen, "while-stopped"]);
@@ -241,6 +244,7 @@ test(
     await waitFor(
       "the first megabyte",
       () => existsSync(journalFilePath(dirs.out)) && statSync(journalFilePath(dirs.out)).size > 1 << 20,
+      JOURNAL_WAIT_MS,
     );
     const orphans = journalctlChildren(child.pid ?? 0);
     child.kill("SIGKILL");
@@ -286,13 +290,13 @@ test("journalctl killed: one error line with the reason, started again, nothing 
     { outputDir: dirs.out, journalDirectory: dirs.journal, startAt: "beginning", minRestartDelayMs: 50 },
     log.logger,
   );
-  await waitFor("before", () => texts(decoded(dirs.out)).includes("before"));
+  await waitFor("before", () => texts(decoded(dirs.out)).includes("before"), JOURNAL_WAIT_MS);
   const pids = journalctlChildren(process.pid);
   assert.equal(pids.length, 1, "one journalctl");
   process.kill(pids[0] ?? 0, "SIGKILL");
-  await waitFor("the restart", () => follower.stats.starts >= 2);
+  await waitFor("the restart", () => follower.stats.starts >= 2, JOURNAL_WAIT_MS);
   await appendToJournal(dirs.journal, messages(["after"]));
-  await waitFor("after", () => texts(decoded(dirs.out)).includes("after"));
+  await waitFor("after", () => texts(decoded(dirs.out)).includes("after"), JOURNAL_WAIT_MS);
   assert.deepEqual(texts(decoded(dirs.out)), ["before", "after"]);
   assert.equal(follower.stats.exits, 1);
   const errors = log
@@ -321,7 +325,7 @@ test(
       { outputDir: dirs.out, journalDirectory: dirs.journal, minRestartDelayMs: 20, maxRestartDelayMs: 80 },
       log.logger,
     );
-    await waitFor("four failed runs", () => follower.stats.exits >= 4);
+    await waitFor("four failed runs", () => follower.stats.exits >= 4, JOURNAL_WAIT_MS);
     await follower.stop();
     const errors = log
       .lines()
@@ -368,9 +372,9 @@ test(
         },
         log.logger,
       );
-      await waitFor("two failed writes", () => follower.stats.writeErrors >= 2);
+      await waitFor("two failed writes", () => follower.stats.writeErrors >= 2, JOURNAL_WAIT_MS);
       execFileSync("mount", ["-o", "remount,size=16m", dirs.out]);
-      await waitFor("every entry", () => texts(decoded(dirs.out)).length >= total);
+      await waitFor("every entry", () => texts(decoded(dirs.out)).length >= total, JOURNAL_WAIT_MS);
       await follower.stop();
       const records = decoded(dirs.out);
       assert.deepEqual(texts(records), all, "each entry once, in order");
@@ -418,10 +422,14 @@ test(
       maxFileBytes: 4096,
       keepFiles: 100,
     });
-    await waitFor("the first half", () => texts(decoded(everything)).length >= 30);
+    await waitFor("the first half", () => texts(decoded(everything)).length >= 30, JOURNAL_WAIT_MS);
     await appendToJournal(dirs.journal, messages(all.slice(30)));
-    await waitFor("the last entry", () => texts(decoded(dirs.out)).includes(all[59] ?? ""));
-    await waitFor("the last entry, all kept", () => texts(decoded(everything)).includes(all[59] ?? ""));
+    await waitFor("the last entry", () => texts(decoded(dirs.out)).includes(all[59] ?? ""), JOURNAL_WAIT_MS);
+    await waitFor(
+      "the last entry, all kept",
+      () => texts(decoded(everything)).includes(all[59] ?? ""),
+      JOURNAL_WAIT_MS,
+    );
     await kept.stop();
     await keptAll.stop();
     assert.deepEqual(texts(decoded(everything)), all, "every entry once across all the files");
@@ -451,7 +459,7 @@ test("an entry longer than maxLineBytes is cut to fit and comes out truncated", 
     startAt: "beginning",
     maxLineBytes: 4096,
   });
-  await waitFor("both", () => outputLines(dirs.out).length >= 2);
+  await waitFor("both", () => outputLines(dirs.out).length >= 2, JOURNAL_WAIT_MS);
   await follower.stop();
   assert.ok(outputLines(dirs.out).every((l) => Buffer.byteLength(l) < 4096));
   const [cut, short] = decoded(dirs.out);

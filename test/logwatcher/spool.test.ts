@@ -22,7 +22,8 @@ import { silentLogger } from "../../common/logger.js";
 import { type LogwatcherConfig, logwatcherConfigSchema } from "../../logwatcher/spool/config.js";
 import { NAME_MAX_BYTES } from "../../logwatcher/spool/naming.js";
 import { startLogwatcher } from "../../logwatcher/spool/service.js";
-import { expectedFiles, makeDirs, spoolTargets, waitFor, waitForSpool } from "./tree.js";
+import { waitFor } from "../helpers/wait.js";
+import { expectedFiles, makeDirs, spoolTargets, waitForSpool } from "./tree.js";
 
 const TIMEOUT = { timeout: 60_000 };
 
@@ -260,8 +261,10 @@ test(
     symlinkSync("/etc/hostname", join(spool, "c1__b.log")); // squats a scheme name: left alone
     await begin();
     const want = [".boxscope-tmp", "README", "c1__a.log", "c1__b.log", "my-own-name.log", "passwd"];
-    await waitFor(() => JSON.stringify(readdirSync(spool).sort()) === JSON.stringify(want));
-    assert.deepEqual(readdirSync(spool).sort(), want);
+    await waitFor("the spool repaired", () => {
+      assert.deepEqual(readdirSync(spool).sort(), want);
+      return true;
+    });
     assert.equal(readlinkSync(join(spool, "c1__a.log")), join(root, "c1/a.log"));
     assert.equal(readlinkSync(join(spool, "c1__b.log")), "/etc/hostname");
     assert.deepEqual(readdirSync(join(spool, ".boxscope-tmp")), []);
@@ -287,12 +290,14 @@ test("include/exclude from config; periodic reconcile catches what no event repo
   write(join(root, "c1/debug-1.log"));
   write(join(root, "c1/x.log"));
   const want = ["c1/run.out", "c1/x.log"];
-  await waitFor(() => JSON.stringify(spoolTargets(spool, root)) === JSON.stringify(want));
-  assert.deepEqual(spoolTargets(spool, root), want);
+  const linked = (): true => {
+    assert.deepEqual(spoolTargets(spool, root), want);
+    return true;
+  };
+  await waitFor("the included files linked", linked);
   // Delete a link behind the watcher's back (no tree event): the periodic pass restores it.
   rmSync(join(spool, "c1__x.log"));
-  await waitFor(() => JSON.stringify(spoolTargets(spool, root)) === JSON.stringify(want));
-  assert.deepEqual(spoolTargets(spool, root), want);
+  await waitFor("the deleted link restored", linked);
 });
 
 test("config errors: missing log root, spool inside the log root", TIMEOUT, async (t) => {

@@ -106,9 +106,3 @@ export async function waitForLog(stderr: () => string, msg: string, timeoutMs = 
     await sleep(25);
   }
 }
-
-/** Polls `cond` every 50 ms until true or the timeout; the caller asserts afterwards. */
-export async function waitFor(cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond() && Date.now() < deadline) await sleep(50);
-}

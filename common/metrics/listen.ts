@@ -1,4 +1,4 @@
-import { UsageError } from "../common/errors.js";
+import { UsageError } from "../errors.js";
 
 /** Loopback by default: metrics reveal container names and teams, so exposing them is a choice. */
 export const DEFAULT_LISTEN = "127.0.0.1:9464";

@@ -1,8 +1,8 @@
 import Fastify, { LogController } from "fastify";
 import type { Registry } from "prom-client";
-import { BoxscopeError, errnoCode } from "../common/errors.js";
-import type { Logger } from "../common/logger.js";
-import type { RunningService } from "../common/service.js";
+import { BoxscopeError, errnoCode } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { RunningService } from "../service.js";
 import {
   CONTENT_TYPES,
   type ExpositionFormat,

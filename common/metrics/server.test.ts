@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { silentLogger } from "../common/logger.js";
+import { silentLogger } from "../logger.js";
 import { startMetricsServer } from "./server.js";
 
 test("serves Prometheus text, OpenMetrics by Accept, and /healthz on a free port", async (t) => {
