@@ -3,7 +3,7 @@ import { BoxscopeError } from "../common/errors.js";
 import { catchStopSignals } from "../common/service.js";
 import { registerDashboardsCommands } from "../dashboards/cli.js";
 import { registerExporterCommands } from "../exporter/cli.js";
-import { registerLogwatcherCommands } from "../logwatcher/cli.js";
+import { registerLogPipelineCommands } from "../pipeline/cli.js";
 import { registerShimCommands } from "../shim/cli.js";
 import { registerUpCommand } from "./up.js";
 
@@ -22,7 +22,7 @@ export function buildProgram(): Command {
   registerUpCommand(program);
   registerShimCommands(program);
   registerExporterCommands(program);
-  registerLogwatcherCommands(program);
+  registerLogPipelineCommands(program);
   registerDashboardsCommands(program);
   return program;
 }

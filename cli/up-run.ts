@@ -12,9 +12,9 @@ import { createLogger, type Logger } from "../common/logger.js";
 import { catchStopSignals, type RunningService, runUntilSignal, stopRequested } from "../common/service.js";
 import { notifySystemd } from "../common/systemd.js";
 import { loadExporterConfig } from "../exporter/config.js";
-import { type ShipConfig, shipConfigSchema } from "../logwatcher/shipper/config.js";
-import { logTreeFields } from "../logwatcher/sources.js";
-import { type LogwatcherConfig, logwatcherConfigSchema } from "../logwatcher/spool/config.js";
+import { type ShipConfig, shipConfigSchema } from "../pipeline/shipper/config.js";
+import { logTreeFields } from "../pipeline/sources.js";
+import { type LogwatcherConfig, logwatcherConfigSchema } from "../pipeline/spool/config.js";
 import { shimConfigSchema } from "../shim/config.js";
 
 /**
@@ -96,12 +96,12 @@ async function startParts(
       );
     }
     if (wanted("logwatcher", up.logwatcher, logRootPrerequisite(logwatcherCfg.logRoot), logger)) {
-      const { startLogwatcher } = await import("../logwatcher/spool/service.js");
+      const { startLogwatcher } = await import("../pipeline/spool/service.js");
       started.push(await startLogwatcher(logwatcherCfg, { logger, registry, stop: stopRequested() }));
     }
     // `shipCfg &&` only narrows the type: wanted() is false whenever shipCfg is undefined.
     if (wanted("ship", up.ship, shipCfg ? undefined : NO_BROKERS, logger) && shipCfg) {
-      const { startShipper } = await import("../logwatcher/shipper/shipper.js");
+      const { startShipper } = await import("../pipeline/shipper/shipper.js");
       started.push(await startShipper(shipCfg, { logger: logger.child({ part: "ship" }), registry }));
       logger.info({ brokers: shipCfg.brokers, topic: shipCfg.topic }, "shipping the spool to Kafka");
     }
@@ -169,7 +169,7 @@ async function shimPrerequisite(): Promise<Prerequisite> {
   if (process.getuid?.() !== 0) return "needs root (FUSE allow_other and every container's /proc)";
   if (!existsSync("/dev/fuse")) return "/dev/fuse is missing";
   try {
-    const { loadFuseBinding } = await import("../shim/fuse/native.js");
+    const { loadFuseBinding } = await import("../shim/native/binding.js");
     loadFuseBinding();
   } catch (e) {
     return (e as Error).message;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Fuzzes the C that parses bytes containers write: the libFuzzer harnesses in the fuzz/ folder
-// beside each addon's src/ (logwatcher/native/fuzz, shim/native/fuzz), built with clang,
+// beside each addon's src/ (pipeline/native/fuzz, shim/native/fuzz), built with clang,
 // AddressSanitizer and UndefinedBehaviorSanitizer, each run for a bounded time from its committed
 // seeds (fuzz/corpus/<target>/). test/native/fuzz.test.ts runs every target this way in `npm test`.
 //
@@ -31,21 +31,21 @@ function pkgConfig(...args) {
  */
 const targetSpecs = {
   documents: () => ({
-    dir: "logwatcher/native",
+    dir: "pipeline/native",
     sources: ["fuzz/documents.c", "src/documents.c"],
     libs: pkgConfig("--libs", "libcrypto"),
   }),
-  records: () => ({ dir: "logwatcher/native", sources: ["fuzz/records.c", "src/records.c"] }),
+  records: () => ({ dir: "pipeline/native", sources: ["fuzz/records.c", "src/records.c"] }),
   // librdkafka's LZ4 glue and the LZ4 library under it, instrumented, from build-deps/librdkafka:
   // the copy of third_party/librdkafka that npm install configured (its config.h) and built the
   // addons' librdkafka in; the rest of librdkafka links from that build. Vendored code: no warnings.
   // -O0: with the sanitizers, lz4.c and lz4hc.c at -O1 would be most of the harnesses' build time,
   // and the fuzzer is not slower for it.
   lz4: () => {
-    const built = join(root, "logwatcher/native", rdkafka, "src/librdkafka.a");
+    const built = join(root, "pipeline/native", rdkafka, "src/librdkafka.a");
     if (!existsSync(built)) throw new Error(`${built} missing: run npm run build:native first`);
     return {
-      dir: "logwatcher/native",
+      dir: "pipeline/native",
       sources: [
         "fuzz/lz4.c",
         ...["rdkafka_lz4.c", "lz4.c", "lz4frame.c", "lz4hc.c", "rdxxhash.c"].map(
@@ -55,8 +55,8 @@ const targetSpecs = {
       flags: [
         "-O0",
         "-w",
-        `-I${join(root, "logwatcher/native", rdkafka)}`,
-        `-I${join(root, "logwatcher/native", rdkafka, "src")}`,
+        `-I${join(root, "pipeline/native", rdkafka)}`,
+        `-I${join(root, "pipeline/native", rdkafka, "src")}`,
       ],
       libs: [
         built,

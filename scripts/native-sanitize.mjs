@@ -1,5 +1,5 @@
 // The ASan+UBSan build of our addons (`npm run build:native:sanitize`, which runs
-// shim/native/build.mjs and logwatcher/native/build.mjs with --sanitize), loaded by the tests that
+// shim/native/build.mjs and pipeline/native/build.mjs with --sanitize), loaded by the tests that
 // exercise their C the most (test/native/sanitize.test.ts) under BOXSCOPE_NATIVE_BUILD=sanitize
 // (common/native-addon.ts).
 //

@@ -6,7 +6,7 @@
 // directory above the real path of the node binary. Without them node-gyp downloads the headers
 // of the running version from nodejs.org (its default), or uses a configured npm_config_nodedir
 // whose headers are of the running major.
-// Imported by shim/native/build.mjs and logwatcher/native/build.mjs (nodeGypRebuild); run as a script it prints
+// Imported by shim/native/build.mjs and pipeline/native/build.mjs (nodeGypRebuild); run as a script it prints
 // the directory, for npm_config_nodedir when npm builds dependencies' addons (.ci/run).
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, realpathSync } from "node:fs";

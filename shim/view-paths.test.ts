@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { filePathOfView } from "./fuse/native.js";
+import { filePathOfView } from "./native/binding.js";
 import { cpuPath, parseViewPath, VIEW_PATHS, viewPathsOfCpu } from "./view-paths.js";
 
 test("view paths: a CPU directory's file parses to its view, number and file below it", () => {

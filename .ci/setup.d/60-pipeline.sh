@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=lib.sh
 source .ci/setup.d/lib.sh
-# build-essential, python3, libssl-dev, zlib1g-dev: logwatcher/native/build.mjs builds librdkafka at npm ci
+# build-essential, python3, libssl-dev, zlib1g-dev: pipeline/native/build.mjs builds librdkafka at npm ci
 # (and the indexer's _bulk body writer hashes with libcrypto).
 apt_install openjdk-17-jre-headless maven unzip util-linux kcat rsyslog rsyslog-kafka \
   build-essential python3 libssl-dev zlib1g-dev

@@ -4,9 +4,9 @@ import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { type Admin, Kafka, logLevel } from "kafkajs";
-import { indexConfigSchema } from "../../logwatcher/indexer/config.js";
-import { prepareDocument } from "../../logwatcher/indexer/documents.js";
-import { indexTemplate } from "../../logwatcher/indexer/template.js";
+import { indexConfigSchema } from "../../pipeline/indexer/config.js";
+import { prepareDocument } from "../../pipeline/indexer/documents.js";
+import { indexTemplate } from "../../pipeline/indexer/template.js";
 import { indexArgs } from "../../test/helpers/cli-args.js";
 import {
   type BenchContext,

@@ -2,7 +2,7 @@
 import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { silentLogger } from "../../common/logger.js";
-import { createRdkafkaClient } from "../../logwatcher/kafka/rdkafka.js";
+import { createRdkafkaClient } from "../../pipeline/kafka/rdkafka.js";
 import {
   type BenchContext,
   boxscope,

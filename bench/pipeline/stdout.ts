@@ -8,7 +8,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { linkNameFor } from "../../logwatcher/spool/naming.js";
+import { linkNameFor } from "../../pipeline/spool/naming.js";
 import { containerdLines, dockerdLines } from "../../test/helpers/runtime-log-writers.js";
 import {
   type BenchContext,

@@ -1,5 +1,5 @@
 /*
- * Scope-bound cleanup for the C addons (shim/native, logwatcher/native), in the style of LXCFS's
+ * Scope-bound cleanup for the C addons (shim/native, pipeline/native), in the style of LXCFS's
  * memory_utils.h: a variable declared `__do_free char *s = malloc(...)` is freed, and one declared
  * `__do_close int fd = open(...)` closed, whenever it goes out of scope, so a function with several
  * early returns cannot leak on one of them. What is handed on to an owner that outlives the scope is

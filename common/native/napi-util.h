@@ -1,5 +1,5 @@
 /*
- * What the Node-API glue of the C addons (shim/native, logwatcher/native) shares: the CHECK macro,
+ * What the Node-API glue of the C addons (shim/native, pipeline/native) shares: the CHECK macro,
  * the codes of the errors they throw, strings copied out of JavaScript, handles (externals) tagged
  * with their kind, and queued async work.
  */

@@ -2,8 +2,8 @@ import { mkdirSync, readdirSync, readFileSync, readlinkSync, statfsSync, writeFi
 import { join } from "node:path";
 import { errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
+import type { FuseBinding } from "../native/binding.js";
 import { errnoName, mountsAt, parseMountinfo } from "./mountpoint.js";
-import type { FuseBinding } from "./native.js";
 
 /** One mount point of a namespace whose boxscope binds belong to a dead connection. */
 export interface StaleBind {

@@ -1,6 +1,6 @@
 import type { Registry } from "prom-client";
 import { registerRunningTotal } from "../../common/registry.js";
-import type { NativeStats } from "./native.js";
+import type { NativeStats } from "../native/binding.js";
 
 /**
  * The mount's counters, read from the native binding at scrape time (its atomics are the source of

@@ -5,9 +5,6 @@ import { BoxscopeError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { RunningService } from "../../common/service.js";
 import { type CallerIdentity, parseCallerKey } from "../caller.js";
-import type { FdStore } from "./fdstore.js";
-import { healStaleBinds, liveDev, readServedDevs, rememberServedDev } from "./heal.js";
-import { prepareMountpoint } from "./mountpoint.js";
 import {
   type FuseBinding,
   filePathOfView,
@@ -18,7 +15,10 @@ import {
   type NativeRender,
   type NativeStats,
   type TakeOverResult,
-} from "./native.js";
+} from "../native/binding.js";
+import type { FdStore } from "./fdstore.js";
+import { healStaleBinds, liveDev, readServedDevs, rememberServedDev } from "./heal.js";
+import { prepareMountpoint } from "./mountpoint.js";
 
 /**
  * What the mount serves: the bytes of one view (a path below the mountpoint, "proc/meminfo") for the

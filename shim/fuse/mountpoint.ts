@@ -4,7 +4,7 @@ import { unescapeMountPath } from "../../cgroup/mounts.js";
 import { makeDirs } from "../../common/dirs.js";
 import { BoxscopeError, errnoCode } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
-import type { FuseBinding } from "./native.js";
+import type { FuseBinding } from "../native/binding.js";
 
 /** One line of /proc/self/mountinfo that matters here. */
 export interface MountEntry {

@@ -4,11 +4,11 @@ import type { LoadavgSampler } from "../../cgroup/loadavg/sampler.js";
 import { readCgroupMounts } from "../../cgroup/mounts.js";
 import type { Logger } from "../../common/logger.js";
 import { cacheAsUsedOf, handoverSocketOf, type ShimConfig } from "../config.js";
+import type { FuseBinding } from "../native/binding.js";
 import { createViewRenderer, VIEW_PATHS, type ViewRenderer } from "../render.js";
 import { fdStoreOf } from "./fdstore.js";
 import { registerShimMetrics } from "./metrics.js";
 import { type RunningShimMount, startShimMount, type ViewSource } from "./mount.js";
-import type { FuseBinding } from "./native.js";
 
 /** Per-container renderer state unused this long is dropped (containers come and go). */
 const FORGET_IDLE_EVERY_MS = 60_000;

@@ -18,8 +18,8 @@ import { silentLogger } from "../../common/logger.js";
 import { startMetricsServer } from "../../common/metrics/server.js";
 import { allDashboards } from "../../dashboards/index.js";
 import { interpolate, metricsOf, panelQueries } from "../../dashboards/inspect.js";
-import { logwatcherConfigSchema } from "../../logwatcher/spool/config.js";
-import { startLogwatcher } from "../../logwatcher/spool/service.js";
+import { logwatcherConfigSchema } from "../../pipeline/spool/config.js";
+import { startLogwatcher } from "../../pipeline/spool/service.js";
 import {
   cgroupsWritable,
   createContainerCgroup,

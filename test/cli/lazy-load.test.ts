@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { repoRoot } from "../helpers/paths.js";
 
 // Every command registers in cli/main.ts, so one eager import in any command's cli module is paid
-// by all of them (module loading is most of `boxscope ship`'s start-up; bench/cli/startup.ts).
+// by all of them (module loading is most of `boxscope ship`'s start-up; bench/cli/run.ts).
 // bin/boxscope.js runs the bundle (scripts/bundle.mjs): a module-load hook prints every ES module
 // the process loads, i.e. the bundle's chunks (and packages left out of it), and the bundle's
 // metafile says which of our modules and which packages each chunk holds.

@@ -10,9 +10,9 @@ import { upConfigSchema } from "../../cli/up-run.js";
 import { type ConfigSources, loadConfig } from "../../common/config.js";
 import { type ExporterConfig, loadExporterConfig } from "../../exporter/config.js";
 import { type KeyProcessRule, resolveKeyProcesses } from "../../exporter/key-process-rules.js";
-import { indexConfigSchema } from "../../logwatcher/indexer/config.js";
-import { shipConfigSchema } from "../../logwatcher/shipper/config.js";
-import { logwatcherConfigSchema } from "../../logwatcher/spool/config.js";
+import { indexConfigSchema } from "../../pipeline/indexer/config.js";
+import { shipConfigSchema } from "../../pipeline/shipper/config.js";
+import { logwatcherConfigSchema } from "../../pipeline/spool/config.js";
 import { shimConfigSchema } from "../../shim/config.js";
 import {
   CHART_DIR,

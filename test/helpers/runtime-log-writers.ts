@@ -1,6 +1,6 @@
 /**
  * Writes container output the way the runtimes write it to their log files, for the decoders'
- * tests (`logwatcher/runtime-logs/`). Written from the runtimes' documented behaviour, so that the
+ * tests (`pipeline/runtime-logs/`). Written from the runtimes' documented behaviour, so that the
  * tests feed what a real host holds:
  * - dockerd (json-file): its copier reads a stream into a 16 KiB buffer and logs a full buffer with
  *   no newline as a partial message; every piece of a line carries the first piece's time; json-file

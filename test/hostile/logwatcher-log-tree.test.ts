@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { Registry } from "prom-client";
 import { silentLogger } from "../../common/logger.js";
-import { appFileMeta } from "../../logwatcher/shipper/file-meta.js";
-import { type ReadLimits, TrackedFile } from "../../logwatcher/shipper/tracked-file.js";
-import { logwatcherConfigSchema } from "../../logwatcher/spool/config.js";
-import { startLogwatcher } from "../../logwatcher/spool/service.js";
+import { appFileMeta } from "../../pipeline/shipper/file-meta.js";
+import { type ReadLimits, TrackedFile } from "../../pipeline/shipper/tracked-file.js";
+import { logwatcherConfigSchema } from "../../pipeline/spool/config.js";
+import { startLogwatcher } from "../../pipeline/spool/service.js";
 import { spoolTargets, waitForSpool } from "../logwatcher/tree.js";
 import { makeHostileTree, plantHostile, plantSparse, replaceRapidly } from "./log-tree.js";
 

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { Registry } from "prom-client";
 import { silentLogger } from "../../common/logger.js";
-import { logwatcherConfigSchema } from "../../logwatcher/spool/config.js";
-import { startLogwatcher } from "../../logwatcher/spool/service.js";
+import { logwatcherConfigSchema } from "../../pipeline/spool/config.js";
+import { startLogwatcher } from "../../pipeline/spool/service.js";
 import { appendToJournal, journalPrereq, messages } from "../helpers/journal-writer.js";
 import { requirePrereq } from "../helpers/prereq.js";
 

@@ -23,9 +23,9 @@ import { pathToFileURL } from "node:url";
 import { pino } from "pino";
 import { BoxscopeError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
-import { type JournalFollower, startJournalFollower } from "../../logwatcher/host-journal/follower.js";
-import { type HostLogRecord, JournalJsonDecoder } from "../../logwatcher/host-journal/journal-json.js";
-import { journalFilePath } from "../../logwatcher/host-journal/output-file.js";
+import { type JournalFollower, startJournalFollower } from "../../pipeline/host-journal/follower.js";
+import { type HostLogRecord, JournalJsonDecoder } from "../../pipeline/host-journal/journal-json.js";
+import { journalFilePath } from "../../pipeline/host-journal/output-file.js";
 import { appendToJournal, journalPrereq, messages } from "../helpers/journal-writer.js";
 import { isRoot, requirePrereq } from "../helpers/prereq.js";
 import { waitFor } from "../helpers/wait.js";
@@ -225,7 +225,7 @@ test(
     const all = Array.from({ length: total }, (_, i) => `entry ${i} ${"x".repeat(150)}`);
     await appendToJournal(dirs.journal, messages(all));
     const followerUrl = pathToFileURL(
-      join(import.meta.dirname, "../../logwatcher/host-journal/follower.js"),
+      join(import.meta.dirname, "../../pipeline/host-journal/follower.js"),
     ).href;
     const script = `
       const { startJournalFollower } = await import(${JSON.stringify(followerUrl)});

@@ -4,8 +4,8 @@
 import { Registry } from "prom-client";
 import { createLogger } from "../../common/logger.js";
 import { runUntilSignal } from "../../common/service.js";
-import { logwatcherConfigSchema } from "../../logwatcher/spool/config.js";
-import { startLogwatcher } from "../../logwatcher/spool/service.js";
+import { logwatcherConfigSchema } from "../../pipeline/spool/config.js";
+import { startLogwatcher } from "../../pipeline/spool/service.js";
 
 const [logRoot, spool, interval] = process.argv.slice(2);
 const registry = new Registry();

@@ -19,9 +19,9 @@ import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { Registry } from "prom-client";
 import { silentLogger } from "../../common/logger.js";
-import { type LogwatcherConfig, logwatcherConfigSchema } from "../../logwatcher/spool/config.js";
-import { NAME_MAX_BYTES } from "../../logwatcher/spool/naming.js";
-import { startLogwatcher } from "../../logwatcher/spool/service.js";
+import { type LogwatcherConfig, logwatcherConfigSchema } from "../../pipeline/spool/config.js";
+import { NAME_MAX_BYTES } from "../../pipeline/spool/naming.js";
+import { startLogwatcher } from "../../pipeline/spool/service.js";
 import { waitFor } from "../helpers/wait.js";
 import { expectedFiles, makeDirs, spoolTargets, waitForSpool } from "./tree.js";
 

@@ -21,10 +21,10 @@ const { asanRuntime } = (await import(join(repoRoot, "scripts/native-sanitize.mj
 
 /** A compiled test file and the addons its own process must have loaded (sanitized). */
 const FILES: { file: string; addons: string[] }[] = [
-  { file: "logwatcher/indexer/native-bulk.test.js", addons: ["boxscope_documents"] },
-  { file: "logwatcher/shipper/encode-lines.test.js", addons: ["boxscope_records"] },
-  { file: "logwatcher/kafka/native-producer.test.js", addons: ["boxscope_rdkafka"] },
-  { file: "logwatcher/kafka/native-consumer.test.js", addons: ["boxscope_rdkafka"] },
+  { file: "pipeline/indexer/native-bulk.test.js", addons: ["boxscope_documents"] },
+  { file: "pipeline/shipper/encode-lines.test.js", addons: ["boxscope_records"] },
+  { file: "pipeline/kafka/native-producer.test.js", addons: ["boxscope_rdkafka"] },
+  { file: "pipeline/kafka/native-consumer.test.js", addons: ["boxscope_rdkafka"] },
   // A real broker: lz4 batches produced and consumed, the consumer's batches of real messages.
   { file: "test/kafka/rdkafka.test.js", addons: ["boxscope_rdkafka"] },
   { file: "test/shim/fuse-source.test.js", addons: ["boxscope_fuse"] },
@@ -43,7 +43,7 @@ let built = false;
 test("the ASan+UBSan addons build", { timeout: 600_000 }, (t) => {
   if (!requirePrereq(t, runtime !== undefined, "clang's ASan runtime (Debian: clang libclang-rt-dev)"))
     return;
-  for (const script of ["shim/native/build.mjs", "logwatcher/native/build.mjs"]) {
+  for (const script of ["shim/native/build.mjs", "pipeline/native/build.mjs"]) {
     const res = spawnSync(process.execPath, [join(repoRoot, script), "--sanitize"], {
       cwd: repoRoot,
       env: { ...process.env, PATH: buildPath },

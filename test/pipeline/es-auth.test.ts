@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { silentLogger } from "../../common/logger.js";
-import { createRdkafkaClient } from "../../logwatcher/kafka/rdkafka.js";
+import { createRdkafkaClient } from "../../pipeline/kafka/rdkafka.js";
 import {
   type ElasticsearchNode,
   type ElasticsearchUser,

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { FDSTORE_NAME } from "../../shim/fuse/fdstore.js";
-import { loadFuseBinding } from "../../shim/fuse/native.js";
+import { loadFuseBinding } from "../../shim/native/binding.js";
 import { VIEW_PATHS } from "../../shim/render.js";
 import { listenNotifySocket } from "../helpers/notify-socket.js";
 import { hasCommand, isRoot, requirePrereq } from "../helpers/prereq.js";

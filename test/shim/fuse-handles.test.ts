@@ -5,11 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import type { ConsumerBinding } from "../../logwatcher/kafka/native-consumer.js";
-import { NativeEvent } from "../../logwatcher/kafka/native-events.js";
-import type { ProducerBinding } from "../../logwatcher/kafka/native-producer.js";
-import { loadNativeBinding } from "../../logwatcher/native/binding.js";
-import { loadFuseBinding, type MountHandle } from "../../shim/fuse/native.js";
+import type { ConsumerBinding } from "../../pipeline/kafka/native-consumer.js";
+import { NativeEvent } from "../../pipeline/kafka/native-events.js";
+import type { ProducerBinding } from "../../pipeline/kafka/native-producer.js";
+import { loadNativeBinding } from "../../pipeline/native/binding.js";
+import { loadFuseBinding, type MountHandle } from "../../shim/native/binding.js";
 import { isRoot, requirePrereq } from "../helpers/prereq.js";
 import { hasDevFuse, mountedFsType } from "./fuse-daemon.js";
 

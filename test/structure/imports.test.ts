@@ -5,7 +5,7 @@ import { test } from "node:test";
 import ts from "typescript";
 import { repoRoot } from "../helpers/paths.js";
 
-// Dependencies point down. The parts (shim/, exporter/, logwatcher/, alerts/, dashboards/) use
+// Dependencies point down. The parts (shim/, exporter/, pipeline/, alerts/, dashboards/) use
 // common/ and cgroup/, never each other's internals; cgroup/ uses common/; common/ uses nothing
 // of ours. cli/ is the top: it registers every part's commands, so it may import them all.
 // Around the product:
@@ -20,7 +20,7 @@ import { repoRoot } from "../helpers/paths.js";
 // type-level `import("...")`, whose specifier is a path ("./", "../", "/"); packages and node:
 // built-ins are not ours to order.
 
-const PARTS = ["shim", "exporter", "logwatcher", "alerts", "dashboards"] as const;
+const PARTS = ["shim", "exporter", "pipeline", "alerts", "dashboards"] as const;
 const PRODUCT = ["common", "cgroup", ...PARTS, "cli"] as const;
 
 /** Per top-level folder: the top-level folders its files may import from. */
@@ -142,14 +142,14 @@ test("the extractor finds every kind of import and nothing in strings or comment
 
 test("the rules flag a part importing another part, and product code importing test/ or bench/", () => {
   const flagged: [string, string][] = [
-    ["logwatcher/metrics-listen.ts", "../exporter/server.js"],
+    ["pipeline/metrics-listen.ts", "../exporter/server.js"],
     ["exporter/cli.ts", "../cli/main.js"],
-    ["shim/fuse/cli.ts", "../../logwatcher/spool/config.js"],
+    ["shim/fuse/cli.ts", "../../pipeline/spool/config.js"],
     ["dashboards/host.ts", "../exporter/families.js"],
     ["cgroup/cpu.ts", "../shim/render.js"],
     ["common/config.ts", "../cgroup/types.js"],
     ["shim/render.ts", "../test/helpers/paths.js"],
-    ["cli/main.ts", "../bench/cli/startup.js"],
+    ["cli/main.ts", "../bench/cli/run.js"],
     ["test/cli/up.test.ts", "../../bench/pipeline/common.js"],
     ["scripts/bundle.mjs", "../common/config.js"],
     ["common/x.ts", "../../outside.js"],
@@ -158,13 +158,13 @@ test("the rules flag a part importing another part, and product code importing t
   ];
   for (const [file, spec] of flagged) assert.ok(violationOf(file, spec), `${file} → ${spec} passed`);
   const allowed: [string, string][] = [
-    ["logwatcher/shipper/cli.ts", "../../common/service-command.js"],
-    ["logwatcher/indexer/config.ts", "../kafka/config.js"],
+    ["pipeline/shipper/cli.ts", "../../common/service-command.js"],
+    ["pipeline/indexer/config.ts", "../kafka/config.js"],
     ["exporter/collectors/container-cpu.ts", "../../cgroup/cpu.js"],
     ["cgroup/handle.ts", "../common/errors.js"],
     ["cli/up-run.ts", "../shim/fuse/service.js"],
     ["shim/views/cpus.test.ts", "../../test/shim/view-inputs.js"],
-    ["logwatcher/native/build.mjs", "../../scripts/node-headers.mjs"],
+    ["pipeline/native/build.mjs", "../../scripts/node-headers.mjs"],
     ["test/alerts/e2e.test.ts", "../../dashboards/index.js"],
     ["bench/shim/run.ts", "../../test/helpers/wait.js"],
     ["test/deploy/helm.test.ts", '<computed: join(repoRoot, "scripts/chart-rules.mjs")>'],
