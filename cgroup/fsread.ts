@@ -29,8 +29,8 @@ export interface CgroupFileSource {
   readShared?(path: string): string | ReadFailure;
   /**
    * The file `name` in directory `dir`: a source may key its state by directory and keep one path
-   * string per file (hashing a freshly built path per read costs the exporter ~4 ms per scrape at
-   * 500 containers). Absent: `read` of `<dir>/<name>`.
+   * string per file (hashing a freshly built path per read adds up, per scrape, over hundreds of
+   * containers). Absent: `read` of `<dir>/<name>`.
    */
   readIn?(dir: string, name: string): string | ReadFailure;
 }

@@ -11,8 +11,8 @@
  * looked up, so what is rendered is always a function of the identity (plus, for a container's
  * namespace, its init, looked for only inside that namespace).
  *
- * Cost model (the FUSE target is ~70 µs per open+read+close; the mount's own cache answers most
- * reads without JavaScript): a render for a host-namespace reader costs a map lookup; for a
+ * Cost model (a read through the mount must stay within a few times the kernel's own /proc; the
+ * mount's own cache answers most reads without JavaScript): a render for a host-namespace reader costs a map lookup; for a
  * container's namespace, three /proc reads (its known init's cgroups, and that it still runs
  * there); then a map lookup while the container's text for that view is younger than the share
  * window; cgroup and host files are read at most once per window per container (controller by

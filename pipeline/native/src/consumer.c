@@ -3,8 +3,8 @@
  *
  * Why not a JavaScript client or a general-purpose binding's consumer: a JavaScript client (kafkajs,
  * the indexer's first consumer) decompresses and decodes record batches on the JavaScript thread
- * and makes an object per record (~1/4 of the indexer's CPU decoding and ~1/4 garbage collection in
- * the profiles of docs/benchmarks.md), CPU a 2-core machine takes from Elasticsearch; a binding
+ * and makes an object per record (in profiles of the indexer, decoding and the garbage it leaves
+ * were each a large share of its CPU), CPU a small machine takes from Elasticsearch; a binding
  * such as node-rdkafka decodes in librdkafka's threads but still builds a JavaScript object, two
  * Buffers and a string per message on the JavaScript thread. Here librdkafka fetches, decompresses and
  * prefetches in its own threads, a consume call copies its messages into one buffer on a worker

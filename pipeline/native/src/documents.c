@@ -3,8 +3,8 @@
  *
  * Why in C: per record the JavaScript path (indexer/documents.ts prepareDocument, bulk.ts
  * bulkBody) decodes the bytes into a string, parses the whole JSON into an object, hashes the id
- * and writes the action line: ~8 µs of CPU and most of the indexer's garbage, CPU that on a
- * 2-core machine Elasticsearch does not get (docs/benchmarks.md). Here a chunk is one call.
+ * and writes the action line: most of the indexer's CPU and garbage, CPU that on a small machine
+ * Elasticsearch does not get (docs/benchmarks.md, "Indexing"). Here a chunk is one call.
  *
  * This path takes only records it can read exactly as the JavaScript path does, and returns null
  * for a chunk holding any other, which then goes the JavaScript way (dead letters, replays and

@@ -1,9 +1,9 @@
 /*
  * The shipper's Kafka producer: librdkafka bound with Node-API, made for batches.
  *
- * Why not a general-purpose binding's per-message produce() (node-rdkafka's, for one): it costs
- * ~1.3 µs of JavaScript-thread time per message (argument checks, a C++ call and a Buffer per
- * message) and each delivery report becomes a JavaScript object and callback. The
+ * Why not a general-purpose binding's per-message produce() (node-rdkafka's, for one): it spends
+ * JavaScript-thread time on every message (argument checks, a C++ call and a Buffer per message)
+ * and each delivery report becomes a JavaScript object and callback. The
  * shipper already holds a batch as one buffer of back-to-back values, so here one call hands the
  * whole batch over; an enqueuer thread passes it to rd_kafka_produce_batch (batches in send
  * order), the delivery reports are counted per batch on a poller thread, and JavaScript hears once
@@ -161,7 +161,7 @@ static void enqueue(producer_t *p, send_t *job) {
 
 /*
  * Why a thread of its own: librdkafka's enqueueing (an allocation and a copy per message, the
- * partitioner, queue locks) costs ~0.5 µs a message, which on the JavaScript thread is time the
+ * partitioner, queue locks) costs time per message that, on the JavaScript thread, the
  * shipper cannot spend reading and encoding.
  */
 static void *enqueue_loop(void *arg) {

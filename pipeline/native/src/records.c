@@ -1,8 +1,8 @@
 /*
  * The shipper's hot path in C: complete lines of a file chunk become the JSON records of a batch.
  *
- * Why in C: in JavaScript the per-byte JSON escaping and the per-line bookkeeping cost ~0.8 µs a
- * line, about as much as everything else the shipper does; here a whole chunk is one call. The
+ * Why in C: in JavaScript the per-byte JSON escaping and the per-line bookkeeping cost about as
+ * much per line as everything else the shipper does; here a whole chunk is one call. The
  * output is byte for byte what pipeline/shipper/record-batch.ts writes for the same line
  * (RecordBatch.addBytes: the file's prefix, the offset digits, `,"line":`, the line as
  * JSON.stringify writes the decoded text, the flags, `}`); record-batch.test.ts checks that on
