@@ -169,7 +169,7 @@ export function createRuncLab(dir: string, part: string): RuncLab {
       for (const name of names.splice(0)) run("runc", ["--root", state, "delete", "-f", name]);
       // runc removes each container's cgroup; the parent and the slices are ours: in each v1
       // hierarchy (and the hybrid's unified one), or in the one hierarchy of a pure v2 host.
-      for (const root of hierarchyRoots()) removeTree(join(root, parentCgroup));
+      for (const root of hierarchyRoots()) removeCgroupTree(join(root, parentCgroup));
     },
   };
 }
@@ -185,10 +185,10 @@ function hierarchyRoots(): string[] {
 }
 
 /** Removes a cgroup directory and every cgroup below it, deepest first (best effort: unique names). */
-function removeTree(d: string): void {
+export function removeCgroupTree(d: string): void {
   if (!existsSync(d)) return;
   for (const sub of readdirSync(d, { withFileTypes: true })) {
-    if (sub.isDirectory()) removeTree(join(d, sub.name));
+    if (sub.isDirectory()) removeCgroupTree(join(d, sub.name));
   }
   try {
     rmdirSync(d);

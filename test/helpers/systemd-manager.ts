@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { removeCgroupTree } from "./runc.js";
+import { waitFor } from "./wait.js";
 
 /**
  * A real systemd service manager for tests of units, on a machine whose PID 1 is not systemd: a
@@ -84,13 +86,16 @@ export async function startSystemdManager(dir: string, shared: string): Promise<
     });
     return { code: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
   };
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`systemd --user exited (${child.exitCode}): ${stderr}`);
-    if (existsSync(join(runtime, "systemd/private")) && systemctl("is-system-running").stdout.trim() !== "")
-      break;
-    if (i > 300) throw new Error(`systemd --user did not come up in 30 s: ${stderr}`);
-    await sleep(100);
-  }
+  await waitFor(
+    "systemd --user to answer",
+    () => {
+      if (child.exitCode !== null) throw new Error(`systemd --user exited (${child.exitCode}): ${stderr}`);
+      return (
+        existsSync(join(runtime, "systemd/private")) && systemctl("is-system-running").stdout.trim() !== ""
+      );
+    },
+    30_000,
+  );
   return {
     unitDir,
     systemctl,
@@ -101,26 +106,13 @@ export async function startSystemdManager(dir: string, shared: string): Promise<
         for (let i = 0; i < 300 && child.exitCode === null; i++) await sleep(100);
         if (child.exitCode === null) child.kill("SIGKILL");
       }
-      for (const c of cgroups) removeCgroup(c);
+      for (const c of cgroups) {
+        // Whatever a unit left behind (KillMode=mixed ends it, but a test may stop midway).
+        if (existsSync(join(c, "cgroup.kill"))) writeFileSync(join(c, "cgroup.kill"), "1");
+        await waitFor(`${c} to empty`, () => !readFileSync(join(c, "cgroup.procs"), "utf8").trim(), 5_000);
+        removeCgroupTree(c);
+      }
       spawnSync("umount", ["-l", shared]);
     },
   };
-}
-
-/** Kills what is left in a cgroup tree and removes it, deepest first. */
-function removeCgroup(path: string): void {
-  if (!existsSync(path)) return;
-  for (const e of readdirSync(path)) {
-    const p = join(path, e);
-    if (statSync(p).isDirectory()) removeCgroup(p);
-  }
-  if (existsSync(join(path, "cgroup.kill"))) spawnSync("sh", ["-c", `echo 1 > ${path}/cgroup.kill`]);
-  for (let i = 0; i < 50; i++) {
-    try {
-      rmdirSync(path);
-      return;
-    } catch {
-      spawnSync("sleep", ["0.1"]);
-    }
-  }
 }

@@ -7,6 +7,7 @@ import { repoRoot } from "../helpers/paths.js";
 import { hasCommand, isRoot, requirePrereq } from "../helpers/prereq.js";
 import { createRuncLab, lxcfsStyleBinds, runcAvailable } from "../helpers/runc.js";
 import { startSystemdManager, systemdManagerUnavailable } from "../helpers/systemd-manager.js";
+import { waitFor } from "../helpers/wait.js";
 import { hasDevFuse, mountedFsType } from "./fuse-daemon.js";
 import {
   assertNoFailedReads,
@@ -116,9 +117,7 @@ test(`boxscope.service: ${RESTARTS} \`systemctl restart\`s in a row keep the liv
 });
 
 async function waitForLog(read: () => string, msg: string, n: number): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (count(read(), msg) >= n) return;
-    await sleep(100);
-  }
-  throw new Error(`"${msg}" not logged ${n} times in 60 s: ${read()}`);
+  await waitFor(`"${msg}" logged ${n} times`, () => count(read(), msg) >= n, 60_000).catch((e: Error) => {
+    throw new Error(`${e.message}: ${read()}`);
+  });
 }
